@@ -1,0 +1,148 @@
+# Entra ID login stack for Linux: entra-syncd, entra-sync, libnss_scim.so.2, pam_entra.so.
+#
+#   make          build into build/
+#   make check    install deps, build with ASan+UBSan into build/san, run unit + integration tests
+#   make install  install into $(DESTDIR)$(PREFIX) (Debian locations)
+#
+# Conventions (so a new source file needs no Makefile edit):
+#   common/*.c             -> $(B)/libcommon.a (PIC: linked into the modules too)
+#   sync/*.c               -> $(B)/libsync.a, except the two mains below
+#   sync/syncd_main.c      -> $(B)/entra-syncd
+#   sync/cli_main.c        -> $(B)/entra-sync
+#   nss_scim/*.c           -> $(B)/libnss_scim.so.2   (exports only nss_scim/nss_scim.sym)
+#   pam_entra/*.c          -> $(B)/pam_entra.so       (exports only pam_entra/pam_entra.sym)
+#   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
+#   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
+#   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
+
+SHELL := /bin/bash
+CC ?= cc
+PREFIX ?= /usr
+MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR ?= /lib/$(MULTIARCH)
+PAMDIR ?= $(LIBDIR)/security
+SYSCONFDIR ?= /etc
+PYTHON ?= /usr/bin/python3
+
+SAN ?= 0
+ifeq ($(SAN),1)
+B ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B ?= build
+SANFLAGS :=
+endif
+
+PKGS := jansson libmicrohttpd libcurl sqlite3 libjwt openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
+	-Icommon -I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
+LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
+
+SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lssl -lpthread
+NSS_LIBS  := -lsqlite3
+PAM_LIBS  := -lpam -lcurl -ljansson -ljwt -lsqlite3 -lcrypto
+TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS))
+
+COMMON_SRC := $(wildcard common/*.c)
+SYNC_MAINS := sync/syncd_main.c sync/cli_main.c
+SYNC_SRC   := $(filter-out $(SYNC_MAINS),$(wildcard sync/*.c))
+NSS_SRC    := $(wildcard nss_scim/*.c)
+PAM_SRC    := $(wildcard pam_entra/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+SYNC_OBJ   := $(call obj,$(SYNC_SRC))
+NSS_OBJ    := $(call obj,$(NSS_SRC))
+PAM_OBJ    := $(call obj,$(PAM_SRC))
+
+PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entra.so
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
+
+.PHONY: all tests deps check unit integration install clean format demo bench fuzz
+all: $(PROGRAMS)
+tests: $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libcommon.a: $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libsync.a: $(SYNC_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libnssscim.a: $(NSS_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libpamentra.a: $(PAM_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/entra-syncd: $(call obj,sync/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
+$(B)/entra-sync: $(call obj,sync/cli_main.c) $(B)/libsync.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
+
+$(B)/libnss_scim.so.2: $(NSS_OBJ) $(B)/libcommon.a nss_scim/nss_scim.sym
+	$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,libnss_scim.so.2 -Wl,--version-script=nss_scim/nss_scim.sym \
+		-o $@ $(NSS_OBJ) $(B)/libcommon.a $(NSS_LIBS)
+$(B)/pam_entra.so: $(PAM_OBJ) $(B)/libcommon.a pam_entra/pam_entra.sym
+	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=pam_entra/pam_entra.sym \
+		-o $@ $(PAM_OBJ) $(B)/libcommon.a $(PAM_LIBS)
+
+ARCHIVES := $(B)/libsync.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
+
+# Debian packages needed to build and test; installed only when missing.
+DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
+	libsqlite3-dev libjwt-dev libssl-dev libpam0g-dev
+DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
+	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
+	libnss-cache clang libclang-rt-14-dev valgrind
+deps:
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: run 'make deps' as root to install: $$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all build and test packages present"; fi
+
+check: deps
+	$(MAKE) SAN=1 all tests
+	$(MAKE) all
+	$(MAKE) SAN=1 unit integration
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	if [ $$fail = 0 ]; then echo "unit: all cmocka suites passed"; else echo "unit: FAILED"; exit 1; fi
+
+integration: all tests
+	ENTRA_BUILD=$(abspath $(B)) ENTRA_PLAIN_BUILD=$(abspath build) \
+		$(PYTHON) -m pytest -p no:cacheprovider -ra tests/integration $(PYTEST_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PAMDIR)
+	install -m 0755 $(B)/entra-syncd $(DESTDIR)$(PREFIX)/sbin/entra-syncd
+	install -m 0755 $(B)/entra-sync $(DESTDIR)$(PREFIX)/bin/entra-sync
+	install -m 0644 $(B)/libnss_scim.so.2 $(DESTDIR)$(LIBDIR)/libnss_scim.so.2
+	install -m 0644 $(B)/pam_entra.so $(DESTDIR)$(PAMDIR)/pam_entra.so
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/entra
+	install -m 0644 etc/entra.conf $(DESTDIR)$(SYSCONFDIR)/entra/entra.conf.example
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

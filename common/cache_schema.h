@@ -1,0 +1,56 @@
+/* cache.db: the read-only snapshot entra-syncd publishes and libnss_scim / pam_entra read.
+ *
+ * Written by entra-syncd to a temp file, fsync'd, renamed over the old one (mode 0644).
+ * Readers open it with "file:PATH?immutable=1" read-only and reopen when the inode changes.
+ * It holds only the accounts allowed on this host (plus disabled ones, expired, so files keep
+ * their owner) after AUP evaluation: readers never evaluate rules.
+ *
+ * Tables
+ *   meta(key, value)        schema_version, generation (monotonic), published_at (unix s),
+ *                           host, uid_min, uid_max
+ *   passwd                  one row per account
+ *     name       local login name (unique)
+ *     uid        = gid of its private group
+ *     gid        primary group = private group, same number as uid
+ *     gecos, dir, shell
+ *     upn        the Entra userName (UPN)
+ *     object_id  Entra object id (GUID, lowercase) or NULL when Entra did not send one
+ *     scim_id    the SCIM resource id in state.db
+ *     role       AUP role name
+ *     login      1 when the role allows sign-in on this host, 0 otherwise
+ *     expire     shadow sp_expire (days since epoch); -1 = never, 1 = disabled (active: false)
+ *   groups                  SCIM groups that have at least one member with an account here
+ *     name, gid, object_id, scim_id
+ *   members(gid, uid)       SCIM group memberships (both ends in this snapshot)
+ *   local_members(uid, gid, name)
+ *                           local groups a role grants (e.g. sudo), resolved from /etc/group
+ *                           at publish time so NSS never calls back into NSS; served only by
+ *                           initgroups, never as group entries.
+ *   Private groups are not stored twice: a passwd row is also a group row (name, gid=uid,
+ *   no members besides the user, who has it as primary group).
+ */
+#ifndef ENTRA_CACHE_SCHEMA_H
+#define ENTRA_CACHE_SCHEMA_H
+
+#define ENTRA_CACHE_SCHEMA_VERSION 1
+
+#define ENTRA_CACHE_SCHEMA_SQL                                                                   \
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                \
+	"CREATE TABLE passwd("                                                                       \
+	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                 \
+	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                              \
+	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"             \
+	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                         \
+	"CREATE TABLE groups("                                                                       \
+	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);" \
+	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"    \
+	" WITHOUT ROWID;"                                                                            \
+	"CREATE INDEX members_by_uid ON members(uid, gid);"                                          \
+	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL," \
+	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
+
+/* shadow sp_expire for an account Entra disabled: 1970-01-02, always in the past. */
+#define ENTRA_EXPIRE_DISABLED 1
+#define ENTRA_EXPIRE_NEVER (-1)
+
+#endif

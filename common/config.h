@@ -1,0 +1,97 @@
+/* entra.conf: the one INI file every component reads (format in README / entra.conf(5)). */
+#ifndef ENTRA_CONFIG_H
+#define ENTRA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENTRA_DEFAULT_CONFIG "/etc/entra/entra.conf"
+
+enum entra_name_format { ENTRA_NAME_SHORT, ENTRA_NAME_UPN };
+enum entra_match { ENTRA_MATCH_ANY, ENTRA_MATCH_ALL };
+
+struct entra_list {
+	char **items;
+	size_t n;
+};
+
+struct entra_role {
+	char *name;
+	int rank;                 /* higher = more permission */
+	struct entra_list groups; /* local groups added through initgroups */
+	bool login;               /* may members of this role sign in (default yes) */
+};
+
+struct entra_ou {
+	char *name;
+	struct entra_list hosts; /* hostname globs */
+};
+
+struct entra_rule {
+	char *name;
+	enum entra_match match;
+	struct entra_list groups; /* display names, object ids or SCIM ids */
+	char *role;
+	struct entra_list ous;
+};
+
+struct entra_config {
+	char *path;
+
+	/* [entra] */
+	char *tenant_id;
+	char *client_id;
+	char *authority;
+	char *ca_file;
+
+	/* [pam] */
+	char *scope;
+	int login_timeout;  /* seconds; must fit inside sshd's LoginGraceTime */
+	int http_timeout;   /* seconds for one HTTPS request */
+	int qr;             /* -1 auto (UTF-8 terminal), 0 no, 1 yes */
+	char *pam_cache_dir; /* root-only cache of discovery and JWKS documents */
+
+	/* [accounts] */
+	char *cache_db;
+	enum entra_name_format name_format;
+	uint32_t uid_min;
+	uint32_t uid_max;
+	char *home;  /* %u = local name, %U = UPN */
+	char *shell;
+	char *host;  /* this host's name for OU globs; default gethostname() */
+
+	/* [sync] */
+	char *listen;
+	char *tls_cert;
+	char *tls_key;
+	char *state_db;
+	char *token_file;
+	size_t max_body;     /* bytes; larger SCIM bodies get 413 */
+	int max_connections;
+	int connection_timeout; /* seconds of idle before a connection is dropped */
+	int publish_interval_ms; /* debounce for cache.db publication */
+
+	struct entra_role *roles;
+	size_t n_roles;
+	struct entra_ou *ous;
+	size_t n_ous;
+	struct entra_rule *rules;
+	size_t n_rules;
+};
+
+/* Loads PATH into CFG (defaults first, then the file). On failure returns -1 and writes
+ * "FILE:LINE: message" to ERR; CFG is left freed. */
+int entra_config_load(const char *path, struct entra_config *cfg, char *err, size_t errlen);
+/* Parses TEXT as if it were the file NAME (used by tests and fuzzers). */
+int entra_config_parse(const char *name, const char *text, struct entra_config *cfg, char *err,
+		       size_t errlen);
+void entra_config_free(struct entra_config *cfg);
+
+const struct entra_role *entra_config_role(const struct entra_config *cfg, const char *name);
+const struct entra_ou *entra_config_ou(const struct entra_config *cfg, const char *name);
+
+/* Checks cross references (rule -> role / OU) and sanity (uid range); returns -1 with ERR. */
+int entra_config_validate(const struct entra_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,40 @@
+/* The provisioned directory as the AUP engine sees it: a read-only snapshot of state.db
+ * loaded in one read transaction (store_directory_load in store.c). */
+#ifndef SYNC_DIRECTORY_H
+#define SYNC_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sqlite3.h>
+
+struct dir_user {
+	char *scim_id;      /* SCIM resource id (our id) */
+	char *external_id;  /* Entra externalId (often the object id GUID), may be NULL */
+	char *user_name;    /* userName = UPN */
+	char *display_name; /* for gecos, may be NULL */
+	bool active;
+	size_t *groups;     /* indexes into directory.groups of the user's direct groups */
+	size_t n_groups;
+};
+
+struct dir_group {
+	char *scim_id;
+	char *external_id; /* Entra object id for groups */
+	char *display_name;
+	size_t *members;   /* indexes into directory.users */
+	size_t n_members;
+};
+
+struct directory {
+	struct dir_user *users;
+	size_t n_users;
+	struct dir_group *groups;
+	size_t n_groups;
+};
+
+/* Reads every user, group and membership from an open state.db connection in one read
+ * transaction. 0 or -1 (sqlite error logged). */
+int store_directory_load(sqlite3 *db, struct directory *out);
+void directory_free(struct directory *dir);
+
+#endif
