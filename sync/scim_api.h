@@ -8,8 +8,10 @@
 
 #include "config.h"
 
-struct publisher;
 struct scim_service;
+
+/* Called after every committed write (e.g. publisher_notify); must not block. */
+typedef void (*scim_change_fn)(void *arg);
 
 struct scim_request {
 	const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE" */
@@ -32,9 +34,9 @@ struct scim_response {
 	char etag[64];           /* ETag (W/"version"), else "" */
 };
 
-/* Opens (creating or migrating) state.db and prepares every statement. PUBLISHER may be NULL;
- * when set it is notified after every committed write. NULL on error (logged). */
-struct scim_service *scim_service_open(const struct entra_config *cfg, struct publisher *publisher);
+/* Opens (creating or migrating) state.db and prepares every statement. ON_CHANGE may be NULL;
+ * when set it is called with ARG after every committed write. NULL on error (logged). */
+struct scim_service *scim_service_open(const struct entra_config *cfg, scim_change_fn on_change, void *arg);
 /* Thread-safe: libmicrohttpd may call it from several threads. */
 void scim_service_handle(struct scim_service *svc, const struct scim_request *req, struct scim_response *resp);
 void scim_response_clear(struct scim_response *resp);

@@ -342,3 +342,44 @@ def entra_group(display_name, external_id, members=()):
 
 def patch_body(*ops):
     return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list(ops)}
+
+
+def cache_schema_sql():
+    """The cache.db schema, taken from common/cache_schema.h so tests and C agree."""
+    import re
+    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
+    macro = text.split("#define ENTRA_CACHE_SCHEMA_SQL", 1)[1].split("\n\n", 1)[0]
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
+
+
+def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644):
+    """Writes a cache.db the way entra-syncd publishes it (temp file + rename).
+    users: dicts with name, uid and optional gid, gecos, dir, shell, upn, object_id, scim_id,
+    role, login, expire. groups: dicts with name, gid, optional object_id, scim_id.
+    members: (gid, uid) pairs. local_members: (uid, gid, name)."""
+    import sqlite3
+    tmp = path + ".tmp-test"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    con = sqlite3.connect(tmp)
+    con.executescript(cache_schema_sql())
+    info = {"schema_version": "1", "generation": "1", "published_at": str(int(time.time())),
+            "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}
+    info.update(meta or {})
+    con.executemany("INSERT INTO meta VALUES(?,?)", list(info.items()))
+    for u in users:
+        name = u["name"]
+        con.execute("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", (
+            name, u["uid"], u.get("gid", u["uid"]), u.get("gecos", name), u.get("dir", "/home/" + name),
+            u.get("shell", "/bin/bash"), u.get("upn", name + "@contoso.com"), u.get("object_id"),
+            u.get("scim_id", "scim-" + name), u.get("role", "user"), u.get("login", 1),
+            u.get("expire", -1)))
+    for g in groups:
+        con.execute("INSERT INTO groups VALUES(?,?,?,?)",
+                    (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"])))
+    con.executemany("INSERT INTO members VALUES(?,?)", list(members))
+    con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
+    con.commit()
+    con.close()
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
