@@ -14,6 +14,8 @@
 #   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
 #   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
 #   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
+#   tests/fuzz/fuzz_*.c    -> build/fuzz/fuzz/fuzz_*  (libFuzzer, `make fuzz`; corpus in
+#                             tests/fuzz/corpus/NAME/, replayed by `make check`)
 
 SHELL := /bin/bash
 CC ?= cc
@@ -25,7 +27,13 @@ SYSCONFDIR ?= /etc
 PYTHON ?= /usr/bin/python3
 
 SAN ?= 0
-ifeq ($(SAN),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer: every object gets coverage instrumentation, targets link the fuzzer main.
+CC := clang
+B ?= build/fuzz
+SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),1)
 B ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -53,6 +61,7 @@ NSS_SRC    := $(wildcard nss_scim/*.c)
 PAM_SRC    := $(wildcard pam_entra/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
@@ -63,8 +72,10 @@ PAM_OBJ    := $(call obj,$(PAM_SRC))
 PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entra.so
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all tests deps check unit integration install clean format demo bench fuzz
+.PHONY: all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
 all: $(PROGRAMS)
 tests: $(UNIT_BINS) $(TOOL_BINS)
 
@@ -101,6 +112,28 @@ $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
 
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(ARCHIVES) $(TEST_LIBS)
+
+fuzz-build:
+	$(MAKE) FUZZ=1 $(patsubst tests/fuzz/%.c,build/fuzz/fuzz/%,$(FUZZ_SRC))
+
+# Replays every corpus entry once: crashes found earlier stay fixed.
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_SRC); do n=$$(basename $$t .c); d=tests/fuzz/corpus/$${n#fuzz_}; \
+		echo "== $$n: $$(ls $$d | wc -l) corpus entries"; \
+		build/fuzz/fuzz/$$n -runs=0 $$d >/dev/null 2>build/fuzz/$$n.log || { cat build/fuzz/$$n.log; exit 1; }; \
+	done; echo "fuzz-regress: every corpus replayed clean"
+
+# Explores for FUZZ_SECONDS per target, growing a scratch corpus seeded from the repo's.
+fuzz: fuzz-build
+	@for t in $(FUZZ_SRC); do n=$$(basename $$t .c); d=tests/fuzz/corpus/$${n#fuzz_}; \
+		mkdir -p build/fuzz/corpus-$$n; \
+		build/fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$n $$d 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' | sed "s/^/$$n: /"; \
+	done
+
 # Debian packages needed to build and test; installed only when missing.
 DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
 	libsqlite3-dev libjwt-dev libssl-dev libpam0g-dev
@@ -121,6 +154,7 @@ check: deps
 	$(MAKE) SAN=1 all tests
 	$(MAKE) all
 	$(MAKE) SAN=1 unit integration
+	$(MAKE) fuzz-regress
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \

@@ -83,6 +83,8 @@ struct parser {
 	unsigned char seen[64];     /* keys already set in this section (duplicates) */
 };
 
+static int fail(struct parser *p, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int fail(struct parser *p, const char *key, const char *fmt, ...)
 {
 	char msg[256];

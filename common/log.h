@@ -16,6 +16,7 @@ struct entra_logger {
 
 void entra_log(const struct entra_logger *lg, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void entra_vlog(const struct entra_logger *lg, int priority, const char *fmt, va_list ap);
+void entra_vlog(const struct entra_logger *lg, int priority, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif
