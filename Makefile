@@ -14,6 +14,7 @@
 #   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
 #   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
 #   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
+#   tests/bench/*.c        -> $(B)/bench/*  (benchmark drivers; `make bench`, results in build/bench.json)
 #   tests/fuzz/fuzz_*.c    -> build/fuzz/fuzz/fuzz_*  (libFuzzer, `make fuzz`; corpus in
 #                             tests/fuzz/corpus/NAME/, replayed by `make check`)
 
@@ -62,6 +63,7 @@ PAM_SRC    := $(wildcard pam_entra/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
@@ -73,9 +75,10 @@ PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entr
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
+.PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
 all: $(PROGRAMS)
 tests: $(UNIT_BINS) $(TOOL_BINS)
 
@@ -108,6 +111,9 @@ ARCHIVES := $(B)/libsync.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
@@ -134,6 +140,13 @@ fuzz: fuzz-build
 			build/fuzz/corpus-$$n $$d 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' | sed "s/^/$$n: /"; \
 	done
 
+# Benchmarks run on the optimised build (never sanitized) and print ratios to baselines
+# measured in the same run; `bench-smoke` is the one-second version make check runs.
+bench: all $(BENCH_BINS)
+	$(PYTHON) tests/bench/run.py --build $(abspath $(B)) --out $(B)/bench.json $(BENCH_ARGS)
+bench-smoke: all $(BENCH_BINS)
+	$(PYTHON) tests/bench/run.py --build $(abspath $(B)) --out $(B)/bench-smoke.json --smoke
+
 # Debian packages needed to build and test; installed only when missing.
 DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
 	libsqlite3-dev libjwt-dev libssl-dev libpam0g-dev
@@ -155,6 +168,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 unit integration
 	$(MAKE) fuzz-regress
+	$(MAKE) bench-smoke
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
