@@ -1,11 +1,13 @@
 /* Unit tests for the bearer token file: create, verify, revoke, the daemon's store, bad input. */
-#include <cmocka.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* needs the four headers above first */
+
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
