@@ -1,0 +1,162 @@
+/* initgroups_dyn: a user's SCIM groups plus the local groups (e.g. sudo) their role grants. */
+#include "nss_scim.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ETC_GROUP "/etc/group"
+
+struct local_group {
+	gid_t gid;
+	bool seen, confirmed;
+	char name[SCIM_NAME_MAX + 1];
+};
+
+struct gid_list {
+	gid_t skip; /* the primary group glibc already has */
+	long *start, *size, limit;
+	gid_t **groups;
+};
+
+/* Appends GID unless present; grows the caller's array (glibc frees it) but never past limit. */
+static int gid_add(struct gid_list *l, gid_t gid)
+{
+	if (gid == l->skip)
+		return 0;
+	for (long i = 0; i < *l->start; i++)
+		if ((*l->groups)[i] == gid)
+			return 0;
+	if (*l->start >= *l->size) {
+		if (l->limit > 0 && *l->size >= l->limit)
+			return 0; /* full: glibc's contract is to stop quietly */
+		if (*l->size > LONG_MAX / 2 / (long)sizeof(gid_t))
+			return -1;
+		long grow = *l->size > 0 ? *l->size * 2 : 16;
+		if (l->limit > 0 && grow > l->limit)
+			grow = l->limit;
+		gid_t *g = realloc(*l->groups, (size_t)grow * sizeof(gid_t));
+		if (!g)
+			return -1;
+		*l->groups = g;
+		*l->size = grow;
+	}
+	(*l->groups)[(*l->start)++] = gid;
+	return 0;
+}
+
+/* Marks each candidate whose name's first line in /etc/group carries the same gid. Read
+ * directly, not through getgrnam(): the module never calls back into NSS. */
+static void local_groups_confirm(struct local_group *cand, size_t n)
+{
+	FILE *f = fopen(ETC_GROUP, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	while (f && getline(&line, &cap, f) > 0) {
+		char *pass = strchr(line, ':'), *gid = pass ? strchr(pass + 1, ':') : NULL, *end;
+		if (!gid)
+			continue;
+		*pass = '\0';
+		errno = 0;
+		unsigned long value = strtoul(gid + 1, &end, 10);
+		bool valid = !errno && end != gid + 1 && *end == ':' && value <= (gid_t)-2;
+		for (size_t i = 0; i < n; i++) {
+			if (cand[i].seen || strcmp(cand[i].name, line))
+				continue;
+			cand[i].seen = true;
+			cand[i].confirmed = valid && value == cand[i].gid;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+}
+
+/* Collects the role's local groups of UID that pass the checks the cache alone can satisfy. */
+static int local_groups_collect(struct scim_view *v, const struct scim_pw_row *r, struct local_group *cand, size_t *n,
+                                int *errnop)
+{
+	sqlite3_stmt *q = v->db->st[ST_USER_LOCAL_GROUPS];
+	int rc;
+	sqlite3_bind_int64(q, 1, r->uid);
+	while ((rc = scim_step(v, q, errnop)) > 0) {
+		int64_t gid = sqlite3_column_int64(q, 0);
+		const char *name = (const char *)sqlite3_column_text(q, 1);
+		if (sqlite3_column_type(q, 0) != SQLITE_INTEGER || sqlite3_column_type(q, 1) != SQLITE_TEXT ||
+		    gid <= 0 || gid > (gid_t)-2 || !scim_name_ok(name) ||
+		    !scim_settings_role_grants(v->settings, r->role, name)) {
+			scim_log_skip(v, SKIP_LOCAL_GROUP, (long long)gid);
+			continue;
+		}
+		if (*n == SCIM_LOCAL_GROUPS) {
+			scim_log_skip(v, SKIP_TOO_MANY_LOCAL, (long long)r->uid);
+			break;
+		}
+		cand[*n] = (struct local_group){.gid = (gid_t)gid};
+		strcpy(cand[(*n)++].name, name); /* fits: scim_name_ok bounds it */
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static enum nss_status groups_add(struct scim_view *v, const struct scim_pw_row *r, struct gid_list *l, int *errnop)
+{
+	struct local_group cand[SCIM_LOCAL_GROUPS];
+	size_t n = 0;
+	sqlite3_stmt *q = v->db->st[ST_USER_GROUPS];
+	int rc;
+	sqlite3_bind_int64(q, 1, r->uid);
+	while ((rc = scim_step(v, q, errnop)) > 0) {
+		int64_t gid = sqlite3_column_int64(q, 0);
+		if (!scim_id_ok(v, gid)) {
+			scim_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
+			continue;
+		}
+		if (gid_add(l, (gid_t)gid))
+			goto oom;
+	}
+	if (rc < 0 || local_groups_collect(v, r, cand, &n, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if (n)
+		local_groups_confirm(cand, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!cand[i].confirmed)
+			scim_log_skip(v, SKIP_LOCAL_GROUP_MISMATCH, (long long)cand[i].gid);
+		else if (gid_add(l, cand[i].gid))
+			goto oom;
+	}
+	return NSS_STATUS_SUCCESS;
+oom:
+	*errnop = ENOMEM;
+	return NSS_STATUS_TRYAGAIN;
+}
+
+enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+                                         gid_t **groupsp, long int limit, int *errnop)
+{
+	struct scim_view v;
+	struct scim_pw_row r;
+	struct gid_list l = {.skip = group, .start = start, .size = size, .limit = limit, .groups = groupsp};
+	if (!scim_name_ok(user)) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
+	int rc = scim_pw_find(&v, q, &r, errnop);
+	if (rc < 0) {
+		st = NSS_STATUS_UNAVAIL;
+	} else if (rc == 0) {
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	} else {
+		st = groups_add(&v, &r, &l, errnop);
+	}
+	scim_end(&v);
+	return st;
+}

@@ -1,0 +1,82 @@
+/* The module's shared state and its lock: settings, cache connection, fork handling. */
+#include "nss_scim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+/* glibc calls NSS from any thread: everything below is touched only with scim_lock held. */
+static pthread_mutex_t scim_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t scim_atfork_once = PTHREAD_ONCE_INIT;
+static struct scim_settings scim_settings;
+static struct scim_db scim_db;
+
+/* Holding the lock across fork() means the child never inherits it locked mid-lookup; the child
+ * then notices the pid change and reopens the cache instead of sharing the parent's handle. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&scim_lock);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&scim_lock);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
+enum nss_status scim_begin(struct scim_view *v, int *errnop)
+{
+	pthread_once(&scim_atfork_once, atfork_register);
+	pthread_mutex_lock(&scim_lock);
+	int err = scim_settings_refresh(&scim_settings, ENTRA_DEFAULT_CONFIG);
+	if (!err)
+		err = scim_db_refresh(&scim_db, scim_settings.cfg.cache_db);
+	if (err) {
+		pthread_mutex_unlock(&scim_lock);
+		*errnop = err;
+		return NSS_STATUS_UNAVAIL;
+	}
+	v->db = &scim_db;
+	v->settings = &scim_settings;
+	v->id_min = scim_settings.cfg.uid_min;
+	v->id_max = scim_settings.cfg.uid_max;
+	return NSS_STATUS_SUCCESS;
+}
+
+void scim_end(struct scim_view *v)
+{
+	for (int i = 0; v->db->db && i < ST_COUNT; i++) {
+		sqlite3_reset(v->db->st[i]);
+		sqlite3_clear_bindings(v->db->st[i]);
+	}
+	pthread_mutex_unlock(&scim_lock);
+}
+
+int scim_step(struct scim_view *v, sqlite3_stmt *q, int *errnop)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	scim_db_broken(v->db, rc);
+	*errnop = EIO;
+	return -1;
+}
+
+void scim_cursor_reset(struct scim_cursor *c)
+{
+	c->phase = 0;
+	c->last = -1;
+}
+
+void scim_cursor_reset_locked(struct scim_cursor *c)
+{
+	pthread_mutex_lock(&scim_lock);
+	scim_cursor_reset(c);
+	pthread_mutex_unlock(&scim_lock);
+}

@@ -1,0 +1,152 @@
+/* passwd database: getpwnam_r, getpwuid_r, setpwent/getpwent_r/endpwent. */
+#include "nss_scim.h"
+
+#include <errno.h>
+#include <pwd.h>
+
+static struct scim_cursor pw_cursor = {0, -1};
+
+static const char *column_text(sqlite3_stmt *q, int col)
+{
+	return sqlite3_column_type(q, col) == SQLITE_TEXT ? (const char *)sqlite3_column_text(q, col) : NULL;
+}
+
+bool scim_pw_row_read(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *r)
+{
+	r->uid = sqlite3_column_int64(q, PW_UID);
+	r->gid = sqlite3_column_int64(q, PW_GID);
+	r->expire = sqlite3_column_int64(q, PW_EXPIRE);
+	r->name = column_text(q, PW_NAME);
+	r->gecos = column_text(q, PW_GECOS);
+	r->dir = column_text(q, PW_DIR);
+	r->shell = column_text(q, PW_SHELL);
+	r->role = column_text(q, PW_ROLE);
+	if (sqlite3_column_type(q, PW_UID) == SQLITE_INTEGER && sqlite3_column_type(q, PW_GID) == SQLITE_INTEGER &&
+	    scim_id_ok(v, r->uid) && scim_id_ok(v, r->gid) && scim_name_ok(r->name) && scim_field_ok(r->gecos) &&
+	    scim_path_ok(r->dir) && scim_path_ok(r->shell) && r->role)
+		return true;
+	scim_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);
+	return false;
+}
+
+int scim_pw_find(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *r, int *errnop)
+{
+	int rc = scim_step(v, q, errnop);
+	if (rc <= 0)
+		return rc;
+	return scim_pw_row_read(v, q, r) ? 1 : 0;
+}
+
+static enum nss_status pw_fill(const struct scim_pw_row *r, struct passwd *pw, char *buf, size_t len, int *errnop)
+{
+	struct scim_pack p = {buf, len};
+	/* "x": the password lives in shadow, which holds "*" (sign-in goes through Entra). */
+	if (!(pw->pw_name = scim_pack_str(&p, r->name)) || !(pw->pw_passwd = scim_pack_str(&p, "x")) ||
+	    !(pw->pw_gecos = scim_pack_str(&p, r->gecos)) || !(pw->pw_dir = scim_pack_str(&p, r->dir)) ||
+	    !(pw->pw_shell = scim_pack_str(&p, r->shell))) {
+		*errnop = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	pw->pw_uid = (uid_t)r->uid;
+	pw->pw_gid = (gid_t)r->gid;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* Runs the bound lookup Q and fills PW from the row it finds. */
+static enum nss_status pw_lookup(struct scim_view *v, sqlite3_stmt *q, struct passwd *pw, char *buf, size_t len,
+                                 int *errnop)
+{
+	struct scim_pw_row r;
+	int rc = scim_pw_find(v, q, &r, errnop);
+	if (rc < 0)
+		return NSS_STATUS_UNAVAIL;
+	if (rc == 0) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	return pw_fill(&r, pw, buf, len, errnop);
+}
+
+enum nss_status _nss_scim_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop)
+{
+	struct scim_view v;
+	if (!scim_name_ok(name)) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	st = pw_lookup(&v, q, pw, buf, len, errnop);
+	scim_end(&v);
+	return st;
+}
+
+enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop)
+{
+	struct scim_view v;
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	if (scim_id_ok(&v, uid)) {
+		sqlite3_stmt *q = v.db->st[ST_PW_BY_UID];
+		sqlite3_bind_int64(q, 1, uid);
+		st = pw_lookup(&v, q, pw, buf, len, errnop);
+	} else {
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	}
+	scim_end(&v);
+	return st;
+}
+
+enum nss_status _nss_scim_setpwent(int stayopen)
+{
+	scim_cursor_reset_locked(&pw_cursor);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_scim_endpwent(void)
+{
+	scim_cursor_reset_locked(&pw_cursor);
+	return NSS_STATUS_SUCCESS;
+}
+
+/* Next valid passwd row after CURSOR (shared by passwd and shadow enumeration): 1 found, 0 end,
+ * -1 error. Invalid rows are stepped over. */
+int scim_pw_next(struct scim_view *v, int64_t after, struct scim_pw_row *r, int *errnop)
+{
+	sqlite3_stmt *q = v->db->st[ST_PW_AFTER_UID];
+	for (;;) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, after);
+		int rc = scim_step(v, q, errnop);
+		if (rc <= 0)
+			return rc;
+		if (scim_pw_row_read(v, q, r))
+			return 1;
+		after = sqlite3_column_int64(q, PW_UID);
+	}
+}
+
+enum nss_status _nss_scim_getpwent_r(struct passwd *pw, char *buf, size_t len, int *errnop)
+{
+	struct scim_view v;
+	struct scim_pw_row r;
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	int rc = scim_pw_next(&v, pw_cursor.last, &r, errnop);
+	if (rc < 0) {
+		st = NSS_STATUS_UNAVAIL;
+	} else if (rc == 0) {
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	} else if ((st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
+		pw_cursor.last = r.uid; /* only on success: an ERANGE retry gets the same entry */
+	}
+	scim_end(&v);
+	return st;
+}

@@ -1,0 +1,77 @@
+/* Defence in depth: cache.db is written by root, but a tampered or buggy file must never make
+ * this module hand out uid/gid 0, ids outside the configured range, or lines that would break
+ * /etc/passwd-style parsers. Offending rows are skipped and logged once. */
+#include "nss_scim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+void scim_syslog(int priority, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* No openlog(): the host process owns its syslog identity. */
+	syslog(LOG_AUTHPRIV | priority, "libnss_scim: %s", msg);
+}
+
+static bool text_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (n >= max || c < 0x20 || c == 0x7f || c == ':')
+			return false;
+	}
+	return true;
+}
+
+bool scim_name_ok(const char *name)
+{
+	if (!name || !*name || *name == '-' || !text_ok(name, SCIM_NAME_MAX) || strpbrk(name, ", \t"))
+		return false;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	/* An all-digit name would be taken for a uid by chown and friends. */
+	return name[strspn(name, "0123456789")] != '\0';
+}
+
+bool scim_field_ok(const char *text)
+{
+	return text && text_ok(text, SCIM_FIELD_MAX);
+}
+
+bool scim_path_ok(const char *path)
+{
+	return scim_field_ok(path) && path[0] == '/';
+}
+
+bool scim_id_ok(const struct scim_view *v, int64_t id)
+{
+	return id > 0 && id >= v->id_min && id <= v->id_max;
+}
+
+static const char *const skip_text[] = {
+    [SKIP_PASSWD_ROW] = "a passwd row with uid or gid 0, outside [accounts] uid_min..uid_max, or with an "
+                        "unsafe name/gecos/home/shell",
+    [SKIP_GROUP_ROW] = "a group row with gid 0, outside [accounts] uid_min..uid_max, or with an unsafe name",
+    [SKIP_MEMBER_ROW] = "a group member that is not a valid account",
+    [SKIP_LOCAL_GROUP] = "a local group (local_members) with gid 0, an unsafe name, or a name the user's "
+                         "[role] groups list in entra.conf does not grant",
+    [SKIP_LOCAL_GROUP_MISMATCH] = "a local group (local_members) whose name and gid do not match /etc/group",
+    [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(SCIM_LOCAL_GROUPS),
+};
+
+void scim_log_skip(struct scim_view *v, enum scim_skip reason, long long key)
+{
+	unsigned bit = 1u << reason;
+	if (v->db->logged_once & bit)
+		return;
+	v->db->logged_once |= bit;
+	scim_syslog(LOG_WARNING, "%s: ignoring %s (id %lld; further ones are not logged); check entra-syncd",
+	            v->db->path, skip_text[reason], key);
+}

@@ -1,0 +1,93 @@
+/* shadow database: getspnam_r, setspent/getspent_r/endspent.
+ *
+ * Entries carry no secret (cache.db is world-readable), so they are served to every caller:
+ *   sp_pwdp   "*"      no password: sign-in goes through Entra (pam_entra)
+ *   sp_lstchg -1       empty field: password ageing off (0 would mean "change at next login")
+ *   sp_min 0, sp_max 99999, sp_warn 7, sp_inact -1 (the usual useradd defaults)
+ *   sp_expire          the cache's expire column: -1 never, 1 disabled by Entra (1970-01-02);
+ *                      any other negative value is treated as disabled (fail closed) */
+#include "nss_scim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <shadow.h>
+
+#include "cache_schema.h"
+
+static struct scim_cursor sp_cursor = {0, -1};
+
+static enum nss_status sp_fill(const struct scim_pw_row *r, struct spwd *sp, char *buf, size_t len, int *errnop)
+{
+	struct scim_pack p = {buf, len};
+	if (!(sp->sp_namp = scim_pack_str(&p, r->name)) || !(sp->sp_pwdp = scim_pack_str(&p, "*"))) {
+		*errnop = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	sp->sp_lstchg = -1;
+	sp->sp_min = 0;
+	sp->sp_max = 99999;
+	sp->sp_warn = 7;
+	sp->sp_inact = -1;
+	sp->sp_expire =
+	    r->expire < ENTRA_EXPIRE_NEVER || r->expire > LONG_MAX ? ENTRA_EXPIRE_DISABLED : (long)r->expire;
+	sp->sp_flag = ~0ul;
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_scim_getspnam_r(const char *name, struct spwd *sp, char *buf, size_t len, int *errnop)
+{
+	struct scim_view v;
+	struct scim_pw_row r;
+	if (!scim_name_ok(name)) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int rc = scim_pw_find(&v, q, &r, errnop);
+	if (rc < 0) {
+		st = NSS_STATUS_UNAVAIL;
+	} else if (rc == 0) {
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	} else {
+		st = sp_fill(&r, sp, buf, len, errnop);
+	}
+	scim_end(&v);
+	return st;
+}
+
+enum nss_status _nss_scim_setspent(int stayopen)
+{
+	scim_cursor_reset_locked(&sp_cursor);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_scim_endspent(void)
+{
+	scim_cursor_reset_locked(&sp_cursor);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status _nss_scim_getspent_r(struct spwd *sp, char *buf, size_t len, int *errnop)
+{
+	struct scim_view v;
+	struct scim_pw_row r;
+	enum nss_status st = scim_begin(&v, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	int rc = scim_pw_next(&v, sp_cursor.last, &r, errnop);
+	if (rc < 0) {
+		st = NSS_STATUS_UNAVAIL;
+	} else if (rc == 0) {
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	} else if ((st = sp_fill(&r, sp, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
+		sp_cursor.last = r.uid;
+	}
+	scim_end(&v);
+	return st;
+}
