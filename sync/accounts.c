@@ -1,0 +1,459 @@
+/* The publish pipeline's pure part: directory + rules + names + ids -> cache snapshot. */
+#include "accounts.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_schema.h"
+#include "log.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+#define REFUSAL_LOG_MAX 20 /* per publish, so a bad directory cannot flood the journal */
+
+const char *account_verdict_text(enum account_verdict v)
+{
+	switch (v) {
+	case ACCOUNT_OK:
+		return "has an account on this host";
+	case ACCOUNT_NO_RULE:
+		return "no rule matches the user's groups";
+	case ACCOUNT_NOT_THIS_HOST:
+		return "no OU of the matched rules covers this host";
+	case ACCOUNT_NAME_INVALID:
+		return "the UPN gives no valid Linux user name";
+	case ACCOUNT_NAME_RESERVED:
+		return "the local name is reserved for the system";
+	case ACCOUNT_NAME_LOCAL:
+		return "the local name exists in /etc/passwd or /etc/group";
+	case ACCOUNT_NAME_SHARED:
+		return "another provisioned user would get the same local name";
+	case ACCOUNT_NAME_IS_GROUP:
+		return "a provisioned group has the same name";
+	case ACCOUNT_NO_ID:
+		return "no uid allocated yet (entra-syncd allocates on its next publish; check its log)";
+	case ACCOUNT_ID_LOCAL:
+		return "its uid is used by a local account or group";
+	}
+	return "unknown";
+}
+
+const char *name_state_text(enum name_state s)
+{
+	static const char *const text[] = {"ok", "invalid", "reserved", "exists locally", "shared", "clashes"};
+	return s <= NAME_CLASH ? text[s] : "unknown";
+}
+
+static char *keep(struct accounts *a, char *s)
+{
+	if (!s)
+		return NULL;
+	if (a->n_strings == a->cap_strings) {
+		size_t ncap = a->cap_strings ? a->cap_strings * 2 : 1024;
+		char **grown = realloc(a->strings, ncap * sizeof(*grown));
+		if (!grown) {
+			free(s);
+			return NULL;
+		}
+		a->strings = grown, a->cap_strings = ncap;
+	}
+	return a->strings[a->n_strings++] = s;
+}
+
+/* --- names --- */
+
+static enum name_state local_state(const char *name, const struct names_local *local)
+{
+	if (names_reserved(name))
+		return NAME_RESERVED;
+	return local && names_local_has(local, name) ? NAME_LOCAL : NAME_OK;
+}
+
+static int names_compute(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
+                         struct accounts *a)
+{
+	char buf[NAMES_LONG_MAX + 1];
+	for (size_t i = 0; i < dir->n_users; i++) {
+		struct account_user *u = &a->users[i];
+		if (names_user(dir->users[i].user_name, cfg->name_format, buf, sizeof(buf))) {
+			u->name_state = NAME_INVALID;
+			continue;
+		}
+		if (!(u->name = strdup(buf)))
+			return -1;
+		u->name_state = local_state(buf, local);
+	}
+	for (size_t i = 0; i < dir->n_groups; i++) {
+		struct account_group *g = &a->groups[i];
+		if (names_group(dir->groups[i].display_name, buf, sizeof(buf))) {
+			g->name_state = NAME_INVALID;
+			continue;
+		}
+		if (!(g->name = strdup(buf)))
+			return -1;
+		g->name_state = local_state(buf, local);
+	}
+	return 0;
+}
+
+struct name_ref {
+	const char *name;
+	long index; /* >= 0 user, < 0 group -(index+1) */
+};
+
+static int name_ref_cmp(const void *x, const void *y)
+{
+	const struct name_ref *a = x, *b = y;
+	int c = strcmp(a->name, b->name);
+	return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+/* Marks a run of equal names: every contender loses the name. */
+static void run_mark(struct accounts *a, const struct name_ref *run, size_t n)
+{
+	size_t users = 0, groups = 0;
+	for (size_t k = 0; k < n; k++)
+		run[k].index >= 0 ? users++ : groups++;
+	for (size_t k = 0; k < n; k++) {
+		enum name_state *st =
+		    run[k].index >= 0 ? &a->users[run[k].index].name_state : &a->groups[-(run[k].index + 1)].name_state;
+		if (*st != NAME_OK)
+			continue;
+		bool same_kind_twice = run[k].index >= 0 ? users > 1 : groups > 1;
+		*st = same_kind_twice ? NAME_SHARED : NAME_CLASH;
+	}
+}
+
+/* Users and groups share one namespace (private groups): sort all names, refuse duplicates. */
+static int clashes_mark(const struct directory *dir, struct accounts *a)
+{
+	size_t n = 0;
+	struct name_ref *refs = malloc((dir->n_users + dir->n_groups + 1) * sizeof(*refs));
+	if (!refs)
+		return -1;
+	for (size_t i = 0; i < dir->n_users; i++)
+		if (a->users[i].name)
+			refs[n++] = (struct name_ref){a->users[i].name, (long)i};
+	for (size_t i = 0; i < dir->n_groups; i++)
+		if (a->groups[i].name)
+			refs[n++] = (struct name_ref){a->groups[i].name, -(long)i - 1};
+	qsort(refs, n, sizeof(*refs), name_ref_cmp);
+	for (size_t start = 0; start < n;) {
+		size_t end = start + 1;
+		while (end < n && !strcmp(refs[start].name, refs[end].name))
+			end++;
+		if (end - start > 1)
+			run_mark(a, refs + start, end - start);
+		start = end;
+	}
+	free(refs);
+	return 0;
+}
+
+/* --- ids --- */
+
+static int ids_assign(const struct directory *dir, const struct names_local *local, struct idalloc *ids, sqlite3 *db,
+                      struct accounts *a)
+{
+	char key[IDALLOC_KEY_MAX];
+	size_t n = 0, total = dir->n_users + dir->n_groups;
+	struct idalloc_request *req = calloc(total + 1, sizeof(*req));
+	long *owner = calloc(total + 1, sizeof(*owner));
+	int rc = -1;
+	if (!req || !owner)
+		goto out;
+	for (size_t i = 0; i < total; i++) {
+		bool is_user = i < dir->n_users;
+		const struct dir_user *u = is_user ? &dir->users[i] : NULL;
+		const struct dir_group *g = is_user ? NULL : &dir->groups[i - dir->n_users];
+		if (idalloc_key(is_user ? 'u' : 'g', is_user ? u->external_id : g->external_id,
+		                is_user ? u->scim_id : g->scim_id, key, sizeof(key)))
+			continue;
+		if (!(req[n].key = keep(a, strdup(key))))
+			goto out;
+		owner[n++] = (long)i;
+	}
+	if (idalloc_assign(ids, db, req, n, local))
+		entra_log(&logger, LOG_WARNING, "new uids could not be stored; those users wait for the next publish");
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (size_t)owner[k];
+		if (i < dir->n_users)
+			a->users[i].uid = req[k].id;
+		else
+			a->groups[i - dir->n_users].gid = req[k].id;
+	}
+	rc = 0;
+out:
+	free(req);
+	free(owner);
+	return rc;
+}
+
+/* --- verdicts --- */
+
+static enum account_verdict verdict_of(const struct account_user *u, const struct names_local *local)
+{
+	static const enum account_verdict by_name[] = {ACCOUNT_OK,         ACCOUNT_NAME_INVALID, ACCOUNT_NAME_RESERVED,
+	                                               ACCOUNT_NAME_LOCAL, ACCOUNT_NAME_SHARED,  ACCOUNT_NAME_IS_GROUP};
+	if (!u->aup.role)
+		return ACCOUNT_NO_RULE;
+	if (!u->aup.covering_ou)
+		return ACCOUNT_NOT_THIS_HOST;
+	if (u->name_state != NAME_OK)
+		return by_name[u->name_state];
+	if (!u->uid)
+		return ACCOUNT_NO_ID;
+	if (local && names_local_id_used(local, u->uid))
+		return ACCOUNT_ID_LOCAL;
+	return ACCOUNT_OK;
+}
+
+static void refusal_log(const struct dir_user *du, const struct account_user *u, size_t *logged)
+{
+	if ((*logged)++ < REFUSAL_LOG_MAX)
+		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", du->user_name,
+		          u->name ? u->name : "-", account_verdict_text(u->verdict));
+}
+
+static int evaluate_all(const struct directory *dir, const struct names_local *local, struct accounts *a)
+{
+	size_t max_ous = aup_max_ous(&a->plan), n_rules = a->plan.n_rules ? a->plan.n_rules : 1, logged = 0;
+	if (!(a->matched_pool = calloc(dir->n_users * n_rules + 1, sizeof(bool))) ||
+	    !(a->ous_pool = calloc(dir->n_users * max_ous + 1, sizeof(char *))))
+		return -1;
+	for (size_t i = 0; i < dir->n_users; i++) {
+		struct account_user *u = &a->users[i];
+		u->aup.matched = a->matched_pool + i * n_rules;
+		u->aup.ous = a->ous_pool + i * max_ous;
+		aup_evaluate(&a->plan, i, &u->aup);
+		u->verdict = verdict_of(u, local);
+		u->snapshot = -1;
+		if (u->verdict > ACCOUNT_NOT_THIS_HOST) {
+			a->n_refused++;
+			if (!a->quiet)
+				refusal_log(&dir->users[i], u, &logged);
+		}
+	}
+	if (logged > REFUSAL_LOG_MAX)
+		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
+		          logged - REFUSAL_LOG_MAX);
+	return 0;
+}
+
+/* --- the snapshot --- */
+
+static char *lower_dup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+	for (char *p = d; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+/* passwd fields are ':'-separated lines for many tools: no ':' or control characters. */
+static char *field_clean(const char *s)
+{
+	char *d = strndup(s, 256);
+	for (char *p = d; p && *p; p++)
+		if (*p == ':' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return d;
+}
+
+/* home with %u (local name), %U (lowercased UPN made path-safe), %% (a percent sign). */
+static char *home_expand(const char *tmpl, const char *name, const char *upn)
+{
+	char out[1024];
+	size_t n = 0;
+	for (const char *p = tmpl; *p && n + 1 < sizeof(out); p++) {
+		const char *sub = NULL;
+		if (p[0] == '%' && (p[1] == 'u' || p[1] == 'U' || p[1] == '%')) {
+			sub = p[1] == 'u' ? name : p[1] == 'U' ? upn : "%";
+			bool safe = p[1] != 'U';
+			for (const char *s = sub; *s && n + 1 < sizeof(out); s++) {
+				char c = (char)tolower((unsigned char)*s);
+				out[n++] = safe || isalnum((unsigned char)c) || strchr("_.@-", c) ? c : '_';
+			}
+			p++;
+			continue;
+		}
+		out[n++] = *p == ':' || (unsigned char)*p < 0x20 ? '_' : *p;
+	}
+	out[n] = '\0';
+	return strdup(out);
+}
+
+static const char *object_id_of(struct accounts *a, const char *external_id, bool *oom)
+{
+	if (!idalloc_is_guid(external_id))
+		return NULL;
+	const char *s = keep(a, lower_dup(external_id));
+	*oom = *oom || !s;
+	return s;
+}
+
+static int account_add(const struct entra_config *cfg, const struct directory *dir, size_t i, struct accounts *a)
+{
+	const struct dir_user *du = &dir->users[i];
+	struct account_user *u = &a->users[i];
+	struct cache_account *c = &a->snap.accounts[a->snap.n_accounts];
+	bool oom = false;
+	const char *dn = du->display_name && *du->display_name ? du->display_name : du->user_name;
+	c->name = u->name;
+	c->uid = u->uid;
+	c->gecos = keep(a, field_clean(dn));
+	c->dir = keep(a, home_expand(cfg->home, u->name, du->user_name));
+	c->shell = cfg->shell;
+	c->upn = du->user_name;
+	c->object_id = object_id_of(a, du->external_id, &oom);
+	c->scim_id = du->scim_id;
+	c->role = u->aup.role->name;
+	c->login = u->aup.role->login;
+	c->expire = du->active ? ENTRA_EXPIRE_NEVER : ENTRA_EXPIRE_DISABLED;
+	if (oom || !c->gecos || !c->dir)
+		return -1;
+	u->snapshot = (long)a->snap.n_accounts++;
+	return 0;
+}
+
+static int group_add(const struct directory *dir, size_t g, struct accounts *a)
+{
+	struct account_group *ag = &a->groups[g];
+	struct cache_group *c = &a->snap.groups[a->snap.n_groups];
+	bool oom = false;
+	c->name = ag->name;
+	c->gid = ag->gid;
+	c->object_id = object_id_of(a, dir->groups[g].external_id, &oom);
+	c->scim_id = dir->groups[g].scim_id;
+	if (oom)
+		return -1;
+	ag->snapshot = (long)a->snap.n_groups++;
+	return 0;
+}
+
+/* A SCIM group is published when its name and gid are usable and a member has an account. */
+static bool group_publishable(const struct directory *dir, const struct accounts *a, size_t g)
+{
+	if (a->groups[g].name_state != NAME_OK || !a->groups[g].gid)
+		return false;
+	for (size_t k = 0; k < dir->groups[g].n_members; k++) {
+		size_t u = dir->groups[g].members[k];
+		if (u < dir->n_users && a->users[u].snapshot >= 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t members_count(const struct directory *dir)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < dir->n_groups; g++)
+		n += dir->groups[g].n_members;
+	return n;
+}
+
+static void members_add(const struct directory *dir, struct accounts *a)
+{
+	for (size_t g = 0; g < dir->n_groups; g++) {
+		if (a->groups[g].snapshot < 0)
+			continue;
+		for (size_t k = 0; k < dir->groups[g].n_members; k++) {
+			size_t u = dir->groups[g].members[k];
+			if (u < dir->n_users && a->users[u].snapshot >= 0)
+				a->snap.members[a->snap.n_members++] =
+				    (struct cache_member){a->groups[g].gid, a->users[u].uid};
+		}
+	}
+}
+
+/* Role groups (e.g. sudo) resolved from /etc/group; disabled accounts get none. */
+static int local_members_add(const struct entra_config *cfg, const struct directory *dir,
+                             const struct names_local *local, struct accounts *a)
+{
+	size_t cap = 0;
+	for (size_t r = 0; r < cfg->n_roles; r++)
+		cap += cfg->roles[r].groups.n;
+	if (!cap)
+		return 0;
+	for (size_t r = 0; r < cfg->n_roles && !a->quiet; r++)
+		for (size_t k = 0; k < cfg->roles[r].groups.n; k++)
+			if (!local || names_local_gid(local, cfg->roles[r].groups.items[k]) < 0)
+				entra_log(&logger, LOG_WARNING,
+				          "[role %s] group '%s' is not in /etc/group; skipped "
+				          "(create it with groupadd or remove it from the role)",
+				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
+	if (!(a->snap.local_members = calloc(a->snap.n_accounts * cap + 1, sizeof(*a->snap.local_members))))
+		return -1;
+	for (size_t i = 0; i < dir->n_users; i++) {
+		const struct account_user *u = &a->users[i];
+		if (u->snapshot < 0 || !dir->users[i].active)
+			continue;
+		for (size_t k = 0; local && k < u->aup.role->groups.n; k++) {
+			int64_t gid = names_local_gid(local, u->aup.role->groups.items[k]);
+			if (gid >= 0)
+				a->snap.local_members[a->snap.n_local_members++] =
+				    (struct cache_local_member){u->uid, (uint32_t)gid, u->aup.role->groups.items[k]};
+		}
+	}
+	return 0;
+}
+
+static int snapshot_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
+                          struct accounts *a)
+{
+	a->snap.host = cfg->host, a->snap.uid_min = cfg->uid_min, a->snap.uid_max = cfg->uid_max;
+	if (!(a->snap.accounts = calloc(dir->n_users + 1, sizeof(*a->snap.accounts))) ||
+	    !(a->snap.groups = calloc(dir->n_groups + 1, sizeof(*a->snap.groups))) ||
+	    !(a->snap.members = calloc(members_count(dir) + 1, sizeof(*a->snap.members))))
+		return -1;
+	for (size_t i = 0; i < dir->n_users; i++)
+		if (a->users[i].verdict == ACCOUNT_OK && account_add(cfg, dir, i, a))
+			return -1;
+	for (size_t g = 0; g < dir->n_groups; g++) {
+		a->groups[g].snapshot = -1;
+		if (group_publishable(dir, a, g) && group_add(dir, g, a))
+			return -1;
+	}
+	members_add(dir, a);
+	return local_members_add(cfg, dir, local, a);
+}
+
+int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
+                   struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_users = dir->n_users, out->n_groups = dir->n_groups, out->quiet = quiet;
+	if (!(out->users = calloc(dir->n_users + 1, sizeof(*out->users))) ||
+	    !(out->groups = calloc(dir->n_groups + 1, sizeof(*out->groups))) ||
+	    aup_prepare(cfg, dir, quiet, &out->plan) || names_compute(cfg, dir, local, out) || clashes_mark(dir, out) ||
+	    ids_assign(dir, local, ids, db, out) || evaluate_all(dir, local, out) ||
+	    snapshot_build(cfg, dir, local, out)) {
+		entra_log(&logger, LOG_ERR, "out of memory building the accounts of %zu users", dir->n_users);
+		accounts_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void accounts_free(struct accounts *a)
+{
+	for (size_t i = 0; a->users && i < a->n_users; i++)
+		free(a->users[i].name);
+	for (size_t i = 0; a->groups && i < a->n_groups; i++)
+		free(a->groups[i].name);
+	for (size_t i = 0; i < a->n_strings; i++)
+		free(a->strings[i]);
+	aup_plan_free(&a->plan);
+	free(a->strings);
+	free(a->users);
+	free(a->groups);
+	free(a->matched_pool);
+	free(a->ous_pool);
+	free(a->snap.accounts);
+	free(a->snap.groups);
+	free(a->snap.members);
+	free(a->snap.local_members);
+	memset(a, 0, sizeof(*a));
+}

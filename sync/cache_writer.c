@@ -1,0 +1,252 @@
+/* cache.db publication (DESIGN.md decision 1): readers only ever see a complete file. */
+#include "cache_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache_schema.h"
+#include "log.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+long long cache_generation(const char *path)
+{
+	char uri[PATH_MAX + 32];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long gen = 0;
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (snprintf(uri, sizeof(uri), "file:%s?immutable=1", path) >= (int)sizeof(uri))
+		return 0;
+	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'generation'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		gen = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return gen > 0 ? gen : 0;
+}
+
+struct writer {
+	sqlite3 *db;
+	const char *tmp;
+};
+
+static int sql_fail(struct writer *w, const char *what)
+{
+	entra_log(&logger, LOG_ERR,
+	          "cannot write %s (%s): %s; check free space in its directory; readers keep the "
+	          "previous cache.db",
+	          w->tmp, what, sqlite3_errmsg(w->db));
+	return -1;
+}
+
+static int prepare(struct writer *w, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v2(w->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : sql_fail(w, "prepare");
+}
+
+static int step_reset(struct writer *w, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(w, what);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
+{
+	sqlite3_stmt *st = NULL;
+	char vals[5][32];
+	snprintf(vals[0], sizeof(vals[0]), "%d", ENTRA_CACHE_SCHEMA_VERSION);
+	snprintf(vals[1], sizeof(vals[1]), "%lld", generation);
+	snprintf(vals[2], sizeof(vals[2]), "%lld", (long long)time(NULL));
+	snprintf(vals[3], sizeof(vals[3]), "%u", s->uid_min);
+	snprintf(vals[4], sizeof(vals[4]), "%u", s->uid_max);
+	const char *keys[] = {"schema_version", "generation", "published_at", "uid_min", "uid_max", "host"};
+	const char *values[] = {vals[0], vals[1], vals[2], vals[3], vals[4], s->host ? s->host : ""};
+	if (prepare(w, "INSERT INTO meta(key, value) VALUES(?, ?)", &st))
+		return -1;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, values[i], -1, SQLITE_STATIC);
+		if (step_reset(w, st, "meta")) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int write_accounts(struct writer *w, const struct cache_snapshot *s)
+{
+	sqlite3_stmt *st = NULL;
+	if (prepare(w,
+	            "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login,"
+	            " expire) VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	            &st))
+		return -1;
+	for (size_t i = 0; i < s->n_accounts; i++) {
+		const struct cache_account *a = &s->accounts[i];
+		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, a->uid);
+		sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->dir, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, a->shell, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, a->upn, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 7, a->object_id);
+		sqlite3_bind_text(st, 8, a->scim_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 10, a->login);
+		sqlite3_bind_int64(st, 11, a->expire);
+		if (step_reset(w, st, "passwd")) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int write_groups(struct writer *w, const struct cache_snapshot *s)
+{
+	sqlite3_stmt *st = NULL;
+	if (prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
+		return -1;
+	for (size_t i = 0; i < s->n_groups; i++) {
+		sqlite3_bind_text(st, 1, s->groups[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->groups[i].gid);
+		bind_text_or_null(st, 3, s->groups[i].object_id);
+		sqlite3_bind_text(st, 4, s->groups[i].scim_id, -1, SQLITE_STATIC);
+		if (step_reset(w, st, "groups")) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int write_members(struct writer *w, const struct cache_snapshot *s)
+{
+	sqlite3_stmt *st = NULL, *lst = NULL;
+	int rc = -1;
+	if (prepare(w, "INSERT OR IGNORE INTO members(gid, uid) VALUES(?, ?)", &st) ||
+	    prepare(w, "INSERT OR IGNORE INTO local_members(uid, gid, name) VALUES(?, ?, ?)", &lst))
+		goto out;
+	for (size_t i = 0; i < s->n_members; i++) {
+		sqlite3_bind_int64(st, 1, s->members[i].gid);
+		sqlite3_bind_int64(st, 2, s->members[i].uid);
+		if (step_reset(w, st, "members"))
+			goto out;
+	}
+	for (size_t i = 0; i < s->n_local_members; i++) {
+		sqlite3_bind_int64(lst, 1, s->local_members[i].uid);
+		sqlite3_bind_int64(lst, 2, s->local_members[i].gid);
+		sqlite3_bind_text(lst, 3, s->local_members[i].name, -1, SQLITE_STATIC);
+		if (step_reset(w, lst, "local_members"))
+			goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(lst);
+	return rc;
+}
+
+/* Everything inside one transaction; no journal: an incomplete temp file is never renamed. */
+static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
+{
+	if (sqlite3_exec(w->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN", NULL, NULL, NULL) ||
+	    sqlite3_exec(w->db, ENTRA_CACHE_SCHEMA_SQL, NULL, NULL, NULL))
+		return sql_fail(w, "schema");
+	if (write_meta(w, s, generation) || write_accounts(w, s) || write_groups(w, s) || write_members(w, s)) {
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL))
+		return sql_fail(w, "commit");
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -1;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int cache_write(const char *path, const struct cache_snapshot *snap, long long generation)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
+		entra_log(&logger, LOG_ERR, "cache_db path %s is too long; choose a shorter [accounts] cache_db", path);
+		return -1;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		entra_log(&logger, LOG_ERR,
+		          "cannot create a temp file next to %s: %s; create the directory and let "
+		          "entra-syncd write to it",
+		          path, strerror(errno));
+		return -1;
+	}
+	struct writer w = {.tmp = tmp};
+	int rc = -1;
+	if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sql_fail(&w, "open");
+		goto out;
+	}
+	if (write_db(&w, snap, generation))
+		goto out;
+	if (sqlite3_close(w.db) != SQLITE_OK) {
+		sql_fail(&w, "close");
+		goto out;
+	}
+	w.db = NULL;
+	if (fsync(fd) || fchmod(fd, 0644) || rename(tmp, path)) {
+		entra_log(&logger, LOG_ERR, "cannot publish %s: %s; check the disk; readers keep the previous cache.db",
+		          path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0'; /* renamed: nothing to clean up */
+	if (fsync_dir_of(path))
+		entra_log(&logger, LOG_WARNING,
+		          "cannot fsync the directory of %s: %s; the rename may not survive a "
+		          "power loss",
+		          path, strerror(errno));
+	rc = 0;
+out:
+	if (w.db)
+		sqlite3_close(w.db);
+	close(fd);
+	if (tmp[0])
+		unlink(tmp);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/* Writes cache.db (common/cache_schema.h) atomically: temp file in the same directory, one
+ * transaction, fsync, fchmod 0644, rename over the old file, fsync the directory. */
+#ifndef SYNC_CACHE_WRITER_H
+#define SYNC_CACHE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cache_account {
+	const char *name;
+	uint32_t uid; /* = gid of the private group */
+	const char *gecos;
+	char *dir; /* owned by the snapshot */
+	const char *shell;
+	const char *upn;
+	const char *object_id; /* NULL when Entra sent none */
+	const char *scim_id;
+	const char *role;
+	int login;
+	long expire;
+};
+
+struct cache_group {
+	const char *name;
+	uint32_t gid;
+	const char *object_id;
+	const char *scim_id;
+};
+
+struct cache_member {
+	uint32_t gid, uid;
+};
+
+struct cache_local_member {
+	uint32_t uid, gid;
+	const char *name;
+};
+
+struct cache_snapshot {
+	struct cache_account *accounts;
+	size_t n_accounts;
+	struct cache_group *groups;
+	size_t n_groups;
+	struct cache_member *members;
+	size_t n_members;
+	struct cache_local_member *local_members;
+	size_t n_local_members;
+	const char *host;
+	uint32_t uid_min, uid_max;
+};
+
+/* The generation of the cache.db at PATH, or 0 when it is missing or unreadable. */
+long long cache_generation(const char *path);
+/* Publishes SNAP as PATH with generation GENERATION. 0, or -1 (logged; PATH untouched). */
+int cache_write(const char *path, const struct cache_snapshot *snap, long long generation);
+
+#endif

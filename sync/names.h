@@ -1,0 +1,47 @@
+/* Unix names for provisioned users and groups, and the local names they must never take. */
+#ifndef SYNC_NAMES_H
+#define SYNC_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define NAMES_SHORT_MAX 32  /* useradd's limit; utmp and ps show no more */
+#define NAMES_LONG_MAX  256 /* upn format and group names */
+
+/* Local name of the user with UPN: the lowercased local part (short) or the whole lowercased
+ * UPN (upn). 0, or -1 when the UPN is malformed or the result is not a valid Linux name. */
+int names_user(const char *upn, enum entra_name_format fmt, char *out, size_t outlen);
+/* Unix name of a SCIM group: displayName lowercased, each run of characters outside
+ * [a-z0-9_.-] replaced by '-', leading/trailing '-' trimmed ("Web Team" -> web-team).
+ * 0, or -1 when nothing valid remains (empty, all digits, too long). */
+int names_group(const char *display_name, char *out, size_t outlen);
+/* True for names a distribution or the base system uses (root, daemon, sudo, systemd-*, ...). */
+bool names_reserved(const char *name);
+
+/* Names and ids of /etc/passwd and /etc/group, read from the files (never through NSS, which
+ * would find our own accounts). */
+struct local_entry {
+	char *name;
+	uint32_t id;
+};
+struct names_local {
+	struct local_entry *users; /* sorted by name */
+	size_t n_users;
+	struct local_entry *groups; /* sorted by name */
+	size_t n_groups;
+};
+/* Loads both files; a missing file counts as empty (logged). -1 on a read error or no memory. */
+int names_local_load(const char *passwd_path, const char *group_path, struct names_local *out);
+void names_local_free(struct names_local *l);
+/* True when NAME is a local user or group name. */
+bool names_local_has(const struct names_local *l, const char *name);
+/* Gid of the local group NAME, or -1 when there is none. */
+int64_t names_local_gid(const struct names_local *l, const char *name);
+/* True when ID is a local uid or gid. */
+bool names_local_id_used(const struct names_local *l, uint32_t id);
+
+#endif

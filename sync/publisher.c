@@ -1,0 +1,274 @@
+/* The publisher thread (sync/publisher.h): debounces change notifications and publishes
+ * cache.db from its own state.db connection. Every publish re-evaluates the whole directory
+ * (sorted arrays and hash sets, prepared statements, one transaction per database). */
+#include "publisher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "cache_writer.h"
+#include "directory.h"
+#include "idalloc.h"
+#include "log.h"
+#include "names.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+#define FIRST_CHANGE_DELAY_MS 50   /* lets the rest of a burst arrive before the first publish */
+#define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
+#define BUSY_TIMEOUT_MS       10000
+
+struct publisher {
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* to the thread: something to do */
+	pthread_cond_t done; /* from the thread: a publish finished */
+	pthread_t thread;
+	const struct entra_config *cfg;
+	bool pending, urgent, busy, stop;
+	long long pending_since_ms; /* monotonic ms of the first unpublished change */
+	long long last_publish_ms;  /* monotonic ms of the last publish start, 0 = never */
+	unsigned long long started, finished;
+	/* owned by the thread */
+	sqlite3 *db;
+	struct idalloc ids;
+	bool ids_loaded;
+	long long generation;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec deadline_of(long long ms)
+{
+	return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+}
+
+/* Loads the uid allocations once per range (they change only through this thread). */
+static int ids_ready(struct publisher *p, const struct entra_config *cfg)
+{
+	if (p->ids_loaded && p->ids.min == cfg->uid_min && p->ids.max == cfg->uid_max)
+		return 0;
+	idalloc_free(&p->ids);
+	p->ids_loaded = idalloc_load(p->db, cfg->uid_min, cfg->uid_max, &p->ids) == 0;
+	return p->ids_loaded ? 0 : -1;
+}
+
+static int publish_once(struct publisher *p, const struct entra_config *cfg)
+{
+	struct names_local local;
+	struct directory dir = {0};
+	struct accounts acc;
+	long long t0 = now_ms();
+	int rc = -1;
+	if (names_local_load("/etc/passwd", "/etc/group", &local))
+		return -1;
+	if (store_directory_load(p->db, &dir) || ids_ready(p, cfg))
+		goto out_local;
+	if (accounts_build(cfg, &dir, &local, &p->ids, p->db, false, &acc))
+		goto out_dir;
+	long long prev = cache_generation(cfg->cache_db);
+	long long gen = (prev > p->generation ? prev : p->generation) + 1;
+	if (cache_write(cfg->cache_db, &acc.snap, gen) == 0) {
+		p->generation = gen, rc = 0;
+		entra_log(&logger, LOG_INFO,
+		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (%lld ms)",
+		          cfg->cache_db, gen, acc.snap.n_accounts, acc.snap.n_groups, acc.n_refused, now_ms() - t0);
+	}
+	accounts_free(&acc);
+out_dir:
+	directory_free(&dir);
+out_local:
+	names_local_free(&local);
+	if (rc)
+		entra_log(&logger, LOG_ERR,
+		          "cache.db not published; readers keep the previous snapshot; entra-syncd "
+		          "retries on the next change or in %d s",
+		          RETRY_DELAY_MS / 1000);
+	return rc;
+}
+
+/* When the pending change may be published: soon after a quiet period, else one interval
+ * after the previous publish. */
+static long long due_ms(const struct publisher *p)
+{
+	if (p->urgent)
+		return 0;
+	long long interval = p->cfg->publish_interval_ms;
+	long long first = p->pending_since_ms + (interval < FIRST_CHANGE_DELAY_MS ? interval : FIRST_CHANGE_DELAY_MS);
+	long long spaced = p->last_publish_ms ? p->last_publish_ms + interval : 0;
+	return first > spaced ? first : spaced;
+}
+
+static void run_one(struct publisher *p)
+{
+	const struct entra_config *cfg = p->cfg;
+	p->pending = p->urgent = false;
+	p->busy = true;
+	p->started++;
+	p->last_publish_ms = now_ms();
+	pthread_mutex_unlock(&p->lock);
+	int rc = publish_once(p, cfg);
+	pthread_mutex_lock(&p->lock);
+	p->busy = false;
+	p->finished = p->started;
+	if (rc && !p->pending) {
+		p->pending = true;
+		p->pending_since_ms = now_ms() + RETRY_DELAY_MS;
+	}
+	pthread_cond_broadcast(&p->done);
+}
+
+static void *publisher_main(void *arg)
+{
+	struct publisher *p = arg;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (!p->pending) {
+			pthread_cond_wait(&p->wake, &p->lock);
+			continue;
+		}
+		long long due = due_ms(p);
+		if (now_ms() < due) {
+			struct timespec ts = deadline_of(due);
+			pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+			continue;
+		}
+		run_one(p);
+	}
+	if (p->pending) /* the last change before shutdown still reaches the readers */
+		run_one(p);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int db_open(struct publisher *p, const char *path)
+{
+	/* Created 0600 here if the SCIM store has not created it yet: state.db holds token hashes. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		entra_log(&logger, LOG_ERR,
+		          "cannot open %s: %s; create its directory (mode 0700, owned by the "
+		          "entra-syncd user)",
+		          path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_exec(p->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+		entra_log(&logger, LOG_ERR, "cannot open %s: %s; check the file and its permissions", path,
+		          p->db ? sqlite3_errmsg(p->db) : "out of memory");
+		return -1;
+	}
+	return idalloc_init_schema(p->db);
+}
+
+static int sync_init(struct publisher *p)
+{
+	pthread_condattr_t attr;
+	if (pthread_condattr_init(&attr))
+		return -1;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	int rc = pthread_mutex_init(&p->lock, NULL) || pthread_cond_init(&p->wake, &attr) ||
+	         pthread_cond_init(&p->done, NULL);
+	pthread_condattr_destroy(&attr);
+	return rc ? -1 : 0;
+}
+
+struct publisher *publisher_start(const struct entra_config *cfg)
+{
+	struct publisher *p = calloc(1, sizeof(*p));
+	if (!p) {
+		entra_log(&logger, LOG_ERR, "out of memory starting the publisher");
+		return NULL;
+	}
+	p->cfg = cfg;
+	if (sync_init(p)) {
+		free(p);
+		return NULL;
+	}
+	if (db_open(p, cfg->state_db) || pthread_create(&p->thread, NULL, publisher_main, p)) {
+		sqlite3_close(p->db);
+		pthread_mutex_destroy(&p->lock);
+		pthread_cond_destroy(&p->wake);
+		pthread_cond_destroy(&p->done);
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->pending = p->urgent = true;
+	pthread_mutex_unlock(&p->lock);
+	publisher_flush(p);
+	return p;
+}
+
+void publisher_notify(struct publisher *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (!p->pending || p->pending_since_ms > now_ms()) { /* a change cancels a retry back-off */
+		p->pending = true;
+		p->pending_since_ms = now_ms();
+	}
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_reload(struct publisher *p, const struct entra_config *cfg)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	while (p->busy) /* the running publish may still read the old config */
+		pthread_cond_wait(&p->done, &p->lock);
+	p->cfg = cfg;
+	p->pending = p->urgent = true;
+	p->pending_since_ms = now_ms();
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_flush(struct publisher *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	unsigned long long target = p->pending ? p->started + 1 : p->busy ? p->started : p->finished;
+	if (p->pending) {
+		p->urgent = true;
+		pthread_cond_signal(&p->wake);
+	}
+	while (p->finished < target && !p->stop)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_stop(struct publisher *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->wake);
+	pthread_cond_broadcast(&p->done);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	idalloc_free(&p->ids);
+	sqlite3_close(p->db);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
