@@ -178,6 +178,13 @@ integration: all tests
 	ENTRA_BUILD=$(abspath $(B)) ENTRA_PLAIN_BUILD=$(abspath build) \
 		$(PYTHON) -m pytest -p no:cacheprovider -ra tests/integration $(PYTEST_ARGS)
 
+# Debian locations; the systemd, sysusers and tmpfiles paths are fixed by systemd, not PREFIX.
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+PAMCONFIGDIR ?= $(PREFIX)/share/pam-configs
+SSHDCONFIGDIR ?= $(SYSCONFDIR)/ssh/sshd_config.d
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PAMDIR)
 	install -m 0755 $(B)/entra-syncd $(DESTDIR)$(PREFIX)/sbin/entra-syncd
@@ -186,6 +193,20 @@ install: all
 	install -m 0644 $(B)/pam_entra.so $(DESTDIR)$(PAMDIR)/pam_entra.so
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/entra
 	install -m 0644 etc/entra.conf $(DESTDIR)$(SYSCONFDIR)/entra/entra.conf.example
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/entra.conf.5 $(DESTDIR)$(MANDIR)/man5/entra.conf.5
+	install -m 0644 man/entra-syncd.8 man/entra-sync.8 man/nss_scim.8 man/pam_entra.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PAMCONFIGDIR)
+	install -m 0644 etc/systemd/entra-syncd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-syncd.service
+	install -m 0644 etc/sysusers.d/entra.conf $(DESTDIR)$(SYSUSERSDIR)/entra.conf
+	install -m 0644 etc/tmpfiles.d/entra.conf $(DESTDIR)$(TMPFILESDIR)/entra.conf
+	install -m 0644 etc/pam-configs/entra $(DESTDIR)$(PAMCONFIGDIR)/entra
+	install -d $(DESTDIR)$(SSHDCONFIGDIR)
+	install -m 0644 etc/ssh/sshd_config.d/50-entra.conf $(DESTDIR)$(SSHDCONFIGDIR)/50-entra.conf
+
+# The whole job end to end in a private mount namespace; the host's /etc is never touched.
+demo: deps all
+	$(PYTHON) tests/demo/demo.py --build $(abspath $(B))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
