@@ -36,12 +36,15 @@ struct scim_strset {
 	char **slots;
 	size_t *lens;
 	size_t cap;
-	size_t count;
+	size_t count; /* live strings */
+	size_t used;  /* live strings and tombstones */
 };
 int scim_strset_init(struct scim_strset *s, size_t expected);
 /* 1 added, 0 already present, -1 out of memory. */
 int scim_strset_add(struct scim_strset *s, const char *str, size_t len);
 bool scim_strset_contains(const struct scim_strset *s, const char *str, size_t len);
+/* true when STR was present and is now removed. */
+bool scim_strset_remove(struct scim_strset *s, const char *str, size_t len);
 void scim_strset_free(struct scim_strset *s);
 
 /* --- scim_filter.c --- */

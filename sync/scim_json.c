@@ -96,7 +96,11 @@ static uint64_t fnv1a(const char *s, size_t len)
 	return h;
 }
 
-int scim_strset_init(struct scim_strset *s, size_t expected)
+/* Marks a removed slot so probe chains stay intact. */
+static const char tombstone_mark;
+#define tombstone ((char *)&tombstone_mark)
+
+static int strset_alloc(struct scim_strset *s, size_t expected)
 {
 	size_t cap = 16;
 	while (cap < expected * 2 && cap < (SIZE_MAX / 4))
@@ -104,39 +108,50 @@ int scim_strset_init(struct scim_strset *s, size_t expected)
 	s->slots = calloc(cap, sizeof(*s->slots));
 	s->lens = calloc(cap, sizeof(*s->lens));
 	s->cap = cap;
-	s->count = 0;
+	s->count = s->used = 0;
 	if (!s->slots || !s->lens) {
-		scim_strset_free(s);
+		free(s->slots);
+		free(s->lens);
+		s->slots = NULL;
+		s->lens = NULL;
+		s->cap = 0;
 		return -1;
 	}
 	return 0;
+}
+
+int scim_strset_init(struct scim_strset *s, size_t expected)
+{
+	return strset_alloc(s, expected);
 }
 
 /* Index of STR's slot, or of the empty slot where it belongs. */
 static size_t strset_probe(const struct scim_strset *s, const char *str, size_t len)
 {
 	size_t i = fnv1a(str, len) & (s->cap - 1);
-	while (s->slots[i] && !(s->lens[i] == len && memcmp(s->slots[i], str, len) == 0))
+	while (s->slots[i] &&
+	       (s->slots[i] == tombstone || !(s->lens[i] == len && memcmp(s->slots[i], str, len) == 0)))
 		i = (i + 1) & (s->cap - 1);
 	return i;
 }
 
-static int strset_grow(struct scim_strset *s)
+/* Rehashes into a table sized for the live strings, dropping tombstones. */
+static int strset_rehash(struct scim_strset *s)
 {
-	struct scim_strset bigger;
-	if (scim_strset_init(&bigger, s->cap) < 0)
+	struct scim_strset fresh;
+	if (strset_alloc(&fresh, s->count + 1) < 0)
 		return -1;
 	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->slots[i])
+		if (!s->slots[i] || s->slots[i] == tombstone)
 			continue;
-		size_t j = strset_probe(&bigger, s->slots[i], s->lens[i]);
-		bigger.slots[j] = s->slots[i];
-		bigger.lens[j] = s->lens[i];
+		size_t j = strset_probe(&fresh, s->slots[i], s->lens[i]);
+		fresh.slots[j] = s->slots[i];
+		fresh.lens[j] = s->lens[i];
 	}
-	bigger.count = s->count;
+	fresh.count = fresh.used = s->count;
 	free(s->slots);
 	free(s->lens);
-	*s = bigger;
+	*s = fresh;
 	return 0;
 }
 
@@ -145,7 +160,9 @@ int scim_strset_add(struct scim_strset *s, const char *str, size_t len)
 	size_t i;
 	char *copy;
 
-	if ((s->count + 1) * 2 > s->cap && strset_grow(s) < 0)
+	if (!s->slots)
+		return -1;
+	if ((s->used + 1) * 2 > s->cap && strset_rehash(s) < 0)
 		return -1;
 	i = strset_probe(s, str, len);
 	if (s->slots[i])
@@ -158,22 +175,39 @@ int scim_strset_add(struct scim_strset *s, const char *str, size_t len)
 	s->slots[i] = copy;
 	s->lens[i] = len;
 	s->count++;
+	s->used++;
 	return 1;
 }
 
 bool scim_strset_contains(const struct scim_strset *s, const char *str, size_t len)
 {
-	return s->slots[strset_probe(s, str, len)] != NULL;
+	return s->slots && s->slots[strset_probe(s, str, len)] != NULL;
+}
+
+bool scim_strset_remove(struct scim_strset *s, const char *str, size_t len)
+{
+	size_t i;
+
+	if (!s->slots)
+		return false;
+	i = strset_probe(s, str, len);
+	if (!s->slots[i])
+		return false;
+	free(s->slots[i]);
+	s->slots[i] = tombstone;
+	s->count--;
+	return true;
 }
 
 void scim_strset_free(struct scim_strset *s)
 {
 	if (s->slots)
 		for (size_t i = 0; i < s->cap; i++)
-			free(s->slots[i]);
+			if (s->slots[i] != tombstone)
+				free(s->slots[i]);
 	free(s->slots);
 	free(s->lens);
 	s->slots = NULL;
 	s->lens = NULL;
-	s->cap = s->count = 0;
+	s->cap = s->count = s->used = 0;
 }
