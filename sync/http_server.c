@@ -1,0 +1,169 @@
+/* libmicrohttpd daemon lifecycle: options, limits and TLS. Requests: http_request.c. */
+#include "http_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http_request.h"
+#include "log.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
+
+#define HTTP_THREADS       4
+#define HTTP_HEADER_MEMORY (32 * 1024) /* request line + headers per connection */
+#define PEM_MAX_BYTES      (256 * 1024)
+#define TLS_PRIORITIES     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct http_ctx ctx;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s", msg);
+}
+
+/* Reads a PEM file into a NUL-terminated buffer (libmicrohttpd wants strings). */
+static char *read_pem(const char *path, const char *what, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0) {
+		fail(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX_BYTES) {
+		close(fd);
+		fail(err, errlen, "%s %s is not a PEM file of at most %d bytes", what, path, PEM_MAX_BYTES);
+		return NULL;
+	}
+	char *buf = calloc(1, (size_t)st.st_size + 1);
+	size_t len = 0;
+	while (buf && len < (size_t)st.st_size) {
+		ssize_t got = read(fd, buf + len, (size_t)st.st_size - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
+	if (!buf || len != (size_t)st.st_size) {
+		free(buf);
+		fail(err, errlen, "cannot read %s %s", what, path);
+		return NULL;
+	}
+	if (!strstr(buf, "-----BEGIN ")) {
+		OPENSSL_clear_free(buf, len);
+		fail(err, errlen, "%s %s is not PEM (expected a -----BEGIN ...----- block)", what, path);
+		return NULL;
+	}
+	return buf;
+}
+
+static int per_ip_limit(int max_connections)
+{
+	int limit = max_connections / 4;
+	if (limit < 8)
+		limit = 8;
+	return limit < max_connections ? limit : max_connections;
+}
+
+static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_server_opts *o, const char *cert,
+                                    const char *key)
+{
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (o->listen->ipv6)
+		flags |= MHD_USE_IPv6;
+	if (o->listen->tls)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls_opts[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
+	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+	return MHD_start_daemon(flags, o->listen->port, NULL, NULL, http_request_handle, &srv->ctx,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
+	                        (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
+	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY,
+	                        MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, &srv->ctx, MHD_OPTION_NOTIFY_COMPLETED,
+	                        http_request_completed, &srv->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                        MHD_OPTION_ARRAY, o->listen->tls ? tls_opts : none, MHD_OPTION_END);
+}
+
+struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
+{
+	char *cert = NULL, *key = NULL;
+	if (o->listen->tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fail(err, errlen, "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
+			return NULL;
+		}
+		if (!(cert = read_pem(o->tls_cert, "tls_cert", err, errlen)))
+			return NULL;
+		if (!(key = read_pem(o->tls_key, "tls_key", err, errlen))) {
+			free(cert);
+			return NULL;
+		}
+	}
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (srv) {
+		srv->ctx.svc = o->svc;
+		srv->ctx.tokens = o->tokens;
+		srv->ctx.max_body = o->max_body;
+		srv->ctx.tls = o->listen->tls;
+		srv->ctx.loopback = o->listen->loopback;
+		snprintf(srv->ctx.fallback_host, sizeof(srv->ctx.fallback_host), "%s", o->listen->text);
+		srv->mhd = start_mhd(srv, o, cert, key);
+	}
+	/* libmicrohttpd loads the key into GnuTLS while starting; our copy is no longer needed. */
+	free(cert);
+	if (key)
+		OPENSSL_clear_free(key, strlen(key));
+	if (!srv || !srv->mhd) {
+		const char *why = srv ? strerror(errno) : "out of memory";
+		fail(err, errlen,
+		     "cannot serve on %s: %s (is the port in use, or are tls_cert/tls_key not a matching PEM "
+		     "certificate and key? see the libmicrohttpd message above)",
+		     o->listen->text, why);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}

@@ -1,0 +1,34 @@
+/* The SCIM HTTP(S) endpoint: libmicrohttpd in front of scim_service_handle. Serves
+ * /scim/v2/..., checks the bearer token before reading any body, caps bodies at max_body
+ * (413), and writes one access-log line per request (never the Authorization header). */
+#ifndef SYNC_HTTP_SERVER_H
+#define SYNC_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "http_listen.h"
+#include "scim_api.h"
+#include "tokens.h"
+
+#define HTTP_SCIM_PREFIX "/scim/v2"
+
+struct http_server_opts {
+	const struct http_listen *listen; /* from http_listen_plan */
+	const char *tls_cert;             /* PEM file paths when listen->tls */
+	const char *tls_key;
+	size_t max_body;
+	int max_connections;
+	int connection_timeout;     /* seconds */
+	struct scim_service *svc;   /* not owned; must outlive the server */
+	struct token_store *tokens; /* not owned; must outlive the server */
+};
+
+struct http_server;
+
+/* Binds and starts serving. NULL with the reason in ERR (port in use, bad TLS files, ...). */
+struct http_server *http_server_start(const struct http_server_opts *opts, char *err, size_t errlen);
+/* Stops accepting, lets requests in progress finish, closes every connection. */
+void http_server_stop(struct http_server *srv);
+
+#endif
