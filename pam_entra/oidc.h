@@ -1,0 +1,36 @@
+/* OpenID Connect discovery and signing keys, cached in memory for the call and in a root-only
+ * file cache across calls. */
+#ifndef PE_OIDC_H
+#define PE_OIDC_H
+
+#include "session.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define PE_DISCOVERY_TTL        (24 * 3600)
+#define PE_JWKS_TTL             3600
+#define PE_JWKS_REFETCH_MIN_AGE 300 /* an unknown kid refetches the JWKS at most this often */
+
+struct pe_oidc_provider {
+	json_t *doc; /* owns the strings below */
+	const char *issuer;
+	const char *device_authorization_endpoint;
+	const char *token_endpoint;
+	const char *jwks_uri;
+};
+
+/* Fetches (or reads from the cache) {authority}/{tenant_id}/v2.0/.well-known/openid-configuration.
+ * 0, or -1 after logging what went wrong. */
+int pe_oidc_discover(struct pe_session *s, struct pe_oidc_provider *provider);
+void pe_oidc_provider_free(struct pe_oidc_provider *provider);
+
+/* The JWKS at JWKS_URI: from the file cache when younger than PE_JWKS_TTL unless FORCE.
+ * *FETCHED tells whether it came from the network in this call. NULL after logging. */
+json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, bool *fetched);
+
+/* Whether an unknown kid may refetch the JWKS now (cached copy at least
+ * PE_JWKS_REFETCH_MIN_AGE old, or no usable cache). */
+bool pe_oidc_jwks_refetch_allowed(struct pe_session *s, const char *jwks_uri);
+
+#endif

@@ -1,0 +1,106 @@
+"""Helpers for the pam_entra tests: the test IdP (tests/idp/idp.py) as a process, a site whose
+entra.conf points at it, and pamtester runs in a private mount namespace whose /etc/pam.d holds
+one service file naming BUILD/pam_entra.so by absolute path."""
+
+import json
+import os
+import ssl
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import harness
+
+IDP = os.path.join(harness.REPO, "tests", "idp", "idp.py")
+SERVICE = "entra-test"
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+# Marker printed by pam_echo when pam_entra returned PAM_IGNORE (the stack goes on past it).
+IGNORED = "pam_entra-ignored"
+
+
+class TestIdp:
+    def __init__(self, procs, directory, interval=1):
+        self.dir = os.path.join(directory, "idp")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = harness.free_port()
+        self.log = open(os.path.join(directory, "idp.log"), "ab")
+        self.proc = procs.start(["/usr/bin/python3", IDP, "--port", str(self.port), "--dir", self.dir,
+                                 "--interval", str(interval), "--tenant", TENANT, "--client-id", CLIENT],
+                                stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(self.dir, "ready")):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("test IdP did not start; see %s/idp.log" % directory)
+            time.sleep(0.05)
+        harness.wait_for_port(self.port, self.proc)
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.ssl = ssl.create_default_context(cafile=self.ca)
+        self.authority = "https://127.0.0.1:%d" % self.port
+
+    def control(self, **cmd):
+        req = urllib.request.Request(self.authority + "/_control", data=json.dumps(cmd).encode(), method="POST")
+        with urllib.request.urlopen(req, context=self.ssl, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def script(self, **behaviour):
+        return self.control(op="script", behaviour=behaviour)
+
+    def requests(self, suffix=None):
+        reqs = self.control(op="requests")["requests"]
+        return [r for r in reqs if suffix is None or r["path"].endswith(suffix)]
+
+    def polls(self):
+        return self.requests("/oauth2/v2.0/token")
+
+
+def new_user(name, object_id=True, **fields):
+    """A cache.db row plus the Entra identity (oid, upn) that owns it."""
+    oid = str(uuid.uuid4())
+    row = dict(name=name, uid=fields.pop("uid", 200100 + (sum(name.encode()) % 1000)), upn=name + "@contoso.com",
+               object_id=oid if object_id else None, **fields)
+    return row, {"oid": oid, "upn": row["upn"], "name": name.title()}
+
+
+class PamSite:
+    """A site (entra.conf, cache.db, pam.d) pointing pam_entra at a test IdP."""
+
+    def __init__(self, idp, users=(), login_timeout=30, qr="no", ca=True, pam_extra=""):
+        self.idp = idp
+        self.site = harness.Site(authority=idp.authority, ca_line=("ca_file = %s" % idp.ca) if ca else "")
+        self.cache_dir = os.path.join(self.site.dir, "cache")
+        self.pam_extra = pam_extra
+        self.set_pam(login_timeout=login_timeout, qr=qr)
+        harness.write_cache(self.site.cache_db, users)
+        self.pamd = os.path.join(self.site.dir, "pam.d")
+        os.makedirs(self.pamd)
+        self.write_service()
+
+    def set_pam(self, **values):
+        lines = ["[pam]", "cache_dir = %s" % self.cache_dir]
+        lines += ["%s = %s" % kv for kv in values.items()]
+        self.site.write_config(policy=harness.DEFAULT_POLICY + "\n" + "\n".join(lines) + "\n" + self.pam_extra)
+
+    def write_service(self, args="debug"):
+        module = "%s config=%s %s" % (os.path.join(harness.BUILD, "pam_entra.so"), self.site.config, args)
+        text = ""
+        for phase in ("auth", "account"):
+            text += "%s [success=done ignore=ignore default=die] %s\n" % (phase, module)
+            text += "%s optional pam_echo.so %s\n" % (phase, IGNORED)
+            text += "%s required pam_permit.so\n" % phase
+        text += "session [success=ok ignore=ignore default=bad] %s\nsession required pam_permit.so\n" % module
+        text += "password [success=ok ignore=ignore default=bad] %s\npassword required pam_permit.so\n" % module
+        with open(os.path.join(self.pamd, SERVICE), "w") as f:
+            f.write(text)
+
+    def pamtester(self, user, *ops, enters=10, timeout=120):
+        """Runs pamtester USER OPS (default authenticate) with ENTERS newlines on stdin.
+        Returns CompletedProcess; stdout has the prompts, stderr the module's debug log."""
+        ops = ops or ("authenticate",)
+        argv = ["pamtester", "-v", SERVICE, user] + list(ops)
+        return harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")], env=harness.module_env(),
+                                    input="\n" * enters, timeout=timeout)
+
+    def cleanup(self):
+        self.site.cleanup()
