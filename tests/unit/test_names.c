@@ -1,0 +1,238 @@
+/* Unit tests for Unix names (sync/names.c) and name clashes (sync/accounts.c): short and upn
+ * formats, group name sanitising, reserved names, /etc/passwd and /etc/group, shared names. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dir_fixture.h"
+#include "sync/accounts.h"
+#include "sync/names.h"
+
+static void test_user_short_and_upn(void **state)
+{
+	char out[NAMES_LONG_MAX + 1];
+	assert_int_equal(names_user("Alice.Smith@Contoso.com", ENTRA_NAME_SHORT, out, sizeof(out)), 0);
+	assert_string_equal(out, "alice.smith");
+	assert_int_equal(names_user("Alice.Smith@Contoso.com", ENTRA_NAME_UPN, out, sizeof(out)), 0);
+	assert_string_equal(out, "alice.smith@contoso.com");
+	assert_int_equal(names_user("_svc-x@contoso.com", ENTRA_NAME_SHORT, out, sizeof(out)), 0);
+	assert_string_equal(out, "_svc-x");
+}
+
+static void test_user_invalid(void **state)
+{
+	char out[NAMES_LONG_MAX + 1];
+	const char *bad[] = {
+	    "nodomain",  "@contoso.com", "a@",       "a@b@c",     "1alice@x.com",
+	    "a+b@x.com", "a b@x.com",    "-a@x.com", "a:b@x.com", "abcdefghijabcdefghijabcdefghijabc@x.com" /* 33 */,
+	    NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_int_equal(names_user(bad[i], ENTRA_NAME_SHORT, out, sizeof(out)), -1);
+	assert_int_equal(names_user(NULL, ENTRA_NAME_SHORT, out, sizeof(out)), -1);
+	assert_int_equal(names_user("abcdefghijabcdefghijabcdefghijab@x.com", ENTRA_NAME_SHORT, out, sizeof(out)), 0);
+	/* upn keeps '@' but still refuses other characters */
+	assert_int_equal(names_user("a+b@x.com", ENTRA_NAME_UPN, out, sizeof(out)), -1);
+	/* a too small buffer is an error, never a truncated name */
+	assert_int_equal(names_user("alice@x.com", ENTRA_NAME_SHORT, out, 4), -1);
+}
+
+static void test_group_sanitising(void **state)
+{
+	char out[NAMES_LONG_MAX + 1];
+	const char *cases[][2] = {{"Web Team", "web-team"},
+	                          {"  Linux  Admins!! ", "linux-admins"},
+	                          {"Ops/Dev & QA", "ops-dev-qa"},
+	                          {"a--b", "a-b"},
+	                          {"SRE_on.call", "sre_on.call"},
+	                          {"\xc3\x9c"
+	                           "n\xc3\xaf"
+	                           "code Team",
+	                           "n-code-team"},
+	                          {"2024 Interns", "2024-interns"},
+	                          {NULL, NULL}};
+	for (size_t i = 0; cases[i][0]; i++) {
+		assert_int_equal(names_group(cases[i][0], out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i][1]);
+	}
+	const char *bad[] = {"", "---", "!!!", "2024", ".hidden", NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_int_equal(names_group(bad[i], out, sizeof(out)), -1);
+	char long_name[400];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_int_equal(names_group(long_name, out, sizeof(out)), -1);
+}
+
+static void test_reserved(void **state)
+{
+	const char *yes[] = {"root",     "daemon",          "bin",  "sys",        "adm",  "sudo", "wheel", "nobody",
+	                     "www-data", "systemd-network", "_apt", "messagebus", "sshd", NULL};
+	for (size_t i = 0; yes[i]; i++)
+		assert_true(names_reserved(yes[i]));
+	assert_false(names_reserved("alice"));
+	assert_false(names_reserved("rootless"));
+	assert_false(names_reserved("systemd"));
+}
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/test_names_XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_local_files(void **state)
+{
+	char *pw = write_temp("root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000:Bob:/home/bob:/bin/sh\n");
+	char *gr = write_temp("root:x:0:\nsudo:x:27:bob\ndevs:x:1500:\n");
+	struct names_local l;
+	assert_int_equal(names_local_load(pw, gr, &l), 0);
+	assert_true(names_local_has(&l, "bob"));
+	assert_true(names_local_has(&l, "devs"));
+	assert_false(names_local_has(&l, "alice"));
+	assert_int_equal(names_local_gid(&l, "sudo"), 27);
+	assert_int_equal(names_local_gid(&l, "bob"), -1); /* a user, not a group */
+	assert_true(names_local_id_used(&l, 1500));
+	assert_false(names_local_id_used(&l, 1501));
+	names_local_free(&l);
+	/* A missing file counts as empty. */
+	assert_int_equal(names_local_load("/nonexistent/passwd", gr, &l), 0);
+	assert_false(names_local_has(&l, "bob"));
+	assert_true(names_local_has(&l, "sudo"));
+	names_local_free(&l);
+	unlink(pw), unlink(gr);
+	free(pw), free(gr);
+}
+
+/* --- clashes, through the account builder --- */
+
+static const char *const policy = "[accounts]\nhost = web-01\nname_format = %s\n"
+                                  "[role user]\nrank = 10\n"
+                                  "[rule all]\ngroups = Linux Users\nrole = user\nous = global\n";
+
+struct clash_fx {
+	struct entra_config cfg;
+	struct directory dir;
+	struct names_local local;
+	struct idalloc ids;
+	struct accounts acc;
+	sqlite3 *db;
+	char *pw, *gr;
+};
+
+static void clash_setup(struct clash_fx *f, const char *format)
+{
+	char text[512], err[256];
+	memset(f, 0, sizeof(*f));
+	snprintf(text, sizeof(text), policy, format);
+	assert_int_equal(entra_config_parse("names.conf", text, &f->cfg, err, sizeof(err)), 0);
+	f->pw = write_temp("root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000::/home/bob:/bin/sh\n");
+	f->gr = write_temp("root:x:0:\ndevs:x:1500:\n");
+	assert_int_equal(names_local_load(f->pw, f->gr, &f->local), 0);
+	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
+	assert_int_equal(idalloc_init_schema(f->db), 0);
+	assert_int_equal(idalloc_load(f->db, f->cfg.uid_min, f->cfg.uid_max, &f->ids), 0);
+}
+
+static void clash_build(struct clash_fx *f)
+{
+	assert_int_equal(accounts_build(&f->cfg, &f->dir, &f->local, &f->ids, f->db, true, &f->acc), 0);
+}
+
+static void clash_teardown(struct clash_fx *f)
+{
+	accounts_free(&f->acc);
+	idalloc_free(&f->ids);
+	names_local_free(&f->local);
+	directory_free(&f->dir);
+	entra_config_free(&f->cfg);
+	sqlite3_close(f->db);
+	unlink(f->pw), unlink(f->gr);
+	free(f->pw), free(f->gr);
+}
+
+static size_t member(struct clash_fx *f, size_t g, const char *scim_id, const char *upn)
+{
+	size_t u = fx_user(&f->dir, scim_id, NULL, upn, true);
+	fx_member(&f->dir, u, g);
+	return u;
+}
+
+static void test_clashes_short(void **state)
+{
+	struct clash_fx f;
+	clash_setup(&f, "short");
+	size_t g = fx_group(&f.dir, "g1", NULL, "Linux Users");
+	size_t g_web = fx_group(&f.dir, "g2", NULL, "Web Team");
+	size_t g_devs = fx_group(&f.dir, "g3", NULL, "Devs");
+	size_t g_sudo = fx_group(&f.dir, "g4", NULL, "SUDO");
+	size_t a1 = member(&f, g, "u1", "alice@a.com");
+	size_t a2 = member(&f, g, "u2", "Alice@b.com");
+	size_t root = member(&f, g, "u3", "root@contoso.com");
+	size_t daemon = member(&f, g, "u4", "daemon@contoso.com");
+	size_t bob = member(&f, g, "u5", "bob@contoso.com");
+	size_t web = member(&f, g, "u6", "web-team@contoso.com");
+	size_t carol = member(&f, g, "u7", "carol@contoso.com");
+	size_t devs = member(&f, g, "u8", "devs@contoso.com");
+	fx_member(&f.dir, carol, g_web);
+	fx_member(&f.dir, carol, g_devs);
+	fx_member(&f.dir, carol, g_sudo);
+	clash_build(&f);
+	assert_int_equal(f.acc.users[a1].verdict, ACCOUNT_NAME_SHARED);
+	assert_int_equal(f.acc.users[a2].verdict, ACCOUNT_NAME_SHARED);
+	assert_int_equal(f.acc.users[root].verdict, ACCOUNT_NAME_RESERVED);
+	assert_int_equal(f.acc.users[daemon].verdict, ACCOUNT_NAME_RESERVED);
+	assert_int_equal(f.acc.users[bob].verdict, ACCOUNT_NAME_LOCAL);
+	assert_int_equal(f.acc.users[devs].verdict, ACCOUNT_NAME_LOCAL); /* a local group's name */
+	assert_int_equal(f.acc.users[web].verdict, ACCOUNT_NAME_IS_GROUP);
+	assert_int_equal(f.acc.groups[g_web].name_state, NAME_CLASH);
+	assert_int_equal(f.acc.groups[g_devs].name_state, NAME_LOCAL);
+	assert_int_equal(f.acc.groups[g_sudo].name_state, NAME_RESERVED);
+	assert_int_equal(f.acc.users[carol].verdict, ACCOUNT_OK);
+	/* Only carol and the group "linux-users" are published. */
+	assert_int_equal(f.acc.snap.n_accounts, 1);
+	assert_string_equal(f.acc.snap.accounts[0].name, "carol");
+	assert_int_equal(f.acc.snap.n_groups, 1);
+	assert_string_equal(f.acc.snap.groups[0].name, "linux-users");
+	assert_int_equal(f.acc.snap.n_members, 1);
+	clash_teardown(&f);
+}
+
+static void test_upn_format_keeps_domains_apart(void **state)
+{
+	struct clash_fx f;
+	clash_setup(&f, "upn");
+	size_t g = fx_group(&f.dir, "g1", NULL, "Linux Users");
+	size_t a1 = member(&f, g, "u1", "alice@a.com");
+	size_t a2 = member(&f, g, "u2", "alice@b.com");
+	clash_build(&f);
+	assert_int_equal(f.acc.users[a1].verdict, ACCOUNT_OK);
+	assert_int_equal(f.acc.users[a2].verdict, ACCOUNT_OK);
+	assert_string_equal(f.acc.users[a1].name, "alice@a.com");
+	assert_string_equal(f.acc.snap.accounts[f.acc.users[a1].snapshot].dir, "/home/alice@a.com");
+	clash_teardown(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_user_short_and_upn),
+	    cmocka_unit_test(test_user_invalid),
+	    cmocka_unit_test(test_group_sanitising),
+	    cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_local_files),
+	    cmocka_unit_test(test_clashes_short),
+	    cmocka_unit_test(test_upn_format_keeps_domains_apart),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
