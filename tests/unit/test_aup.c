@@ -1,11 +1,13 @@
 /* Unit tests for the AUP evaluation (sync/aup.c) and the account verdicts built on it
  * (sync/accounts.c): any/all, lowest rank wins, OU union and globs, ambiguous display names
  * fail closed, matching by object id and SCIM id, disabled users, role groups. */
-#include <cmocka.h>
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,13 @@
 /* Unit tests for uid/gid allocation (sync/idalloc.c): deterministic from the object id, stored,
  * collisions resolved the same way whatever the order, never reused after delete, stable across
  * renames, users and groups in one id space, local ids avoided. Real SQLite (in memory). */
-#include <cmocka.h>
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

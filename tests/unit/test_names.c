@@ -1,10 +1,12 @@
 /* Unit tests for Unix names (sync/names.c) and name clashes (sync/accounts.c): short and upn
  * formats, group name sanitising, reserved names, /etc/passwd and /etc/group, shared names. */
-#include <cmocka.h>
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
