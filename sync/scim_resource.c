@@ -142,6 +142,7 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 		}
 		json_incref(v);
 		if (normalize_value(def, &v, at, err) < 0) {
+			json_decref(v);
 			json_decref(out);
 			return -1;
 		}
