@@ -1,0 +1,357 @@
+"""libnss_scim.so.2 through real glibc (getent, id, getgrouplist) and through its entry points
+(dlopen), in private mount namespaces whose /etc/nsswitch.conf says `files scim`."""
+
+import os
+import re
+import time
+
+import pytest
+
+import harness
+import nss_util
+from nss_util import NssHost, standard_cache
+
+pytestmark = pytest.mark.needs_root
+
+MODULE = os.path.join(harness.BUILD, "libnss_scim.so.2")
+SUCCESS, NOTFOUND, UNAVAIL = 1, 0, -1
+EIO, ENOENT = 5, 2
+
+
+@pytest.fixture
+def host(site):
+    return NssHost(site)
+
+
+def lines(result):
+    assert result.returncode >= 0, "crashed: " + result.stderr
+    return result.stdout.splitlines()
+
+
+def direct(host, *args):
+    """Runs tests/tools/nss_buffers against the module; returns (returncode, stdout lines)."""
+    r = host.run([host.tool("nss_buffers"), MODULE] + [str(a) for a in args])
+    assert r.returncode in (0, 1, 2), "nss_buffers crashed (%d): %s" % (r.returncode, r.stderr)
+    assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    return r.returncode, r.stdout.splitlines()
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+def test_passwd_by_name_and_uid(site, host):
+    standard_cache(site)
+    assert lines(host.getent("passwd", "alice")) == ["alice:x:200001:200001:Alice Admin:/home/alice:/bin/bash"]
+    assert lines(host.getent("passwd", "200002")) == ["bob:x:200002:200002:Bob Builder:/home/bob:/bin/bash"]
+    assert host.getent("passwd", "nosuch").returncode == 2
+    assert host.getent("passwd", "200999").returncode == 2
+    # local accounts still come from files
+    assert lines(host.getent("passwd", "root"))[0].startswith("root:x:0:0:")
+
+
+def test_group_scim_and_private(site, host):
+    standard_cache(site)
+    assert lines(host.getent("group", "web-team")) == ["web-team:*:300001:alice,bob"]
+    assert lines(host.getent("group", "300002")) == ["linux-admins:*:300002:alice"]
+    assert lines(host.getent("group", "empty-group")) == ["empty-group:*:300003:"]
+    # every account is also its own private group, gid = uid, no members
+    assert lines(host.getent("group", "bob")) == ["bob:*:200002:"]
+    assert lines(host.getent("group", "200001")) == ["alice:*:200001:"]
+    assert host.getent("group", "300999").returncode == 2
+    # local_members are for initgroups only, never group entries
+    assert lines(host.getent("group", "sudo")) == ["sudo:x:27:"]
+
+
+def test_shadow_entries_carry_expiry(site, host):
+    standard_cache(site, users=[
+        {"name": "alice", "uid": 200001},
+        {"name": "carol", "uid": 200003, "expire": 1},
+        {"name": "dave", "uid": 200004, "expire": 19000},
+        {"name": "eve", "uid": 200005, "expire": -7},
+    ], members=[], local_members=[])
+    assert lines(host.getent("shadow", "alice")) == ["alice:*::0:99999:7:::"]
+    assert lines(host.getent("shadow", "carol")) == ["carol:*::0:99999:7::1:"]
+    assert lines(host.getent("shadow", "dave")) == ["dave:*::0:99999:7::19000:"]
+    # an expire value the contract does not define fails closed: disabled
+    assert lines(host.getent("shadow", "eve")) == ["eve:*::0:99999:7::1:"]
+    assert host.getent("shadow", "nosuch").returncode == 2
+
+
+def test_enumeration_lists_local_and_scim(site, host):
+    standard_cache(site)
+    pw = lines(host.getent("passwd"))
+    assert pw[0].startswith("root:")
+    assert [l.split(":")[0] for l in pw[-3:]] == ["alice", "bob", "carol"]
+    gr = lines(host.getent("group"))
+    assert [l for l in gr if ":2000" in l or ":3000" in l] == [
+        "alice:*:200001:", "bob:*:200002:", "carol:*:200003:",
+        "web-team:*:300001:alice,bob", "linux-admins:*:300002:alice", "empty-group:*:300003:"]
+    sp = lines(host.getent("shadow"))
+    assert [l.split(":")[0] for l in sp[-3:]] == ["alice", "bob", "carol"]
+
+
+def test_id_shows_scim_groups_and_role_local_groups(site, host):
+    standard_cache(site)
+    out = lines(host.run(["id", "alice"]))[0]
+    assert out.startswith("uid=200001(alice) gid=200001(alice) groups=")
+    groups = set(out.split("groups=")[1].split(","))
+    assert groups == {"200001(alice)", "300001(web-team)", "300002(linux-admins)", "27(sudo)"}
+    out = lines(host.run(["id", "bob"]))[0]
+    assert set(out.split("groups=")[1].split(",")) == {"200002(bob)", "300001(web-team)"}
+
+
+# --- unavailable, corrupt, replaced ---------------------------------------------------------
+
+def test_missing_cache_is_unavailable_and_local_names_resolve(site, host):
+    assert not os.path.exists(site.cache_db)
+    assert host.getent("passwd", "alice").returncode == 2
+    assert host.getent("group", "web-team").returncode == 2
+    assert lines(host.getent("passwd", "root"))[0].startswith("root:x:0:0:")
+    assert lines(host.getent("group", "sudo")) == ["sudo:x:27:"]
+    rc, out = direct(host, "passwd", "alice")
+    assert out == ["FAIL status=%d errno=%d size=1" % (UNAVAIL, ENOENT)]
+
+
+def test_missing_or_invalid_config_is_unavailable(site, host):
+    standard_cache(site)
+    os.rename(site.config, site.config + ".away")
+    rc, out = direct(host, "passwd", "alice")
+    assert out == ["FAIL status=%d errno=%d size=1" % (UNAVAIL, ENOENT)]
+    assert host.getent("passwd", "alice").returncode == 2
+    with open(site.config, "w") as f:
+        f.write("[accounts]\nno_such_key = 1\n")
+    rc, out = direct(host, "passwd", "alice")
+    assert out[0].startswith("FAIL status=%d " % UNAVAIL)
+    assert lines(host.getent("passwd", "root"))[0].startswith("root:")
+
+
+def corrupt(site, how):
+    standard_cache(site)
+    path = site.cache_db
+    if how == "garbage":
+        data = os.urandom(16384)
+    elif how == "truncated":
+        data = open(path, "rb").read()
+        data = data[:len(data) // 2]
+    elif how == "truncated-page":
+        data = open(path, "rb").read()
+        data = data[:-4096]
+    elif how == "header-only":
+        data = open(path, "rb").read()[:100]
+    elif how == "empty":
+        data = b""
+    elif how == "zeroed-pages":
+        data = bytearray(open(path, "rb").read())
+        data[4096:] = bytes(len(data) - 4096)
+        data = bytes(data)
+    if how in ("wrong-schema", "no-tables", "directory"):
+        os.unlink(path)
+        if how == "wrong-schema":
+            standard_cache(site, meta={"schema_version": "2"})
+        elif how == "no-tables":
+            import sqlite3
+            con = sqlite3.connect(path)
+            con.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            con.execute("INSERT INTO meta VALUES('schema_version', '1')")
+            con.commit()
+            con.close()
+        else:
+            os.mkdir(path)
+        return
+    with open(path + ".bad", "wb") as f:
+        f.write(data)
+    os.rename(path + ".bad", path)
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncated", "truncated-page", "header-only", "empty",
+                                 "zeroed-pages", "wrong-schema", "no-tables", "directory"])
+def test_corrupt_cache_is_unavailable_never_a_crash(site, host, how):
+    corrupt(site, how)
+    for db, key in (("passwd", "alice"), ("passwd", "200001"), ("group", "web-team"), ("shadow", "alice")):
+        r = host.getent(db, key)
+        assert r.returncode == 2, (db, key, r.stdout, r.stderr)
+    for db in ("passwd", "group", "shadow"):
+        r = host.getent(db)
+        assert r.returncode == 0 and "alice" not in r.stdout, r.stderr
+    assert host.run(["id", "alice"]).returncode == 1
+    rc, out = direct(host, "passwd", "alice")
+    assert re.fullmatch(r"FAIL status=%d errno=%d size=1" % (UNAVAIL, EIO), out[0]), out
+    assert lines(host.getent("passwd", "root"))[0].startswith("root:")
+
+
+def test_running_process_sees_replaced_cache_and_config(site, host, procs):
+    standard_cache(site)
+    p = host.start(procs, [host.tool("nss_lookup")], stdin=__import__("subprocess").PIPE)
+
+    def ask(cmd):
+        p.stdin.write(cmd + "\n")
+        p.stdin.flush()
+        return p.stdout.readline().strip()
+
+    assert ask("pw alice") == "OK alice:x:200001:200001:Alice Admin:/home/alice:/bin/bash"
+    assert ask("pw dave") == "NOTFOUND"
+    standard_cache(site, users=[{"name": "alice", "uid": 200001, "gecos": "Alice Renamed", "role": "admin"},
+                                {"name": "dave", "uid": 200004}],
+                   members=[(300001, 200004)], local_members=[])
+    assert ask("pw alice") == "OK alice:x:200001:200001:Alice Renamed:/home/alice:/bin/bash"
+    assert ask("pw dave") == "OK dave:x:200004:200004:dave:/home/dave:/bin/bash"
+    assert ask("uid 200002") == "NOTFOUND"
+    assert ask("gr web-team") == "OK web-team:*:300001:dave"
+    # a forked child does not reuse the parent's connection, and sees the same data
+    assert ask("fork pw dave") == "OK dave:x:200004:200004:dave:/home/dave:/bin/bash"
+    assert ask("fork groups dave") == "OK 200004 300001"
+    # the config is re-read when it changes: a narrower uid range hides dave at once
+    site.write_config(uid_max=200003)
+    assert ask("pw dave") == "NOTFOUND"
+    assert ask("pw alice").startswith("OK alice:")
+    # a removed cache removes the accounts, a new one brings them back
+    os.unlink(site.cache_db)
+    assert ask("pw alice") == "NOTFOUND"  # glibc reports UNAVAIL with errno ENOENT
+    standard_cache(site)
+    assert ask("pw alice").startswith("OK alice:x:200001:")
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0, p.stderr.read()
+
+
+def test_threads_while_cache_is_republished(site, host, procs):
+    nusers = 50
+
+    def publish(gen):
+        users = [nss_util.user(n, gecos="User %d,uid=%d,gen=%d" % (n, nss_util.BASE_UID + n, gen))
+                 for n in range(nusers)]
+        team = [(300001, nss_util.BASE_UID + n) for n in range(gen % nusers + 1)]
+        harness.write_cache(site.cache_db, users=users, groups=[{"name": "team", "gid": 300001}],
+                            members=team, meta={"generation": str(gen)})
+
+    publish(1)
+    p = host.start(procs, [host.tool("nss_threads"), "4", str(nusers)])
+    gen = 1
+    while p.poll() is None:
+        gen += 1
+        publish(gen)
+        time.sleep(0.02)
+    out, err = p.communicate()
+    assert p.returncode == 0, out + err
+    m = re.search(r"lookups=(\d+) failures=(\d+) generations=(\d+)", out)
+    assert m, out + err
+    assert int(m.group(2)) == 0
+    assert int(m.group(1)) > 1000
+    assert int(m.group(3)) >= 3, "threads never saw the republished caches: " + out
+    assert gen > 10
+
+
+# --- defence against a tampered cache --------------------------------------------------------
+
+def tampered_cache(site):
+    standard_cache(site, users=[
+        {"name": "alice", "uid": 200001, "role": "admin"},
+        {"name": "bob", "uid": 200002, "role": "user"},
+        {"name": "zero", "uid": 0},
+        {"name": "gidzero", "uid": 200010, "gid": 0},
+        {"name": "low", "uid": 1500},
+        {"name": "high", "uid": 3000000000},
+        {"name": "evil:x", "uid": 200011},
+        {"name": "12345", "uid": 200012},
+        {"name": "badgecos", "uid": 200013, "gecos": "x\nroot:x:0:0::/:/bin/sh"},
+        {"name": "relshell", "uid": 200014, "shell": "bin/sh"},
+    ], groups=[
+        {"name": "web-team", "gid": 300001},
+        {"name": "rootgroup", "gid": 0},
+        {"name": "lowgroup", "gid": 42},
+        {"name": "bad,name", "gid": 300005},
+    ], members=[(300001, 200001), (300001, 0), (300001, 200011), (0, 200001), (42, 200001)],
+        local_members=[(200001, 27, "sudo"), (200001, 0, "root"), (200001, 42, "shadow"),
+                       (200002, 27, "sudo"), (200001, 4, "sudo")],
+        meta={"uid_min": "0", "uid_max": "4294967294"})
+
+
+def test_tampered_rows_are_never_served(site, host):
+    tampered_cache(site)
+    for key in ("zero", "gidzero", "low", "1500", "high", "3000000000", "12345", "200012", "badgecos",
+                "relshell", "200010", "200011"):
+        assert host.getent("passwd", key).returncode == 2, key
+    assert lines(host.getent("passwd", "0")) == [l for l in open("/etc/passwd").read().splitlines()
+                                                 if l.startswith("root:")]
+    for key in ("rootgroup", "lowgroup", "42", "bad,name", "300005", "zero"):
+        r = host.getent("group", key)
+        assert r.returncode == 2 or ":42:" in r.stdout and r.stdout.startswith("shadow:"), key
+    ours = [l for l in lines(host.getent("passwd")) if ":2000" in l or "zero" in l or "evil" in l]
+    assert [l.split(":")[0] for l in ours] == ["alice", "bob"]
+    gr = [l for l in lines(host.getent("group")) if "*" in l.split(":")[1]]
+    assert gr == ["alice:*:200001:", "bob:*:200002:", "web-team:*:300001:alice"]
+    assert [l.split(":")[0] for l in lines(host.getent("shadow"))[-2:]] == ["alice", "bob"]
+
+
+def test_tampered_local_groups_are_never_granted(site, host):
+    tampered_cache(site)
+    # alice (admin) keeps sudo; root (gid 0), shadow (not in [role admin] groups) and "sudo" with
+    # adm's gid 4 (does not match /etc/group) are dropped; bob's role "user" grants no local group
+    out = lines(host.run(["id", "alice"]))[0]
+    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "300001(web-team)", "27(sudo)"}
+    out = lines(host.run(["id", "bob"]))[0]
+    assert out.split("groups=")[1] == "200002(bob)"
+
+
+def test_uid_range_comes_from_config_not_cache(site, host):
+    site.write_config(uid_min=200000, uid_max=200001)
+    standard_cache(site, meta={"uid_min": "1000", "uid_max": "4294967294"})
+    assert lines(host.getent("passwd", "alice"))[0].startswith("alice:x:200001:")
+    assert host.getent("passwd", "bob").returncode == 2
+    # SCIM groups out of the configured range are hidden too, and so is their gid in id's output
+    assert host.getent("group", "web-team").returncode == 2
+    out = lines(host.run(["id", "alice"]))[0]
+    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "27(sudo)"}
+
+
+# --- buffers, enumeration cursor, initgroups ------------------------------------------------
+
+def packed(*strings):
+    return sum(len(s) + 1 for s in strings)
+
+
+def group_size(name, members):
+    """Bytes the module needs for a group: strings, alignment pad (malloc gives 16-aligned
+    buffers), then the NULL-terminated pointer array."""
+    used = packed(name, "*", *members)
+    return used + (-used % 8) + 8 * (len(members) + 1)
+
+
+@pytest.mark.parametrize("args,line,size", [
+    (("passwd", "alice"), "alice:x:200001:200001:Alice Admin:/home/alice:/bin/bash",
+     packed("alice", "x", "Alice Admin", "/home/alice", "/bin/bash")),
+    (("passwd-uid", 200002), "bob:x:200002:200002:Bob Builder:/home/bob:/bin/bash",
+     packed("bob", "x", "Bob Builder", "/home/bob", "/bin/bash")),
+    (("group", "web-team"), "web-team:*:300001:alice,bob", group_size("web-team", ["alice", "bob"])),
+    (("group-gid", 300002), "linux-admins:*:300002:alice", group_size("linux-admins", ["alice"])),
+    (("group", "empty-group"), "empty-group:*:300003:", group_size("empty-group", [])),
+    (("group", "carol"), "carol:*:200003:", group_size("carol", [])),
+    (("group-gid", 200001), "alice:*:200001:", group_size("alice", [])),
+    (("shadow", "carol"), "carol:*:-1:0:99999:7:-1:1:%d" % (2 ** 64 - 1), packed("carol", "*")),
+])
+def test_every_short_buffer_gets_erange(site, host, args, line, size):
+    standard_cache(site)
+    rc, out = direct(host, *args)
+    assert rc == 0, out
+    assert out == [line, "size=%d" % size]
+
+
+def test_short_buffer_does_not_advance_enumeration(site, host):
+    standard_cache(site)
+    rc, out = direct(host, "pwent")
+    assert rc == 0 and [l.split(":")[0] for l in out] == ["alice", "bob", "carol"], out
+    rc, out = direct(host, "grent")
+    assert rc == 0 and out == ["alice:*:200001:", "bob:*:200002:", "carol:*:200003:",
+                               "web-team:*:300001:alice,bob", "linux-admins:*:300002:alice",
+                               "empty-group:*:300003:"], out
+    rc, out = direct(host, "spent")
+    assert rc == 0 and [l.split(":")[0] for l in out] == ["alice", "bob", "carol"], out
+
+
+def test_initgroups_dedupes_skips_primary_and_respects_limit(site, host):
+    standard_cache(site)
+    # 300001 already present, primary 200001 skipped, sudo (27) from the admin role
+    assert direct(host, "initgroups", "alice", 200001, 0, 300001) == (0, ["status=1 300001 300002 27"])
+    assert direct(host, "initgroups", "alice", 300002, 0) == (0, ["status=1 300001 27"])
+    # the array never grows past limit
+    assert direct(host, "initgroups", "alice", 200001, 2, 5) == (0, ["status=1 5 300001"])
+    assert direct(host, "initgroups", "bob", 200002, 0) == (0, ["status=1 300001"])
+    assert direct(host, "initgroups", "nosuch", 1, 0) == (2, ["status=0"])

@@ -1,0 +1,146 @@
+/* 8 threads resolving accounts and a group through glibc (nsswitch -> libnss_scim) in a loop while
+ * the test republishes cache.db. Every account userN exists in every published generation with
+ * uid 200001+N, gecos "User N,uid=UID,gen=G" and home /home/userN, and group "team" (gid 300001)
+ * lists user0..userK in order, so a torn or mixed entry is detected.
+ *
+ *   nss_threads SECONDS NUSERS   ->  "lookups=L failures=F generations=G" (exit 1 on failures) */
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define THREADS  8
+#define BASE_UID 200001
+#define TEAM_GID 300001
+#define MAX_GEN  4096
+
+static double deadline;
+static int nusers;
+static atomic_ulong lookups, failures;
+static atomic_bool gen_seen[MAX_GEN];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void failed(const char *what, int n, const char *detail)
+{
+	if (atomic_fetch_add(&failures, 1) < 20)
+		fprintf(stderr, "nss_threads: %s user%d: %s\n", what, n, detail);
+}
+
+static void check_passwd(const char *what, int n, const struct passwd *pw, const struct passwd *res, int rc)
+{
+	char expect_dir[64], name[32];
+	unsigned uid = 0;
+	unsigned long gen = 0;
+	int user = -1;
+	if (!res) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "not found (rc %d)", rc);
+		failed(what, n, msg);
+		return;
+	}
+	snprintf(expect_dir, sizeof(expect_dir), "/home/user%d", n);
+	snprintf(name, sizeof(name), "user%d", n);
+	if (sscanf(pw->pw_gecos, "User %d,uid=%u,gen=%lu", &user, &uid, &gen) != 3 || user != n || uid != pw->pw_uid ||
+	    pw->pw_uid != (unsigned)(BASE_UID + n) || pw->pw_gid != pw->pw_uid || strcmp(pw->pw_dir, expect_dir) ||
+	    strcmp(pw->pw_name, name)) {
+		failed(what, n, pw->pw_gecos);
+		return;
+	}
+	if (gen < MAX_GEN)
+		atomic_store(&gen_seen[gen], true);
+}
+
+static void check_team(const char *what, const struct group *gr, const struct group *res, int rc)
+{
+	char expect[32];
+	int i = 0;
+	if (!res || gr->gr_gid != TEAM_GID || strcmp(gr->gr_name, "team")) {
+		failed(what, -1, res ? gr->gr_name : "not found");
+		return;
+	}
+	for (char **m = gr->gr_mem; *m; m++, i++) {
+		snprintf(expect, sizeof(expect), "user%d", i);
+		if (strcmp(*m, expect)) {
+			failed(what, i, *m);
+			return;
+		}
+	}
+	if (i == 0)
+		failed(what, -1, "no members");
+}
+
+static void check_groups(int n)
+{
+	char name[32];
+	gid_t groups[64];
+	int count = 64;
+	snprintf(name, sizeof(name), "user%d", n);
+	if (getgrouplist(name, BASE_UID + n, groups, &count) < 0) {
+		failed("getgrouplist", n, "too many groups");
+		return;
+	}
+	for (int i = 0; i < count; i++)
+		if (groups[i] == TEAM_GID || n != 0)
+			return;
+	failed("getgrouplist", n, "team missing");
+}
+
+static void *worker(void *arg)
+{
+	unsigned seed = (unsigned)(size_t)arg * 7919u + 1;
+	char buf[16384], name[32];
+	struct passwd pw, *pwr;
+	struct group gr, *grr;
+	for (unsigned long i = 0; now() < deadline; i++) {
+		int n = (int)(rand_r(&seed) % (unsigned)nusers);
+		snprintf(name, sizeof(name), "user%d", n);
+		pwr = NULL;
+		int rc = getpwnam_r(name, &pw, buf, sizeof(buf), &pwr);
+		check_passwd("getpwnam_r", n, &pw, pwr, rc);
+		pwr = NULL;
+		rc = getpwuid_r((uid_t)(BASE_UID + n), &pw, buf, sizeof(buf), &pwr);
+		check_passwd("getpwuid_r", n, &pw, pwr, rc);
+		grr = NULL;
+		rc = (i & 1) ? getgrnam_r("team", &gr, buf, sizeof(buf), &grr)
+		             : getgrgid_r(TEAM_GID, &gr, buf, sizeof(buf), &grr);
+		check_team((i & 1) ? "getgrnam_r" : "getgrgid_r", &gr, grr, rc);
+		if (i % 16 == 0)
+			check_groups(0);
+		atomic_fetch_add(&lookups, 3);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3 || (nusers = atoi(argv[2])) <= 0) {
+		fprintf(stderr, "usage: nss_threads SECONDS NUSERS\n");
+		return 2;
+	}
+	deadline = now() + atof(argv[1]);
+	pthread_t t[THREADS];
+	for (size_t i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, worker, (void *)i)) {
+			fprintf(stderr, "nss_threads: cannot start threads\n");
+			return 2;
+		}
+	for (size_t i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	unsigned long gens = 0;
+	for (size_t g = 0; g < MAX_GEN; g++)
+		gens += atomic_load(&gen_seen[g]);
+	printf("lookups=%lu failures=%lu generations=%lu\n", atomic_load(&lookups), atomic_load(&failures), gens);
+	return atomic_load(&failures) ? 1 : 0;
+}
