@@ -18,5 +18,6 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_users(struct cli_ctx *ctx, int argc, char **argv);
 int cli_groups(struct cli_ctx *ctx, int argc, char **argv);
 int cli_rules(struct cli_ctx *ctx, int argc, char **argv);  /* rules check | rules explain USER */
+int cli_doctor(struct cli_ctx *ctx, int argc, char **argv); /* doctor [options]: cli_doctor.c */
 
 #endif

@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
     {"users", cli_users, "users             SCIM users and their local accounts"},
     {"groups", cli_groups, "groups            SCIM groups and their local groups"},
     {"rules", cli_rules, "rules check | rules explain USER"},
+    {"doctor", cli_doctor, "doctor [--sshd-config FILE] [--skip CHECK,...]  check this host, say how to fix"},
 };
 
 static void usage(void)
