@@ -13,13 +13,13 @@ enum node_kind { NODE_AND, NODE_OR, NODE_NOT, NODE_COMPARE, NODE_VALUE_PATH };
 
 enum compare_op { OP_EQ, OP_NE, OP_CO, OP_SW, OP_EW, OP_PR, OP_GT, OP_GE, OP_LT, OP_LE };
 
-static const char *const op_names[] = { "eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le" };
+static const char *const op_names[] = {"eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le"};
 
 struct attr_ref {
-	char *urn;        /* schema URN prefix or NULL */
-	char *attr;       /* as written */
-	char *sub;        /* sub-attribute or NULL */
-	char *attr_lower; /* lowercased attr, for scim_filter_simple_eq */
+	char *urn;          /* schema URN prefix or NULL */
+	char *attr;         /* as written */
+	char *sub;          /* sub-attribute or NULL */
+	char *attr_lower;   /* lowercased attr, for scim_filter_simple_eq */
 	bool case_exact[2]; /* indexed by enum scim_resource_type */
 };
 
@@ -27,11 +27,11 @@ struct scim_filter {
 	enum node_kind kind;
 	struct scim_filter **children; /* AND, OR (n >= 2), NOT (n == 1) */
 	size_t n_children;
-	struct attr_ref ref;          /* COMPARE, VALUE_PATH */
-	enum compare_op op;           /* COMPARE */
-	json_t *literal;              /* COMPARE, not for pr */
-	struct scim_filter *inner;    /* VALUE_PATH: evaluated against each element */
-	bool nested;                  /* parsed inside a value path */
+	struct attr_ref ref;       /* COMPARE, VALUE_PATH */
+	enum compare_op op;        /* COMPARE */
+	json_t *literal;           /* COMPARE, not for pr */
+	struct scim_filter *inner; /* VALUE_PATH: evaluated against each element */
+	bool nested;               /* parsed inside a value path */
 };
 
 struct parser {
@@ -94,7 +94,7 @@ static int parse_oom(struct parser *p)
 static void skip_ws(struct parser *p)
 {
 	while (p->pos < p->len && (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' || p->text[p->pos] == '\r' ||
-				   p->text[p->pos] == '\n'))
+	                           p->text[p->pos] == '\n'))
 		p->pos++;
 }
 
@@ -173,7 +173,8 @@ static int split_attr_path(const char *s, size_t n, struct attr_ref *ref, const 
 		*why = "out of memory";
 		return -1;
 	}
-	if (!valid_attr_name(ref->attr, strlen(ref->attr)) || (ref->sub && !valid_attr_name(ref->sub, strlen(ref->sub)))) {
+	if (!valid_attr_name(ref->attr, strlen(ref->attr)) ||
+	    (ref->sub && !valid_attr_name(ref->sub, strlen(ref->sub)))) {
 		*why = "expected an attribute name";
 		return -1;
 	}
@@ -185,8 +186,9 @@ static void ref_set_case_exact(struct attr_ref *ref, const char *parent)
 {
 	char path[SCIM_FILTER_MAX_LEN * 2 + 8];
 
-	snprintf(path, sizeof(path), "%s%s%s%s%s%s%s", parent ? parent : "", parent ? "." : "", ref->urn ? ref->urn : "",
-		 ref->urn ? ":" : "", ref->attr, ref->sub ? "." : "", ref->sub ? ref->sub : "");
+	snprintf(path, sizeof(path), "%s%s%s%s%s%s%s", parent ? parent : "", parent ? "." : "",
+	         ref->urn ? ref->urn : "", ref->urn ? ":" : "", ref->attr, ref->sub ? "." : "",
+	         ref->sub ? ref->sub : "");
 	ref->case_exact[SCIM_USER] = scim_attr_case_exact(SCIM_USER, path);
 	ref->case_exact[SCIM_GROUP] = scim_attr_case_exact(SCIM_GROUP, path);
 }
@@ -574,7 +576,7 @@ static struct scim_filter *parse_unary(struct parser *p)
 
 /* One level of `child (KEYWORD child)*`, left to right, flattened into one n-ary node. */
 static struct scim_filter *parse_chain(struct parser *p, enum node_kind kind, const char *keyword,
-				       struct scim_filter *(*sub)(struct parser *))
+                                       struct scim_filter *(*sub)(struct parser *))
 {
 	struct scim_filter *first = sub(p), *node, *next;
 
@@ -635,7 +637,7 @@ static struct scim_filter *parse_all(struct parser *p)
 
 struct scim_filter *scim_filter_parse(const char *text, struct scim_error *err)
 {
-	struct parser p = { .text = text, .err = err };
+	struct parser p = {.text = text, .err = err};
 
 	if (!text)
 		return parse_fail(&p, "no filter"), NULL;
@@ -648,9 +650,9 @@ struct scim_filter *scim_filter_parse(const char *text, struct scim_error *err)
 }
 
 struct scim_filter *scim_filter_parse_value_filter(const char *text, size_t len, const char *parent,
-						   struct scim_error *err)
+                                                   struct scim_error *err)
 {
-	struct parser p = { .text = text, .len = len, .parent = parent, .err = err };
+	struct parser p = {.text = text, .len = len, .parent = parent, .err = err};
 
 	if (len > SCIM_FILTER_MAX_LEN) {
 		scim_error_set(err, 400, "invalidFilter", "filter is longer than %d bytes", SCIM_FILTER_MAX_LEN);
@@ -695,11 +697,16 @@ static bool ordering_op(enum compare_op op)
 static bool order_holds(enum compare_op op, int cmp)
 {
 	switch (op) {
-	case OP_GT: return cmp > 0;
-	case OP_GE: return cmp >= 0;
-	case OP_LT: return cmp < 0;
-	case OP_LE: return cmp <= 0;
-	default: return cmp == 0;
+	case OP_GT:
+		return cmp > 0;
+	case OP_GE:
+		return cmp >= 0;
+	case OP_LT:
+		return cmp < 0;
+	case OP_LE:
+		return cmp <= 0;
+	default:
+		return cmp == 0;
 	}
 }
 
@@ -709,17 +716,21 @@ static int string_match(enum compare_op op, const json_t *lit, const json_t *v, 
 	size_t an = json_string_length(v), bn = json_string_length(lit);
 
 	switch (op) {
-	case OP_CO: return str_contains(a, an, b, bn, case_exact);
-	case OP_SW: return an >= bn && str_compare(a, bn, b, bn, case_exact) == 0;
-	case OP_EW: return an >= bn && str_compare(a + an - bn, bn, b, bn, case_exact) == 0;
-	default: return order_holds(op, str_compare(a, an, b, bn, case_exact));
+	case OP_CO:
+		return str_contains(a, an, b, bn, case_exact);
+	case OP_SW:
+		return an >= bn && str_compare(a, bn, b, bn, case_exact) == 0;
+	case OP_EW:
+		return an >= bn && str_compare(a + an - bn, bn, b, bn, case_exact) == 0;
+	default:
+		return order_holds(op, str_compare(a, an, b, bn, case_exact));
 	}
 }
 
 static int cannot_evaluate(const struct scim_filter *f, struct scim_error *err, const char *why)
 {
 	return scim_error_set(err, 400, "invalidFilter", "cannot apply '%s' to attribute '%s': %s", op_names[f->op],
-			      f->ref.attr, why);
+	                      f->ref.attr, why);
 }
 
 /* One candidate value V against F's operator and literal: 1, 0 or -1. */
@@ -762,7 +773,7 @@ static bool is_present(const json_t *v)
 }
 
 static int candidate(const struct scim_filter *f, enum compare_op op, const json_t *v, bool case_exact,
-		     struct scim_error *err)
+                     struct scim_error *err)
 {
 	if (op == OP_PR)
 		return is_present(v);
@@ -771,7 +782,7 @@ static int candidate(const struct scim_filter *f, enum compare_op op, const json
 
 /* Visits each value F's attribute path selects in OBJ; multi-valued attributes match if any value does. */
 static int match_any(const struct scim_filter *f, enum compare_op op, enum scim_resource_type type, const json_t *obj,
-		     struct scim_error *err)
+                     struct scim_error *err)
 {
 	const json_t *container = obj, *v;
 	bool exact = f->ref.case_exact[type];
@@ -784,7 +795,8 @@ static int match_any(const struct scim_filter *f, enum compare_op op, enum scim_
 	if (!v)
 		return 0;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			const json_t *c = e;
 			int r;
 			if (json_is_object(e))
@@ -815,7 +827,7 @@ static int check_literal(const struct scim_filter *f, struct scim_error *err)
 static int eval(const struct scim_filter *f, enum scim_resource_type type, const json_t *obj, struct scim_error *err);
 
 static int eval_compare(const struct scim_filter *f, enum scim_resource_type type, const json_t *obj,
-			struct scim_error *err)
+                        struct scim_error *err)
 {
 	int r;
 
@@ -835,7 +847,7 @@ static int eval_compare(const struct scim_filter *f, enum scim_resource_type typ
 }
 
 static int eval_value_path(const struct scim_filter *f, enum scim_resource_type type, const json_t *obj,
-			   struct scim_error *err)
+                           struct scim_error *err)
 {
 	const json_t *container = obj, *v;
 	size_t i;
@@ -846,7 +858,8 @@ static int eval_value_path(const struct scim_filter *f, enum scim_resource_type 
 	v = scim_json_get_ci(container, f->ref.attr, NULL);
 	if (json_is_object(v))
 		return eval(f->inner, type, v, err);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		int r = json_is_object(e) ? eval(f->inner, type, e, err) : 0;
 		if (r != 0)
 			return r;
@@ -881,7 +894,7 @@ static int eval(const struct scim_filter *f, enum scim_resource_type type, const
 }
 
 int scim_filter_match(const struct scim_filter *f, enum scim_resource_type type, const json_t *resource,
-		      struct scim_error *err)
+                      struct scim_error *err)
 {
 	if (!f || !json_is_object(resource))
 		return scim_error_set(err, 400, "invalidFilter", "nothing to match");
@@ -892,8 +905,7 @@ int scim_filter_match(const struct scim_filter *f, enum scim_resource_type type,
 
 bool scim_filter_simple_eq(const struct scim_filter *f, const char **attr, const char **value)
 {
-	if (!f || f->kind != NODE_COMPARE || f->op != OP_EQ || f->nested || f->ref.sub ||
-	    !json_is_string(f->literal))
+	if (!f || f->kind != NODE_COMPARE || f->op != OP_EQ || f->nested || f->ref.sub || !json_is_string(f->literal))
 		return false;
 	if (f->ref.urn && !scim_urn_is_core(SCIM_USER, f->ref.urn) && !scim_urn_is_core(SCIM_GROUP, f->ref.urn))
 		return false;
@@ -918,9 +930,9 @@ int scim_filter_eq_clauses(const struct scim_filter *f, json_t *out)
 /* RFC 7643: id, externalId, meta.*, $ref, members.value, groups.value compare case-exactly. */
 bool scim_attr_case_exact(enum scim_resource_type type, const char *attr_path)
 {
-	static const char *const exact_user[] = { "id", "externalid", "groups.value", "x509certificates.value",
-						  "password", NULL };
-	static const char *const exact_group[] = { "id", "externalid", "members.value", NULL };
+	static const char *const exact_user[] = {"id",       "externalid", "groups.value", "x509certificates.value",
+	                                         "password", NULL};
+	static const char *const exact_group[] = {"id", "externalid", "members.value", NULL};
 	const char *core = type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER;
 	const char *const *list = type == SCIM_GROUP ? exact_group : exact_user;
 	size_t core_len = strlen(core), n;

@@ -9,7 +9,7 @@
 #include "scim_error.h"
 #include "scim_filter.h"
 
-#define SCIM_FILTER_MAX_LEN 4096
+#define SCIM_FILTER_MAX_LEN   4096
 #define SCIM_FILTER_MAX_DEPTH 32
 
 /* --- scim_json.c --- */
@@ -52,7 +52,7 @@ void scim_strset_free(struct scim_strset *s);
 /* Parses a value filter (the text inside `attr[...]`) of LEN bytes whose attribute names are
  * relative to the multi-valued attribute PARENT (used for caseExact decisions). */
 struct scim_filter *scim_filter_parse_value_filter(const char *text, size_t len, const char *parent,
-						   struct scim_error *err);
+                                                   struct scim_error *err);
 
 /* When F is a conjunction of `sub eq literal` clauses, stores each as OUT[sub] = literal and
  * returns 0; else -1 (the filter cannot describe a new element). */
@@ -63,8 +63,8 @@ int scim_filter_eq_clauses(const struct scim_filter *f, json_t *out);
 /* Validates and coerces VALUE about to be stored at URN:ATTR[.SUB] by a PATCH. ELEMENT says it
  * is one element of a multi-valued attribute. *VALUE may be replaced, or set to NULL (clear).
  * Takes ownership of *VALUE. WHERE prefixes error details. */
-int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub,
-			 bool element, json_t **value, const char *where, struct scim_error *err);
+int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub, bool element,
+                         json_t **value, const char *where, struct scim_error *err);
 
 /* scim_resource_normalize without removing the server-owned `id` and `meta` (used after PATCH). */
 int scim_resource_normalize_stored(json_t *resource, enum scim_resource_type type, struct scim_error *err);

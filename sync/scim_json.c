@@ -38,7 +38,8 @@ json_t *scim_json_get_ci(const json_t *obj, const char *key, const char **key_ou
 			*key_out = json_object_iter_key(json_object_iter_at((json_t *)obj, key));
 		return v;
 	}
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		if (scim_ieq_str(k, key)) {
 			if (key_out)
 				*key_out = k;
@@ -56,7 +57,8 @@ void scim_json_del_ci(json_t *obj, const char *key)
 
 	if (!json_is_object(obj))
 		return;
-	json_object_foreach_safe(obj, tmp, k, v) {
+	json_object_foreach_safe(obj, tmp, k, v)
+	{
 		if (scim_ieq_str(k, key))
 			json_object_del(obj, k);
 	}
@@ -129,8 +131,7 @@ int scim_strset_init(struct scim_strset *s, size_t expected)
 static size_t strset_probe(const struct scim_strset *s, const char *str, size_t len)
 {
 	size_t i = fnv1a(str, len) & (s->cap - 1);
-	while (s->slots[i] &&
-	       (s->slots[i] == tombstone || !(s->lens[i] == len && memcmp(s->slots[i], str, len) == 0)))
+	while (s->slots[i] && (s->slots[i] == tombstone || !(s->lens[i] == len && memcmp(s->slots[i], str, len) == 0)))
 		i = (i + 1) & (s->cap - 1);
 	return i;
 }

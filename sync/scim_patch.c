@@ -56,8 +56,7 @@ static void merge_into(json_t *dst, const json_t *src)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)src, k, v)
-		set_ci(dst, k, json_is_null(v) ? NULL : json_incref(v));
+	json_object_foreach((json_t *)src, k, v) set_ci(dst, k, json_is_null(v) ? NULL : json_incref(v));
 }
 
 static const char *member_value(const json_t *e, size_t *len)
@@ -128,9 +127,8 @@ static int members_build(struct patch_ctx *ctx)
 		return 0;
 	if (scim_strset_init(&m->live, json_array_size(arr)) < 0 || scim_strset_init(&m->removed, 16) < 0)
 		goto fail;
-	json_array_foreach(arr, i, e)
-		if ((v = member_value(e, &len)) && scim_strset_add(&m->live, v, len) < 0)
-			goto fail;
+	json_array_foreach(arr, i,
+	                   e) if ((v = member_value(e, &len)) && scim_strset_add(&m->live, v, len) < 0) goto fail;
 	m->built = true;
 	return 0;
 fail:
@@ -161,9 +159,9 @@ static int members_flush(struct patch_ctx *ctx)
 		kept = json_array();
 		if (!kept)
 			return oom(ctx);
-		json_array_foreach(arr, i, e)
-			if (!(v = member_value(e, &len)) || !scim_strset_contains(&m->removed, v, len))
-				json_array_append(kept, e);
+		json_array_foreach(arr, i,
+		                   e) if (!(v = member_value(e, &len)) || !scim_strset_contains(&m->removed, v, len))
+		    json_array_append(kept, e);
 		if (json_array_size(kept))
 			json_object_set_new(ctx->work, key, kept);
 		else {
@@ -190,7 +188,8 @@ static int members_add(struct patch_ctx *ctx, const json_t *items)
 		arr = json_array();
 		json_object_set_new(ctx->work, "members", arr);
 	}
-	json_array_foreach(items, i, e) {
+	json_array_foreach(items, i, e)
+	{
 		v = member_value(e, &len);
 		if (scim_strset_remove(&m->removed, v, len)) { /* removed earlier in this request: still in the array */
 			if (scim_strset_add(&m->live, v, len) < 0)
@@ -225,10 +224,11 @@ static int members_remove_listed(struct patch_ctx *ctx, const json_t *value)
 	const char *v;
 
 	if (json_is_object(value))
-		return (v = member_value(value, &len)) ? members_remove(ctx, v, len)
-						       : scim_error_set(ctx->err, 400, "invalidValue",
-									"members to remove need a string 'value'");
-	json_array_foreach(value, i, e) {
+		return (v = member_value(value, &len))
+		           ? members_remove(ctx, v, len)
+		           : scim_error_set(ctx->err, 400, "invalidValue", "members to remove need a string 'value'");
+	json_array_foreach(value, i, e)
+	{
 		if (!(v = member_value(e, &len)))
 			return scim_error_set(ctx->err, 400, "invalidValue", "value[%zu] needs a string 'value'", i);
 		if (members_remove(ctx, v, len) < 0)
@@ -245,11 +245,11 @@ static const char *members_filter_value(const struct scim_filter *f, json_t *tmp
 
 	if (scim_filter_eq_clauses(f, tmp) < 0 || json_object_size(tmp) != 1)
 		return NULL;
-	json_object_foreach(tmp, k, v)
-		if (scim_ieq_str(k, "value") && json_is_string(v)) {
-			*len = json_string_length(v);
-			return json_string_value(v);
-		}
+	json_object_foreach(tmp, k, v) if (scim_ieq_str(k, "value") && json_is_string(v))
+	{
+		*len = json_string_length(v);
+		return json_string_value(v);
+	}
 	return NULL;
 }
 
@@ -273,7 +273,7 @@ static int container_for(struct patch_ctx *ctx, const struct scim_path *p, bool 
 		return 0;
 	if (scim_urn_is_core(SCIM_USER, p->urn) || scim_urn_is_core(SCIM_GROUP, p->urn))
 		return scim_error_set(ctx->err, 400, "invalidPath", "schema '%s' does not apply to this resource",
-				      p->urn);
+		                      p->urn);
 	ext = scim_json_get_ci(ctx->work, p->urn, NULL);
 	*out = json_is_object(ext) ? ext : NULL;
 	if (*out || !create)
@@ -297,14 +297,13 @@ static int remove_listed(struct patch_ctx *ctx, json_t *arr, const json_t *value
 	if (scim_strset_init(&gone, json_is_array(value) ? json_array_size(value) : 1) < 0)
 		return oom(ctx);
 	if (json_is_array(value)) {
-		json_array_foreach(value, i, e)
-			if (keyset_add(&gone, e, by_value) < 0)
-				goto fail;
+		json_array_foreach(value, i, e) if (keyset_add(&gone, e, by_value) < 0) goto fail;
 	} else if (keyset_add(&gone, value, by_value) < 0) {
 		goto fail;
 	}
 	kept = json_array();
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		if (keyset_has(&gone, e, by_value, &has) < 0) {
 			json_decref(kept);
 			goto fail;
@@ -332,10 +331,9 @@ static int append_unique(struct patch_ctx *ctx, json_t *arr, const json_t *items
 
 	if (scim_strset_init(&seen, json_array_size(arr) + json_array_size(items)) < 0)
 		return oom(ctx);
-	json_array_foreach(arr, i, e)
-		if (keyset_add(&seen, e, by_value) < 0)
-			goto fail;
-	json_array_foreach(items, i, e) {
+	json_array_foreach(arr, i, e) if (keyset_add(&seen, e, by_value) < 0) goto fail;
+	json_array_foreach(items, i, e)
+	{
 		if ((added = keyset_add(&seen, e, by_value)) < 0)
 			goto fail;
 		if (added)
@@ -373,7 +371,7 @@ static int remove_attr(struct patch_ctx *ctx, const struct scim_path *p, json_t 
 
 /* add/replace of a whole attribute (no filter, no sub-attribute). Steals VALUE. */
 static int set_attr(struct patch_ctx *ctx, enum patch_kind kind, const struct scim_path *p, json_t *container,
-		    json_t *value)
+                    json_t *value)
 {
 	const char *name = scim_attr_canonical(ctx->type, p->urn, p->attr);
 	json_t *existing = scim_json_get_ci(container, p->attr, NULL);
@@ -408,7 +406,7 @@ static int set_attr(struct patch_ctx *ctx, enum patch_kind kind, const struct sc
 
 /* attr.sub on a complex attribute, or on every element of a multi-valued one. Steals VALUE. */
 static int apply_sub(struct patch_ctx *ctx, enum patch_kind kind, const struct scim_path *p, json_t *container,
-		     json_t *value)
+                     json_t *value)
 {
 	const char *name = scim_attr_canonical(ctx->type, p->urn, p->attr);
 	json_t *existing = scim_json_get_ci(container, p->attr, NULL), *e;
@@ -435,9 +433,7 @@ static int apply_sub(struct patch_ctx *ctx, enum patch_kind kind, const struct s
 	else if (json_is_array(existing) && json_array_size(existing) == 0 && value)
 		json_array_append_new(existing, json_pack("{sO}", p->sub, value));
 	else
-		json_array_foreach(existing, i, e)
-			if (json_is_object(e))
-				set_ci(e, p->sub, json_incref(value));
+		json_array_foreach(existing, i, e) if (json_is_object(e)) set_ci(e, p->sub, json_incref(value));
 	json_decref(value);
 	drop_if_empty(container, p->attr);
 	return 0;
@@ -454,7 +450,8 @@ static int remove_filtered(struct patch_ctx *ctx, const struct scim_path *p, jso
 	kept = json_array();
 	if (!kept)
 		return oom(ctx);
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		r = json_is_object(e) ? scim_filter_match(p->filter, ctx->type, e, ctx->err) : 0;
 		if (r < 0) {
 			json_decref(kept);
@@ -491,8 +488,8 @@ static int create_element(struct patch_ctx *ctx, const struct scim_path *p, json
 	if (scim_filter_eq_clauses(p->filter, e) < 0) {
 		json_decref(e);
 		return scim_error_set(ctx->err, 400, "noTarget",
-				      "no value of '%s' matches the filter, and the filter does not describe a new one",
-				      p->attr);
+		                      "no value of '%s' matches the filter, and the filter does not describe a new one",
+		                      p->attr);
 	}
 	write_element(p, e, value);
 	if (normalize(ctx, p, NULL, true, &e) < 0) {
@@ -527,7 +524,8 @@ static int set_filtered(struct patch_ctx *ctx, const struct scim_path *p, json_t
 		arr = json_array();
 		set_ci(container, scim_attr_canonical(ctx->type, p->urn, p->attr), arr);
 	}
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		r = json_is_object(e) ? scim_filter_match(p->filter, ctx->type, e, ctx->err) : 0;
 		if (r < 0) {
 			rc = -1;
@@ -589,7 +587,8 @@ static int server_owned(struct patch_ctx *ctx, enum patch_kind kind, const struc
 	if (!is_top_level(ctx, p))
 		return 0;
 	if (scim_ieq_str(p->attr, "id")) {
-		if (kind != PATCH_REMOVE && !p->sub && !p->filter && json_equal(value, json_object_get(ctx->work, "id")))
+		if (kind != PATCH_REMOVE && !p->sub && !p->filter &&
+		    json_equal(value, json_object_get(ctx->work, "id")))
 			return 1;
 		return scim_error_set(ctx->err, 400, "mutability", "'id' cannot be changed");
 	}
@@ -615,9 +614,10 @@ static int apply_at(struct patch_ctx *ctx, enum patch_kind kind, const struct sc
 		return rc < 0 ? -1 : 0;
 	}
 	if (kind == PATCH_REMOVE) {
-		rc = !container ? 0 : p->filter ? remove_filtered(ctx, p, container)
-				      : p->sub  ? apply_sub(ctx, kind, p, container, NULL)
-						: remove_attr(ctx, p, container, value);
+		rc = !container  ? 0
+		     : p->filter ? remove_filtered(ctx, p, container)
+		     : p->sub    ? apply_sub(ctx, kind, p, container, NULL)
+		                 : remove_attr(ctx, p, container, value);
 		json_decref(value);
 		return rc;
 	}
@@ -638,9 +638,7 @@ static bool is_schema_urn(const struct patch_ctx *ctx, const char *key)
 	if (scim_ieq_str(key, SCIM_SCHEMA_USER) || scim_ieq_str(key, SCIM_SCHEMA_GROUP) ||
 	    scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE))
 		return true;
-	json_array_foreach(schemas, i, s)
-		if (json_is_string(s) && scim_ieq_str(json_string_value(s), key))
-			return true;
+	json_array_foreach(schemas, i, s) if (json_is_string(s) && scim_ieq_str(json_string_value(s), key)) return true;
 	return false;
 }
 
@@ -665,7 +663,7 @@ static int apply_pathless(struct patch_ctx *ctx, enum patch_kind kind, const jso
 
 /* A key that is a whole schema URN: {"urn:...:enterprise:2.0:User": {"department": "x"}}. */
 static int apply_schema_object(struct patch_ctx *ctx, enum patch_kind kind, const char *urn, const json_t *v,
-			       bool nested)
+                               bool nested)
 {
 	const char *k;
 	json_t *sv;
@@ -678,9 +676,7 @@ static int apply_schema_object(struct patch_ctx *ctx, enum patch_kind kind, cons
 	}
 	if (!json_is_object(v) || scim_urn_is_core(ctx->type, urn))
 		return scim_error_set(ctx->err, 400, "invalidValue", "'%s' must be an object of attributes", urn);
-	json_object_foreach((json_t *)v, k, sv)
-		if (apply_key(ctx, kind, urn, k, sv) < 0)
-			return -1;
+	json_object_foreach((json_t *)v, k, sv) if (apply_key(ctx, kind, urn, k, sv) < 0) return -1;
 	return 0;
 }
 
@@ -690,10 +686,12 @@ static int apply_pathless(struct patch_ctx *ctx, enum patch_kind kind, const jso
 	json_t *v;
 
 	if (!json_is_object(value))
-		return scim_error_set(ctx->err, 400, "invalidValue", "an operation without a path needs an object value");
-	json_object_foreach((json_t *)value, k, v) {
+		return scim_error_set(ctx->err, 400, "invalidValue",
+		                      "an operation without a path needs an object value");
+	json_object_foreach((json_t *)value, k, v)
+	{
 		int rc = is_schema_urn(ctx, k) ? apply_schema_object(ctx, kind, k, v, nested)
-					       : apply_key(ctx, kind, NULL, k, v);
+		                               : apply_key(ctx, kind, NULL, k, v);
 		if (rc < 0)
 			return -1;
 	}
@@ -740,7 +738,8 @@ static int apply_op(struct patch_ctx *ctx, const json_t *op)
 	if (!path_text && kind == PATCH_REMOVE)
 		return scim_error_set(ctx->err, 400, "noTarget", "remove needs a path");
 	if (kind != PATCH_REMOVE && !value)
-		return scim_error_set(ctx->err, 400, "invalidValue", "%s needs a value", kind == PATCH_ADD ? "add" : "replace");
+		return scim_error_set(ctx->err, 400, "invalidValue", "%s needs a value",
+		                      kind == PATCH_ADD ? "add" : "replace");
 	if (!path_text)
 		return apply_pathless(ctx, kind, value, false);
 	if (is_schema_urn(ctx, path_text)) {
@@ -764,11 +763,11 @@ static size_t count_values(const json_t *ops)
 	const json_t *op, *v, *member;
 	const char *k;
 
-	json_array_foreach(ops, i, op) {
+	json_array_foreach(ops, i, op)
+	{
 		v = scim_json_get_ci(op, "value", NULL);
-		total += json_array_size(v);
-		json_object_foreach((json_t *)v, k, member)
-			total += json_array_size(member);
+		total += json_array_size(v) + json_object_size(v);
+		json_object_foreach((json_t *)v, k, member) total += json_array_size(member);
 	}
 	return total;
 }
@@ -781,8 +780,8 @@ static const json_t *check_body(const json_t *body, struct scim_error *err)
 
 	if (!json_is_object(body))
 		return scim_error_set(err, 400, "invalidSyntax", "the PATCH body must be a JSON object"), NULL;
-	json_array_foreach(schemas, i, s)
-		is_patch |= json_is_string(s) && scim_ieq_str(json_string_value(s), SCIM_SCHEMA_PATCH);
+	json_array_foreach(schemas, i, s) is_patch |=
+	    json_is_string(s) && scim_ieq_str(json_string_value(s), SCIM_SCHEMA_PATCH);
 	if (!is_patch)
 		return scim_error_set(err, 400, "invalidSyntax", "'schemas' must contain " SCIM_SCHEMA_PATCH), NULL;
 	ops = scim_json_get_ci(body, "Operations", NULL);
@@ -790,7 +789,8 @@ static const json_t *check_body(const json_t *body, struct scim_error *err)
 		return scim_error_set(err, 400, "invalidSyntax", "'Operations' must be a non-empty array"), NULL;
 	if (count_values(ops) > SCIM_PATCH_MAX_VALUES)
 		return scim_error_set(err, 413, "tooMany", "more than %d operations and values in one PATCH",
-				      SCIM_PATCH_MAX_VALUES), NULL;
+		                      SCIM_PATCH_MAX_VALUES),
+		       NULL;
 	return ops;
 }
 
@@ -809,9 +809,7 @@ static int apply_all(struct patch_ctx *ctx, const json_t *ops)
 	char detail[sizeof(ctx->err->detail)];
 	size_t i;
 
-	json_array_foreach(ops, i, op)
-		if (apply_op(ctx, op) < 0)
-			return op_failed(ctx->err, i);
+	json_array_foreach(ops, i, op) if (apply_op(ctx, op) < 0) return op_failed(ctx->err, i);
 	if (members_flush(ctx) < 0)
 		return -1;
 	if (scim_resource_normalize_stored(ctx->work, ctx->type, ctx->err) < 0) {
@@ -823,7 +821,7 @@ static int apply_all(struct patch_ctx *ctx, const json_t *ops)
 
 int scim_patch_apply(json_t *resource, enum scim_resource_type type, const json_t *body, struct scim_error *err)
 {
-	struct patch_ctx ctx = { .type = type, .err = err };
+	struct patch_ctx ctx = {.type = type, .err = err};
 	const json_t *ops;
 	int rc;
 

@@ -10,8 +10,8 @@
 
 static int path_fail(const char *text, size_t len, struct scim_error *err, const char *why)
 {
-	return scim_error_set(err, 400, "invalidPath", "path '%.*s' is not valid: %s", (int)(len > 120 ? 120 : len), text,
-			      why);
+	return scim_error_set(err, 400, "invalidPath", "path '%.*s' is not valid: %s", (int)(len > 120 ? 120 : len),
+	                      text, why);
 }
 
 static bool valid_name(const char *s, size_t n)
@@ -87,7 +87,7 @@ static size_t find_close_bracket(const char *s, size_t n)
 
 /* Parses "[filter][.sub]" at S (S[0] == '['). */
 static int parse_filter_part(const char *text, size_t len, const char *s, size_t n, struct scim_path *out,
-			     struct scim_error *err)
+                             struct scim_error *err)
 {
 	char parent[SCIM_PATH_MAX_LEN + 2];
 	size_t close = find_close_bracket(s + 1, n - 1) + 1;

@@ -13,42 +13,71 @@ struct attr_def {
 	const struct attr_def *subs; /* known sub-attributes of complex kinds, NULL-name terminated */
 };
 
-#define S(n) { n, K_STRING, NULL }
-#define B(n) { n, K_BOOL, NULL }
+#define S(n)                                                                                                           \
+	{                                                                                                              \
+		n, K_STRING, NULL                                                                                      \
+	}
+#define B(n)                                                                                                           \
+	{                                                                                                              \
+		n, K_BOOL, NULL                                                                                        \
+	}
 
 static const struct attr_def name_subs[] = {
-	S("formatted"), S("familyName"), S("givenName"), S("middleName"), S("honorificPrefix"), S("honorificSuffix"),
-	{ NULL, 0, NULL },
+    S("formatted"),       S("familyName"),      S("givenName"),  S("middleName"),
+    S("honorificPrefix"), S("honorificSuffix"), {NULL, 0, NULL},
 };
 static const struct attr_def multi_subs[] = {
-	S("value"), S("display"), S("type"), B("primary"), S("$ref"), { NULL, 0, NULL },
+    S("value"), S("display"), S("type"), B("primary"), S("$ref"), {NULL, 0, NULL},
 };
 static const struct attr_def address_subs[] = {
-	S("formatted"), S("streetAddress"), S("locality"), S("region"), S("postalCode"), S("country"),
-	S("type"), B("primary"), { NULL, 0, NULL },
+    S("formatted"), S("streetAddress"), S("locality"), S("region"),     S("postalCode"),
+    S("country"),   S("type"),          B("primary"),  {NULL, 0, NULL},
 };
 static const struct attr_def member_subs[] = {
-	S("value"), S("display"), S("type"), S("$ref"), { NULL, 0, NULL },
+    S("value"), S("display"), S("type"), S("$ref"), {NULL, 0, NULL},
 };
 static const struct attr_def manager_subs[] = {
-	S("value"), S("$ref"), S("displayName"), { NULL, 0, NULL },
+    S("value"),
+    S("$ref"),
+    S("displayName"),
+    {NULL, 0, NULL},
 };
 
 static const struct attr_def user_attrs[] = {
-	S("userName"), { "name", K_COMPLEX, name_subs }, S("displayName"), S("nickName"), S("profileUrl"),
-	S("title"), S("userType"), S("preferredLanguage"), S("locale"), S("timezone"), B("active"),
-	S("password"), S("externalId"),
-	{ "emails", K_MULTI, multi_subs }, { "phoneNumbers", K_MULTI, multi_subs }, { "ims", K_MULTI, multi_subs },
-	{ "photos", K_MULTI, multi_subs }, { "addresses", K_MULTI, address_subs }, { "groups", K_MULTI, multi_subs },
-	{ "entitlements", K_MULTI, multi_subs }, { "roles", K_MULTI, multi_subs },
-	{ "x509Certificates", K_MULTI, multi_subs }, { NULL, 0, NULL },
+    S("userName"),
+    {"name", K_COMPLEX, name_subs},
+    S("displayName"),
+    S("nickName"),
+    S("profileUrl"),
+    S("title"),
+    S("userType"),
+    S("preferredLanguage"),
+    S("locale"),
+    S("timezone"),
+    B("active"),
+    S("password"),
+    S("externalId"),
+    {"emails", K_MULTI, multi_subs},
+    {"phoneNumbers", K_MULTI, multi_subs},
+    {"ims", K_MULTI, multi_subs},
+    {"photos", K_MULTI, multi_subs},
+    {"addresses", K_MULTI, address_subs},
+    {"groups", K_MULTI, multi_subs},
+    {"entitlements", K_MULTI, multi_subs},
+    {"roles", K_MULTI, multi_subs},
+    {"x509Certificates", K_MULTI, multi_subs},
+    {NULL, 0, NULL},
 };
 static const struct attr_def enterprise_attrs[] = {
-	S("employeeNumber"), S("costCenter"), S("organization"), S("division"), S("department"),
-	{ "manager", K_MANAGER, manager_subs }, { NULL, 0, NULL },
+    S("employeeNumber"), S("costCenter"), S("organization"),
+    S("division"),       S("department"), {"manager", K_MANAGER, manager_subs},
+    {NULL, 0, NULL},
 };
 static const struct attr_def group_attrs[] = {
-	S("displayName"), S("externalId"), { "members", K_MULTI, member_subs }, { NULL, 0, NULL },
+    S("displayName"),
+    S("externalId"),
+    {"members", K_MULTI, member_subs},
+    {NULL, 0, NULL},
 };
 
 #undef S
@@ -106,12 +135,8 @@ static int check_no_nul(const json_t *v, const char *where, struct scim_error *e
 
 	if (scim_json_string_has_nul(v))
 		return invalid(err, where, "must not contain NUL characters");
-	json_array_foreach(v, i, e)
-		if (check_no_nul(e, where, err) < 0)
-			return -1;
-	json_object_foreach((json_t *)v, k, e)
-		if (check_no_nul(e, where, err) < 0)
-			return -1;
+	json_array_foreach(v, i, e) if (check_no_nul(e, where, err) < 0) return -1;
+	json_object_foreach((json_t *)v, k, e) if (check_no_nul(e, where, err) < 0) return -1;
 	return 0;
 }
 
@@ -132,7 +157,8 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(*obj, k, v) {
+	json_object_foreach(*obj, k, v)
+	{
 		const struct attr_def *def = find_def(subs, k);
 		const char *name = def ? def->name : k;
 		snprintf(at, sizeof(at), "%s.%s", where, name);
@@ -175,7 +201,8 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 	out = json_array();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_array_foreach(*v, i, e) {
+	json_array_foreach(*v, i, e)
+	{
 		snprintf(at, sizeof(at), "%s[%zu]", where, i);
 		json_incref(e);
 		if (normalize_element(def, &e, at, err) < 0) {
@@ -260,8 +287,8 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 	return 0;
 }
 
-int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub,
-			 bool element, json_t **value, const char *where, struct scim_error *err)
+int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub, bool element,
+                         json_t **value, const char *where, struct scim_error *err)
 {
 	const struct attr_def *def = find_def(table_for(type, urn), attr);
 
@@ -295,8 +322,7 @@ static int normalize_extension(json_t **ext, const char *urn, struct scim_error 
 }
 
 /* Normalises one top-level member into OUT under its canonical name. */
-static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v,
-			 struct scim_error *err)
+static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v, struct scim_error *err)
 {
 	const struct attr_def *def = find_def(table_for(type, NULL), key);
 	const char *name = def ? def->name : key;
@@ -329,9 +355,7 @@ static bool array_has_string_ci(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e)
-		if (json_is_string(e) && scim_ieq_str(json_string_value(e), s))
-			return true;
+	json_array_foreach(arr, i, e) if (json_is_string(e) && scim_ieq_str(json_string_value(e), s)) return true;
 	return false;
 }
 
@@ -348,9 +372,8 @@ static int ensure_schemas(json_t *r, enum scim_resource_type type, struct scim_e
 	}
 	if (!json_is_array(schemas))
 		return invalid(err, "schemas", "must be an array of strings");
-	json_array_foreach(schemas, i, e)
-		if (!json_is_string(e))
-			return invalid(err, "schemas", "must be an array of strings");
+	json_array_foreach(schemas, i, e) if (!json_is_string(e)) return invalid(err, "schemas",
+	                                                                         "must be an array of strings");
 	if (!array_has_string_ci(schemas, core))
 		json_array_insert_new(schemas, 0, json_string(core));
 	if (json_object_get(r, SCIM_SCHEMA_ENTERPRISE) && !array_has_string_ci(schemas, SCIM_SCHEMA_ENTERPRISE))
@@ -368,8 +391,7 @@ static int check_required(const json_t *r, enum scim_resource_type type, struct 
 	return 0;
 }
 
-static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep_server_attrs,
-			      struct scim_error *err)
+static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep_server_attrs, struct scim_error *err)
 {
 	json_t *out, *v;
 	const char *k;
@@ -379,7 +401,8 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 	out = json_object();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(r, k, v) {
+	json_object_foreach(r, k, v)
+	{
 		if (is_server_attr(k)) {
 			if (keep_server_attrs)
 				json_object_set(out, k, v);

@@ -11,25 +11,26 @@
 
 #include "sync/scim_filter.h"
 
-static const char *const alice = "{"
-	"\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\","
-	"              \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"
-	"\"id\": \"ABC-123\", \"externalId\": \"Alice\", \"userName\": \"Alice@Contoso.com\","
-	"\"displayName\": \"Alice Smith\", \"active\": true, \"age\": 42, \"score\": 1.5,"
-	"\"name\": {\"givenName\": \"Alice\", \"familyName\": \"Smith\"},"
-	"\"emails\": [{\"type\": \"work\", \"value\": \"alice@contoso.com\", \"primary\": true},"
-	"             {\"type\": \"home\", \"value\": \"alice@example.org\", \"primary\": false}],"
-	"\"meta\": {\"resourceType\": \"User\", \"lastModified\": \"2024-05-01T10:00:00Z\"},"
-	"\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\": {"
-	"   \"employeeNumber\": \"E42\", \"manager\": {\"value\": \"boss-1\"}}"
-	"}";
+static const char *const alice =
+    "{"
+    "\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\","
+    "              \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"
+    "\"id\": \"ABC-123\", \"externalId\": \"Alice\", \"userName\": \"Alice@Contoso.com\","
+    "\"displayName\": \"Alice Smith\", \"active\": true, \"age\": 42, \"score\": 1.5,"
+    "\"name\": {\"givenName\": \"Alice\", \"familyName\": \"Smith\"},"
+    "\"emails\": [{\"type\": \"work\", \"value\": \"alice@contoso.com\", \"primary\": true},"
+    "             {\"type\": \"home\", \"value\": \"alice@example.org\", \"primary\": false}],"
+    "\"meta\": {\"resourceType\": \"User\", \"lastModified\": \"2024-05-01T10:00:00Z\"},"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\": {"
+    "   \"employeeNumber\": \"E42\", \"manager\": {\"value\": \"boss-1\"}}"
+    "}";
 
 static const char *const team = "{\"id\": \"g1\", \"displayName\": \"Web Team\","
-				"\"members\": [{\"value\": \"u1\"}, {\"value\": \"U2\"}]}";
+                                "\"members\": [{\"value\": \"u1\"}, {\"value\": \"U2\"}]}";
 
 static int match_json(const char *filter, enum scim_resource_type type, const char *json)
 {
-	struct scim_error err = { 0 };
+	struct scim_error err = {0};
 	struct scim_filter *f = scim_filter_parse(filter, &err);
 	json_t *res = json_loads(json, 0, NULL);
 	int r;
@@ -54,7 +55,7 @@ static int user(const char *filter)
 
 static void assert_parse_fails(const char *filter)
 {
-	struct scim_error err = { 0 };
+	struct scim_error err = {0};
 	struct scim_filter *f = scim_filter_parse(filter, &err);
 	if (f) {
 		scim_filter_free(f);
@@ -212,11 +213,14 @@ static void test_value_paths(void **state)
 
 static void test_urn_qualified(void **state)
 {
-	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"E42\""), 1);
-	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"e43\""), 0);
-	assert_int_equal(user("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:EMPLOYEENUMBER eq \"e42\""), 1);
+	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"E42\""),
+	                 1);
+	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"e43\""),
+	                 0);
+	assert_int_equal(user("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:EMPLOYEENUMBER eq \"e42\""),
+	                 1);
 	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"boss-1\""),
-			 1);
+	                 1);
 	assert_int_equal(user("urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"alice@contoso.com\""), 1);
 	assert_int_equal(user("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName sw \"Al\""), 1);
 }
@@ -224,7 +228,8 @@ static void test_urn_qualified(void **state)
 static void test_literals(void **state)
 {
 	const char *json = "{\"title\": \"say \\\"hi\\\"\\\\ caf\\u00e9 \\ud83d\\ude00\\n\", \"n\": -3, \"e\": 1200}";
-	assert_int_equal(match_json("title eq \"say \\\"hi\\\"\\\\ caf\\u00E9 \\ud83d\\ude00\\n\"", SCIM_USER, json), 1);
+	assert_int_equal(match_json("title eq \"say \\\"hi\\\"\\\\ caf\\u00E9 \\ud83d\\ude00\\n\"", SCIM_USER, json),
+	                 1);
 	assert_int_equal(match_json("title eq \"say \\\"hi\\\"\\\\ café 😀\\n\"", SCIM_USER, json), 1);
 	assert_int_equal(match_json("title co \"\\/\"", SCIM_USER, "{\"title\": \"a/b\"}"), 1);
 	assert_int_equal(match_json("n eq -3", SCIM_USER, json), 1);
@@ -286,7 +291,7 @@ static void test_bad_input(void **state)
 
 static void test_error_names_position(void **state)
 {
-	struct scim_error err = { 0 };
+	struct scim_error err = {0};
 	assert_null(scim_filter_parse("userName zz \"a\"", &err));
 	assert_non_null(strstr(err.detail, "offset 9"));
 	assert_null(scim_filter_parse(NULL, &err));
@@ -337,7 +342,7 @@ static void test_limits(void **state)
 
 static void test_simple_eq(void **state)
 {
-	struct scim_error err = { 0 };
+	struct scim_error err = {0};
 	const char *attr, *value;
 	struct scim_filter *f = scim_filter_parse("UserName eq \"ab7c2f@contoso.com\"", &err);
 
@@ -359,9 +364,14 @@ static void test_simple_eq(void **state)
 	scim_filter_free(f);
 
 	const char *const not_simple[] = {
-		"userName ne \"x\"", "userName eq 5", "name.givenName eq \"x\"", "userName eq \"a\" and id pr",
-		"emails[value eq \"x\"]", "(userName eq \"a\") or (userName eq \"b\")",
-		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"1\"", "userName pr",
+	    "userName ne \"x\"",
+	    "userName eq 5",
+	    "name.givenName eq \"x\"",
+	    "userName eq \"a\" and id pr",
+	    "emails[value eq \"x\"]",
+	    "(userName eq \"a\") or (userName eq \"b\")",
+	    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"1\"",
+	    "userName pr",
 	};
 	for (size_t i = 0; i < sizeof(not_simple) / sizeof(not_simple[0]); i++) {
 		f = scim_filter_parse(not_simple[i], &err);
@@ -383,24 +393,24 @@ static void test_entra_test_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eq_basic),
-		cmocka_unit_test(test_case_insensitive_names_and_ops),
-		cmocka_unit_test(test_case_exact_attributes),
-		cmocka_unit_test(test_string_operators),
-		cmocka_unit_test(test_ordering),
-		cmocka_unit_test(test_cannot_evaluate),
-		cmocka_unit_test(test_presence_and_null),
-		cmocka_unit_test(test_logic_and_precedence),
-		cmocka_unit_test(test_sub_attributes_and_multi_valued),
-		cmocka_unit_test(test_value_paths),
-		cmocka_unit_test(test_urn_qualified),
-		cmocka_unit_test(test_literals),
-		cmocka_unit_test(test_whitespace),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_error_names_position),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_simple_eq),
-		cmocka_unit_test(test_entra_test_connection),
+	    cmocka_unit_test(test_eq_basic),
+	    cmocka_unit_test(test_case_insensitive_names_and_ops),
+	    cmocka_unit_test(test_case_exact_attributes),
+	    cmocka_unit_test(test_string_operators),
+	    cmocka_unit_test(test_ordering),
+	    cmocka_unit_test(test_cannot_evaluate),
+	    cmocka_unit_test(test_presence_and_null),
+	    cmocka_unit_test(test_logic_and_precedence),
+	    cmocka_unit_test(test_sub_attributes_and_multi_valued),
+	    cmocka_unit_test(test_value_paths),
+	    cmocka_unit_test(test_urn_qualified),
+	    cmocka_unit_test(test_literals),
+	    cmocka_unit_test(test_whitespace),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_error_names_position),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_simple_eq),
+	    cmocka_unit_test(test_entra_test_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
