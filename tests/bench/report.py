@@ -44,13 +44,13 @@ class Table:
                               verdict=verdict, note=note))
 
     def render(self):
-        head = ("figure", "value", "baseline", "ratio", "target", "")
+        head = ("figure", "value", "baseline", "ratio", "target", "", "")
         lines = []
         for r in self.rows:
             base = "-" if r["baseline_name"] is None else "%s %s" % (r["baseline_name"], fmt(r["baseline"], r["unit"]))
             lines.append((r["figure"], fmt(r["value"], r["unit"]), base,
                           "-" if r["ratio"] is None else "%.3fx" % r["ratio"],
-                          r["target"] or "-", r["verdict"] or ""))
+                          r["target"] or "-", r["verdict"] or "", r["note"] or ""))
         widths = [max(len(str(x[i])) for x in [head] + lines) for i in range(len(head))]
         out = ["== " + self.title]
         for row in [head] + lines:

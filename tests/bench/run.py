@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nss_section  # noqa: E402
 from nss_section import BenchFailure  # noqa: E402
 
-SECTIONS = ("nss",)
+SECTIONS = ("nss", "scim")
 
 
 def log(msg):
