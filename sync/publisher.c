@@ -64,6 +64,19 @@ static int ids_ready(struct publisher *p, const struct entra_config *cfg)
 	return p->ids_loaded ? 0 : -1;
 }
 
+/* Before the SCIM store created its schema (a fresh install) the directory is simply empty. */
+static int directory_read(sqlite3 *db, struct directory *dir)
+{
+	sqlite3_stmt *st = NULL;
+	bool exists = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'", -1, &st,
+			       NULL) == SQLITE_OK)
+		exists = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	memset(dir, 0, sizeof(*dir));
+	return exists ? store_directory_load(db, dir) : 0;
+}
+
 static int publish_once(struct publisher *p, const struct entra_config *cfg)
 {
 	struct names_local local;
@@ -73,7 +86,7 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg)
 	int rc = -1;
 	if (names_local_load("/etc/passwd", "/etc/group", &local))
 		return -1;
-	if (store_directory_load(p->db, &dir) || ids_ready(p, cfg))
+	if (directory_read(p->db, &dir) || ids_ready(p, cfg))
 		goto out_local;
 	if (accounts_build(cfg, &dir, &local, &p->ids, p->db, false, &acc))
 		goto out_dir;
