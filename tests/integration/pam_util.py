@@ -96,11 +96,13 @@ class PamSite:
 
     def pamtester(self, user, *ops, enters=10, timeout=120):
         """Runs pamtester USER OPS (default authenticate) with ENTERS newlines on stdin.
-        Returns CompletedProcess; stdout has the prompts, stderr the module's debug log."""
+        Returns CompletedProcess; .text has pamtester's results, the prompts and the module's debug log."""
         ops = ops or ("authenticate",)
         argv = ["pamtester", "-v", SERVICE, user] + list(ops)
-        return harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")], env=harness.module_env(),
-                                    input="\n" * enters, timeout=timeout)
+        r = harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")], env=harness.module_env(),
+                                 input="\n" * enters, timeout=timeout)
+        r.text = r.stdout + r.stderr  # pamtester's conversation writes prompts to stderr
+        return r
 
     def cleanup(self):
         self.site.cleanup()

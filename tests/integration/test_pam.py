@@ -1,0 +1,284 @@
+"""pam_entra.so through pamtester against the test IdP, in private mount namespaces.
+
+The module runs with 'debug', so its authpriv log lines also go to stderr, where the tests
+check the refusal reasons. Poll counts and spacing come from the IdP's request log."""
+
+import os
+import re
+import stat
+import time
+import uuid
+
+import pytest
+
+import harness
+import pam_util
+
+pytestmark = pytest.mark.needs_root
+
+AUTH_FAIL = "Authentication failure"
+
+
+@pytest.fixture
+def idp(procs, tmp_path):
+    return pam_util.TestIdp(procs, str(tmp_path))
+
+
+@pytest.fixture
+def alice():
+    return pam_util.new_user("alice")
+
+
+@pytest.fixture
+def site(idp, alice):
+    s = pam_util.PamSite(idp, [alice[0]])
+    yield s
+    s.cleanup()
+
+
+def spacing(polls):
+    return [b["time"] - a["time"] for a, b in zip(polls, polls[1:])]
+
+
+def assert_refused(result, reason):
+    assert result.returncode != 0, result.text
+    assert AUTH_FAIL in result.text, result.text
+    assert re.search(r"refusing sign-in of \w+: .*" + reason, result.stderr), result.stderr
+    assert "eyJ" not in result.text, "a token was logged or shown"
+
+
+def test_sign_in_shows_url_code_host_and_polls_each_enter(idp, site, alice):
+    idp.script(user=alice[1], pending=2)
+    r = site.pamtester("alice", "authenticate", "acct_mgmt")
+    assert r.returncode == 0, r.text
+    assert "successfully authenticated" in r.text
+    assert "account management done" in r.text
+    assert "Sign in to web-01 as alice" in r.text
+    assert "open %s/devicelogin" % idp.authority in r.text
+    assert re.search(r"enter the code [A-Z0-9]{9}\b", r.text)
+    assert r.text.count("Press Enter once you have signed in") == 1
+    assert r.text.count("Sign-in not finished yet: press Enter once you have signed in") == 2
+    polls = idp.polls()
+    assert len(polls) == 3  # two pending answers, then the token
+    for gap in spacing(polls):
+        assert 0.9 <= gap < 1.8, spacing(polls)  # interval 1 s honoured, no dawdling
+    form = polls[0]["form"]
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code"
+    assert form["client_id"] == pam_util.CLIENT and form["device_code"].startswith("DAQABAAEAAAD")
+    devicecode = idp.requests("/oauth2/v2.0/devicecode")
+    assert len(devicecode) == 1 and devicecode[0]["form"]["scope"] == "openid profile"
+    assert "signed in with Microsoft Entra ID (oid %s" % alice[1]["oid"] in r.stderr
+
+
+def test_slow_down_adds_five_seconds(idp, site, alice):
+    idp.script(user=alice[1], slow_down=True)
+    r = site.pamtester("alice")
+    assert r.returncode == 0, r.text
+    polls = idp.polls()
+    assert len(polls) == 2
+    assert 5.9 <= spacing(polls)[0] < 7.0, spacing(polls)
+
+
+@pytest.mark.parametrize("result", ["authorization_declined", "expired_token", "bad_verification_code",
+                                    "invalid_grant"])
+def test_final_errors_end_at_once(idp, site, alice, result):
+    idp.script(user=alice[1], result=result)
+    r = site.pamtester("alice")
+    assert r.returncode != 0 and AUTH_FAIL in r.text
+    assert len(idp.polls()) == 1
+    assert "token request failed: HTTP 400 %s AADSTS" % result in r.stderr
+
+
+FORGERIES = {
+    "alg_none": "token alg is 'none', only RS256",
+    "hs256_pubkey": "token alg is 'HS256', only RS256",
+    "alg_ps256": "token alg is 'PS256', only RS256",
+    "wrong_aud": "token aud is not this client_id",
+    "wrong_iss": "token iss 'https://sts.windows.net/.*' is not the expected",
+    "wrong_tid": "token tid '.*' is not the configured tenant",
+    "expired": "token expired 36[0-9][0-9] s ago",
+    "nbf_future": "token not valid before 3[56][0-9][0-9] s from now",
+    "iat_future": "token iat is 3[56][0-9][0-9] s in the future",
+    "unknown_kid": "token kid '.*' is not in the JWKS",
+    "bad_signature": "token signature does not verify",
+    "foreign_key": "token signature does not verify",
+    "no_oid": r"token oid \(none\) is not the Entra object id",
+}
+
+
+@pytest.mark.parametrize("forge", sorted(FORGERIES))
+def test_forged_tokens_refused(idp, site, alice, forge):
+    idp.script(user=alice[1], forge=forge)
+    r = site.pamtester("alice")
+    assert_refused(r, FORGERIES[forge])
+    assert len(idp.polls()) == 1
+
+
+def test_another_users_token_refused(idp, site, alice):
+    _, bob = pam_util.new_user("bob")
+    idp.script(user=bob)
+    assert_refused(site.pamtester("alice"), "token oid %s is not the Entra object id %s of account alice"
+                   % (bob["oid"], alice[1]["oid"]))
+
+
+def test_same_upn_other_oid_refused(idp, site, alice):
+    impostor = dict(alice[1], oid=str(uuid.uuid4()))
+    idp.script(user=impostor)
+    assert_refused(site.pamtester("alice"), "token oid %s is not the Entra object id" % impostor["oid"])
+
+
+def test_upn_binding_when_cache_has_no_object_id(idp):
+    row, ident = pam_util.new_user("carol", object_id=False)
+    s = pam_util.PamSite(idp, [row])
+    try:
+        idp.script(user=dict(ident, upn="Carol@Contoso.COM"))  # UPNs compare case-insensitively
+        r = s.pamtester("carol")
+        assert r.returncode == 0, r.text
+        idp.script(user=dict(ident, upn="mallory@contoso.com"))
+        assert_refused(s.pamtester("carol"), "token preferred_username 'mallory@contoso.com' is not the UPN "
+                       "carol@contoso.com")
+    finally:
+        s.cleanup()
+
+
+def test_audience_array_containing_client_accepted(idp, site, alice):
+    idp.script(user=alice[1], forge="aud_array")
+    r = site.pamtester("alice")
+    assert r.returncode == 0, r.text
+
+
+def test_discovery_issuer_with_tenantid_placeholder(idp, site, alice):
+    idp.control(op="config", issuer_placeholder=True)
+    idp.script(user=alice[1])
+    r = site.pamtester("alice")
+    assert r.returncode == 0, r.text
+
+
+def test_cache_is_root_only_and_reused(idp, site, alice):
+    idp.script(user=alice[1])
+    assert site.pamtester("alice").returncode == 0
+    mode = os.stat(site.cache_dir).st_mode
+    assert stat.S_IMODE(mode) == 0o700
+    names = sorted(os.listdir(site.cache_dir))
+    assert [n.split("-")[0] for n in names] == ["discovery", "jwks"], names
+    for n in names:
+        st = os.stat(os.path.join(site.cache_dir, n))
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.geteuid()
+    idp.control(op="reset")
+    idp.script(user=alice[1])
+    assert site.pamtester("alice").returncode == 0
+    paths = [r["path"] for r in idp.requests() if r["method"] == "GET"]
+    assert paths == [], "discovery and keys should come from the cache: %s" % paths
+
+
+def test_key_rotation_refetches_jwks_once_rate_limited(idp, site, alice):
+    idp.script(user=alice[1])
+    assert site.pamtester("alice").returncode == 0  # caches the JWKS
+    idp.control(op="rotate")  # tokens are now signed by a key the cached JWKS lacks
+    idp.control(op="reset")
+    idp.script(user=alice[1])
+    r = site.pamtester("alice")
+    assert_refused(r, "is not in the JWKS \\(JWKS refetched less than 300 s ago\\)")
+    assert idp.requests("/discovery/v2.0/keys") == []
+    jwks = [n for n in os.listdir(site.cache_dir) if n.startswith("jwks-")][0]
+    old = time.time() - 600
+    os.utime(os.path.join(site.cache_dir, jwks), (old, old))
+    idp.script(user=alice[1])
+    r = site.pamtester("alice")
+    assert r.returncode == 0, r.text
+    assert "refetching the JWKS" in r.stderr
+    assert len(idp.requests("/discovery/v2.0/keys")) == 1
+
+
+def test_unknown_user_is_ignored(idp, site):
+    r = site.pamtester("nobody", "authenticate", "acct_mgmt")
+    assert r.returncode == 0, r.text
+    assert r.text.count(pam_util.IGNORED) == 2  # auth and account both fell through to the next module
+    assert idp.requests() == []
+
+
+def test_root_never_authenticated(idp, alice):
+    toor = dict(name="toor", uid=0, upn="toor@contoso.com", object_id=str(uuid.uuid4()))
+    s = pam_util.PamSite(idp, [alice[0], dict(name="root", uid=200999), toor])
+    try:
+        r = s.pamtester("root", "authenticate", "acct_mgmt")
+        assert r.text.count(pam_util.IGNORED) == 2, r.text  # even a cache row named root is not ours
+        r = s.pamtester("toor")
+        assert r.returncode != 0 and AUTH_FAIL in r.text
+        assert "cache.db maps it to uid 0" in r.stderr
+        r = s.pamtester("toor", "acct_mgmt")
+        assert r.returncode != 0 and "Permission denied" in r.text
+        assert idp.requests() == []
+    finally:
+        s.cleanup()
+
+
+def test_account_phase(idp):
+    today = int(time.time() // 86400)
+    users = [pam_util.new_user("dave", expire=1)[0], pam_util.new_user("erin", login=0)[0],
+             pam_util.new_user("frank", expire=today + 30)[0], pam_util.new_user("gina", expire=today)[0],
+             pam_util.new_user("hank")[0]]
+    s = pam_util.PamSite(idp, users)
+    try:
+        r = s.pamtester("dave", "acct_mgmt")
+        assert r.returncode != 0 and "User account has expired" in r.text, r.text
+        assert "has been disabled" in r.text
+        assert "Permission denied" in s.pamtester("erin", "acct_mgmt").text
+        assert "User account has expired" in s.pamtester("gina", "acct_mgmt").text
+        for name in ("frank", "hank"):
+            r = s.pamtester(name, "acct_mgmt")
+            assert r.returncode == 0 and pam_util.IGNORED not in r.text, r.text
+        for name, why in (("dave", "disabled or expired"), ("erin", "does not allow login")):
+            r = s.pamtester(name)
+            assert r.returncode != 0 and "refusing sign-in of %s: " % name in r.stderr and why in r.stderr
+        assert idp.requests() == []  # no device code for people who cannot log in anyway
+    finally:
+        s.cleanup()
+
+
+def test_code_expiry_bounds_the_flow(idp, site, alice):
+    idp.script(user=alice[1], pending=1000, expires_in=3)
+    r = site.pamtester("alice", enters=100)
+    assert r.returncode != 0 and "not completed within the time limit" in r.stderr
+    assert 2 <= len(idp.polls()) <= 4
+
+
+def test_login_timeout_bounds_the_flow(idp, site, alice):
+    site.set_pam(login_timeout=10, qr="no")
+    idp.script(user=alice[1], pending=1000)
+    started = time.monotonic()
+    r = site.pamtester("alice", enters=100)
+    assert r.returncode != 0 and "not completed within the time limit" in r.stderr
+    assert time.monotonic() - started < 20
+    assert 8 <= len(idp.polls()) <= 11
+
+
+def test_tls_is_verified_without_ca_file(idp, alice):
+    s = pam_util.PamSite(idp, [alice[0]], ca=False)
+    try:
+        idp.script(user=alice[1])
+        r = s.pamtester("alice")
+        assert r.returncode != 0 and "Authentication service cannot retrieve" in r.text, r.text
+        assert "cannot fetch the discovery document" in r.stderr and "certificate" in r.stderr
+        assert idp.requests() == []
+    finally:
+        s.cleanup()
+
+
+def test_qr_code_shown_when_asked(idp, site, alice):
+    site.set_pam(qr="yes")
+    idp.script(user=alice[1])
+    r = site.pamtester("alice")
+    assert r.returncode == 0
+    assert "\u2588" in r.text and "\u2584" in r.text
+    site.set_pam(qr="no")
+    idp.script(user=alice[1])
+    assert "\u2588" not in site.pamtester("alice").text
+
+
+def test_session_and_password(idp, site):
+    r = site.pamtester("alice", "open_session", "close_session", "chauthtok")
+    assert "session opened for alice" in r.stderr and "session closed for alice" in r.stderr
+    assert "managed in Microsoft Entra ID" in r.text
+    r = site.pamtester("nobody", "open_session", "close_session")
+    assert r.returncode == 0 and "session opened" not in r.stderr
