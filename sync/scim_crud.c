@@ -1,0 +1,263 @@
+/* POST, GET by id, PUT, PATCH, DELETE of /Users and /Groups: each one transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scim_internal.h"
+#include "scim_patch.h"
+#include "scim_resource.h"
+#include "scim_service_internal.h"
+
+/* The request body as a JSON object, or NULL with the 400 already set. */
+static json_t *parse_body(struct scim_ctx *c)
+{
+	json_error_t jerr;
+	json_t *body;
+	if (!c->req->body || c->req->body_len == 0) {
+		scim_fail(c, 400, "invalidSyntax", "the request body is empty: send a JSON object");
+		return NULL;
+	}
+	body = json_loadb(c->req->body, c->req->body_len, 0, &jerr);
+	if (!body) {
+		scim_fail(c, 400, "invalidSyntax", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
+		          jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		scim_fail(c, 400, "invalidSyntax", "the request body must be a JSON object");
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+static bool parse_projection(struct scim_ctx *c, struct scim_projection *proj)
+{
+	struct scim_error err = {0};
+	if (scim_projection_parse(c->type, c->req->attributes, c->req->excluded_attributes, proj, &err) == 0)
+		return true;
+	scim_fail_err(c, &err);
+	return false;
+}
+
+/* 409 naming the value that is taken, or another store failure. */
+static void fail_write(struct scim_ctx *c, int rc, const json_t *res)
+{
+	const char *attr = c->type == SCIM_USER ? "userName" : "displayName";
+	const json_t *v = scim_json_get_ci(res, attr, NULL);
+	if (rc == STORE_CONFLICT && json_is_string(v))
+		scim_fail(c, 409, "uniqueness", "%s \"%.256s\" is already used by another %s", attr,
+		          json_string_value(v), scim_type_name(c->type));
+	else
+		scim_fail_store(c, rc);
+}
+
+/* Sets the response to the stored resource ID (read inside the current transaction). */
+static int respond_with(struct scim_ctx *c, const char *id, int status, const struct scim_projection *proj)
+{
+	struct store_record rec;
+	int rc = store_get(c->svc->st, c->type, id, &rec);
+	if (rc != STORE_OK) {
+		scim_fail_store(c, rc);
+		return -1;
+	}
+	json_t *body = scim_render(c, &rec, c->type == SCIM_GROUP && scim_projection_wants(proj, "members"));
+	if (!body) {
+		store_record_clear(&rec);
+		scim_fail_store(c, STORE_ERROR);
+		return -1;
+	}
+	scim_projection_apply(proj, body);
+	scim_response_clear(c->resp);
+	c->resp->status = status;
+	c->resp->body = body;
+	snprintf(c->resp->etag, sizeof(c->resp->etag), "W/\"%lld\"", rec.version);
+	if (status == 201)
+		scim_location(c, id, c->resp->location, sizeof(c->resp->location));
+	store_record_clear(&rec);
+	return 0;
+}
+
+/* Makes the group's member set exactly the `members` of RES (unknown users skipped). */
+static int write_members(struct scim_ctx *c, const char *id, const json_t *res)
+{
+	struct scim_error err = {0};
+	const char **ids;
+	size_t n;
+	if (scim_member_ids(scim_json_get_ci(res, "members", NULL), &ids, &n, &err) < 0) {
+		scim_fail_err(c, &err);
+		return -1;
+	}
+	int rc = store_members_replace(c->svc->st, id, ids, n, NULL);
+	free(ids);
+	if (rc != STORE_OK) {
+		scim_fail_store(c, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses and validates a POST/PUT body. */
+static json_t *resource_body(struct scim_ctx *c)
+{
+	struct scim_error err = {0};
+	json_t *res = parse_body(c);
+	if (res && scim_resource_normalize(res, c->type, &err) < 0) {
+		scim_fail_err(c, &err);
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Insert or update RES as ID, its members, and the response; then commit. */
+static void write_resource(struct scim_ctx *c, const char *id, json_t *res, bool insert, int status,
+                           const struct scim_projection *proj)
+{
+	char now[STORE_TIME_LEN];
+	store_now(now);
+	if (store_begin(c->svc->st, true) != STORE_OK) {
+		scim_fail_store(c, STORE_ERROR);
+		return;
+	}
+	int rc =
+	    insert ? store_insert(c->svc->st, c->type, id, res, now) : store_update(c->svc->st, c->type, id, res, now);
+	if (rc != STORE_OK) {
+		fail_write(c, rc, res);
+		return; /* rolled back by the caller of the handler */
+	}
+	if (c->type == SCIM_GROUP && write_members(c, id, res) < 0)
+		return;
+	if (respond_with(c, id, status, proj) == 0)
+		scim_commit_write(c);
+}
+
+void scim_create(struct scim_ctx *c)
+{
+	struct scim_projection proj;
+	char id[STORE_ID_LEN + 1];
+	json_t *res = resource_body(c);
+	if (!res)
+		return;
+	if (store_new_id(id) < 0)
+		scim_fail(c, 500, NULL, "no randomness for a new id (getrandom failed)");
+	else if (parse_projection(c, &proj)) {
+		write_resource(c, id, res, true, 201, &proj);
+		scim_projection_free(&proj);
+	}
+	json_decref(res);
+}
+
+void scim_replace(struct scim_ctx *c)
+{
+	struct scim_projection proj;
+	json_t *res = resource_body(c);
+	if (!res)
+		return;
+	if (parse_projection(c, &proj)) {
+		write_resource(c, c->id, res, false, 200, &proj);
+		scim_projection_free(&proj);
+	}
+	json_decref(res);
+}
+
+void scim_get(struct scim_ctx *c)
+{
+	struct scim_projection proj;
+	if (!parse_projection(c, &proj))
+		return;
+	if (store_begin(c->svc->st, false) != STORE_OK)
+		scim_fail_store(c, STORE_ERROR);
+	else if (respond_with(c, c->id, 200, &proj) == 0)
+		store_commit(c->svc->st);
+	scim_projection_free(&proj);
+}
+
+void scim_delete(struct scim_ctx *c)
+{
+	if (store_begin(c->svc->st, true) != STORE_OK) {
+		scim_fail_store(c, STORE_ERROR);
+		return;
+	}
+	int rc = store_delete(c->svc->st, c->type, c->id); /* memberships go with it (ON DELETE CASCADE) */
+	if (rc != STORE_OK) {
+		scim_fail_store(c, rc);
+		return;
+	}
+	c->resp->status = 204;
+	scim_commit_write(c);
+}
+
+/* The stored resource as PATCH sees it: with its id and, for groups, its member values. */
+static json_t *patch_target(struct scim_ctx *c)
+{
+	struct store_record rec;
+	int rc = store_get(c->svc->st, c->type, c->id, &rec);
+	if (rc != STORE_OK) {
+		scim_fail_store(c, rc);
+		return NULL;
+	}
+	json_t *res = rec.resource;
+	rec.resource = NULL;
+	json_object_set_new(res, "id", json_string(rec.id));
+	if (c->type == SCIM_GROUP) {
+		json_t *members = scim_members_json(c, c->id, false);
+		if (!members) {
+			json_decref(res);
+			scim_fail_store(c, STORE_ERROR);
+			return NULL;
+		}
+		json_object_set_new(res, "members", members);
+	}
+	return res;
+}
+
+/* Groups answer 204 unless the client asked for attributes: a 10k-member group is not sent back
+ * for every membership change (RFC 7644 3.5.2 allows either). */
+static bool patch_returns_body(const struct scim_ctx *c)
+{
+	return c->type == SCIM_USER || c->req->attributes || c->req->excluded_attributes;
+}
+
+static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim_projection *proj)
+{
+	struct scim_error err = {0};
+	char now[STORE_TIME_LEN];
+	json_t *res = patch_target(c);
+	if (!res)
+		return;
+	if (scim_patch_apply(res, c->type, ops, &err) < 0) {
+		scim_fail_err(c, &err);
+		json_decref(res);
+		return;
+	}
+	store_now(now);
+	int rc = store_update(c->svc->st, c->type, c->id, res, now);
+	if (rc != STORE_OK)
+		fail_write(c, rc, res);
+	else if (c->type != SCIM_GROUP || write_members(c, c->id, res) == 0) {
+		if (patch_returns_body(c)) {
+			if (respond_with(c, c->id, 200, proj) == 0)
+				scim_commit_write(c);
+		} else if (scim_commit_write(c) == 0) {
+			c->resp->status = 204;
+		}
+	}
+	json_decref(res);
+}
+
+void scim_patch(struct scim_ctx *c)
+{
+	struct scim_projection proj;
+	json_t *ops = parse_body(c);
+	if (!ops)
+		return;
+	if (parse_projection(c, &proj)) {
+		if (store_begin(c->svc->st, true) != STORE_OK)
+			scim_fail_store(c, STORE_ERROR);
+		else
+			apply_patch(c, ops, &proj);
+		scim_projection_free(&proj);
+	}
+	json_decref(ops);
+}
