@@ -3,15 +3,21 @@
  * uid 200001+N, gecos "User N,uid=UID,gen=G" and home /home/userN, and group "team" (gid 300001)
  * lists user0..userK in order, so a torn or mixed entry is detected.
  *
- *   nss_threads SECONDS NUSERS   ->  "lookups=L failures=F generations=G" (exit 1 on failures) */
+ * With "fork", the main thread meanwhile forks again and again and each child resolves user0 at
+ * once, so a lock inherited in the locked state (no pthread_atfork handling) shows up as a child
+ * killed by alarm(). (Not under ASan: GCC 12's libasan allocator itself deadlocks in such a child.)
+ *
+ *   nss_threads SECONDS NUSERS [fork] -> "lookups=L failures=F generations=G forks=K" */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,10 +129,32 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Forks while the workers hold and release the module's lock; returns the number of forks. */
+static unsigned long fork_loop(void)
+{
+	unsigned long forks = 0;
+	while (now() < deadline) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			char buf[4096];
+			struct passwd pw, *res = NULL;
+			alarm(10); /* a deadlocked child dies instead of hanging the test */
+			getpwnam_r("user0", &pw, buf, sizeof(buf), &res);
+			_exit(res && pw.pw_uid == BASE_UID ? 0 : 1);
+		}
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+			failed("fork+getpwnam_r", 0, pid < 0 ? "fork failed" : "child failed, hung or crashed");
+		forks++;
+		usleep(20000);
+	}
+	return forks;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (nusers = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: nss_threads SECONDS NUSERS\n");
+	if (argc < 3 || argc > 4 || (nusers = atoi(argv[2])) <= 0 || (argc == 4 && strcmp(argv[3], "fork"))) {
+		fprintf(stderr, "usage: nss_threads SECONDS NUSERS [fork]\n");
 		return 2;
 	}
 	deadline = now() + atof(argv[1]);
@@ -136,11 +164,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nss_threads: cannot start threads\n");
 			return 2;
 		}
+	unsigned long forks = argc == 4 ? fork_loop() : 0;
 	for (size_t i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	unsigned long gens = 0;
 	for (size_t g = 0; g < MAX_GEN; g++)
 		gens += atomic_load(&gen_seen[g]);
-	printf("lookups=%lu failures=%lu generations=%lu\n", atomic_load(&lookups), atomic_load(&failures), gens);
+	printf("lookups=%lu failures=%lu generations=%lu forks=%lu\n", atomic_load(&lookups), atomic_load(&failures),
+	       gens, forks);
 	return atomic_load(&failures) ? 1 : 0;
 }
