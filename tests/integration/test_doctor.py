@@ -1,0 +1,244 @@
+"""entra-sync doctor against good and broken hosts. Every host file doctor reads
+(/etc/nsswitch.conf, /etc/pam.d, /run/sshd for sshd -T) is bind-mounted in a private mount
+namespace; discovery is fetched from the test IdP over verified HTTPS."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import harness
+import pam_util
+
+pytestmark = pytest.mark.needs_root
+
+GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nLoginGraceTime 150\n"
+GOOD_NSSWITCH = "passwd: files systemd scim\ngroup: files [SUCCESS=merge] scim\nshadow: files scim\nhosts: files dns\n"
+
+
+class Host:
+    """A site plus the host files doctor inspects, all in temp dirs."""
+
+    def __init__(self, procs, idp):
+        self.site = harness.Site(authority=idp.authority, ca_line="ca_file = %s" % idp.ca)
+        self.dir = self.site.dir
+        harness.write_cache(self.site.cache_db, [dict(name="alice", uid=200123)])
+        harness.cli(self.site, "token", "new")
+        self.nsswitch = os.path.join(self.dir, "nsswitch.conf")
+        self.write(self.nsswitch, GOOD_NSSWITCH)
+        self.pamd = os.path.join(self.dir, "pam.d")
+        os.makedirs(self.pamd)
+        module = os.path.join(harness.BUILD, "pam_entra.so")
+        self.write(os.path.join(self.pamd, "sshd"), "# sshd\n@include common-auth\naccount include common-account\n")
+        self.write(os.path.join(self.pamd, "common-auth"),
+                   "auth [success=done ignore=ignore default=die] %s config=%s\nauth required pam_unix.so\n"
+                   % (module, self.site.config))
+        self.write(os.path.join(self.pamd, "common-account"),
+                   "account [success=ok ignore=ignore default=bad] %s\naccount required pam_unix.so\n" % module)
+        self.run = os.path.join(self.dir, "run")
+        os.makedirs(os.path.join(self.run, "sshd"))
+        self.hostkey = os.path.join(self.dir, "hostkey")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.hostkey], check=True)
+        self.sshd_config = os.path.join(self.dir, "sshd_config")
+        self.set_sshd(GOOD_SSHD)
+
+    @staticmethod
+    def write(path, text, mode=0o644):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    def set_sshd(self, text):
+        self.write(self.sshd_config, "HostKey %s\n%s" % (self.hostkey, text))
+
+    def doctor(self, *extra, json_out=True, skip="clock"):
+        argv = [os.path.join(harness.BUILD, "entra-sync"), "-c", self.site.config]
+        argv += ["--json"] if json_out else []
+        argv += ["doctor", "--sshd-config", self.sshd_config, "--daemon-user", "root"]
+        argv += (["--skip", skip] if skip else []) + list(extra)
+        binds = [(self.nsswitch, "/etc/nsswitch.conf"), (self.pamd, "/etc/pam.d"), (self.run, "/run")]
+        r = harness.in_namespace(argv, binds, timeout=60)
+        r.report = json.loads(r.stdout) if json_out and r.stdout.startswith("{") else None
+        return r
+
+    def cleanup(self):
+        self.site.cleanup()
+
+
+def by_check(report, name):
+    return [c for c in report["checks"] if c["check"] == name]
+
+
+def statuses(report, name):
+    return sorted({c["status"] for c in by_check(report, name)})
+
+
+@pytest.fixture
+def idp(procs, tmp_path):
+    return pam_util.TestIdp(procs, str(tmp_path))
+
+
+@pytest.fixture
+def host(procs, idp):
+    h = Host(procs, idp)
+    yield h
+    h.cleanup()
+
+
+def test_good_host_passes_every_check(host):
+    r = host.doctor()
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("config", "cache", "nsswitch", "pam", "sshd", "discovery", "tokens"):
+        assert statuses(r.report, name) == ["ok"], (name, r.stdout)
+    assert statuses(r.report, "clock") == ["skip"]
+    assert r.report["ok"] is True and r.report["failures"] == 0
+    assert "issuer https://127.0.0.1:%d/" % int(host.site.values["authority"].rsplit(":", 1)[1]) in \
+        by_check(r.report, "discovery")[0]["message"]
+    assert "LoginGraceTime 150 s" in by_check(r.report, "sshd")[0]["message"]
+
+
+def test_text_output_names_each_problem_with_a_fix(host):
+    host.write(host.nsswitch, "passwd: files scim\ngroup: files\n")
+    r = host.doctor(json_out=False)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    fail = [i for i, l in enumerate(lines) if l.startswith("[FAIL] nsswitch")]
+    assert len(fail) == 1 and "group:" in lines[fail[0]]
+    assert lines[fail[0] + 1].strip().startswith("fix: add \"scim\" after \"files\" on the group: line")
+    assert "problem(s)" in lines[-1]
+
+
+def test_nsswitch_without_scim_fails(host):
+    host.write(host.nsswitch, "passwd: files systemd\ngroup: files scim\n# passwd: scim\nshadow: files scim\n")
+    r = host.doctor()
+    assert r.returncode == 1
+    fails = [c for c in by_check(r.report, "nsswitch") if c["status"] == "fail"]
+    assert len(fails) == 1 and fails[0]["message"].startswith("passwd:")
+
+
+def test_world_readable_token_file_fails(host):
+    os.chmod(host.site.values["token_file"], 0o644)
+    r = host.doctor()
+    assert r.returncode == 1
+    (tok,) = by_check(r.report, "tokens")
+    assert tok["status"] == "fail" and "0644" in tok["message"]
+    assert tok["fix"] == "chmod 600 %s" % host.site.values["token_file"]
+
+
+def test_token_file_of_another_owner_fails(host):
+    r = host.doctor("--daemon-user", "nobody")
+    (tok,) = by_check(r.report, "tokens")
+    assert r.returncode == 1 and tok["status"] == "fail"
+    assert tok["fix"].startswith("chown nobody ")
+
+
+def test_stale_cache_is_a_warning(host):
+    harness.write_cache(host.site.cache_db, [dict(name="alice", uid=200123)],
+                        meta={"published_at": str(int(time.time()) - 7200), "generation": "41"})
+    r = host.doctor()
+    assert r.returncode == 0, r.stdout
+    (cache,) = by_check(r.report, "cache")
+    assert cache["status"] == "warn" and "generation 41" in cache["message"]
+    assert r.report["warnings"] >= 1
+    assert host.doctor("--max-age", "10000").report and \
+        statuses(host.doctor("--max-age", "10000").report, "cache") == ["ok"]
+
+
+def test_missing_cache_fails(host):
+    os.unlink(host.site.cache_db)
+    r = host.doctor()
+    (cache,) = by_check(r.report, "cache")
+    assert r.returncode == 1 and cache["status"] == "fail"
+    assert "entra-syncd" in cache["fix"]
+
+
+def test_private_or_foreign_cache_fails(host):
+    os.chmod(host.site.cache_db, 0o600)
+    r = host.doctor()
+    assert r.returncode == 1 and "0600" in by_check(r.report, "cache")[0]["message"]
+    harness.write_cache(host.site.cache_db, [], meta={"schema_version": "99"})
+    r = host.doctor()
+    assert r.returncode == 1
+    assert any("schema version 99" in c["message"] for c in by_check(r.report, "cache"))
+
+
+def test_sshd_without_pam_and_short_grace_fails(host):
+    host.set_sshd("UsePAM no\nKbdInteractiveAuthentication no\nLoginGraceTime 1m\n")
+    r = host.doctor()
+    assert r.returncode == 1
+    msgs = [c["message"] for c in by_check(r.report, "sshd") if c["status"] == "fail"]
+    assert any(m.startswith("UsePAM is no") for m in msgs)
+    assert any("KbdInteractiveAuthentication" in m for m in msgs)
+    assert any("LoginGraceTime 60 s" in m for m in msgs)
+
+
+def test_sshd_unlimited_grace_and_methods(host):
+    host.set_sshd(GOOD_SSHD.replace("150", "0") + "AuthenticationMethods publickey\n")
+    r = host.doctor()
+    fails = [c["message"] for c in by_check(r.report, "sshd") if c["status"] == "fail"]
+    assert fails == ["AuthenticationMethods publickey excludes keyboard-interactive"]
+
+
+def test_broken_sshd_config_reports_sshd_error(host):
+    host.set_sshd("UsePAM yes\nNoSuchOption 1\n")
+    r = host.doctor()
+    (sshd,) = by_check(r.report, "sshd")
+    assert sshd["status"] == "fail" and "NoSuchOption" in sshd["message"]
+
+
+def test_pam_stack_without_account_phase_fails(host):
+    host.write(os.path.join(host.pamd, "common-account"), "account required pam_unix.so\n")
+    r = host.doctor()
+    fails = [c["message"] for c in by_check(r.report, "pam") if c["status"] == "fail"]
+    assert len(fails) == 1 and "account stack" in fails[0]
+
+
+def test_pam_stack_naming_a_missing_module_fails(host):
+    host.write(os.path.join(host.pamd, "sshd"), "auth substack entra\naccount required /nonexistent/pam_entra.so\n")
+    host.write(os.path.join(host.pamd, "entra"), "auth sufficient /nonexistent/pam_entra.so\n")
+    r = host.doctor()
+    fails = [c["message"] for c in by_check(r.report, "pam") if c["status"] == "fail"]
+    assert len(fails) == 1 and "not installed" in fails[0]
+
+
+def test_discovery_needs_the_ca_and_a_listener(host, idp):
+    host.site.write_config(ca_line="")
+    r = host.doctor()
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "fail" and "not trusted" in disc["message"]
+    host.site.write_config(ca_line="ca_file = %s" % idp.ca, authority="https://127.0.0.1:%d" % harness.free_port())
+    r = host.doctor()
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "fail" and "cannot connect" in disc["message"]
+
+
+def test_unknown_tenant_reports_the_idp_error(host, idp):
+    host.site.write_config(tenant_id="99999999-2222-3333-4444-555555555555")
+    r = host.doctor()
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "fail" and "HTTP 4" in disc["message"]
+
+
+def test_placeholder_tenant_and_writable_config_fail(host):
+    host.site.write_config(tenant_id="00000000-0000-0000-0000-000000000000")
+    os.chmod(host.site.config, 0o666)
+    r = host.doctor("--skip", "discovery")
+    msgs = [c["message"] for c in by_check(r.report, "config") if c["status"] == "fail"]
+    assert r.returncode == 1 and len(msgs) == 2
+
+
+def test_clock_check_reads_the_kernel_state(host):
+    r = host.doctor(skip=None)
+    (clock,) = by_check(r.report, "clock")
+    assert clock["status"] in ("ok", "warn")
+    assert "synchronised" in clock["message"]
+
+
+def test_usage_errors_exit_2(host):
+    assert host.doctor("--skip", "nonsense").returncode == 2
+    assert host.doctor("--max-age", "soon").returncode == 2
+    assert host.doctor("--pam-service", "../etc/shadow").returncode == 2
