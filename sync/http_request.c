@@ -291,9 +291,12 @@ void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cl
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_HTTP_STATUS);
 		status = ci ? (int)ci->http_status : 0;
 	}
+	char status_text[16] = "-";
+	if (status > 0)
+		snprintf(status_text, sizeof(status_text), "%d", status);
 	client_address(con, client, sizeof(client));
-	entra_log(&logger, LOG_INFO, "%s %s %d %ldms %s%s", r->method[0] ? r->method : "-", r->uri, status, ms, client,
-	          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed before the end)");
+	entra_log(&logger, LOG_INFO, "%s %s %s %ldms %s%s", r->method[0] ? r->method : "-", r->uri, status_text, ms,
+	          client, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed before the end)");
 	free(r->body);
 	free(r);
 	*req_cls = NULL;

@@ -108,15 +108,16 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	    {MHD_OPTION_END, 0, NULL},
 	};
 	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
-	return MHD_start_daemon(flags, o->listen->port, NULL, NULL, http_request_handle, &srv->ctx,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
-	                        (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
-	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY,
-	                        MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, &srv->ctx, MHD_OPTION_NOTIFY_COMPLETED,
-	                        http_request_completed, &srv->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	                        MHD_OPTION_ARRAY, o->listen->tls ? tls_opts : none, MHD_OPTION_END);
+	/* The logger goes first so that every message of the start itself reaches our log. */
+	return MHD_start_daemon(
+	    flags, o->listen->port, NULL, NULL, http_request_handle, &srv->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, &srv->ctx,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, &srv->ctx, MHD_OPTION_ARRAY,
+	    o->listen->tls ? tls_opts : none, MHD_OPTION_END);
 }
 
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
