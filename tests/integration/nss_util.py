@@ -1,6 +1,7 @@
 """Helpers for the libnss_scim tests: a private namespace whose /etc/nsswitch.conf says
 `files scim` and whose /etc/entra holds the test site's config, plus typical cache contents."""
 
+import grp
 import os
 import subprocess
 
@@ -14,6 +15,10 @@ hosts: files
 """
 
 BASE_UID = 200001
+# Local groups of the host (Debian numbers them 27, 42, 4); read, never changed.
+SUDO_GID = grp.getgrnam("sudo").gr_gid
+SHADOW_GID = grp.getgrnam("shadow").gr_gid
+ADM_GID = grp.getgrnam("adm").gr_gid
 
 
 class NssHost:
@@ -79,7 +84,7 @@ def standard_cache(site, **kw):
     groups = [{"name": "web-team", "gid": 300001}, {"name": "linux-admins", "gid": 300002},
               {"name": "empty-group", "gid": 300003}]
     members = [(300001, 200001), (300001, 200002), (300002, 200001)]
-    local = [(200001, 27, "sudo")]
+    local = [(200001, SUDO_GID, "sudo")]
     args = dict(users=users, groups=groups, members=members, local_members=local)
     args.update(kw)
     harness.write_cache(site.cache_db, **args)

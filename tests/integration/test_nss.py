@@ -9,7 +9,7 @@ import pytest
 
 import harness
 import nss_util
-from nss_util import NssHost, standard_cache
+from nss_util import ADM_GID, SHADOW_GID, SUDO_GID, NssHost, standard_cache
 
 pytestmark = pytest.mark.needs_root
 
@@ -58,7 +58,7 @@ def test_group_scim_and_private(site, host):
     assert lines(host.getent("group", "200001")) == ["alice:*:200001:"]
     assert host.getent("group", "300999").returncode == 2
     # local_members are for initgroups only, never group entries
-    assert lines(host.getent("group", "sudo")) == ["sudo:x:27:"]
+    assert lines(host.getent("group", "sudo")) == ["sudo:x:%d:" % SUDO_GID]
 
 
 def test_shadow_entries_carry_expiry(site, host):
@@ -94,7 +94,7 @@ def test_id_shows_scim_groups_and_role_local_groups(site, host):
     out = lines(host.run(["id", "alice"]))[0]
     assert out.startswith("uid=200001(alice) gid=200001(alice) groups=")
     groups = set(out.split("groups=")[1].split(","))
-    assert groups == {"200001(alice)", "300001(web-team)", "300002(linux-admins)", "27(sudo)"}
+    assert groups == {"200001(alice)", "300001(web-team)", "300002(linux-admins)", "%d(sudo)" % SUDO_GID}
     out = lines(host.run(["id", "bob"]))[0]
     assert set(out.split("groups=")[1].split(",")) == {"200002(bob)", "300001(web-team)"}
 
@@ -106,7 +106,7 @@ def test_missing_cache_is_unavailable_and_local_names_resolve(site, host):
     assert host.getent("passwd", "alice").returncode == 2
     assert host.getent("group", "web-team").returncode == 2
     assert lines(host.getent("passwd", "root"))[0].startswith("root:x:0:0:")
-    assert lines(host.getent("group", "sudo")) == ["sudo:x:27:"]
+    assert lines(host.getent("group", "sudo")) == ["sudo:x:%d:" % SUDO_GID]
     rc, out = direct(host, "passwd", "alice")
     assert out == ["FAIL status=%d errno=%d size=1" % (UNAVAIL, ENOENT)]
 
@@ -275,8 +275,8 @@ def tampered_cache(site):
         {"name": "lowgroup", "gid": 42},
         {"name": "bad,name", "gid": 300005},
     ], members=[(300001, 200001), (300001, 0), (300001, 200011), (0, 200001), (42, 200001)],
-        local_members=[(200001, 27, "sudo"), (200001, 0, "root"), (200001, 42, "shadow"),
-                       (200002, 27, "sudo"), (200001, 4, "sudo")],
+        local_members=[(200001, SUDO_GID, "sudo"), (200001, 0, "root"), (200001, SHADOW_GID, "shadow"),
+                       (200002, SUDO_GID, "sudo"), (200001, ADM_GID, "sudo")],
         meta={"uid_min": "0", "uid_max": "4294967294"})
 
 
@@ -287,9 +287,10 @@ def test_tampered_rows_are_never_served(site, host):
         assert host.getent("passwd", key).returncode == 2, key
     assert lines(host.getent("passwd", "0")) == [l for l in open("/etc/passwd").read().splitlines()
                                                  if l.startswith("root:")]
-    for key in ("rootgroup", "lowgroup", "42", "bad,name", "300005", "zero"):
-        r = host.getent("group", key)
-        assert r.returncode == 2 or ":42:" in r.stdout and r.stdout.startswith("shadow:"), key
+    for key in ("rootgroup", "lowgroup", "bad,name", "300005", "zero"):
+        assert host.getent("group", key).returncode == 2, key
+    # gid 42 resolves from /etc/group only, never to the cache's "lowgroup"
+    assert "lowgroup" not in host.getent("group", "42").stdout
     ours = [l for l in lines(host.getent("passwd")) if ":2000" in l or "zero" in l or "evil" in l]
     assert [l.split(":")[0] for l in ours] == ["alice", "bob"]
     gr = [l for l in lines(host.getent("group")) if "*" in l.split(":")[1]]
@@ -300,9 +301,9 @@ def test_tampered_rows_are_never_served(site, host):
 def test_tampered_local_groups_are_never_granted(site, host):
     tampered_cache(site)
     # alice (admin) keeps sudo; root (gid 0), shadow (not in [role admin] groups) and "sudo" with
-    # adm's gid 4 (does not match /etc/group) are dropped; bob's role "user" grants no local group
+    # adm's gid (does not match /etc/group) are dropped; bob's role "user" grants no local group
     out = lines(host.run(["id", "alice"]))[0]
-    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "300001(web-team)", "27(sudo)"}
+    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "300001(web-team)", "%d(sudo)" % SUDO_GID}
     out = lines(host.run(["id", "bob"]))[0]
     assert out.split("groups=")[1] == "200002(bob)"
 
@@ -315,7 +316,7 @@ def test_uid_range_comes_from_config_not_cache(site, host):
     # SCIM groups out of the configured range are hidden too, and so is their gid in id's output
     assert host.getent("group", "web-team").returncode == 2
     out = lines(host.run(["id", "alice"]))[0]
-    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "27(sudo)"}
+    assert set(out.split("groups=")[1].split(",")) == {"200001(alice)", "%d(sudo)" % SUDO_GID}
 
 
 # --- buffers, enumeration cursor, initgroups ------------------------------------------------
@@ -364,9 +365,9 @@ def test_short_buffer_does_not_advance_enumeration(site, host):
 
 def test_initgroups_dedupes_skips_primary_and_respects_limit(site, host):
     standard_cache(site)
-    # 300001 already present, primary 200001 skipped, sudo (27) from the admin role
-    assert direct(host, "initgroups", "alice", 200001, 0, 300001) == (0, ["status=1 300001 300002 27"])
-    assert direct(host, "initgroups", "alice", 300002, 0) == (0, ["status=1 300001 27"])
+    # 300001 already present, primary 200001 skipped, sudo from the admin role
+    assert direct(host, "initgroups", "alice", 200001, 0, 300001) == (0, ["status=1 300001 300002 %d" % SUDO_GID])
+    assert direct(host, "initgroups", "alice", 300002, 0) == (0, ["status=1 300001 %d" % SUDO_GID])
     # the array never grows past limit
     assert direct(host, "initgroups", "alice", 200001, 2, 5) == (0, ["status=1 5 300001"])
     assert direct(host, "initgroups", "bob", 200002, 0) == (0, ["status=1 300001"])
