@@ -98,7 +98,7 @@ static int codewords(const uint8_t *dat, int ver, uint8_t *out)
 {
 	int nb = num_blocks[ver], ecc = ecc_per_block[ver], raw = raw_codewords(ver);
 	int short_count = nb - raw % nb, short_len = raw / nb;
-	uint8_t blocks[4][MAX_CODEWORDS / 4 + 2], div[30];
+	uint8_t blocks[4][160], div[30]; /* longest block: version 9, 146 + 1 dummy */
 	rs_divisor(ecc, div);
 	for (int i = 0, k = 0; i < nb; i++) {
 		int dlen = short_len - ecc + (i < short_count ? 0 : 1);
