@@ -214,4 +214,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f -path '*/obj/*' 2>/dev/null)
