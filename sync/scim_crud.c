@@ -189,7 +189,7 @@ void scim_delete(struct scim_ctx *c)
 }
 
 /* The stored resource as PATCH sees it: with its id and, for groups, its member values. */
-static json_t *patch_target(struct scim_ctx *c)
+static json_t *patch_target(struct scim_ctx *c, long long *version)
 {
 	struct store_record rec;
 	int rc = store_get(c->svc->st, c->type, c->id, &rec);
@@ -199,6 +199,7 @@ static json_t *patch_target(struct scim_ctx *c)
 	}
 	json_t *res = rec.resource;
 	rec.resource = NULL;
+	*version = rec.version;
 	json_object_set_new(res, "id", json_string(rec.id));
 	if (c->type == SCIM_GROUP) {
 		json_t *members = scim_members_json(c, c->id, false);
@@ -223,7 +224,8 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 {
 	struct scim_error err = {0};
 	char now[STORE_TIME_LEN];
-	json_t *res = patch_target(c);
+	long long version = 0;
+	json_t *res = patch_target(c, &version);
 	if (!res)
 		return;
 	if (scim_patch_apply(res, c->type, ops, &err) < 0) {
@@ -241,6 +243,8 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 				scim_commit_write(c);
 		} else if (scim_commit_write(c) == 0) {
 			c->resp->status = 204;
+			/* store_update bumped the version by one inside this exclusive transaction */
+			snprintf(c->resp->etag, sizeof(c->resp->etag), "W/\"%lld\"", version + 1);
 		}
 	}
 	json_decref(res);

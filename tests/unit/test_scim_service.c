@@ -347,6 +347,7 @@ static void groups_members_wire_forms(void **state)
 	         "[{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"},{\"value\":\"%s\"}]}]", b, c);
 	json_t *r = patch(f, path, ops, 204);
 	assert_null(r);
+	assert_string_equal(f->etag, "W/\"2\"");
 	assert_int_equal(members_of(f, g), 3);
 	snprintf(ops, sizeof(ops), "[{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}]", b);
 	patch(f, path, ops, 204);
