@@ -210,16 +210,9 @@ static enum account_verdict verdict_of(const struct account_user *u, const struc
 	return ACCOUNT_OK;
 }
 
-static void refusal_log(const struct dir_user *du, const struct account_user *u, size_t *logged)
-{
-	if ((*logged)++ < REFUSAL_LOG_MAX)
-		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", du->user_name,
-		          u->name ? u->name : "-", account_verdict_text(u->verdict));
-}
-
 static int evaluate_all(const struct directory *dir, const struct names_local *local, struct accounts *a)
 {
-	size_t max_ous = aup_max_ous(&a->plan), n_rules = a->plan.n_rules ? a->plan.n_rules : 1, logged = 0;
+	size_t max_ous = aup_max_ous(&a->plan), n_rules = a->plan.n_rules ? a->plan.n_rules : 1;
 	if (!(a->matched_pool = calloc(dir->n_users * n_rules + 1, sizeof(bool))) ||
 	    !(a->ous_pool = calloc(dir->n_users * max_ous + 1, sizeof(char *))))
 		return -1;
@@ -230,15 +223,9 @@ static int evaluate_all(const struct directory *dir, const struct names_local *l
 		aup_evaluate(&a->plan, i, &u->aup);
 		u->verdict = verdict_of(u, local);
 		u->snapshot = -1;
-		if (u->verdict > ACCOUNT_NOT_THIS_HOST) {
+		if (u->verdict > ACCOUNT_NOT_THIS_HOST)
 			a->n_refused++;
-			if (!a->quiet)
-				refusal_log(&dir->users[i], u, &logged);
-		}
 	}
-	if (logged > REFUSAL_LOG_MAX)
-		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
-		          logged - REFUSAL_LOG_MAX);
 	return 0;
 }
 
@@ -377,13 +364,6 @@ static int local_members_add(const struct entra_config *cfg, const struct direct
 		cap += cfg->roles[r].groups.n;
 	if (!cap)
 		return 0;
-	for (size_t r = 0; r < cfg->n_roles && !a->quiet; r++)
-		for (size_t k = 0; k < cfg->roles[r].groups.n; k++)
-			if (!local || names_local_gid(local, cfg->roles[r].groups.items[k]) < 0)
-				entra_log(&logger, LOG_WARNING,
-				          "[role %s] group '%s' is not in /etc/group; skipped "
-				          "(create it with groupadd or remove it from the role)",
-				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
 	if (!(a->snap.local_members = calloc(a->snap.n_accounts * cap + 1, sizeof(*a->snap.local_members))))
 		return -1;
 	for (size_t i = 0; i < dir->n_users; i++) {
@@ -456,4 +436,66 @@ void accounts_free(struct accounts *a)
 	free(a->snap.members);
 	free(a->snap.local_members);
 	memset(a, 0, sizeof(*a));
+}
+
+/* --- findings: what an admin must hear about, logged only when it changes --- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
+                                const struct names_local *local)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < dir->n_users; i++)
+		if (a->users[i].verdict > ACCOUNT_NOT_THIS_HOST) {
+			h = fnv(h, dir->users[i].scim_id, strlen(dir->users[i].scim_id) + 1);
+			h = fnv(h, &a->users[i].verdict, sizeof(a->users[i].verdict));
+		}
+	for (size_t r = 0; r < a->plan.n_rules; r++)
+		for (size_t j = 0; j < a->plan.rules[r].n_refs; j++)
+			h = fnv(h, &a->plan.rules[r].refs[j].n_same_name, sizeof(size_t));
+	for (size_t r = 0; r < cfg->n_roles; r++)
+		for (size_t k = 0; k < cfg->roles[r].groups.n; k++) {
+			int64_t gid = local ? names_local_gid(local, cfg->roles[r].groups.items[k]) : -1;
+			h = fnv(h, &gid, sizeof(gid));
+		}
+	return h;
+}
+
+void accounts_report(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
+                     const struct names_local *local)
+{
+	size_t logged = 0;
+	for (size_t r = 0; r < a->plan.n_rules; r++)
+		for (size_t j = 0; j < a->plan.rules[r].n_refs; j++)
+			if (a->plan.rules[r].refs[j].n_same_name > 1)
+				entra_log(
+				    &logger, LOG_WARNING,
+				    "rule '%s': display name '%s' is shared by %zu provisioned groups, so it matches "
+				    "none of them; name the group by its object id in the rule or rename one group",
+				    a->plan.rules[r].rule->name, a->plan.rules[r].refs[j].text,
+				    a->plan.rules[r].refs[j].n_same_name);
+	for (size_t r = 0; r < cfg->n_roles; r++)
+		for (size_t k = 0; k < cfg->roles[r].groups.n; k++)
+			if (!local || names_local_gid(local, cfg->roles[r].groups.items[k]) < 0)
+				entra_log(&logger, LOG_WARNING,
+				          "[role %s] group '%s' is not in /etc/group; skipped "
+				          "(create it with groupadd or remove it from the role)",
+				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
+	for (size_t i = 0; i < dir->n_users; i++) {
+		const struct account_user *u = &a->users[i];
+		if (u->verdict <= ACCOUNT_NOT_THIS_HOST || logged++ >= REFUSAL_LOG_MAX)
+			continue;
+		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", dir->users[i].user_name,
+		          u->name ? u->name : "-", account_verdict_text(u->verdict));
+	}
+	if (logged > REFUSAL_LOG_MAX)
+		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
+		          logged - REFUSAL_LOG_MAX);
 }

@@ -63,11 +63,18 @@ struct accounts {
 };
 
 /* Builds everything. DB non-NULL: allocate missing ids there (one write transaction); NULL:
- * look up only (a read-only CLI, which also passes QUIET: no refusal logging). 0 or -1 (no
- * memory; logged). */
+ * look up only (a read-only CLI). Findings are not logged here (see accounts_report); QUIET
+ * also silences the rule resolver. 0 or -1 (no memory; logged). */
 int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
                    struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out);
 void accounts_free(struct accounts *a);
+/* A hash of the findings accounts_report logs (refused users, ambiguous names, missing role
+ * groups), so the publisher logs them only when they change. */
+uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
+                                const struct names_local *local);
+/* Logs those findings with what to do (at most a few lines per kind). */
+void accounts_report(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
+                     const struct names_local *local);
 const char *account_verdict_text(enum account_verdict v);
 const char *name_state_text(enum name_state s);
 

@@ -97,16 +97,45 @@ static int write_meta(struct writer *w, const struct cache_snapshot *s, long lon
 	return 0;
 }
 
+/* Rows are inserted in primary key order: appending to a B-tree is much cheaper than random
+ * inserts (100k accounts). */
+static int account_uid_cmp(const void *x, const void *y)
+{
+	uint32_t a = (*(const struct cache_account *const *)x)->uid, b = (*(const struct cache_account *const *)y)->uid;
+	return (a > b) - (a < b);
+}
+
+static int group_gid_cmp(const void *x, const void *y)
+{
+	uint32_t a = (*(const struct cache_group *const *)x)->gid, b = (*(const struct cache_group *const *)y)->gid;
+	return (a > b) - (a < b);
+}
+
+static int member_cmp(const void *x, const void *y)
+{
+	const struct cache_member *a = x, *b = y;
+	if (a->gid != b->gid)
+		return (a->gid > b->gid) - (a->gid < b->gid);
+	return (a->uid > b->uid) - (a->uid < b->uid);
+}
+
 static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	const struct cache_account **order = malloc((s->n_accounts + 1) * sizeof(*order));
+	if (!order)
+		return -1;
+	for (size_t i = 0; i < s->n_accounts; i++)
+		order[i] = &s->accounts[i];
+	qsort(order, s->n_accounts, sizeof(*order), account_uid_cmp);
 	if (prepare(w,
 	            "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login,"
 	            " expire) VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	            &st))
-		return -1;
+		goto out;
 	for (size_t i = 0; i < s->n_accounts; i++) {
-		const struct cache_account *a = &s->accounts[i];
+		const struct cache_account *a = order[i];
 		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, a->uid);
 		sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
@@ -118,44 +147,59 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 		sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 10, a->login);
 		sqlite3_bind_int64(st, 11, a->expire);
-		if (step_reset(w, st, "passwd")) {
-			sqlite3_finalize(st);
-			return -1;
-		}
+		if (step_reset(w, st, "passwd"))
+			goto out;
 	}
+	rc = 0;
+out:
 	sqlite3_finalize(st);
-	return 0;
+	free(order);
+	return rc;
 }
 
 static int write_groups(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
+	int rc = -1;
+	const struct cache_group **order = malloc((s->n_groups + 1) * sizeof(*order));
+	if (!order)
 		return -1;
+	for (size_t i = 0; i < s->n_groups; i++)
+		order[i] = &s->groups[i];
+	qsort(order, s->n_groups, sizeof(*order), group_gid_cmp);
+	if (prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
+		goto out;
 	for (size_t i = 0; i < s->n_groups; i++) {
-		sqlite3_bind_text(st, 1, s->groups[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s->groups[i].gid);
-		bind_text_or_null(st, 3, s->groups[i].object_id);
-		sqlite3_bind_text(st, 4, s->groups[i].scim_id, -1, SQLITE_STATIC);
-		if (step_reset(w, st, "groups")) {
-			sqlite3_finalize(st);
-			return -1;
-		}
+		sqlite3_bind_text(st, 1, order[i]->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, order[i]->gid);
+		bind_text_or_null(st, 3, order[i]->object_id);
+		sqlite3_bind_text(st, 4, order[i]->scim_id, -1, SQLITE_STATIC);
+		if (step_reset(w, st, "groups"))
+			goto out;
 	}
+	rc = 0;
+out:
 	sqlite3_finalize(st);
-	return 0;
+	free(order);
+	return rc;
 }
 
 static int write_members(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL, *lst = NULL;
 	int rc = -1;
+	struct cache_member *sorted = malloc((s->n_members + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -1;
+	if (s->n_members)
+		memcpy(sorted, s->members, s->n_members * sizeof(*sorted));
+	qsort(sorted, s->n_members, sizeof(*sorted), member_cmp);
 	if (prepare(w, "INSERT OR IGNORE INTO members(gid, uid) VALUES(?, ?)", &st) ||
 	    prepare(w, "INSERT OR IGNORE INTO local_members(uid, gid, name) VALUES(?, ?, ?)", &lst))
 		goto out;
 	for (size_t i = 0; i < s->n_members; i++) {
-		sqlite3_bind_int64(st, 1, s->members[i].gid);
-		sqlite3_bind_int64(st, 2, s->members[i].uid);
+		sqlite3_bind_int64(st, 1, sorted[i].gid);
+		sqlite3_bind_int64(st, 2, sorted[i].uid);
 		if (step_reset(w, st, "members"))
 			goto out;
 	}
@@ -170,13 +214,17 @@ static int write_members(struct writer *w, const struct cache_snapshot *s)
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(lst);
+	free(sorted);
 	return rc;
 }
 
 /* Everything inside one transaction; no journal: an incomplete temp file is never renamed. */
 static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
-	if (sqlite3_exec(w->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN", NULL, NULL, NULL) ||
+	if (sqlite3_exec(w->db,
+	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=16384; PRAGMA "
+	                 "cache_size=-65536; BEGIN",
+	                 NULL, NULL, NULL) ||
 	    sqlite3_exec(w->db, ENTRA_CACHE_SCHEMA_SQL, NULL, NULL, NULL))
 		return sql_fail(w, "schema");
 	if (write_meta(w, s, generation) || write_accounts(w, s) || write_groups(w, s) || write_members(w, s)) {

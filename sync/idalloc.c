@@ -14,11 +14,12 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 
 #define IDALLOC_SCHEMA_VERSION 1
 
-static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS unix_ids_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                                 "CREATE TABLE IF NOT EXISTS unix_ids(id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
-                                 " allocated_at INTEGER NOT NULL);"
-                                 "CREATE INDEX IF NOT EXISTS unix_ids_by_key ON unix_ids(key);"
-                                 "INSERT OR IGNORE INTO unix_ids_meta(key, value) VALUES('schema_version', '1');";
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS unix_ids_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS unix_ids(id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+    " allocated_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS unix_ids_by_key ON unix_ids(key, id);" /* covering: loads read no table pages */
+    "INSERT OR IGNORE INTO unix_ids_meta(key, value) VALUES('schema_version', '1');";
 
 static int db_fail(sqlite3 *db, const char *what)
 {

@@ -40,6 +40,8 @@ struct publisher {
 	struct idalloc ids;
 	bool ids_loaded;
 	long long generation;
+	uint64_t findings;                       /* hash of the last findings logged */
+	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
 };
 
 static long long now_ms(void)
@@ -70,7 +72,7 @@ static int directory_read(sqlite3 *db, struct directory *dir)
 	sqlite3_stmt *st = NULL;
 	bool exists = false;
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'", -1, &st,
-			       NULL) == SQLITE_OK)
+	                       NULL) == SQLITE_OK)
 		exists = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	memset(dir, 0, sizeof(*dir));
@@ -88,8 +90,13 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg)
 		return -1;
 	if (directory_read(p->db, &dir) || ids_ready(p, cfg))
 		goto out_local;
-	if (accounts_build(cfg, &dir, &local, &p->ids, p->db, false, &acc))
+	if (accounts_build(cfg, &dir, &local, &p->ids, p->db, true, &acc))
 		goto out_dir;
+	uint64_t findings = accounts_findings_hash(&acc, cfg, &dir, &local);
+	if (findings != p->findings || cfg != p->findings_cfg) {
+		accounts_report(&acc, cfg, &dir, &local);
+		p->findings = findings, p->findings_cfg = cfg;
+	}
 	long long prev = cache_generation(cfg->cache_db);
 	long long gen = (prev > p->generation ? prev : p->generation) + 1;
 	if (cache_write(cfg->cache_db, &acc.snap, gen) == 0) {

@@ -307,3 +307,17 @@ def test_rules_check(procs):
         assert missing.returncode == 1 and "no provisioned user" in missing.stderr
     finally:
         site.cleanup()
+
+
+def test_publish_of_100k_users_is_fast(tmp_path):
+    """Evaluate + allocate + write cache.db for 100k users (CPU time, so a busy CI box does not
+    decide): a later publish must take well under 2 s. Sanitized builds run 20k users."""
+    import subprocess
+    n = 20000 if harness.SANITIZED else 100000
+    out = subprocess.run([os.path.join(harness.BUILD, "tests", "tools", "aup_bench"), str(n), str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    figures = dict(kv.split("=") for kv in out.stdout.split())
+    assert int(figures["accounts"]) == n
+    assert int(figures["steady_ms"]) < 2000, out.stdout
+    print("%d users: %s" % (n, out.stdout.strip()))
