@@ -1,0 +1,30 @@
+"""make demo end to end (the uninstrumented build: sshd loads the NSS module, and an ASan
+runtime cannot be preloaded into sshd's sandboxed children)."""
+
+import os
+import subprocess
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.needs_root
+
+
+def test_demo_runs_end_to_end_and_cleans_up():
+    build = harness.PLAIN_BUILD
+    if not os.path.exists(os.path.join(build, "pam_entra.so")):
+        pytest.skip("no uninstrumented build in %s (make all)" % build)
+    before = set(os.listdir("/tmp"))
+    r = subprocess.run(["/usr/bin/python3", os.path.join(harness.REPO, "tests", "demo", "demo.py"), "--build", build],
+                       capture_output=True, text=True, timeout=300)
+    out = r.stdout
+    assert r.returncode == 0, out[-4000:] + r.stderr[-2000:]
+    assert "alice:x:" in out and "(sudo)" in out
+    assert "getent passwd carol      # no account on web-01\n     (no output)" in out
+    assert "login here:   no: disabled in Entra" in out
+    assert "Press Enter once you have signed in" in out
+    signed = out.split("== 7.")[1].split("== 8.")[0]
+    assert "(alice) gid=" in signed and "signed in, exit 0" in signed
+    assert "Permission denied" in out.split("== 8.")[1]
+    assert not [d for d in set(os.listdir("/tmp")) - before if d.startswith("entra-demo-")]
