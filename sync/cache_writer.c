@@ -1,6 +1,7 @@
 /* cache.db publication (DESIGN.md decision 1): readers only ever see a complete file. */
 #include "cache_writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -297,4 +298,25 @@ out:
 	if (tmp[0])
 		unlink(tmp);
 	return rc;
+}
+
+void cache_remove_stale_temps(const char *path)
+{
+	char *dcopy = strdup(path), *bcopy = strdup(path);
+	DIR *d = dcopy ? opendir(dirname(dcopy)) : NULL;
+	const char *base = bcopy ? basename(bcopy) : NULL;
+	size_t blen = base ? strlen(base) : 0;
+	struct dirent *e;
+	while (d && base && (e = readdir(d))) {
+		/* Exactly what mkostemp made from "PATH.tmp.XXXXXX": nothing else is touched. */
+		if (strncmp(e->d_name, base, blen) || strncmp(e->d_name + blen, ".tmp.", 5) ||
+		    strlen(e->d_name + blen + 5) != 6)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			entra_log(&logger, LOG_NOTICE, "removed %s left by an interrupted publish", e->d_name);
+	}
+	if (d)
+		closedir(d);
+	free(dcopy);
+	free(bcopy);
 }

@@ -51,6 +51,8 @@ struct cache_snapshot {
 
 /* The generation of the cache.db at PATH, or 0 when it is missing or unreadable. */
 long long cache_generation(const char *path);
+/* Removes temp files a crashed publish left next to PATH ("PATH.tmp.XXXXXX"). */
+void cache_remove_stale_temps(const char *path);
 /* Publishes SNAP as PATH with generation GENERATION. 0, or -1 (logged; PATH untouched). */
 int cache_write(const char *path, const struct cache_snapshot *snap, long long generation);
 

@@ -226,6 +226,7 @@ struct publisher *publisher_start(const struct entra_config *cfg)
 		free(p);
 		return NULL;
 	}
+	cache_remove_stale_temps(cfg->cache_db);
 	pthread_mutex_lock(&p->lock);
 	p->pending = p->urgent = true;
 	pthread_mutex_unlock(&p->lock);
