@@ -34,7 +34,7 @@ def assert_scim_error(status, hdrs, body, expected):
 # --- lifecycle ------------------------------------------------------------------------------
 
 def test_sigterm_stops_cleanly_with_exit_0(syncd):
-    assert "listening on http://127.0.0.1:%d/scim/v2" % syncd.site.port in syncd.logs()
+    syncd_util.wait_for_log(syncd.log_path, "listening on http://127.0.0.1:%d/scim/v2" % syncd.site.port)
     status, _, body, _ = syncd.client.get("/Users")
     assert status == 200 and body["totalResults"] == 0
     assert syncd.stop() == 0
@@ -67,7 +67,7 @@ def test_sends_ready_to_notify_socket(site, procs):
         message = sock.recv(4096).decode()
         assert "READY=1" in message.split("\n")
         harness.wait_for_port(site.port, proc)
-        assert "listening on" in syncd_util.read_log(log)
+        syncd_util.wait_for_log(log, "listening on")
         procs.stop(proc)
         assert proc.returncode == 0
         assert "STOPPING=1" in sock.recv(4096).decode()
@@ -300,7 +300,10 @@ def test_access_log_line_per_request_without_token(syncd):
     syncd.client.get('/Users?filter=userName+eq+"zed@contoso.com"')
     syncd.client.get("/Users", token="not-the-token")
     syncd.client.get("http://127.0.0.1:%d/elsewhere" % syncd.site.port)
-    text = syncd_util.wait_for_log(syncd.log_path, "GET /elsewhere 404")
+    # Each line is written when its connection finishes, so they may come in any order.
+    syncd_util.wait_for_log(syncd.log_path, "GET /elsewhere 404")
+    syncd_util.wait_for_log(syncd.log_path, " 401 ")
+    text = syncd_util.wait_for_log(syncd.log_path, 'filter=userName+eq+"zed@contoso.com" 200 ')
     lines = [l for l in text.splitlines() if "GET /scim/v2/Users" in l]
     ok = [l for l in lines if 'filter=userName+eq+"zed@contoso.com" 200 ' in l]
     assert ok, text
@@ -468,7 +471,7 @@ def tls11_context(ca):
 def test_tls_serves_1_2_and_1_3_and_refuses_1_1(tls_site, procs):
     token = syncd_util.new_token(tls_site)
     proc, log = syncd_util.start_daemon(tls_site, procs)
-    assert "listening on https://127.0.0.1:%d/scim/v2" % tls_site.port in syncd_util.read_log(log)
+    syncd_util.wait_for_log(log, "listening on https://127.0.0.1:%d/scim/v2" % tls_site.port)
     status, body, version = tls_get(tls_site, token, client_context(tls_site.ca, ssl.TLSVersion.TLSv1_2,
                                                                      ssl.TLSVersion.TLSv1_2))
     assert status == 200 and version == "TLSv1.2" and body["totalResults"] == 0
