@@ -1,0 +1,148 @@
+/* libFuzzer target: documents an OpenID provider serves, through pam_entra's real code paths.
+ *
+ * Input: "DISCOVERY-JSON" FUZZ_SEPARATOR "JWKS-JSON" FUZZ_SEPARATOR "ID-TOKEN". The documents are
+ * placed in pam_entra's file cache (where a previous fetch would have left them), then
+ * pe_oidc_discover, pe_oidc_jwks and pe_login_check_token run exactly as at sign-in. The
+ * authority and the JWKS URL point at 127.0.0.1:1 and the process has its own network namespace
+ * when it can, so a fuzzed URL never reaches the network. Strings the module shows the user go
+ * through pe_printable and the QR encoder as a device code response's would.
+ *
+ * The device code and token poll bodies are parsed by static functions of
+ * pam_entra/device_flow.c that only HTTPS reaches; they are covered by the hostile IdP
+ * integration tests instead. */
+#include <openssl/evp.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz_util.h"
+#include "pam_entra/file_cache.h"
+#include "pam_entra/login.h"
+#include "pam_entra/prompt.h"
+#include "pam_entra/qr.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define AUTHORITY "https://127.0.0.1:1"
+#define TENANT    "11111111-2222-3333-4444-555555555555"
+#define JWKS_URL  AUTHORITY "/" TENANT "/discovery/v2.0/keys"
+
+static char cache_dir[64];
+static struct entra_config cfg;
+
+/* oidc.c names cache files KIND-<first 16 bytes of SHA-256(URL) in hex>.json. */
+static void cache_name(char *out, size_t outlen, const char *kind, const char *url)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[33] = "";
+	if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= 16)
+		for (int i = 0; i < 16; i++)
+			sprintf(hex + 2 * i, "%02x", md[i]);
+	snprintf(out, outlen, "%s-%s.json", kind, hex);
+}
+
+static void cache_put(const char *kind, const char *url, const char *doc, size_t len)
+{
+	char name[128], err[256];
+	cache_name(name, sizeof(name), kind, url);
+	if (pe_cache_write(cache_dir, name, doc, len, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_idp_json: %s\n", err);
+		abort();
+	}
+}
+
+static void session_init(struct pe_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->log = (struct entra_logger){.component = "pam_entra", .facility = LOG_AUTHPRIV};
+	s->user = "alice";
+	s->deadline_ms = pe_now_ms() + 5000;
+}
+
+static void show_like_a_prompt(const char *text)
+{
+	char shown[1100];
+	pe_printable(shown, sizeof(shown), text);
+	for (const char *c = shown; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			abort(); /* nothing but printable ASCII may reach the terminal */
+	free(pe_qr_render(shown));
+}
+
+static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen, const char *token)
+{
+	struct pe_session s;
+	struct pe_oidc_provider p;
+	session_init(&s);
+	char url[256];
+	snprintf(url, sizeof(url), "%s/%s/v2.0/.well-known/openid-configuration", AUTHORITY, TENANT);
+	cache_put("discovery", url, discovery, dlen);
+	if (pe_oidc_discover(&s, &p))
+		return -1;
+	show_like_a_prompt(p.issuer);
+	show_like_a_prompt(p.device_authorization_endpoint);
+	if (jwks) {
+		p.jwks_uri = JWKS_URL; /* never a fuzzed URL: see the file comment */
+		cache_put("jwks", JWKS_URL, jwks, jlen);
+		struct pe_account acct = {
+		    .name = "alice", .uid = 200001, .upn = "alice@contoso.com", .login = 1, .expire = -1};
+		int rc = pe_login_check_token(&s, &p, &acct, token ? token : "");
+		if (rc != PAM_SUCCESS && rc != PAM_AUTH_ERR && rc != PAM_AUTHINFO_UNAVAIL)
+			abort();
+	}
+	pe_oidc_provider_free(&p);
+	return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[512];
+	/* Belt and braces: without a network namespace the URLs above still only name 127.0.0.1:1. */
+	if (unshare(CLONE_NEWNET) != 0)
+		fprintf(stderr, "fuzz_idp_json: no private network namespace (%m); URLs stay on 127.0.0.1:1\n");
+	snprintf(cache_dir, sizeof(cache_dir), "/tmp/fuzz-idp-XXXXXX");
+	if (!mkdtemp(cache_dir))
+		abort();
+	char conf[512];
+	snprintf(conf, sizeof(conf),
+	         "[entra]\ntenant_id = %s\nclient_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\nauthority = %s\n"
+	         "[pam]\ncache_dir = %s\nhttp_timeout = 1\n",
+	         TENANT, AUTHORITY, cache_dir);
+	if (entra_config_parse("fuzz.conf", conf, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_idp_json: %s\n", err);
+		abort();
+	}
+	/* If oidc.c ever names its cache files differently, say so instead of fuzzing nothing. */
+	static const char good[] = "{\"issuer\": \"https://x/{tenantid}/v2.0\", \"token_endpoint\": \"https://x/t\","
+	                           "\"device_authorization_endpoint\": \"https://x/d\", \"jwks_uri\": \"https://x/k\"}";
+	if (run(good, sizeof(good) - 1, NULL, 0, NULL)) {
+		fprintf(stderr, "fuzz_idp_json: a valid cached discovery document was not used: update cache_name()\n");
+		abort();
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *discovery, *rest, *jwks = NULL, *token = NULL;
+	size_t dlen, rlen, jlen = 0, tlen = 0;
+	if (fuzz_split(data, size, &discovery, &dlen, &rest, &rlen))
+		return 0;
+	if (rest && fuzz_split((const uint8_t *)rest, rlen, &jwks, &jlen, &token, &tlen)) {
+		free(discovery);
+		free(rest);
+		return 0;
+	}
+	run(discovery, dlen, jwks, jlen, token);
+	free(discovery);
+	free(rest);
+	free(jwks);
+	free(token);
+	return 0;
+}
