@@ -17,12 +17,14 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
     [ST_PW_BY_UID] = PW_COLUMNS "WHERE uid = ?1",
-    [ST_PW_AFTER_UID] = PW_COLUMNS "WHERE uid > ?1 ORDER BY uid LIMIT 1",
+    /* typeof: a tampered non-integer key sorts after every integer and would never advance the cursor. */
+    [ST_PW_AFTER_UID] = PW_COLUMNS "WHERE uid > ?1 AND typeof(uid) = 'integer' ORDER BY uid LIMIT 1",
     [ST_GR_BY_NAME] = "SELECT name, gid FROM groups WHERE name = ?1",
     [ST_GR_BY_GID] = "SELECT name, gid FROM groups WHERE gid = ?1",
-    [ST_GR_AFTER_GID] = "SELECT name, gid FROM groups WHERE gid > ?1 ORDER BY gid LIMIT 1",
-    [ST_GR_MEMBERS] = "SELECT p.name, p.uid FROM members m JOIN passwd p ON p.uid = m.uid"
-                      " WHERE m.gid = ?1 ORDER BY m.uid",
+    [ST_GR_AFTER_GID] = ("SELECT name, gid FROM groups WHERE gid > ?1 AND typeof(gid) = 'integer'"
+                         " ORDER BY gid LIMIT 1"),
+    [ST_GR_MEMBERS] = ("SELECT p.name, p.uid FROM members m JOIN passwd p ON p.uid = m.uid"
+                       " WHERE m.gid = ?1 ORDER BY m.uid"),
     [ST_USER_GROUPS] = "SELECT g.gid FROM members m JOIN groups g ON g.gid = m.gid WHERE m.uid = ?1",
     [ST_USER_LOCAL_GROUPS] = "SELECT gid, name FROM local_members WHERE uid = ?1",
 };
