@@ -45,7 +45,9 @@ static int audience_matches(const json_t *aud, const char *client_id)
 static int numeric_date(const json_t *claims, const char *name, long long *out)
 {
 	const json_t *v = json_object_get(claims, name);
-	if (json_is_integer(v))
+	/* Same bound as for reals: keeps "now - exp" and friends far from overflow. */
+	if (json_is_integer(v) && json_integer_value(v) > -1000000000000000LL &&
+	    json_integer_value(v) < 1000000000000000LL)
 		*out = json_integer_value(v);
 	else if (json_is_real(v) && json_real_value(v) > -1e15 && json_real_value(v) < 1e15)
 		*out = (long long)json_real_value(v);
