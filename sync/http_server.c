@@ -93,6 +93,12 @@ static int per_ip_limit(int max_connections)
 	return limit < max_connections ? limit : max_connections;
 }
 
+/* libmicrohttpd splits the connection limit between the pool threads: each needs one. */
+static unsigned pool_size(int max_connections)
+{
+	return max_connections < HTTP_THREADS ? (unsigned)max_connections : HTTP_THREADS;
+}
+
 static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_server_opts *o, const char *cert,
                                     const char *key)
 {
@@ -112,7 +118,7 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	return MHD_start_daemon(
 	    flags, o->listen->port, NULL, NULL, http_request_handle, &srv->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+	    pool_size(o->max_connections), MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, &srv->ctx,

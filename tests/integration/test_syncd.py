@@ -544,3 +544,10 @@ def test_concurrent_clients_all_served_and_clean_exit(syncd):
     status, _, body, _ = syncd.client.get("/Users?count=1")
     assert body["totalResults"] == 160
     assert syncd.stop() == 0
+
+
+def test_tiny_connection_limit_still_serves(site, procs):
+    site.write_config(extra_sync="max_connections = 1")
+    syncd = harness.Syncd(site, procs)
+    for _ in range(3):
+        assert syncd.client.get("/Users")[0] == 200
