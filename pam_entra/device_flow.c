@@ -174,8 +174,10 @@ static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, con
 			          s->user, polls - 1);
 			return PAM_AUTH_ERR;
 		}
+		enum poll_result res = token_poll(s, p, dc, id_token);
+		/* The interval counts from the answer, so the IdP never sees polls closer than it. */
 		last_poll = pe_now_ms();
-		switch (token_poll(s, p, dc, id_token)) {
+		switch (res) {
 		case POLL_TOKEN:
 			return PAM_SUCCESS;
 		case POLL_SLOW_DOWN:
