@@ -10,6 +10,7 @@
 
 #include "fuzz_util.h"
 #include "sync/scim_patch.h"
+#include "sync/scim_resource.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,7 +47,17 @@ static void fuzz_apply(enum scim_resource_type type, const char *res_text, size_
 {
 	json_t *res = json_loadb(res_text, res_len, 0, NULL);
 	json_t *body = json_loadb(body_text, body_len, 0, NULL);
-	if (res && json_is_object(res) && body) {
+	struct scim_error nerr = {0};
+	/* PATCH only ever sees what the service stored: a normalised body plus its id and meta. */
+	if (res && json_is_object(res) && scim_resource_normalize(res, type, &nerr) == 0) {
+		json_object_set_new(res, "id", json_string("u1"));
+		json_object_set_new(res, "meta",
+		                    json_pack("{s:s}", "resourceType", type == SCIM_GROUP ? "Group" : "User"));
+	} else {
+		json_decref(res);
+		res = NULL;
+	}
+	if (res && body) {
 		json_t *before = json_deep_copy(res);
 		struct scim_error err = {0};
 		if (!before)

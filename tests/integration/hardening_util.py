@@ -1,0 +1,132 @@
+"""Helpers for the hardening tests: a SCIM write stream that records what was acknowledged, a
+cache.db watcher that checks every snapshot it sees, and /proc readings of a daemon."""
+
+import os
+import sqlite3
+import threading
+import time
+import urllib.error
+
+import harness
+
+
+class WriteStream(threading.Thread):
+    """Creates users and adds each to the "Linux Users" group, one request at a time, until
+    stopped or the daemon goes away. A write counts as acknowledged once its 2xx answer arrived."""
+
+    def __init__(self, client, group_id, prefix):
+        super().__init__(daemon=True)
+        self.client = client
+        self.group_id = group_id
+        self.prefix = prefix
+        self.acked_users = {}  # local name -> SCIM id
+        self.acked_members = set()  # SCIM ids PATCHed into the group
+        self.errors = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stopping.is_set():
+            name = "%sn%d" % (self.prefix, i)
+            i += 1
+            try:
+                status, _, body, raw = self.client.post("/Users", harness.entra_user(name + "@contoso.com"))
+                if status != 201:
+                    self.errors.append("POST %s: %s %r" % (name, status, raw[:200]))
+                    return
+                self.acked_users[name] = body["id"]
+                op = {"op": "Add", "path": "members", "value": [{"value": body["id"]}]}
+                status, _, _, raw = self.client.patch("/Groups/" + self.group_id, harness.patch_body(op))
+                if status not in (200, 204):
+                    self.errors.append("PATCH %s: %s %r" % (name, status, raw[:200]))
+                    return
+                self.acked_members.add(body["id"])
+            except (urllib.error.URLError, ConnectionError, OSError):
+                return  # the daemon was killed mid-request: this write was never acknowledged
+
+
+def open_snapshot(path):
+    """cache.db opened the way the readers do (read-only, immutable)."""
+    return sqlite3.connect("file:%s?mode=ro&immutable=1" % path, uri=True)
+
+
+def check_snapshot(path):
+    """Returns (generation, set of passwd names) of a complete, valid cache.db or raises."""
+    con = open_snapshot(path)
+    try:
+        ok = con.execute("PRAGMA integrity_check").fetchall()
+        assert ok == [("ok",)], "cache.db integrity_check: %r" % ok
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        for key in ("schema_version", "generation", "published_at", "uid_min", "uid_max", "host"):
+            assert key in meta, "cache.db meta lacks %s: %r" % (key, meta)
+        assert meta["schema_version"] == "1", meta
+        names = {r[0] for r in con.execute("SELECT name FROM passwd")}
+        return int(meta["generation"]), names
+    finally:
+        con.close()
+
+
+class SnapshotWatcher(threading.Thread):
+    """Checks cache.db over and over while other things happen: every snapshot complete and
+    valid, generations never going back."""
+
+    def __init__(self, path, interval=0.01):
+        super().__init__(daemon=True)
+        self.path = path
+        self.interval = interval
+        self.checked = 0
+        self.last_generation = 0
+        self.failures = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            if os.path.exists(self.path):
+                try:
+                    gen, _ = check_snapshot(self.path)
+                    if gen < self.last_generation:
+                        self.failures.append("generation went back from %d to %d" % (self.last_generation, gen))
+                    self.last_generation = max(gen, self.last_generation)
+                    self.checked += 1
+                except (AssertionError, sqlite3.Error, ValueError) as e:
+                    self.failures.append(repr(e))
+            time.sleep(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+def integrity_ok(db_path):
+    """PRAGMA integrity_check on a WAL database another process may hold open."""
+    con = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True, timeout=10)
+    try:
+        return con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        con.close()
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def thread_count(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads for pid %d" % pid)
+
+
+def create_group(client, display_name="Linux Users"):
+    status, _, body, raw = client.post("/Groups", harness.entra_group(display_name, "oid-" + display_name))
+    assert status == 201, raw
+    return body["id"]
