@@ -164,7 +164,7 @@ def test_group_lifecycle_and_member_wire_forms(scim):
     patch_ok(scim, "Groups", gid, op("remove", 'members[value eq "%s"]' % d))
     assert member_ids(scim, gid) == [a]
     # Add then remove-all (neither value nor filter).
-    patch_ok(scim, "Groups", gid, op("add", "members", [{"value": e}]))
+    patch_ok(scim, "Groups", gid, op("add", "members", [{"$ref": None, "value": e}]))  # Entra sends $ref null
     assert member_ids(scim, gid) == sorted([a, e])
     patch_ok(scim, "Groups", gid, op("Remove", "members"))
     assert member_ids(scim, gid) == []
