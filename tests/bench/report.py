@@ -9,7 +9,7 @@ def fmt(value, unit):
     if unit == "us":
         return "%.2f us" % value if value < 1000 else "%.2f ms" % (value / 1000.0)
     if unit == "ms":
-        return "%.1f ms" % value
+        return "%.2f ms" % value
     if unit == "s":
         return "%.2f s" % value
     if unit == "/s":

@@ -2,7 +2,7 @@
 """Benchmarks against the baselines a sysadmin would compare with (issue 7).
 
   /usr/bin/python3 tests/bench/run.py --build ABS_BUILD --out build/bench.json [--smoke]
-      [--sections nss,scim] [--sizes 1000,10000,100000] [--nss-modes scim,files,cache]
+      [--sections nss,scim,pam] [--sizes 1000,10000,100000] [--nss-modes scim,files,cache]
 
 Every figure is printed next to a baseline measured in the same run, with its ratio and the
 issue's target (PASS/MISS; a MISS never fails the run). The run fails only on real breakage:
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nss_section  # noqa: E402
 from nss_section import BenchFailure  # noqa: E402
 
-SECTIONS = ("nss", "scim")
+SECTIONS = ("nss", "scim", "pam")
 
 
 def log(msg):
@@ -58,7 +58,12 @@ def run_scim(args, work):
     return scim_section.run(args, work, log)
 
 
-RUNNERS = {"nss": run_nss, "scim": run_scim}
+def run_pam(args, work):
+    import pam_section
+    return pam_section.run(args, work, log)
+
+
+RUNNERS = {"nss": run_nss, "scim": run_scim, "pam": run_pam}
 
 
 def parse_args(argv):

@@ -1,0 +1,106 @@
+"""PAM section: pam_entra.so through pamtester against the Entra-shaped test IdP
+(tests/idp/idp.py) with a warm discovery/JWKS cache. Per login: CPU time of the whole pamtester
+process tree (rusage of waited children), against the same pamtester run through a
+pam_permit-only service as the baseline, and the HTTP requests the IdP saw."""
+
+import os
+import resource
+import tempfile
+
+import directory  # noqa: F401  (puts tests/integration on sys.path)
+import harness
+import pam_util
+from nss_section import BenchFailure
+from report import Table
+
+OPS = ("authenticate", "acct_mgmt")
+BASELINE_SERVICE = "bench-permit"
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+class PamBench:
+    def __init__(self, args, work, log):
+        harness.BUILD = args.build
+        self.log = log
+        self.logins = 3 if args.smoke else 30
+        self.procs = harness.Processes()
+        self.dir = tempfile.mkdtemp(prefix="pam-", dir=work)
+
+    def write_baseline_service(self, pamd):
+        with open(os.path.join(pamd, BASELINE_SERVICE), "w") as f:
+            f.write("auth required pam_permit.so\naccount required pam_permit.so\n")
+
+    def pamtester(self, site, service, user):
+        """One login; returns the CPU seconds it cost."""
+        argv = ["pamtester", "-v", service, user] + list(OPS)
+        before = children_cpu()
+        r = harness.in_namespace(argv, [(site.pamd, "/etc/pam.d")], env=harness.module_env(), input="\n" * 5,
+                                 timeout=120)
+        cpu = children_cpu() - before
+        if r.returncode != 0:
+            raise BenchFailure("pamtester %s %s failed (%d): %s" % (service, user, r.returncode,
+                                                                     (r.stdout + r.stderr)[-1500:]))
+        return cpu
+
+    def login(self, idp, site, ident):
+        idp.control(op="reset")
+        idp.script(user=ident)
+        cpu = self.pamtester(site, pam_util.SERVICE, "alice")
+        reqs = idp.requests()
+        kinds = {"devicecode": 0, "token": 0, "other": 0}
+        for r in reqs:
+            kinds["devicecode" if r["path"].endswith("/devicecode") else
+                  "token" if r["path"].endswith("/token") else "other"] += 1
+        return cpu, len(reqs), kinds
+
+    def run(self):
+        try:
+            idp = pam_util.TestIdp(self.procs, self.dir)
+            row, ident = pam_util.new_user("alice")
+            site = pam_util.PamSite(idp, [row])
+            site.write_service(args="")  # no debug logging in the measured path
+            self.write_baseline_service(site.pamd)
+            self.login(idp, site, ident)  # warms the discovery/JWKS cache
+            logins = [self.login(idp, site, ident) for _ in range(self.logins)]
+            baseline = [self.pamtester(site, BASELINE_SERVICE, "alice") for _ in range(self.logins)]
+            # root is not an Entra account: pam_entra loads, answers PAM_IGNORE, makes no request
+            idp.control(op="reset")
+            loaded = [self.pamtester(site, pam_util.SERVICE, "root") for _ in range(self.logins)]
+            if idp.requests():
+                raise BenchFailure("pam_entra sent HTTP requests for a local (non-Entra) account")
+            site.cleanup()
+        finally:
+            self.procs.stop_all()
+        return self.table(logins, baseline, loaded), {"logins": logins, "baseline_cpu_s": baseline,
+                                                      "non_entra_cpu_s": loaded}
+
+    def table(self, logins, baseline, loaded):
+        def median(values):
+            return sorted(values)[len(values) // 2]
+
+        med, base_med, load_med = median([c for c, _, _ in logins]), median(baseline), median(loaded)
+        t = Table("PAM sign-in (pam_entra.so via pamtester, test IdP, warm discovery/JWKS cache; "
+                  "baseline: pamtester through pam_permit only)")
+        t.add("CPU per login, whole pamtester", med * 1000, "ms", "pam_permit", base_med * 1000,
+              note="median of %d" % len(logins))
+        t.add("CPU per login, pam_entra's share", (med - base_med) * 1000, "ms", target=("<=", 5),
+              note="includes loading libcurl/OpenSSL/libjwt")
+        t.add("CPU, pam_entra loaded for a non-Entra user", load_med * 1000, "ms", "pam_permit", base_med * 1000,
+              note="module load + PAM_IGNORE")
+        t.add("CPU per login, sign-in work only", (med - load_med) * 1000, "ms", target=("<=", 5),
+              note="device flow, TLS, JWT check")
+        worst = max(n for _, n, _ in logins)
+        other = max(k["other"] for _, _, k in logins)
+        polls = max(k["token"] for _, _, k in logins)
+        t.add("HTTP requests per login (max)", worst, "", note="%d devicecode + %d token polls + %d other" % (
+            max(k["devicecode"] for _, _, k in logins), polls, other))
+        t.add("discovery/JWKS fetches per warm login", other, "", target=("<=", 0))
+        return t
+
+
+def run(args, work, log):
+    return PamBench(args, work, log).run()
