@@ -249,8 +249,12 @@ def test_login_timeout_bounds_the_flow(idp, site, alice):
     started = time.monotonic()
     r = site.pamtester("alice", enters=100)
     assert r.returncode != 0 and "not completed within the time limit" in r.stderr
-    assert time.monotonic() - started < 20
-    assert 6 <= len(idp.polls()) <= 11  # one per second, fewer when the host is loaded
+    assert time.monotonic() - started < 30
+    # Polling goes on until the limit and stops there (fewer polls when the host is loaded).
+    t0 = idp.requests("/oauth2/v2.0/devicecode")[0]["time"]
+    polls = idp.polls()
+    assert len(polls) >= 4, polls
+    assert 7.5 <= polls[-1]["time"] - t0 <= 10.5, (t0, polls)
 
 
 def test_tls_is_verified_without_ca_file(idp, alice):
