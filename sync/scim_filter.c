@@ -438,6 +438,37 @@ static int parse_operator(struct parser *p, enum compare_op *op)
 	return parse_fail(p, n ? "unknown operator" : "expected an operator");
 }
 
+static struct scim_filter *parse_attr_expr(struct parser *p);
+
+/* Entra's `emails[type eq "work"].value eq "x"`: the `.sub op value` after ']' compares the same
+ * element the bracket selected, so it is ANDed into F's value filter. P->pos is on the '.'. */
+static int parse_value_path_sub(struct parser *p, struct scim_filter *f, const char *parent)
+{
+	const char *saved_parent = p->parent;
+	struct scim_filter *cmp, *both;
+
+	p->pos++;
+	if (p->pos >= p->len || !is_word_char(p->text[p->pos]))
+		return parse_fail(p, "expected a sub-attribute after ']'");
+	p->parent = parent;
+	cmp = parse_attr_expr(p);
+	p->parent = saved_parent;
+	if (!cmp)
+		return -1;
+	both = node_new(NODE_AND);
+	if (!both || node_add_child(both, f->inner) < 0) {
+		scim_filter_free(both);
+		scim_filter_free(cmp);
+		return parse_oom(p);
+	}
+	f->inner = both;
+	if (node_add_child(both, cmp) < 0) {
+		scim_filter_free(cmp);
+		return parse_oom(p);
+	}
+	return 0;
+}
+
 /* The `[valFilter]` part of a value path, P->pos just past '['. */
 static struct scim_filter *parse_value_path(struct parser *p, struct scim_filter *f)
 {
@@ -465,6 +496,8 @@ static struct scim_filter *parse_value_path(struct parser *p, struct scim_filter
 		goto fail;
 	}
 	p->pos++;
+	if (p->pos < p->len && p->text[p->pos] == '.' && parse_value_path_sub(p, f, parent) < 0)
+		goto fail;
 	return f;
 fail:
 	scim_filter_free(f);

@@ -74,8 +74,6 @@ def test_create_and_match_user(scim):
     assert find(scim, "Users", 'externalId eq "ALICE.SMITH"')["totalResults"] == 0  # caseExact
 
 
-@pytest.mark.xfail(strict=True, reason="scim_filter.c does not yet parse Entra's `attr[filter].sub op value` "
-                                       "form (reported to the lead); remove this marker once it does")
 def test_match_by_work_email_entra_form(scim):
     uid = create(scim, "Users", entra_user("bob@contoso.com", email="bob.work@contoso.com"))["id"]
     body = find(scim, "Users", 'emails[type eq "work"].value eq "bob.work@contoso.com"')

@@ -211,6 +211,23 @@ static void test_value_paths(void **state)
 	assert_int_equal(match_json("members[value eq \"u1\"]", SCIM_GROUP, team), 1);
 }
 
+/* Entra matches users by work email as `emails[type eq "work"].value eq "x"`: the comparison after
+ * ']' applies to the element the bracket selected, not to any email. */
+static void test_value_path_with_sub_comparison(void **state)
+{
+	assert_int_equal(user("emails[type eq \"work\"].value eq \"alice@contoso.com\""), 1);
+	assert_int_equal(user("emails[type eq \"work\"].value eq \"ALICE@CONTOSO.COM\""), 1);
+	assert_int_equal(user("emails[type eq \"work\"].value eq \"alice@example.org\""), 0);
+	assert_int_equal(user("emails[type eq \"home\"].value eq \"alice@example.org\""), 1);
+	assert_int_equal(user("emails[type eq \"home\"].value sw \"alice@contoso\""), 0);
+	assert_int_equal(user("emails[type eq \"work\"].value pr and userName eq \"alice@contoso.com\""), 1);
+	assert_int_equal(user("not (emails[type eq \"work\"].value ew \".org\")"), 1);
+	assert_parse_fails("emails[type eq \"work\"].");
+	assert_parse_fails("emails[type eq \"work\"].value");
+	assert_parse_fails("emails[type eq \"work\"].value eq");
+	assert_parse_fails("emails[type eq \"work\"].value[type eq \"x\"] eq \"y\"");
+}
+
 static void test_urn_qualified(void **state)
 {
 	assert_int_equal(user("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"E42\""),
@@ -280,7 +297,6 @@ static void test_bad_input(void **state)
 	assert_parse_fails("emails[]");
 	assert_parse_fails("emails[type[value eq \"x\"]]");
 	assert_parse_fails("name.givenName[value eq \"x\"]");
-	assert_parse_fails("emails[type eq \"work\"].value eq \"x\"");
 	assert_parse_fails("1abc eq \"x\"");
 	assert_parse_fails("user name eq \"x\"");
 	assert_parse_fails("userName eq \"a\" userName eq \"b\"");
@@ -403,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_logic_and_precedence),
 	    cmocka_unit_test(test_sub_attributes_and_multi_valued),
 	    cmocka_unit_test(test_value_paths),
+	    cmocka_unit_test(test_value_path_with_sub_comparison),
 	    cmocka_unit_test(test_urn_qualified),
 	    cmocka_unit_test(test_literals),
 	    cmocka_unit_test(test_whitespace),
