@@ -321,9 +321,11 @@ static int group_add(const struct directory *dir, size_t g, struct accounts *a)
 }
 
 /* A SCIM group is published when its name and gid are usable and a member has an account. */
-static bool group_publishable(const struct directory *dir, const struct accounts *a, size_t g)
+static bool group_publishable(const struct directory *dir, const struct names_local *local, const struct accounts *a,
+                              size_t g)
 {
-	if (a->groups[g].name_state != NAME_OK || !a->groups[g].gid)
+	if (a->groups[g].name_state != NAME_OK || !a->groups[g].gid ||
+	    (local && names_local_id_used(local, a->groups[g].gid)))
 		return false;
 	for (size_t k = 0; k < dir->groups[g].n_members; k++) {
 		size_t u = dir->groups[g].members[k];
@@ -393,7 +395,7 @@ static int snapshot_build(const struct entra_config *cfg, const struct directory
 			return -1;
 	for (size_t g = 0; g < dir->n_groups; g++) {
 		a->groups[g].snapshot = -1;
-		if (group_publishable(dir, a, g) && group_add(dir, g, a))
+		if (group_publishable(dir, local, a, g) && group_add(dir, g, a))
 			return -1;
 	}
 	members_add(dir, a);
