@@ -177,7 +177,13 @@ static int next_scim(struct scim_view *v, struct group *gr, char *buf, size_t le
 			*st = NSS_STATUS_UNAVAIL;
 			return 1;
 		}
-		after = sqlite3_column_int64(q, GR_GID);
+		int64_t key = sqlite3_column_int64(q, GR_GID);
+		if (key <= after) { /* a damaged b-tree can answer with a row before the seek key */
+			scim_corrupt(v, errnop);
+			*st = NSS_STATUS_UNAVAIL;
+			return 1;
+		}
+		after = key;
 		if (!group_row_ok(v, q))
 			continue;
 		if ((*st = scim_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)

@@ -68,6 +68,13 @@ int scim_step(struct scim_view *v, sqlite3_stmt *q, int *errnop)
 	return -1;
 }
 
+int scim_corrupt(struct scim_view *v, int *errnop)
+{
+	scim_db_broken(v->db, SQLITE_CORRUPT);
+	*errnop = EIO;
+	return -1;
+}
+
 void scim_cursor_reset(struct scim_cursor *c)
 {
 	c->phase = 0;

@@ -88,6 +88,8 @@ enum nss_status scim_begin(struct scim_view *v, int *errnop);
 void scim_end(struct scim_view *v);
 /* Steps Q: 1 = row, 0 = no more rows, -1 = read error (cache marked broken, *errnop set). */
 int scim_step(struct scim_view *v, sqlite3_stmt *q, int *errnop);
+/* Marks the cache broken after an impossible answer (corruption SQLite did not notice): -1. */
+int scim_corrupt(struct scim_view *v, int *errnop);
 
 /* Enumeration cursors: the last key returned, so a reopened cache continues where it was and an
  * ERANGE retry returns the same entry. Guarded by the module lock (scim_begin). */

@@ -125,9 +125,12 @@ int scim_pw_next(struct scim_view *v, int64_t after, struct scim_pw_row *r, int 
 		int rc = scim_step(v, q, errnop);
 		if (rc <= 0)
 			return rc;
+		int64_t key = sqlite3_column_int64(q, PW_UID);
+		if (key <= after) /* a damaged b-tree can answer with a row before the seek key */
+			return scim_corrupt(v, errnop);
 		if (scim_pw_row_read(v, q, r))
 			return 1;
-		after = sqlite3_column_int64(q, PW_UID);
+		after = key;
 	}
 }
 
