@@ -67,7 +67,11 @@ EVP_PKEY *pe_jwk_rsa_public_key(const json_t *jwk, char *reason, size_t reasonle
 {
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *n = NULL, *e = NULL;
-	if (!json_is_object(jwk) || jwk_usable_for_rs256(jwk, reason, reasonlen))
+	if (!json_is_object(jwk)) {
+		snprintf(reason, reasonlen, "JWK is not a JSON object");
+		goto out;
+	}
+	if (jwk_usable_for_rs256(jwk, reason, reasonlen))
 		goto out;
 	if (!(n = jwk_bignum(jwk, "n", JWK_MAX_MODULUS_BYTES, reason, reasonlen)) ||
 	    !(e = jwk_bignum(jwk, "e", 8, reason, reasonlen)))
