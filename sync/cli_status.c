@@ -7,6 +7,7 @@
 
 #include "sync/cli.h"
 #include "sync/cli_db.h"
+#include "sync/cli_view.h"
 
 struct status {
 	long long users, active, groups, last_request;
@@ -59,7 +60,7 @@ static void read_cache(const struct entra_config *cfg, struct status *s)
 	sqlite3_close(db);
 }
 
-static int print_json(const struct entra_config *cfg, const struct status *s)
+static int print_json(const struct entra_config *cfg, const struct status *s, const struct cli_view *view)
 {
 	char last[32], published[32];
 	cli_format_time(s->last_request, last, sizeof(last));
@@ -76,10 +77,12 @@ static int print_json(const struct entra_config *cfg, const struct status *s)
 		                                    "published_at", published, "published_at_unix",
 		                                    (json_int_t)s->published_at, "accounts", (json_int_t)s->accounts)
 		                        : json_null());
+	if (o)
+		json_object_set_new(o, "findings", view ? cli_view_findings_json(view) : json_null());
 	return cli_print_json(o);
 }
 
-static void print_text(const struct entra_config *cfg, const struct status *s)
+static void print_text(const struct entra_config *cfg, const struct status *s, const struct cli_view *view)
 {
 	char last[32], published[32];
 	cli_format_time(s->last_request, last, sizeof(last));
@@ -96,6 +99,12 @@ static void print_text(const struct entra_config *cfg, const struct status *s)
 		       s->generation, published, s->accounts);
 	else
 		printf("cache_db:      %s (not published yet)\n", cfg->cache_db);
+	if (!view)
+		return;
+	printf("this host:     %s: %zu accounts, %zu groups, %zu refused\n", cfg->host, view->acc.snap.n_accounts,
+	       view->acc.snap.n_groups, view->acc.n_refused);
+	if (cli_view_print_findings(view, stdout, 20))
+		printf("               `entra-sync rules explain USER` tells why for one user\n");
 }
 
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)
@@ -116,8 +125,13 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		return 1;
 	read_cache(ctx->cfg, &s);
+	/* Refused names and ambiguous groups: what AUP decides for this host right now. */
+	struct cli_view view;
+	bool have_view = cli_view_load(ctx->cfg, &view) == 0;
 	if (ctx->json)
-		return print_json(ctx->cfg, &s);
-	print_text(ctx->cfg, &s);
-	return 0;
+		rc = print_json(ctx->cfg, &s, have_view ? &view : NULL);
+	else
+		print_text(ctx->cfg, &s, have_view ? &view : NULL);
+	cli_view_free(&view);
+	return rc;
 }

@@ -2,6 +2,7 @@
 provisioned over SCIM the way Entra does it, checked in cache.db and (where the NSS module is
 built) through getent/id in a private mount namespace."""
 
+import json
 import os
 import time
 import urllib.parse
@@ -191,6 +192,10 @@ def test_reserved_names_get_no_account(site, syncd, scim):
     assert 0 not in [r[0] for r in au.query(site, "SELECT uid FROM passwd")]
     out = harness.cli(site, "rules", "explain", "root@contoso.com").stdout
     assert "reserved" in out and "login here:   no" in out, out
+    status = harness.cli(site, "status").stdout
+    for upn in ("root@contoso.com", "daemon@contoso.com", "systemd-network@contoso.com"):
+        assert upn + ": no account" in status, status
+    assert "ivy@contoso.com" not in status
     if au.nss_ready():
         out = NssHost(site).getent("passwd", "root")
         assert out.stdout.startswith("root:x:0:0:")  # still the host's own root, nothing of ours
@@ -204,6 +209,11 @@ def test_two_domains_same_short_name_get_neither(site, syncd, scim):
     au.wait_passwd(syncd, lambda pw: "judy" in pw)
     assert "alice" not in au.passwd(site)
     assert "another provisioned user" in harness.cli(site, "rules", "explain", "alice@b.com").stdout
+    status = harness.cli(site, "status").stdout
+    assert "alice@a.com: no account" in status and "alice@b.com: no account" in status, status
+    assert "2 refused" in status, status
+    findings = json.loads(harness.cli(site, "--json", "status").stdout)["findings"]
+    assert sorted(u["userName"] for u in findings["refused_users"]) == ["alice@a.com", "alice@b.com"]
     scim.delete("/Users/" + b)  # the contender leaves: the name is unique again
     au.wait_passwd(syncd, lambda pw: pw.get("alice", (0, 0, 0, 0, ""))[4] == "alice@a.com")
 
