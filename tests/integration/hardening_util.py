@@ -130,3 +130,58 @@ def create_group(client, display_name="Linux Users"):
     status, _, body, raw = client.post("/Groups", harness.entra_group(display_name, "oid-" + display_name))
     assert status == 201, raw
     return body["id"]
+
+
+def create_users(client, prefix, count, threads=8):
+    """Creates COUNT users concurrently; returns their SCIM ids in creation order of their number."""
+    ids = [None] * count
+    errors = []
+
+    def worker(start):
+        c = harness.ScimClient(client.base, client.token)
+        for n in range(start, count, threads):
+            status, _, body, raw = c.post("/Users", harness.entra_user("%s%d@contoso.com" % (prefix, n)))
+            if status != 201:
+                errors.append((n, status, raw[:200]))
+                return
+            ids[n] = body["id"]
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=300)
+    assert not errors, errors[:5]
+    assert all(ids), "some users were not created"
+    return ids
+
+
+def group_member_ids(client, group_id):
+    status, _, body, raw = client.get("/Groups/%s?attributes=members" % group_id)
+    assert status == 200, raw[:300]
+    return [m["value"] for m in body.get("members", [])]
+
+
+def loopback_socket(source, port, timeout=5.0):
+    """A TCP connection to 127.0.0.1:PORT from the loopback address SOURCE (e.g. 127.0.0.7), so
+    per-address connection limits can be told apart from the test's own client on 127.0.0.1."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def start_syncd(site, procs, build):
+    """entra-syncd from BUILD (e.g. harness.PLAIN_BUILD for memory figures without ASan's
+    quarantine) with a fresh token; returns (proc, client, log_path)."""
+    import subprocess
+    token = harness.cli(site, "token", "new").stdout.strip().splitlines()[-1].strip()
+    log_path = os.path.join(site.dir, "syncd-%s.log" % os.path.basename(build))
+    log = open(log_path, "ab")
+    proc = procs.start([os.path.join(build, "entra-syncd"), "-c", site.config], stdout=log,
+                       stderr=subprocess.STDOUT)
+    log.close()
+    harness.wait_for_port(site.port, proc)
+    return proc, harness.ScimClient("http://127.0.0.1:%d/scim/v2" % site.port, token), log_path
