@@ -119,7 +119,7 @@ cache_db = {cache_db}
 name_format = {name_format}
 uid_min = {uid_min}
 uid_max = {uid_max}
-home = /home/%u
+home = {home}
 shell = /bin/bash
 host = {host}
 
@@ -176,6 +176,7 @@ class Site:
             state_db=os.path.join(self.var, "state.db"),
             token_file=os.path.join(self.etc, "scim.tokens"),
             name_format="short",
+            home="/home/%u",
             uid_min=200000,
             uid_max=2000200000,
             host="web-01",

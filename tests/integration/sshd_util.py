@@ -67,9 +67,10 @@ class MountView:
         return subprocess.run(self.argv(cmd), env=env, capture_output=True, text=True, timeout=timeout, input=input)
 
 
-def pam_sshd_stack(build, config):
-    """/etc/pam.d/sshd: pam_entra for Entra accounts, nothing else signs anyone in."""
-    module = "%s config=%s" % (os.path.join(build, "pam_entra.so"), config)
+def pam_sshd_stack(build, config, args=""):
+    """/etc/pam.d/sshd: pam_entra for Entra accounts, nothing else signs anyone in. ARGS are
+    extra module arguments ("debug" also writes the module's log lines to sshd's stderr)."""
+    module = ("%s config=%s %s" % (os.path.join(build, "pam_entra.so"), config, args)).rstrip()
     return "\n".join([
         "# Entra accounts sign in with the device code flow; a refusal ends the stack.",
         "auth     [success=done ignore=ignore default=die]  %s" % module,
@@ -86,7 +87,10 @@ def pam_sshd_stack(build, config):
 class Sshd:
     """/usr/sbin/sshd -D on 127.0.0.1:PORT inside VIEW, loading our NSS module from BUILD."""
 
-    def __init__(self, procs, view, workdir, build, port=None, login_grace=150, extra_config="", env=None):
+    def __init__(self, procs, view, workdir, build, port=None, login_grace=150, extra_config="", env=None,
+                 pubkey=False):
+        """PUBKEY enables public-key logins (~/.ssh/authorized_keys; sshd keeps the first value
+        of a keyword, so EXTRA_CONFIG cannot turn it on)."""
         self.procs = procs
         self.port = port or harness.free_port()
         self.hostkey = os.path.join(workdir, "ssh_host_ed25519_key")
@@ -96,7 +100,8 @@ class Sshd:
             f.write("\n".join([
                 "ListenAddress 127.0.0.1", "Port %d" % self.port, "HostKey %s" % self.hostkey,
                 "PidFile none", "UsePAM yes", "KbdInteractiveAuthentication yes", "PasswordAuthentication no",
-                "PubkeyAuthentication no", "PermitRootLogin no", "LoginGraceTime %d" % login_grace,
+                "PubkeyAuthentication %s" % ("yes" if pubkey else "no"), "PermitRootLogin no",
+                "LoginGraceTime %d" % login_grace,
                 "UseDNS no", "PrintMotd no", "PrintLastLog no", "LogLevel VERBOSE", extra_config, ""]))
         self.log_path = os.path.join(workdir, "sshd.log")
         env = env or {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_LIBRARY_PATH": build}
@@ -111,6 +116,41 @@ class Sshd:
 
     def stop(self):
         return self.procs.stop(self.proc)
+
+
+def run_command(transport, command, timeout):
+    """Runs COMMAND on an authenticated TRANSPORT without a pty; returns (output, exit status)."""
+    chan = transport.open_session(timeout=timeout)
+    chan.settimeout(timeout)
+    chan.exec_command(command)
+    output = b""
+    while True:
+        data = chan.recv(65536)
+        if not data:
+            break
+        output += data
+    return output.decode(errors="replace"), chan.recv_exit_status()
+
+
+def publickey_login(port, user, key_file, command, timeout=60):
+    """Signs USER in with the ed25519 private key in KEY_FILE (ssh-keygen's format) and runs COMMAND.
+    Returns (authenticated, output, exit status). A refusal after the key was accepted (sshd
+    closes the connection when PAM's account phase says no) counts as not authenticated."""
+    import paramiko
+    key = paramiko.Ed25519Key.from_private_key_file(key_file)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=timeout)
+        try:
+            transport.auth_publickey(user, key)
+        except (paramiko.SSHException, EOFError):  # AuthenticationException is an SSHException
+            return False, "", None
+        if not transport.is_authenticated():
+            return False, "", None
+        return (True,) + run_command(transport, command, timeout)
+    finally:
+        transport.close()
 
 
 def keyboard_interactive_login(port, user, on_prompt, command, timeout=180):
@@ -129,15 +169,6 @@ def keyboard_interactive_login(port, user, on_prompt, command, timeout=180):
             transport.auth_interactive(user, handler)
         except paramiko.AuthenticationException:
             return False, "", None
-        chan = transport.open_session(timeout=timeout)
-        chan.settimeout(timeout)
-        chan.exec_command(command)
-        output = b""
-        while True:
-            data = chan.recv(65536)
-            if not data:
-                break
-            output += data
-        return True, output.decode(errors="replace"), chan.recv_exit_status()
+        return (True,) + run_command(transport, command, timeout)
     finally:
         transport.close()
