@@ -1,5 +1,6 @@
 /* Listen address parsing and the plain-HTTP-only-on-loopback policy. */
 #include "http_listen.h"
+#include "errmsg.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -8,16 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool is_loopback(const struct sockaddr *sa)
 {
@@ -55,10 +46,10 @@ static int split_host_port(const char *listen, char *host, size_t hostlen, const
 	if (*bracketed) {
 		const char *close = strchr(listen, ']');
 		if (!close || close[1] != ':')
-			return fail(err, errlen, "listen = %s: write IPv6 addresses as [ADDRESS]:PORT, e.g. [::1]:9443",
+			return entra_errf(err, errlen, "listen = %s: write IPv6 addresses as [ADDRESS]:PORT, e.g. [::1]:9443",
 			            listen);
 		if ((size_t)(close - listen - 1) >= hostlen)
-			return fail(err, errlen, "listen = %s: address too long", listen);
+			return entra_errf(err, errlen, "listen = %s: address too long", listen);
 		memcpy(host, listen + 1, (size_t)(close - listen - 1));
 		host[close - listen - 1] = '\0';
 		*port = close + 2;
@@ -66,11 +57,11 @@ static int split_host_port(const char *listen, char *host, size_t hostlen, const
 	}
 	colon = strrchr(listen, ':');
 	if (!colon || colon == listen)
-		return fail(err, errlen, "listen = %s: expected HOST:PORT, e.g. 127.0.0.1:9443", listen);
+		return entra_errf(err, errlen, "listen = %s: expected HOST:PORT, e.g. 127.0.0.1:9443", listen);
 	if (memchr(listen, ':', (size_t)(colon - listen)))
-		return fail(err, errlen, "listen = %s: write IPv6 addresses in brackets, e.g. [::1]:9443", listen);
+		return entra_errf(err, errlen, "listen = %s: write IPv6 addresses in brackets, e.g. [::1]:9443", listen);
 	if ((size_t)(colon - listen) >= hostlen)
-		return fail(err, errlen, "listen = %s: host name too long", listen);
+		return entra_errf(err, errlen, "listen = %s: host name too long", listen);
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
 	*port = colon + 1;
@@ -87,7 +78,7 @@ static int resolve(const char *listen, const char *host, bool bracketed, struct 
 	/* "localhost" always means IPv4 loopback here, whatever /etc/hosts says. */
 	int rc = getaddrinfo(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, NULL, &hints, &res);
 	if (rc != 0 || !res)
-		return fail(err, errlen, "listen = %s: cannot resolve %s: %s", listen, host, gai_strerror(rc));
+		return entra_errf(err, errlen, "listen = %s: cannot resolve %s: %s", listen, host, gai_strerror(rc));
 	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
 	out->addr_len = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -101,11 +92,11 @@ int http_listen_parse(const char *listen, struct http_listen *out, char *err, si
 	bool bracketed = false;
 	memset(out, 0, sizeof(*out));
 	if (!listen || !*listen)
-		return fail(err, errlen, "[sync] listen is empty: set it to HOST:PORT, e.g. 127.0.0.1:9443");
+		return entra_errf(err, errlen, "[sync] listen is empty: set it to HOST:PORT, e.g. 127.0.0.1:9443");
 	if (split_host_port(listen, host, sizeof(host), &port_text, &bracketed, err, errlen) != 0)
 		return -1;
 	if (parse_port(port_text, &out->port) != 0)
-		return fail(err, errlen, "listen = %s: the port must be a number from 1 to 65535", listen);
+		return entra_errf(err, errlen, "listen = %s: the port must be a number from 1 to 65535", listen);
 	if (resolve(listen, host, bracketed, out, err, errlen) != 0)
 		return -1;
 	struct sockaddr *sa = (struct sockaddr *)&out->addr;
@@ -130,11 +121,11 @@ int http_listen_plan(const struct entra_config *cfg, struct http_listen *out, ch
 	if (http_listen_parse(cfg->listen, out, err, errlen) != 0)
 		return -1;
 	if (cert != key)
-		return fail(err, errlen, "[sync] sets %s but not %s: set both (PEM files) for HTTPS, or neither",
+		return entra_errf(err, errlen, "[sync] sets %s but not %s: set both (PEM files) for HTTPS, or neither",
 		            cert ? "tls_cert" : "tls_key", cert ? "tls_key" : "tls_cert");
 	out->tls = cert && key;
 	if (!out->tls && !out->loopback)
-		return fail(err, errlen,
+		return entra_errf(err, errlen,
 		            "listen = %s is not a loopback address and [sync] has no tls_cert/tls_key: refusing to "
 		            "accept bearer tokens over plain HTTP; set tls_cert and tls_key, or listen on 127.0.0.1 "
 		            "behind a TLS reverse proxy",

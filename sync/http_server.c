@@ -1,5 +1,6 @@
 /* libmicrohttpd daemon lifecycle: options, limits and TLS. Requests: http_request.c. */
 #include "http_server.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,16 +28,6 @@ struct http_server {
 	struct http_ctx ctx;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -53,12 +44,12 @@ static char *read_pem(const char *path, const char *what, char *err, size_t errl
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0) {
-		fail(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+		entra_errf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX_BYTES) {
 		close(fd);
-		fail(err, errlen, "%s %s is not a PEM file of at most %d bytes", what, path, PEM_MAX_BYTES);
+		entra_errf(err, errlen, "%s %s is not a PEM file of at most %d bytes", what, path, PEM_MAX_BYTES);
 		return NULL;
 	}
 	char *buf = calloc(1, (size_t)st.st_size + 1);
@@ -74,12 +65,12 @@ static char *read_pem(const char *path, const char *what, char *err, size_t errl
 	close(fd);
 	if (!buf || len != (size_t)st.st_size) {
 		free(buf);
-		fail(err, errlen, "cannot read %s %s", what, path);
+		entra_errf(err, errlen, "cannot read %s %s", what, path);
 		return NULL;
 	}
 	if (!strstr(buf, "-----BEGIN ")) {
 		OPENSSL_clear_free(buf, len);
-		fail(err, errlen, "%s %s is not PEM (expected a -----BEGIN ...----- block)", what, path);
+		entra_errf(err, errlen, "%s %s is not PEM (expected a -----BEGIN ...----- block)", what, path);
 		return NULL;
 	}
 	return buf;
@@ -131,7 +122,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 	char *cert = NULL, *key = NULL;
 	if (o->listen->tls) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			fail(err, errlen, "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
+			entra_errf(err, errlen, "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
 			return NULL;
 		}
 		if (!(cert = read_pem(o->tls_cert, "tls_cert", err, errlen)))
@@ -157,7 +148,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		OPENSSL_clear_free(key, strlen(key));
 	if (!srv || !srv->mhd) {
 		const char *why = srv ? strerror(errno) : "out of memory";
-		fail(err, errlen,
+		entra_errf(err, errlen,
 		     "cannot serve on %s: %s (is the port in use, or are tls_cert/tls_key not a matching PEM "
 		     "certificate and key? see the libmicrohttpd message above)",
 		     o->listen->text, why);

@@ -129,17 +129,6 @@ static bool accept_keyword(struct parser *p, const char *kw)
 
 /* ---------- attribute paths ---------- */
 
-static bool valid_attr_name(const char *s, size_t n)
-{
-	if (n == 4 && scim_ieq(s, n, "$ref", 4))
-		return true;
-	if (n == 0 || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
 
 static char *lower_dup(const char *s)
 {
@@ -173,8 +162,8 @@ static int split_attr_path(const char *s, size_t n, struct attr_ref *ref, const 
 		*why = "out of memory";
 		return -1;
 	}
-	if (!valid_attr_name(ref->attr, strlen(ref->attr)) ||
-	    (ref->sub && !valid_attr_name(ref->sub, strlen(ref->sub)))) {
+	if (!scim_valid_attr_name(ref->attr, strlen(ref->attr)) ||
+	    (ref->sub && !scim_valid_attr_name(ref->sub, strlen(ref->sub)))) {
 		*why = "expected an attribute name";
 		return -1;
 	}

@@ -17,6 +17,8 @@
 /* ASCII case-insensitive equality of two byte ranges (UTF-8 beyond ASCII compares exactly). */
 bool scim_ieq(const char *a, size_t alen, const char *b, size_t blen);
 bool scim_ieq_str(const char *a, const char *b);
+/* RFC 7643 ATTRNAME (ALPHA *(nameChar)) or "$ref", of length N. */
+bool scim_valid_attr_name(const char *s, size_t n);
 
 /* Member of OBJ whose key equals KEY case-insensitively (exact match preferred), or NULL.
  * *KEY_OUT (if given) receives the key as stored. */

@@ -1,5 +1,6 @@
 /* Small jansson helpers for SCIM: case-insensitive keys, boolean strings, a string set. */
 #include "scim_internal.h"
+#include <ctype.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -211,4 +212,16 @@ void scim_strset_free(struct scim_strset *s)
 	s->slots = NULL;
 	s->lens = NULL;
 	s->cap = s->count = s->used = 0;
+}
+
+bool scim_valid_attr_name(const char *s, size_t n)
+{
+	if (n == 4 && scim_ieq(s, n, "$ref", 4))
+		return true;
+	if (n == 0 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
 }

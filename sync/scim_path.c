@@ -14,18 +14,6 @@ static int path_fail(const char *text, size_t len, struct scim_error *err, const
 	                      text, why);
 }
 
-static bool valid_name(const char *s, size_t n)
-{
-	if (n == 4 && scim_ieq(s, n, "$ref", 4))
-		return true;
-	if (n == 0 || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
 static bool valid_urn(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -52,12 +40,12 @@ static const char *split_attr(const char *s, size_t n, struct scim_path *out)
 	}
 	dot = memchr(name, '.', name_len);
 	if (dot) {
-		if (!valid_name(dot + 1, name_len - (size_t)(dot + 1 - name)))
+		if (!scim_valid_attr_name(dot + 1, name_len - (size_t)(dot + 1 - name)))
 			return "expected a sub-attribute name after '.'";
 		out->sub = strndup(dot + 1, name_len - (size_t)(dot + 1 - name));
 		name_len = (size_t)(dot - name);
 	}
-	if (!valid_name(name, name_len))
+	if (!scim_valid_attr_name(name, name_len))
 		return "expected an attribute name";
 	out->attr = strndup(name, name_len);
 	if (!out->attr || (dot && !out->sub))
@@ -107,7 +95,7 @@ static int parse_filter_part(const char *text, size_t len, const char *s, size_t
 	}
 	if (rest_len == 0)
 		return 0;
-	if (rest[0] != '.' || !valid_name(rest + 1, rest_len - 1))
+	if (rest[0] != '.' || !scim_valid_attr_name(rest + 1, rest_len - 1))
 		return path_fail(text, len, err, "expected '.subAttribute' or the end after ']'");
 	out->sub = strndup(rest + 1, rest_len - 1);
 	return out->sub ? 0 : scim_error_set(err, 500, NULL, "out of memory");

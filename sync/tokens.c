@@ -1,5 +1,6 @@
 /* Token file: parsing, formatting, constant-time verification and atomic updates. */
 #include "tokens.h"
+#include "errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,16 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int hex_value(int c)
 {
@@ -137,7 +128,7 @@ int token_set_parse(const char *name, const char *text, size_t len, struct token
 	const char *cur = text, *stop = text + len;
 	unsigned line = 0;
 	if (memchr(text, '\0', len))
-		return fail(err, errlen, "%s: contains a NUL byte: it is not a token file", name);
+		return entra_errf(err, errlen, "%s: contains a NUL byte: it is not a token file", name);
 	while (cur < stop) {
 		const char *nl = memchr(cur, '\n', (size_t)(stop - cur));
 		const char *end = nl ? nl : stop;
@@ -158,7 +149,7 @@ int token_set_parse(const char *name, const char *text, size_t len, struct token
 			why = "out of memory";
 		if (why) {
 			token_set_free(out);
-			return fail(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name, line,
+			return entra_errf(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name, line,
 			            why);
 		}
 	}
@@ -204,24 +195,24 @@ static int open_token_file(const char *path, bool check_mode, int *fd_out, struc
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		return fail(err, errlen,
+		return entra_errf(err, errlen,
 		            "cannot open token file %s: %s (it must be readable by the user entra-syncd runs as)", path,
 		            strerror(errno));
 	}
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
-		return fail(err, errlen, "token file %s is not a regular file", path);
+		return entra_errf(err, errlen, "token file %s is not a regular file", path);
 	}
 	if (check_mode && (st->st_mode & 066)) {
 		close(fd);
-		return fail(err, errlen,
+		return entra_errf(err, errlen,
 		            "token file %s has mode %04o: it must not be readable or writable by group or others; "
 		            "run `chmod 600 %s`",
 		            path, (unsigned)(st->st_mode & 07777), path);
 	}
 	if (st->st_size > TOKEN_FILE_MAX_BYTES) {
 		close(fd);
-		return fail(err, errlen, "token file %s is larger than %d bytes: it is not a token file", path,
+		return entra_errf(err, errlen, "token file %s is larger than %d bytes: it is not a token file", path,
 		            TOKEN_FILE_MAX_BYTES);
 	}
 	*fd_out = fd;
@@ -251,7 +242,7 @@ static int read_file(const char *path, bool check_mode, struct token_set *out, s
 	ssize_t got = 0;
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, "out of memory reading %s", path);
+		return entra_errf(err, errlen, "out of memory reading %s", path);
 	}
 	/* Read one byte past the limit to notice a file that grew since fstat. */
 	while (len <= TOKEN_FILE_MAX_BYTES && (got = read(fd, buf + len, TOKEN_FILE_MAX_BYTES + 1 - len)) != 0) {
@@ -264,9 +255,9 @@ static int read_file(const char *path, bool check_mode, struct token_set *out, s
 	int saved = errno;
 	close(fd);
 	if (got < 0)
-		rc = fail(err, errlen, "cannot read token file %s: %s", path, strerror(saved));
+		rc = entra_errf(err, errlen, "cannot read token file %s: %s", path, strerror(saved));
 	else if (len > TOKEN_FILE_MAX_BYTES)
-		rc = fail(err, errlen, "token file %s is larger than %d bytes", path, TOKEN_FILE_MAX_BYTES);
+		rc = entra_errf(err, errlen, "token file %s is larger than %d bytes", path, TOKEN_FILE_MAX_BYTES);
 	else
 		rc = token_set_parse(path, buf, len, out, err, errlen);
 	free(buf);
@@ -328,17 +319,17 @@ static int lock_directory(const char *path, char *err, size_t errlen)
 {
 	char copy[PATH_MAX];
 	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return fail(err, errlen, "token file path %s is too long", path);
+		return entra_errf(err, errlen, "token file path %s is too long", path);
 	const char *dir = dirname(copy);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen,
+		return entra_errf(err, errlen,
 		            "cannot open directory %s of token file %s: %s; create it first (mkdir -m 0755 %s)", dir,
 		            path, strerror(errno), dir);
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			close(fd);
-			return fail(err, errlen, "cannot lock directory %s: %s", dir, strerror(errno));
+			return entra_errf(err, errlen, "cannot lock directory %s: %s", dir, strerror(errno));
 		}
 	}
 	return fd;
@@ -365,14 +356,14 @@ static int write_atomically(const char *path, int dirfd, const struct token_set 
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return fail(err, errlen, "token file path %s is too long", path);
+		return entra_errf(err, errlen, "token file path %s is too long", path);
 	char *text = token_set_format(set);
 	if (!text)
-		return fail(err, errlen, "out of memory");
+		return entra_errf(err, errlen, "out of memory");
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		free(text);
-		return fail(err, errlen, "cannot create a temporary file next to %s: %s", path, strerror(errno));
+		return entra_errf(err, errlen, "cannot create a temporary file next to %s: %s", path, strerror(errno));
 	}
 	const char *what = NULL;
 	if (fchmod(fd, 0600) != 0)
@@ -396,10 +387,10 @@ static int write_atomically(const char *path, int dirfd, const struct token_set 
 	}
 	if (what) {
 		unlink(tmp);
-		return fail(err, errlen, "cannot %s token file %s: %s", what, path, strerror(saved));
+		return entra_errf(err, errlen, "cannot %s token file %s: %s", what, path, strerror(saved));
 	}
 	if (fsync(dirfd) != 0)
-		return fail(err, errlen, "cannot fsync the directory of %s: %s", path, strerror(errno));
+		return entra_errf(err, errlen, "cannot fsync the directory of %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -411,7 +402,7 @@ static int read_for_update(const char *path, struct token_set *set, struct stat 
 	int rc = read_file(path, false, set, st, why, sizeof(why));
 	*existed = rc == 0;
 	if (rc < 0)
-		return fail(err, errlen, "%s; fix it first, nothing was changed", why);
+		return entra_errf(err, errlen, "%s; fix it first, nothing was changed", why);
 	return 0;
 }
 
@@ -439,11 +430,11 @@ int token_file_create(const char *path, const char *label, char token_out[TOKEN_
                       struct token_entry *entry_out, char *err, size_t errlen)
 {
 	if (label && !label_valid(label, strlen(label)))
-		return fail(err, errlen, "the label must be at most %d bytes without control characters",
+		return entra_errf(err, errlen, "the label must be at most %d bytes without control characters",
 		            TOKEN_LABEL_MAX);
 	if (label &&
 	    (isspace((unsigned char)label[0]) || (label[0] && isspace((unsigned char)label[strlen(label) - 1]))))
-		return fail(err, errlen, "the label must not start or end with white space");
+		return entra_errf(err, errlen, "the label must not start or end with white space");
 	int dirfd = lock_directory(path, err, errlen);
 	if (dirfd < 0)
 		return -1;
@@ -453,11 +444,11 @@ int token_file_create(const char *path, const char *label, char token_out[TOKEN_
 	struct token_entry e;
 	int rc = read_for_update(path, &set, &st, &existed, err, errlen);
 	if (rc == 0 && set.n >= TOKEN_MAX_ENTRIES)
-		rc = fail(err, errlen, "%s already holds %d tokens: revoke some first", path, TOKEN_MAX_ENTRIES);
+		rc = entra_errf(err, errlen, "%s already holds %d tokens: revoke some first", path, TOKEN_MAX_ENTRIES);
 	if (rc == 0 && new_entry(&set, label, &e, token_out) != 0)
-		rc = fail(err, errlen, "cannot get random bytes: %s", strerror(errno));
+		rc = entra_errf(err, errlen, "cannot get random bytes: %s", strerror(errno));
 	if (rc == 0 && set_append(&set, &e) != 0)
-		rc = fail(err, errlen, "out of memory");
+		rc = entra_errf(err, errlen, "out of memory");
 	if (rc == 0)
 		rc = write_atomically(path, dirfd, &set, existed ? &st : NULL, err, errlen);
 	if (rc != 0)
@@ -481,7 +472,7 @@ int token_file_revoke(const char *path, const char *id, char *err, size_t errlen
 	const struct token_entry *e = rc == 0 ? token_set_find(&set, id) : NULL;
 	if (rc == 0 && !e) {
 		rc = 1;
-		fail(err, errlen, "no token with ID %s in %s; `entra-sync token list` shows the IDs", id, path);
+		entra_errf(err, errlen, "no token with ID %s in %s; `entra-sync token list` shows the IDs", id, path);
 	}
 	if (rc == 0) {
 		size_t i = (size_t)(e - set.items);
