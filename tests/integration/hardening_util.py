@@ -185,3 +185,64 @@ def start_syncd(site, procs, build):
     log.close()
     harness.wait_for_port(site.port, proc)
     return proc, harness.ScimClient("http://127.0.0.1:%d/scim/v2" % site.port, token), log_path
+
+
+class HostileIdp:
+    """tests/integration/hardening_idp.py in one MODE, with pam_util.TestIdp's interface
+    (authority, ca, script) so pam_util.PamSite can point pam_entra at it."""
+
+    def __init__(self, procs, directory, mode):
+        import ssl
+        import subprocess
+        self.dir = os.path.join(directory, "hostile-idp")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = harness.free_port()
+        self.log = open(os.path.join(directory, "hostile-idp.log"), "ab")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardening_idp.py")
+        self.proc = procs.start(["/usr/bin/python3", script, "--mode", mode, "--port", str(self.port),
+                                 "--dir", self.dir], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(self.dir, "ready")):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("hostile IdP did not start; see %s/hostile-idp.log" % directory)
+            time.sleep(0.05)
+        harness.wait_for_port(self.port, self.proc)
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.ssl = ssl.create_default_context(cafile=self.ca)
+        self.authority = "https://127.0.0.1:%d" % self.port
+
+    def script(self, **behaviour):
+        import json
+        import urllib.request
+        req = urllib.request.Request(self.authority + "/_control", method="POST",
+                                     data=json.dumps({"op": "script", "behaviour": behaviour}).encode())
+        with urllib.request.urlopen(req, context=self.ssl, timeout=30) as resp:
+            return json.loads(resp.read())
+
+
+def valgrind_argv(log_path):
+    """memcheck with every definite leak, invalid access and descriptor left open made visible."""
+    return ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", "--track-fds=yes", "--error-exitcode=99",
+            "--num-callers=30", "--log-file=" + log_path]
+
+
+def valgrind_verdict(log_path, allowed_fd_paths=()):
+    """(problems, text) from a memcheck log: errors, definite leaks, and descriptors open at exit
+    other than 0-2 and the log itself."""
+    import re
+    with open(log_path, errors="replace") as f:
+        text = f.read()
+    problems = []
+    m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    if not m:
+        problems.append("no ERROR SUMMARY: valgrind did not finish")
+    elif m.group(1) != "0":
+        problems.append("memcheck errors: " + m.group(1))
+    m = re.search(r"definitely lost: ([\d,]+) bytes", text)
+    if m and m.group(1) != "0":
+        problems.append("definitely lost: %s bytes" % m.group(1))
+    for fd, what in re.findall(r"Open (?:file|AF_\w+ socket) descriptor (\d+): ?(.*)", text):
+        if int(fd) > 2 and what.strip() != log_path and what.strip() not in allowed_fd_paths:
+            problems.append("descriptor %s left open: %s" % (fd, what.strip() or "(socket)"))
+    return problems, text
