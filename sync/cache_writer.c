@@ -219,16 +219,66 @@ out:
 	return rc;
 }
 
+#define MAX_DEFERRED_INDEXES 8
+
+/* Runs the cache schema one statement at a time, except CREATE INDEX statements, which are
+ * returned (prepared) in DEFERRED to run after the bulk insert: building an index from sorted
+ * rows is much cheaper than updating it on every random-order insert. */
+static int create_tables(struct writer *w, sqlite3_stmt *deferred[MAX_DEFERRED_INDEXES], size_t *n_deferred)
+{
+	const char *sql = ENTRA_CACHE_SCHEMA_SQL;
+	*n_deferred = 0;
+	while (sql && *sql) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		if (sqlite3_prepare_v2(w->db, sql, -1, &st, &tail) != SQLITE_OK)
+			return sql_fail(w, "schema");
+		sql = tail;
+		if (!st) /* trailing whitespace */
+			continue;
+		if (strncmp(sqlite3_sql(st), "CREATE INDEX", 12) == 0 && *n_deferred < MAX_DEFERRED_INDEXES) {
+			deferred[(*n_deferred)++] = st;
+			continue;
+		}
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return sql_fail(w, "schema");
+	}
+	return 0;
+}
+
+static int create_indexes(struct writer *w, sqlite3_stmt *const *deferred, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sqlite3_step(deferred[i]) != SQLITE_DONE)
+			return sql_fail(w, "index");
+	return 0;
+}
+
+static int write_rows(struct writer *w, const struct cache_snapshot *s, long long generation)
+{
+	sqlite3_stmt *deferred[MAX_DEFERRED_INDEXES];
+	size_t n_deferred = 0;
+	int rc = -1;
+	if (create_tables(w, deferred, &n_deferred) == 0 && write_meta(w, s, generation) == 0 &&
+	    write_accounts(w, s) == 0 && write_groups(w, s) == 0 && write_members(w, s) == 0 &&
+	    create_indexes(w, deferred, n_deferred) == 0)
+		rc = 0;
+	for (size_t i = 0; i < n_deferred; i++)
+		sqlite3_finalize(deferred[i]);
+	return rc;
+}
+
 /* Everything inside one transaction; no journal: an incomplete temp file is never renamed. */
 static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	if (sqlite3_exec(w->db,
 	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=16384; PRAGMA "
 	                 "cache_size=-65536; BEGIN",
-	                 NULL, NULL, NULL) ||
-	    sqlite3_exec(w->db, ENTRA_CACHE_SCHEMA_SQL, NULL, NULL, NULL))
+	                 NULL, NULL, NULL))
 		return sql_fail(w, "schema");
-	if (write_meta(w, s, generation) || write_accounts(w, s) || write_groups(w, s) || write_members(w, s)) {
+	if (write_rows(w, s, generation)) {
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -268,7 +318,7 @@ int cache_write(const char *path, const struct cache_snapshot *snap, long long g
 	}
 	struct writer w = {.tmp = tmp};
 	int rc = -1;
-	if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		sql_fail(&w, "open");
 		goto out;
 	}

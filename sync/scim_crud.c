@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "scim_internal.h"
+#include "scim_member_patch.h"
 #include "scim_patch.h"
 #include "scim_resource.h"
 #include "scim_service_internal.h"
@@ -188,8 +189,9 @@ void scim_delete(struct scim_ctx *c)
 	scim_commit_write(c);
 }
 
-/* The stored resource as PATCH sees it: with its id and, for groups, its member values. */
-static json_t *patch_target(struct scim_ctx *c, long long *version)
+/* The stored resource as PATCH sees it: with its id and, for groups, its member values (only
+ * the ones PLAN names, when it has a plan). */
+static json_t *patch_target(struct scim_ctx *c, long long *version, struct member_plan *plan)
 {
 	struct store_record rec;
 	int rc = store_get(c->svc->st, c->type, c->id, &rec);
@@ -202,7 +204,8 @@ static json_t *patch_target(struct scim_ctx *c, long long *version)
 	*version = rec.version;
 	json_object_set_new(res, "id", json_string(rec.id));
 	if (c->type == SCIM_GROUP) {
-		json_t *members = scim_members_json(c, c->id, false);
+		json_t *members =
+		    plan ? member_plan_current(c->svc->st, c->id, plan) : scim_members_json(c, c->id, false);
 		if (!members) {
 			json_decref(res);
 			scim_fail_store(c, STORE_ERROR);
@@ -220,12 +223,24 @@ static bool patch_returns_body(const struct scim_ctx *c)
 	return c->type == SCIM_USER || c->req->attributes || c->req->excluded_attributes;
 }
 
-static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim_projection *proj)
+/* The group's new members: only the named ones with a plan, else the whole set. */
+static int write_patched_members(struct scim_ctx *c, const json_t *res, const struct member_plan *plan)
+{
+	if (!plan)
+		return write_members(c, c->id, res);
+	int rc = member_plan_write(c->svc->st, c->id, plan, res);
+	if (rc != STORE_OK)
+		scim_fail_store(c, rc);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim_projection *proj,
+                        struct member_plan *plan)
 {
 	struct scim_error err = {0};
 	char now[STORE_TIME_LEN];
 	long long version = 0;
-	json_t *res = patch_target(c, &version);
+	json_t *res = patch_target(c, &version, plan);
 	if (!res)
 		return;
 	if (scim_patch_apply(res, c->type, ops, &err) < 0) {
@@ -237,7 +252,7 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 	int rc = store_update(c->svc->st, c->type, c->id, res, now);
 	if (rc != STORE_OK)
 		fail_write(c, rc, res);
-	else if (c->type != SCIM_GROUP || write_members(c, c->id, res) == 0) {
+	else if (c->type != SCIM_GROUP || write_patched_members(c, res, plan) == 0) {
 		if (patch_returns_body(c)) {
 			if (respond_with(c, c->id, 200, proj) == 0)
 				scim_commit_write(c);
@@ -253,15 +268,21 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 void scim_patch(struct scim_ctx *c)
 {
 	struct scim_projection proj;
+	struct member_plan plan;
+	int planned = 0;
 	json_t *ops = parse_body(c);
 	if (!ops)
 		return;
-	if (parse_projection(c, &proj)) {
+	if (c->type == SCIM_GROUP && (planned = member_plan_build(ops, &plan)) < 0)
+		scim_fail_store(c, STORE_ERROR);
+	else if (parse_projection(c, &proj)) {
 		if (store_begin(c->svc->st, true) != STORE_OK)
 			scim_fail_store(c, STORE_ERROR);
 		else
-			apply_patch(c, ops, &proj);
+			apply_patch(c, ops, &proj, planned ? &plan : NULL);
 		scim_projection_free(&proj);
 	}
+	if (planned > 0)
+		member_plan_free(&plan);
 	json_decref(ops);
 }

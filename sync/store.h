@@ -100,6 +100,11 @@ int store_members_each(struct store *st, const char *group_id, store_member_fn f
  * *CHANGED (may be NULL) says whether any row was added or removed. */
 int store_members_replace(struct store *st, const char *group_id, const char *const *user_ids, size_t n, bool *changed);
 
+/* One membership, for PATCHes that name their members: O(log n) whatever the group's size.
+ * store_member_set adds USER_ID only if that user exists (like store_members_replace). */
+int store_member_has(struct store *st, const char *group_id, const char *user_id, bool *has);
+int store_member_set(struct store *st, const char *group_id, const char *user_id, bool present);
+
 int store_kv_set(struct store *st, const char *key, const char *value);
 /* STORE_OK with OUT filled, STORE_NOT_FOUND, or STORE_ERROR. */
 int store_kv_get(struct store *st, const char *key, char *out, size_t outlen);

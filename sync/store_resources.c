@@ -295,3 +295,30 @@ int store_members_replace(struct store *st, const char *group_id, const char *co
 		*changed = changes > 0;
 	return STORE_OK;
 }
+
+static void bind_pair(sqlite3_stmt *s, const char *group_id, const char *user_id)
+{
+	sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
+}
+
+int store_member_has(struct store *st, const char *group_id, const char *user_id, bool *has)
+{
+	sqlite3_stmt *s = store_stmt(st, S_M_HAS);
+	bind_pair(s, group_id, user_id);
+	int rc = sqlite3_step(s);
+	store_release(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "read a membership");
+	*has = rc == SQLITE_ROW;
+	return STORE_OK;
+}
+
+int store_member_set(struct store *st, const char *group_id, const char *user_id, bool present)
+{
+	sqlite3_stmt *s = store_stmt(st, present ? S_M_ADD_ONE : S_M_DELETE_ONE);
+	bind_pair(s, group_id, user_id);
+	int rc = sqlite3_step(s);
+	store_release(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, present ? "add a member" : "remove a member");
+}
