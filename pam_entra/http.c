@@ -1,23 +1,14 @@
 #include "http.h"
 
-#include <curl/curl.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <pthread.h>
+#include "curl_lib.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT; /* written once under curl_once */
-
-/* curl_global_init is thread-safe since 7.84; pthread_once keeps it to one call anyway. It is
- * never paired with curl_global_cleanup: the host program may use libcurl too. */
-static void curl_init_once(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct body_buffer {
 	char *data;
@@ -43,84 +34,153 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Adds every certificate of the ca_file to the store libcurl filled from the system bundle,
- * so ca_file is an additional anchor rather than a replacement. */
-static CURLcode ssl_ctx_add_ca(CURL *curl, void *sslctx, void *userdata)
+static char *ca_file_read(const char *path, size_t *len, char *err, size_t errlen)
 {
-	const char *ca_file = userdata;
-	X509_STORE *store = SSL_CTX_get_cert_store(sslctx);
-	BIO *bio = BIO_new_file(ca_file, "r");
-	int added = 0;
-	X509 *cert;
-	if (!bio)
-		return CURLE_SSL_CACERT_BADFILE;
-	while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		if (X509_STORE_add_cert(store, cert) == 1)
-			added++;
-		X509_free(cert);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return snprintf(err, errlen, "cannot open [entra] ca_file %s: %s", path, strerror(errno)), NULL;
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PE_HTTP_MAX_CA_FILE) {
+		snprintf(err, errlen, "[entra] ca_file %s is not a PEM file of 1 to %d bytes", path,
+		         PE_HTTP_MAX_CA_FILE);
+	} else if ((data = malloc((size_t)st.st_size + 1))) {
+		while (got < (size_t)st.st_size) {
+			ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		if (got != (size_t)st.st_size) {
+			snprintf(err, errlen, "cannot read [entra] ca_file %s", path);
+			free(data);
+			data = NULL;
+		} else {
+			data[got] = '\0';
+			*len = got;
+		}
 	}
-	BIO_free(bio);
-	return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+	close(fd);
+	return data;
 }
 
-static int handle_setup(CURL *c, const struct pe_http_opts *o, const char *url, struct body_buffer *b)
+/* The ca_file's PEM for one request: read once per share, else per request (*OWNED set). */
+static const char *ca_pem_get(const struct pe_http_opts *o, size_t *len, char **owned, char *err, size_t errlen)
 {
-	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 1;
+	*owned = NULL;
+	*len = 0;
+	if (!o->ca_file)
+		return "";
+	if (!o->share)
+		return *owned = ca_file_read(o->ca_file, len, err, errlen);
+	if (!o->share->ca_pem)
+		o->share->ca_pem = ca_file_read(o->ca_file, &o->share->ca_pem_len, err, errlen);
+	*len = o->share->ca_pem_len;
+	return o->share->ca_pem;
+}
+
+/* One libcurl share per PAM call: the token polls resume the device code request's TLS
+ * session, or reuse its connection, instead of a full handshake each. NULL: unshared. */
+static CURLSH *share_get(const struct pe_curl_lib *lib, struct pe_http_share *s)
+{
+	if (!s)
+		return NULL;
+	if (!s->curl_share) {
+		CURLSH *sh = lib->share_init();
+		if (sh && (lib->share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+		           lib->share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)) {
+			lib->share_cleanup(sh);
+			sh = NULL;
+		}
+		s->curl_share = sh;
+	}
+	return s->curl_share;
+}
+
+/* System anchors come from the hashed certificate directory libcurl was built with (Debian:
+ * /etc/ssl/certs), where OpenSSL reads only the anchor a chain needs; the bundle file would
+ * cost a parse of every system CA (~20 ms of CPU) per handshake. Without a built-in directory
+ * libcurl's bundle stays. ca_file is added as a blob: an extra anchor, never a replacement. */
+static int trust_setup(const struct pe_curl_lib *lib, CURL *c, const char *ca_pem, size_t ca_len)
+{
+	char *capath = NULL;
 	int bad = 0;
-	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "pam_entra/1.0") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
-	if (o->ca_file) {
-		/* The CA store cache would share a store we modify across handles: keep it off. */
-		bad |= curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L) != CURLE_OK;
-		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_add_ca) != CURLE_OK;
-		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)o->ca_file) != CURLE_OK;
+	if (lib->easy_getinfo(c, CURLINFO_CAPATH, &capath) == CURLE_OK && capath && *capath)
+		bad |= lib->easy_setopt(c, CURLOPT_CAINFO, (char *)NULL) != CURLE_OK;
+	if (ca_len) {
+		struct curl_blob blob = {.data = (void *)ca_pem, .len = ca_len, .flags = CURL_BLOB_COPY};
+		bad |= lib->easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK;
 	}
 	return bad ? -1 : 0;
+}
+
+static int handle_setup(const struct pe_curl_lib *lib, CURL *c, const struct pe_http_opts *o, const char *url,
+                        struct body_buffer *b, char *curl_err)
+{
+	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 1;
+	CURLSH *share = share_get(lib, o->share);
+	int bad = 0;
+	bad |= lib->easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_USERAGENT, "pam_entra/1.0") != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
+	bad |= lib->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK;
+	if (share)
+		bad |= lib->easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+static int transfer(const struct pe_curl_lib *lib, CURL *c, const char *url, struct body_buffer *b,
+                    const char *curl_err, struct pe_http_response *resp, char *err, size_t errlen)
+{
+	CURLcode res = lib->easy_perform(c);
+	if (b->too_large)
+		return snprintf(err, errlen, "%s: response larger than %d bytes", url, PE_HTTP_MAX_RESPONSE), -1;
+	if (res != CURLE_OK)
+		return snprintf(err, errlen, "%s: %s", url, curl_err[0] ? curl_err : lib->easy_strerror(res)), -1;
+	lib->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	resp->body = b->data ? b->data : strdup("");
+	resp->len = b->len;
+	b->data = NULL;
+	return resp->body ? 0 : -1;
 }
 
 static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
                    char *err, size_t errlen)
 {
 	memset(resp, 0, sizeof(*resp));
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK)
-		return snprintf(err, errlen, "libcurl initialisation failed"), -1;
+	const struct pe_curl_lib *lib = pe_curl_lib(err, errlen);
+	if (!lib)
+		return -1;
+	char *ca_owned, curl_err[CURL_ERROR_SIZE] = "";
+	size_t ca_len;
+	const char *ca_pem = ca_pem_get(o, &ca_len, &ca_owned, err, errlen);
+	if (!ca_pem)
+		return -1;
 	struct body_buffer b = {0};
-	char curl_err[CURL_ERROR_SIZE] = "";
-	CURL *c = curl_easy_init();
+	CURL *c = lib->easy_init();
 	int rc = -1;
-	if (!c || handle_setup(c, o, url, &b) || curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK ||
-	    (form && curl_easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK)) {
+	if (!c || handle_setup(lib, c, o, url, &b, curl_err) || trust_setup(lib, c, ca_pem, ca_len) ||
+	    (form && lib->easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK))
 		snprintf(err, errlen, "cannot set up a libcurl request");
-		goto out;
-	}
-	CURLcode res = curl_easy_perform(c);
-	if (b.too_large) {
-		snprintf(err, errlen, "%s: response larger than %d bytes", url, PE_HTTP_MAX_RESPONSE);
-	} else if (res != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", url, curl_err[0] ? curl_err : curl_easy_strerror(res));
-	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-		resp->body = b.data ? b.data : strdup("");
-		resp->len = b.len;
-		b.data = NULL;
-		rc = resp->body ? 0 : -1;
-	}
-out:
+	else
+		rc = transfer(lib, c, url, &b, curl_err, resp, err, errlen);
 	free(b.data);
 	if (c)
-		curl_easy_cleanup(c);
+		lib->easy_cleanup(c);
+	free(ca_owned);
 	return rc;
 }
 
@@ -130,32 +190,48 @@ int pe_http_get(const struct pe_http_opts *opts, const char *url, struct pe_http
 	return perform(opts, url, NULL, resp, err, errlen);
 }
 
-static char *form_encode(const char *const *fields)
+/* RFC 3986 percent-encoding of everything but the unreserved characters, as curl_easy_escape. */
+static char *percent_encode(char *out, const char *in)
 {
-	size_t cap = 1, len = 0;
-	char *out = calloc(1, 1);
-	for (size_t i = 0; out && fields[i] && fields[i + 1]; i += 2) {
-		char *name = curl_easy_escape(NULL, fields[i], 0), *value = curl_easy_escape(NULL, fields[i + 1], 0);
-		size_t need = (name ? strlen(name) : 0) + (value ? strlen(value) : 0) + 2;
-		char *grown = name && value ? realloc(out, cap + need) : NULL;
-		if (!grown) {
-			free(out);
-			out = NULL;
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '.' || *p == '_' || *p == '~') {
+			*out++ = (char)*p;
 		} else {
-			out = grown;
-			cap += need;
-			len += (size_t)sprintf(out + len, "%s%s=%s", len ? "&" : "", name, value);
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
 		}
-		curl_free(name);
-		curl_free(value);
 	}
 	return out;
+}
+
+static char *form_encode(const char *const *fields)
+{
+	size_t need = 1;
+	for (size_t i = 0; fields[i] && fields[i + 1]; i += 2) {
+		size_t name = strlen(fields[i]), value = strlen(fields[i + 1]);
+		if (name > PE_HTTP_MAX_RESPONSE || value > PE_HTTP_MAX_RESPONSE)
+			return NULL; /* far beyond any OAuth field; keeps the size arithmetic bounded */
+		need += 3 * (name + value) + 2;
+	}
+	char *form = malloc(need), *end = form;
+	for (size_t i = 0; form && fields[i] && fields[i + 1]; i += 2) {
+		if (i)
+			*end++ = '&';
+		end = percent_encode(end, fields[i]);
+		*end++ = '=';
+		end = percent_encode(end, fields[i + 1]);
+	}
+	if (form)
+		*end = '\0';
+	return form;
 }
 
 int pe_http_post_form(const struct pe_http_opts *opts, const char *url, const char *const *fields,
                       struct pe_http_response *resp, char *err, size_t errlen)
 {
-	pthread_once(&curl_once, curl_init_once);
 	char *form = form_encode(fields);
 	if (!form) {
 		memset(resp, 0, sizeof(*resp));
@@ -170,4 +246,14 @@ void pe_http_response_free(struct pe_http_response *resp)
 {
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
+}
+
+void pe_http_share_release(struct pe_http_share *share)
+{
+	char err[256];
+	const struct pe_curl_lib *lib = share->curl_share ? pe_curl_lib(err, sizeof(err)) : NULL;
+	if (lib)
+		lib->share_cleanup(share->curl_share);
+	free(share->ca_pem);
+	memset(share, 0, sizeof(*share));
 }

@@ -1,15 +1,26 @@
-/* HTTPS requests with libcurl: a fresh handle per request, TLS always verified, https only,
- * bounded time and response size. */
+/* HTTPS requests with libcurl (loaded on first use): a fresh handle per request, TLS always
+ * verified, https only, bounded time and response size. The requests of one sign-in share TLS
+ * sessions, connections and the parsed ca_file through a struct pe_http_share. */
 #ifndef PE_HTTP_H
 #define PE_HTTP_H
 
 #include <stddef.h>
 
 #define PE_HTTP_MAX_RESPONSE (1024 * 1024)
+#define PE_HTTP_MAX_CA_FILE  (1024 * 1024)
+
+/* State shared by the requests of one PAM call, never across calls. Zero-initialise it;
+ * everything in it is created on first use; pe_http_share_release frees it. */
+struct pe_http_share {
+	void *curl_share; /* CURLSH *: TLS session and connection cache */
+	char *ca_pem;     /* contents of ca_file, read once */
+	size_t ca_pem_len;
+};
 
 struct pe_http_opts {
-	const char *ca_file; /* extra trust anchor added to the system's, or NULL */
-	long timeout_ms;     /* whole request, connect included */
+	const char *ca_file;         /* extra trust anchor added to the system's, or NULL */
+	long timeout_ms;             /* whole request, connect included */
+	struct pe_http_share *share; /* NULL: the request shares nothing */
 };
 
 struct pe_http_response {
@@ -24,5 +35,7 @@ int pe_http_get(const struct pe_http_opts *opts, const char *url, struct pe_http
 int pe_http_post_form(const struct pe_http_opts *opts, const char *url, const char *const *fields,
                       struct pe_http_response *resp, char *err, size_t errlen);
 void pe_http_response_free(struct pe_http_response *resp);
+/* Closes the shared connections and frees SHARE's contents (SHARE itself is the caller's). */
+void pe_http_share_release(struct pe_http_share *share);
 
 #endif

@@ -60,6 +60,7 @@ static enum phase_result session_start(struct pe_session *s, pam_handle_t *pamh,
 
 static void session_end(struct pe_session *s)
 {
+	pe_http_share_release(&s->http);
 	entra_config_free(&s->cfg);
 }
 

@@ -15,12 +15,12 @@ long long pe_remaining_ms(const struct pe_session *s)
 	return s->deadline_ms - pe_now_ms();
 }
 
-struct pe_http_opts pe_http_opts(const struct pe_session *s)
+struct pe_http_opts pe_http_opts(struct pe_session *s)
 {
 	long long timeout = (long long)s->cfg.http_timeout * 1000, left = pe_remaining_ms(s);
 	if (left < timeout)
 		timeout = left > 1 ? left : 1;
-	return (struct pe_http_opts){.ca_file = s->cfg.ca_file, .timeout_ms = (long)timeout};
+	return (struct pe_http_opts){.ca_file = s->cfg.ca_file, .timeout_ms = (long)timeout, .share = &s->http};
 }
 
 void pe_sleep_ms(const struct pe_session *s, long long ms)

@@ -16,14 +16,16 @@ struct pe_session {
 	struct entra_logger log; /* authpriv; also stderr with the 'debug' argument */
 	const char *user;
 	bool debug;
-	long long deadline_ms; /* CLOCK_MONOTONIC ms by which the whole sign-in must end */
+	long long deadline_ms;     /* CLOCK_MONOTONIC ms by which the whole sign-in must end */
+	struct pe_http_share http; /* TLS sessions, connections and ca_file shared by this call's requests */
 };
 
 long long pe_now_ms(void);
 /* Milliseconds left before the deadline (<= 0 when it passed). */
 long long pe_remaining_ms(const struct pe_session *s);
-/* HTTP options for the next request: http_timeout, but never past the deadline. */
-struct pe_http_opts pe_http_opts(const struct pe_session *s);
+/* HTTP options for the next request: http_timeout, but never past the deadline; shares the
+ * call's TLS sessions and connections. */
+struct pe_http_opts pe_http_opts(struct pe_session *s);
 /* Sleeps up to MS milliseconds, never past the deadline. */
 void pe_sleep_ms(const struct pe_session *s, long long ms);
 

@@ -11,7 +11,7 @@ D receives ca.pem (the test CA to trust), server.pem, server.key and, once liste
     {"op": "script", "behaviour": {...}}  behaviour for the next device code issued (FIFO)
     {"op": "rotate", "drop_oldest": false} new signing key, old ones stay in the JWKS
     {"op": "config", "interval": 1, "issuer_placeholder": false, "expires_in": 900}
-    {"op": "requests"}                    the request log: [{"method","path","time","form"}]
+    {"op": "requests"}                    the request log: [{"method","path","time","form","peer"}]
     {"op": "reset"}                       clears the request log
 
 A behaviour: {"user": {"oid", "upn", "name"}, "pending": N (authorization_pending answers
@@ -326,7 +326,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, form=None):
         entry = {"method": self.command, "path": urllib.parse.urlsplit(self.path).path, "time": time.time(),
-                 "form": form or {}}
+                 "form": form or {}, "peer": self.client_address[1]}  # client port: one per TCP connection
         with self.server.idp.lock:
             self.server.idp.requests.append(entry)
 

@@ -68,7 +68,9 @@ class PamSite:
 
     def __init__(self, idp, users=(), login_timeout=30, qr="no", ca=True, pam_extra=""):
         self.idp = idp
-        self.site = harness.Site(authority=idp.authority, ca_line=("ca_file = %s" % idp.ca) if ca else "")
+        # ca: True trusts the IdP's CA through ca_file, a path names another ca_file, False none.
+        ca_file = idp.ca if ca is True else ca
+        self.site = harness.Site(authority=idp.authority, ca_line=("ca_file = %s" % ca_file) if ca_file else "")
         self.cache_dir = os.path.join(self.site.dir, "cache")
         self.pam_extra = pam_extra
         self.set_pam(login_timeout=login_timeout, qr=qr)
@@ -94,12 +96,13 @@ class PamSite:
         with open(os.path.join(self.pamd, SERVICE), "w") as f:
             f.write(text)
 
-    def pamtester(self, user, *ops, enters=10, timeout=120):
-        """Runs pamtester USER OPS (default authenticate) with ENTERS newlines on stdin.
+    def pamtester(self, user, *ops, enters=10, timeout=120, binds=()):
+        """Runs pamtester USER OPS (default authenticate) with ENTERS newlines on stdin, with
+        /etc/pam.d and each (source, target) of BINDS bind-mounted.
         Returns CompletedProcess; .text has pamtester's results, the prompts and the module's debug log."""
         ops = ops or ("authenticate",)
         argv = ["pamtester", "-v", SERVICE, user] + list(ops)
-        r = harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")], env=harness.module_env(),
+        r = harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")] + list(binds), env=harness.module_env(),
                                  input="\n" * enters, timeout=timeout)
         r.text = r.stdout + r.stderr  # pamtester's conversation writes prompts to stderr
         return r

@@ -5,7 +5,9 @@ check the refusal reasons. Poll counts and spacing come from the IdP's request l
 
 import os
 import re
+import shutil
 import stat
+import subprocess
 import time
 import uuid
 
@@ -267,6 +269,58 @@ def test_tls_is_verified_without_ca_file(idp, alice):
         assert idp.requests() == []
     finally:
         s.cleanup()
+
+
+def hashed_cert_dir(directory, *pems):
+    """A certificate directory as update-ca-certificates leaves /etc/ssl/certs: <subject hash>.0
+    per CA, no bundle file."""
+    os.makedirs(directory)
+    for pem in pems:
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", pem], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        shutil.copy(pem, os.path.join(directory, digest + ".0"))
+    return directory
+
+
+def unrelated_ca(tmp_path):
+    pem, key = str(tmp_path / "unrelated-ca.pem"), str(tmp_path / "unrelated-ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=Unrelated Test CA"],
+                   capture_output=True, check=True)
+    return pem
+
+
+@pytest.mark.parametrize("system, ca_file, trusted", [
+    ("idp", None, True),           # system anchors come from the hashed directory
+    ("idp", "unrelated", True),    # ca_file adds an anchor, it never replaces the system's
+    ("none", "idp", True),         # ca_file alone is enough
+    ("unrelated", "unrelated", False),
+])
+def test_trust_is_system_certificate_directory_plus_ca_file(idp, alice, tmp_path, system, ca_file, trusted):
+    pems = {"idp": idp.ca, "unrelated": unrelated_ca(tmp_path) if "unrelated" in (system, ca_file) else None}
+    certs = hashed_cert_dir(str(tmp_path / "certs"), *([pems[system]] if system != "none" else []))
+    s = pam_util.PamSite(idp, [alice[0]], ca=pems[ca_file] if ca_file else False)
+    try:
+        idp.script(user=alice[1])
+        r = s.pamtester("alice", binds=[(certs, "/etc/ssl/certs")])
+        if trusted:
+            assert r.returncode == 0, r.text
+        else:
+            assert r.returncode != 0 and "certificate" in r.stderr, r.text
+            assert idp.requests() == []
+    finally:
+        s.cleanup()
+
+
+def test_one_connection_per_sign_in(idp, site, alice):
+    """Discovery, JWKS, the device code request and every poll of one sign-in share one TLS
+    connection: one handshake per sign-in, not one per request."""
+    idp.script(user=alice[1], pending=2)
+    r = site.pamtester("alice")
+    assert r.returncode == 0, r.text
+    reqs = idp.requests()
+    assert len(reqs) == 6, reqs  # discovery, JWKS (cold cache), devicecode, 3 polls
+    assert len({q["peer"] for q in reqs}) == 1, reqs
 
 
 def test_qr_code_shown_when_asked(idp, site, alice):
