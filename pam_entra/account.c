@@ -77,6 +77,8 @@ enum pe_lookup pe_account_lookup(const char *cache_db, const char *name, struct 
                                  size_t errlen)
 {
 	struct stat sb;
+	if (errlen)
+		err[0] = '\0'; /* callers read ERR after NOT_FOUND too: a found-nothing query sets no text */
 	if (stat(cache_db, &sb) != 0) {
 		if (errno == ENOENT)
 			return snprintf(err, errlen, "%s does not exist", cache_db), PE_ACCOUNT_NOT_FOUND;
