@@ -139,3 +139,26 @@ def test_pamtester_unknown_user_and_unreachable_idp_under_memcheck(procs, tmp_pa
         assert r.returncode != 0
     finally:
         psite.cleanup()
+
+
+@pytest.mark.parametrize("forge", [None, "wrong_aud"])
+def test_no_threads_or_descriptors_left_in_the_caller(procs, tmp_path, forge):
+    """libcurl, OpenSSL and SQLite run inside the caller (sshd, login): after pam_end the process
+    has exactly the threads and descriptors it had before pam_start."""
+    import json
+    idp = pam_util.TestIdp(procs, str(tmp_path))
+    alice = pam_util.new_user("alice")
+    psite = pam_util.PamSite(idp, [alice[0]], login_timeout=60)
+    try:
+        plain_service(psite)
+        idp.script(user=alice[1], pending=1, forge=forge)
+        driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardening_pam_driver.py")
+        r = harness.in_namespace(["/usr/bin/python3", driver, pam_util.SERVICE, "alice"],
+                                 [(psite.pamd, "/etc/pam.d")], env=dict(os.environ), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        assert (got["rc"] == 0) == (forge is None), r.stderr[-2000:]
+        assert got["threads"][0] == got["threads"][1], "threads left behind: %s" % got["threads"]
+        assert got["fds"][0] == got["fds"][1], "descriptors left behind: %s" % got["fds"]
+    finally:
+        psite.cleanup()
