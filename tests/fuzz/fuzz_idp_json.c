@@ -83,8 +83,10 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 	char url[256];
 	snprintf(url, sizeof(url), "%s/%s/v2.0/.well-known/openid-configuration", AUTHORITY, TENANT);
 	cache_put("discovery", url, discovery, dlen);
-	if (pe_oidc_discover(&s, &p))
+	if (pe_oidc_discover(&s, &p)) {
+		pe_http_share_release(&s.http);
 		return -1;
+	}
 	show_like_a_prompt(p.issuer);
 	show_like_a_prompt(p.device_authorization_endpoint);
 	if (jwks) {
@@ -97,6 +99,7 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 			abort();
 	}
 	pe_oidc_provider_free(&p);
+	pe_http_share_release(&s.http);
 	return 0;
 }
 
