@@ -8,26 +8,49 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache_schema.h"
 
 #define PW_COLUMNS "SELECT name, uid, gid, gecos, dir, shell, expire, role FROM passwd "
+/* typeof: a tampered non-integer key sorts after every integer and would never advance a scan. */
+#define PW_SCAN PW_COLUMNS "WHERE uid > ?1 AND typeof(uid) = 'integer' ORDER BY uid"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
     [ST_PW_BY_UID] = PW_COLUMNS "WHERE uid = ?1",
-    /* typeof: a tampered non-integer key sorts after every integer and would never advance the cursor. */
-    [ST_PW_AFTER_UID] = PW_COLUMNS "WHERE uid > ?1 AND typeof(uid) = 'integer' ORDER BY uid LIMIT 1",
     [ST_GR_BY_NAME] = "SELECT name, gid FROM groups WHERE name = ?1",
     [ST_GR_BY_GID] = "SELECT name, gid FROM groups WHERE gid = ?1",
-    [ST_GR_AFTER_GID] = ("SELECT name, gid FROM groups WHERE gid > ?1 AND typeof(gid) = 'integer'"
-                         " ORDER BY gid LIMIT 1"),
-    [ST_GR_MEMBERS] = ("SELECT p.name, p.uid FROM members m JOIN passwd p ON p.uid = m.uid"
-                       " WHERE m.gid = ?1 ORDER BY m.uid"),
+    /* members is keyed (gid, uid): one range read, one rowid seek into passwd per member. */
+    [ST_GR_MEMBERS] = ("SELECT p.name FROM members m JOIN passwd p ON p.uid = m.uid"
+                       " WHERE m.gid = ?1 AND p.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"),
     [ST_USER_GROUPS] = "SELECT g.gid FROM members m JOIN groups g ON g.gid = m.gid WHERE m.uid = ?1",
     [ST_USER_LOCAL_GROUPS] = "SELECT gid, name FROM local_members WHERE uid = ?1",
+    [ST_SCAN_PASSWD] = PW_SCAN,
+    [ST_SCAN_SHADOW] = PW_SCAN,
+    [ST_SCAN_PRIVATE_GROUPS] = PW_SCAN,
+    [ST_SCAN_GROUPS] = "SELECT name, gid FROM groups WHERE gid > ?1 AND typeof(gid) = 'integer' ORDER BY gid",
 };
+
+/* Memory held per connection: the module lives in every process that resolves a name. The page
+ * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages keep the interior pages and the
+ * recently used leaves of a 100k-user cache, below that a look-up costs extra pread() calls), and
+ * the lookaside at 4 KiB instead of 120 KiB (all of it written at open). No mmap: a cache.db
+ * truncated in place by mistake would then kill the host process with SIGBUS, not fail a look-up. */
+#define CACHE_PAGES     "256"
+#define LOOKASIDE_SLOT  128
+#define LOOKASIDE_SLOTS 32
+
+/* Connection generations: only touched under the module lock. */
+static uint64_t epoch_counter;
+
+int64_t scim_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 void scim_db_close(struct scim_db *d)
 {
@@ -138,12 +161,25 @@ static const char *db_open(struct scim_db *d, const char *path)
 	free(uri);
 	if (rc != SQLITE_OK)
 		return d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc);
-	const char *why = schema_check(d->db);
-	if (why)
-		return why;
-	for (int i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL) != SQLITE_OK)
-			return sqlite3_errmsg(d->db);
+	/* Both fail only for want of memory; the defaults then stay, which is merely larger. */
+	sqlite3_db_config(d->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, LOOKASIDE_SLOT, LOOKASIDE_SLOTS);
+	sqlite3_exec(d->db, "PRAGMA cache_size = " CACHE_PAGES, NULL, NULL, NULL);
+	d->epoch = ++epoch_counter;
+	return schema_check(d->db);
+}
+
+sqlite3_stmt *scim_stmt(struct scim_view *v, enum scim_stmt which, int *errnop)
+{
+	struct scim_db *d = v->db;
+	if (d->st[which])
+		return d->st[which];
+	if (sqlite3_prepare_v3(d->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &d->st[which], NULL) == SQLITE_OK)
+		return d->st[which];
+	if (d->err == 0)
+		scim_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
+		            sqlite3_errmsg(d->db));
+	d->err = EIO;
+	*errnop = EIO;
 	return NULL;
 }
 
@@ -156,8 +192,10 @@ int scim_db_refresh(struct scim_db *d, const char *path)
 		scim_db_close(d); /* a removed cache removes its accounts */
 		return err;
 	}
-	if (d->pid == pid && d->path && !strcmp(d->path, path) && scim_file_id_same(&d->id, &st))
+	if (d->pid == pid && d->path && !strcmp(d->path, path) && scim_file_id_same(&d->id, &st)) {
+		d->checked_ns = scim_coarse_ns();
 		return d->err;
+	}
 	scim_db_close(d);
 	int err;
 	const char *why = header_check(path, &st, &err);
@@ -171,6 +209,7 @@ int scim_db_refresh(struct scim_db *d, const char *path)
 		d->path = strdup(path); /* remember the bad file: no retry until it changes */
 	}
 	d->pid = pid;
+	d->checked_ns = scim_coarse_ns();
 	scim_file_id_set(&d->id, &st);
 	d->err = err;
 	return err;

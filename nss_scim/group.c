@@ -6,7 +6,9 @@
 #include <grp.h>
 #include <string.h>
 
-static struct scim_cursor gr_cursor = {0, -1};
+/* Enumeration: the private groups (passwd scan) until that scan is done, then the SCIM groups. */
+enum { GR_PRIVATE, GR_SCIM };
+static struct scim_cursor gr_cursors[2] = {SCIM_CURSOR_INIT(ST_SCAN_PRIVATE_GROUPS), SCIM_CURSOR_INIT(ST_SCAN_GROUPS)};
 
 static enum nss_status erange(int *errnop)
 {
@@ -31,20 +33,29 @@ static enum nss_status private_fill(const struct scim_pw_row *r, struct group *g
  * (the count is only known once the names are packed, so no allocation is needed). */
 static enum nss_status members_fill(struct scim_view *v, int64_t gid, struct scim_pack *p, char ***mem_out, int *errnop)
 {
-	sqlite3_stmt *q = v->db->st[ST_GR_MEMBERS];
+	sqlite3_stmt *q = scim_stmt(v, ST_GR_MEMBERS, errnop);
+	if (!q)
+		return NSS_STATUS_UNAVAIL;
 	char *first = p->cur;
 	size_t n = 0;
 	int rc;
 	sqlite3_bind_int64(q, 1, gid);
+	sqlite3_bind_int64(q, 2, v->id_min); /* members outside the uid range are not accounts */
+	sqlite3_bind_int64(q, 3, v->id_max);
 	while ((rc = scim_step(v, q, errnop)) > 0) {
 		const char *name = (const char *)sqlite3_column_text(q, 0);
-		if (sqlite3_column_type(q, 0) != SQLITE_TEXT || !scim_name_ok(name) ||
-		    !scim_id_ok(v, sqlite3_column_int64(q, 1))) {
+		size_t size = scim_name_len(name) + 1;
+		/* A length that differs from the column's means an embedded NUL (or a non-text value). */
+		if (size == 1 || sqlite3_column_type(q, 0) != SQLITE_TEXT ||
+		    size != (size_t)sqlite3_column_bytes(q, 0) + 1) {
 			scim_log_skip(v, SKIP_MEMBER_ROW, (long long)gid);
 			continue;
 		}
-		if (!scim_pack_str(p, name))
+		if (size > p->left)
 			return erange(errnop);
+		memcpy(p->cur, name, size);
+		p->cur += size;
+		p->left -= size;
 		n++;
 	}
 	if (rc < 0)
@@ -110,9 +121,15 @@ enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *b
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_bind_text(v.db->st[ST_PW_BY_NAME], 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(v.db->st[ST_GR_BY_NAME], 1, name, -1, SQLITE_STATIC);
-	st = group_lookup(&v, v.db->st[ST_PW_BY_NAME], v.db->st[ST_GR_BY_NAME], gr, buf, len, errnop);
+	sqlite3_stmt *pw = scim_stmt(&v, ST_PW_BY_NAME, errnop),
+	             *grq = pw ? scim_stmt(&v, ST_GR_BY_NAME, errnop) : NULL;
+	if (grq) {
+		sqlite3_bind_text(pw, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(grq, 1, name, -1, SQLITE_STATIC);
+		st = group_lookup(&v, pw, grq, gr, buf, len, errnop);
+	} else {
+		st = NSS_STATUS_UNAVAIL;
+	}
 	scim_end(&v);
 	return st;
 }
@@ -123,10 +140,13 @@ enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, siz
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if (scim_id_ok(&v, gid)) {
-		sqlite3_bind_int64(v.db->st[ST_PW_BY_UID], 1, gid);
-		sqlite3_bind_int64(v.db->st[ST_GR_BY_GID], 1, gid);
-		st = group_lookup(&v, v.db->st[ST_PW_BY_UID], v.db->st[ST_GR_BY_GID], gr, buf, len, errnop);
+	sqlite3_stmt *pw = scim_stmt(&v, ST_PW_BY_UID, errnop), *grq = pw ? scim_stmt(&v, ST_GR_BY_GID, errnop) : NULL;
+	if (!grq) {
+		st = NSS_STATUS_UNAVAIL;
+	} else if (scim_id_ok(&v, gid)) {
+		sqlite3_bind_int64(pw, 1, gid);
+		sqlite3_bind_int64(grq, 1, gid);
+		st = group_lookup(&v, pw, grq, gr, buf, len, errnop);
 	} else {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
@@ -135,78 +155,57 @@ enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, siz
 	return st;
 }
 
+static void gr_enum_rewind(void)
+{
+	scim_cursor_rewind(&gr_cursors[GR_PRIVATE]);
+	scim_cursor_rewind(&gr_cursors[GR_SCIM]);
+}
+
 enum nss_status _nss_scim_setgrent(int stayopen)
 {
-	scim_cursor_reset_locked(&gr_cursor);
+	gr_enum_rewind();
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_endgrent(void)
 {
-	scim_cursor_reset_locked(&gr_cursor);
+	gr_enum_rewind();
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Phase 0: private groups in uid order. Returns 1 with the entry filled or an ERANGE/error
- * status in *st, 0 when the phase is exhausted. */
-static int next_private(struct scim_view *v, struct group *gr, char *buf, size_t len, int *errnop, enum nss_status *st)
+/* The next valid row of cursor C whose rows are private groups (passwd rows) or SCIM groups:
+ * 1 with the entry filled or an ERANGE/error status in *st, 0 when the scan is done. */
+static int next_group(struct scim_view *v, struct scim_cursor *c, struct group *gr, char *buf, size_t len, int *errnop,
+                      enum nss_status *st)
 {
+	sqlite3_stmt *q;
 	struct scim_pw_row r;
-	int rc = scim_pw_next(v, gr_cursor.last, &r, errnop);
-	if (rc == 0)
-		return 0;
+	int rc;
+	if (c->scan == ST_SCAN_PRIVATE_GROUPS) {
+		if ((rc = scim_pw_scan(v, c, &r, errnop)) > 0 &&
+		    (*st = private_fill(&r, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+			scim_scan_served(c, r.uid);
+	} else {
+		while ((rc = scim_scan_row(v, c, &q, errnop)) > 0 && !group_row_ok(v, q))
+			scim_scan_skipped(c);
+		int64_t gid = rc > 0 ? sqlite3_column_int64(q, GR_GID) : 0;
+		if (rc > 0 && (*st = scim_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+			scim_scan_served(c, gid);
+	}
 	if (rc < 0)
 		*st = NSS_STATUS_UNAVAIL;
-	else if ((*st = private_fill(&r, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-		gr_cursor.last = r.uid;
-	return 1;
-}
-
-/* Phase 1: SCIM groups in gid order, same contract as next_private. */
-static int next_scim(struct scim_view *v, struct group *gr, char *buf, size_t len, int *errnop, enum nss_status *st)
-{
-	sqlite3_stmt *q = v->db->st[ST_GR_AFTER_GID];
-	int64_t after = gr_cursor.last;
-	for (;;) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, after);
-		int rc = scim_step(v, q, errnop);
-		if (rc == 0)
-			return 0;
-		if (rc < 0) {
-			*st = NSS_STATUS_UNAVAIL;
-			return 1;
-		}
-		int64_t key = sqlite3_column_int64(q, GR_GID);
-		if (key <= after) { /* a damaged b-tree can answer with a row before the seek key */
-			scim_corrupt(v, errnop);
-			*st = NSS_STATUS_UNAVAIL;
-			return 1;
-		}
-		after = key;
-		if (!group_row_ok(v, q))
-			continue;
-		if ((*st = scim_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-			gr_cursor.last = after;
-		return 1;
-	}
+	return rc != 0;
 }
 
 enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf, size_t len, int *errnop)
 {
 	struct scim_view v;
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = scim_begin_scan(&v, gr_cursors, 2, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if (gr_cursor.phase == 0 && !next_private(&v, gr, buf, len, errnop, &st)) {
-		gr_cursor.phase = 1;
-		gr_cursor.last = -1;
-	}
-	if (gr_cursor.phase == 1 && !next_scim(&v, gr, buf, len, errnop, &st)) {
-		gr_cursor.phase = 2;
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	} else if (gr_cursor.phase == 2) {
+	/* Under the lock from here: a done private-group scan moves on to the SCIM groups. */
+	if (!next_group(&v, &gr_cursors[GR_PRIVATE], gr, buf, len, errnop, &st) &&
+	    !next_group(&v, &gr_cursors[GR_SCIM], gr, buf, len, errnop, &st)) {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	}

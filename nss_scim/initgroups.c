@@ -79,8 +79,10 @@ static void local_groups_confirm(struct local_group *cand, size_t n)
 static int local_groups_collect(struct scim_view *v, const struct scim_pw_row *r, struct local_group *cand, size_t *n,
                                 int *errnop)
 {
-	sqlite3_stmt *q = v->db->st[ST_USER_LOCAL_GROUPS];
+	sqlite3_stmt *q = scim_stmt(v, ST_USER_LOCAL_GROUPS, errnop);
 	int rc;
+	if (!q)
+		return -1;
 	sqlite3_bind_int64(q, 1, r->uid);
 	while ((rc = scim_step(v, q, errnop)) > 0) {
 		int64_t gid = sqlite3_column_int64(q, 0);
@@ -105,8 +107,10 @@ static enum nss_status groups_add(struct scim_view *v, const struct scim_pw_row 
 {
 	struct local_group cand[SCIM_LOCAL_GROUPS];
 	size_t n = 0;
-	sqlite3_stmt *q = v->db->st[ST_USER_GROUPS];
+	sqlite3_stmt *q = scim_stmt(v, ST_USER_GROUPS, errnop);
 	int rc;
+	if (!q)
+		return NSS_STATUS_UNAVAIL;
 	sqlite3_bind_int64(q, 1, r->uid);
 	while ((rc = scim_step(v, q, errnop)) > 0) {
 		int64_t gid = sqlite3_column_int64(q, 0);
@@ -146,9 +150,10 @@ enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
-	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
-	int rc = scim_pw_find(&v, q, &r, errnop);
+	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
+	if (q)
+		sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
+	int rc = q ? scim_pw_find(&v, q, &r, errnop) : -1;
 	if (rc < 0) {
 		st = NSS_STATUS_UNAVAIL;
 	} else if (rc == 0) {

@@ -23,9 +23,25 @@ static void fork_release(void)
 	pthread_mutex_unlock(&scim_lock);
 }
 
+/* The child's next call reopens (scim_db_refresh compares the pid), and its enumerations take
+ * the slow path at once rather than after SCIM_SCAN_RECHECK_MS. */
+static void fork_child(void)
+{
+	scim_db.pid = 0;
+	pthread_mutex_unlock(&scim_lock);
+}
+
 static void atfork_register(void)
 {
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_release, fork_child);
+}
+
+static void view_fill(struct scim_view *v)
+{
+	v->db = &scim_db;
+	v->settings = &scim_settings;
+	v->id_min = scim_settings.cfg.uid_min;
+	v->id_max = scim_settings.cfg.uid_max;
 }
 
 enum nss_status scim_begin(struct scim_view *v, int *errnop)
@@ -40,18 +56,32 @@ enum nss_status scim_begin(struct scim_view *v, int *errnop)
 		*errnop = err;
 		return NSS_STATUS_UNAVAIL;
 	}
-	v->db = &scim_db;
-	v->settings = &scim_settings;
-	v->id_min = scim_settings.cfg.uid_min;
-	v->id_max = scim_settings.cfg.uid_max;
+	view_fill(v);
 	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status scim_begin_scan(struct scim_view *v, const struct scim_cursor *c, size_t n, int *errnop)
+{
+	pthread_once(&scim_atfork_once, atfork_register);
+	pthread_mutex_lock(&scim_lock);
+	while (n > 1 && c->done)
+		c++, n--;
+	if (c->epoch && c->epoch == scim_db.epoch && scim_db.pid && !scim_db.err &&
+	    scim_coarse_ns() - scim_db.checked_ns < SCIM_SCAN_RECHECK_MS * (int64_t)1000000) {
+		view_fill(v);
+		return NSS_STATUS_SUCCESS;
+	}
+	pthread_mutex_unlock(&scim_lock);
+	return scim_begin(v, errnop);
 }
 
 void scim_end(struct scim_view *v)
 {
-	for (int i = 0; v->db->db && i < ST_COUNT; i++) {
-		sqlite3_reset(v->db->st[i]);
-		sqlite3_clear_bindings(v->db->st[i]);
+	for (int i = 0; v->db->db && i < ST_LOOKUP_COUNT; i++) {
+		if (v->db->st[i]) {
+			sqlite3_reset(v->db->st[i]);
+			sqlite3_clear_bindings(v->db->st[i]);
+		}
 	}
 	pthread_mutex_unlock(&scim_lock);
 }
@@ -75,15 +105,12 @@ int scim_corrupt(struct scim_view *v, int *errnop)
 	return -1;
 }
 
-void scim_cursor_reset(struct scim_cursor *c)
-{
-	c->phase = 0;
-	c->last = -1;
-}
-
-void scim_cursor_reset_locked(struct scim_cursor *c)
+void scim_cursor_rewind(struct scim_cursor *c)
 {
 	pthread_mutex_lock(&scim_lock);
-	scim_cursor_reset(c);
+	/* Releases the pages the scan holds; the statement stays compiled for the next pass. */
+	if (c->epoch && c->epoch == scim_db.epoch && scim_db.st[c->scan])
+		sqlite3_reset(scim_db.st[c->scan]);
+	*c = (struct scim_cursor)SCIM_CURSOR_INIT(c->scan);
 	pthread_mutex_unlock(&scim_lock);
 }

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <pwd.h>
 
-static struct scim_cursor pw_cursor = {0, -1};
+static struct scim_cursor pw_cursor = SCIM_CURSOR_INIT(ST_SCAN_PASSWD);
 
 static const char *column_text(sqlite3_stmt *q, int col)
 {
@@ -57,7 +57,7 @@ static enum nss_status pw_lookup(struct scim_view *v, sqlite3_stmt *q, struct pa
                                  int *errnop)
 {
 	struct scim_pw_row r;
-	int rc = scim_pw_find(v, q, &r, errnop);
+	int rc = q ? scim_pw_find(v, q, &r, errnop) : -1;
 	if (rc < 0)
 		return NSS_STATUS_UNAVAIL;
 	if (rc == 0) {
@@ -77,8 +77,9 @@ enum nss_status _nss_scim_getpwnam_r(const char *name, struct passwd *pw, char *
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
+	if (q)
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	st = pw_lookup(&v, q, pw, buf, len, errnop);
 	scim_end(&v);
 	return st;
@@ -91,8 +92,9 @@ enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, si
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
 	if (scim_id_ok(&v, uid)) {
-		sqlite3_stmt *q = v.db->st[ST_PW_BY_UID];
-		sqlite3_bind_int64(q, 1, uid);
+		sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_UID, errnop);
+		if (q)
+			sqlite3_bind_int64(q, 1, uid);
 		st = pw_lookup(&v, q, pw, buf, len, errnop);
 	} else {
 		*errnop = ENOENT;
@@ -104,51 +106,43 @@ enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, si
 
 enum nss_status _nss_scim_setpwent(int stayopen)
 {
-	scim_cursor_reset_locked(&pw_cursor);
+	scim_cursor_rewind(&pw_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_endpwent(void)
 {
-	scim_cursor_reset_locked(&pw_cursor);
+	scim_cursor_rewind(&pw_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Next valid passwd row after CURSOR (shared by passwd and shadow enumeration): 1 found, 0 end,
- * -1 error. Invalid rows are stepped over. */
-int scim_pw_next(struct scim_view *v, int64_t after, struct scim_pw_row *r, int *errnop)
+int scim_pw_scan(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop)
 {
-	sqlite3_stmt *q = v->db->st[ST_PW_AFTER_UID];
-	for (;;) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, after);
-		int rc = scim_step(v, q, errnop);
-		if (rc <= 0)
-			return rc;
-		int64_t key = sqlite3_column_int64(q, PW_UID);
-		if (key <= after) /* a damaged b-tree can answer with a row before the seek key */
-			return scim_corrupt(v, errnop);
+	sqlite3_stmt *q;
+	int rc;
+	while ((rc = scim_scan_row(v, c, &q, errnop)) > 0) {
 		if (scim_pw_row_read(v, q, r))
 			return 1;
-		after = key;
+		scim_scan_skipped(c);
 	}
+	return rc;
 }
 
 enum nss_status _nss_scim_getpwent_r(struct passwd *pw, char *buf, size_t len, int *errnop)
 {
 	struct scim_view v;
 	struct scim_pw_row r;
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = scim_begin_scan(&v, &pw_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	int rc = scim_pw_next(&v, pw_cursor.last, &r, errnop);
+	int rc = scim_pw_scan(&v, &pw_cursor, &r, errnop);
 	if (rc < 0) {
 		st = NSS_STATUS_UNAVAIL;
 	} else if (rc == 0) {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	} else if ((st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
-		pw_cursor.last = r.uid; /* only on success: an ERANGE retry gets the same entry */
+		scim_scan_served(&pw_cursor, r.uid); /* only on success: an ERANGE retry gets the same entry */
 	}
 	scim_end(&v);
 	return st;

@@ -30,14 +30,27 @@ static bool text_ok(const char *s, size_t max)
 	return true;
 }
 
+size_t scim_name_len(const char *name)
+{
+	if (!name || *name == '-')
+		return 0;
+	bool digits_only = true;
+	size_t n = 0;
+	for (; name[n]; n++) { /* one pass: this runs for every group member served */
+		unsigned char c = (unsigned char)name[n];
+		if (n >= SCIM_NAME_MAX || c < 0x20 || c == 0x7f || c == ':' || c == ',' || c == ' ')
+			return 0;
+		digits_only = digits_only && c >= '0' && c <= '9';
+	}
+	/* An all-digit name would be taken for a uid by chown and friends. */
+	if (n == 0 || digits_only || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	return n;
+}
+
 bool scim_name_ok(const char *name)
 {
-	if (!name || !*name || *name == '-' || !text_ok(name, SCIM_NAME_MAX) || strpbrk(name, ", \t"))
-		return false;
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	/* An all-digit name would be taken for a uid by chown and friends. */
-	return name[strspn(name, "0123456789")] != '\0';
+	return scim_name_len(name) != 0;
 }
 
 bool scim_field_ok(const char *text)

@@ -14,7 +14,7 @@
 
 #include "cache_schema.h"
 
-static struct scim_cursor sp_cursor = {0, -1};
+static struct scim_cursor sp_cursor = SCIM_CURSOR_INIT(ST_SCAN_SHADOW);
 
 static enum nss_status sp_fill(const struct scim_pw_row *r, struct spwd *sp, char *buf, size_t len, int *errnop)
 {
@@ -45,9 +45,10 @@ enum nss_status _nss_scim_getspnam_r(const char *name, struct spwd *sp, char *bu
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = v.db->st[ST_PW_BY_NAME];
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int rc = scim_pw_find(&v, q, &r, errnop);
+	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
+	if (q)
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int rc = q ? scim_pw_find(&v, q, &r, errnop) : -1;
 	if (rc < 0) {
 		st = NSS_STATUS_UNAVAIL;
 	} else if (rc == 0) {
@@ -62,13 +63,13 @@ enum nss_status _nss_scim_getspnam_r(const char *name, struct spwd *sp, char *bu
 
 enum nss_status _nss_scim_setspent(int stayopen)
 {
-	scim_cursor_reset_locked(&sp_cursor);
+	scim_cursor_rewind(&sp_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_endspent(void)
 {
-	scim_cursor_reset_locked(&sp_cursor);
+	scim_cursor_rewind(&sp_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -76,17 +77,17 @@ enum nss_status _nss_scim_getspent_r(struct spwd *sp, char *buf, size_t len, int
 {
 	struct scim_view v;
 	struct scim_pw_row r;
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = scim_begin_scan(&v, &sp_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	int rc = scim_pw_next(&v, sp_cursor.last, &r, errnop);
+	int rc = scim_pw_scan(&v, &sp_cursor, &r, errnop);
 	if (rc < 0) {
 		st = NSS_STATUS_UNAVAIL;
 	} else if (rc == 0) {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	} else if ((st = sp_fill(&r, sp, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
-		sp_cursor.last = r.uid;
+		scim_scan_served(&sp_cursor, r.uid);
 	}
 	scim_end(&v);
 	return st;

@@ -1,0 +1,51 @@
+/* Enumeration scans: one statement per cursor, stepped once per get*ent call and kept open in
+ * between (under the module lock), instead of a new "key > last LIMIT 1" search per entry. */
+#include "nss_scim.h"
+
+/* Binds C's scan to start after the last key served, on the connection open now. */
+static sqlite3_stmt *scan_position(struct scim_view *v, struct scim_cursor *c, int *errnop)
+{
+	sqlite3_stmt *q = scim_stmt(v, c->scan, errnop);
+	if (!q)
+		return NULL;
+	sqlite3_reset(q);
+	sqlite3_bind_int64(q, 1, c->last);
+	c->epoch = v->db->epoch;
+	c->seen = c->last;
+	c->pending = false;
+	return q;
+}
+
+int scim_scan_row(struct scim_view *v, struct scim_cursor *c, sqlite3_stmt **q, int *errnop)
+{
+	if (c->done)
+		return 0;
+	if (c->epoch == v->db->epoch && (*q = v->db->st[c->scan]) != NULL) {
+		if (c->pending)
+			return 1; /* refused for a short buffer last time: the same row again */
+	} else if (!(*q = scan_position(v, c, errnop))) {
+		return -1;
+	}
+	int rc = scim_step(v, *q, errnop);
+	if (rc == 0)
+		c->done = true; /* a finished statement would restart from the top if stepped again */
+	if (rc <= 0)
+		return rc;
+	int64_t key = sqlite3_column_int64(*q, SCIM_SCAN_KEY);
+	if (key <= c->seen) /* a damaged b-tree answering out of order must not loop forever */
+		return scim_corrupt(v, errnop);
+	c->seen = key;
+	c->pending = true;
+	return 1;
+}
+
+void scim_scan_served(struct scim_cursor *c, int64_t key)
+{
+	c->last = key;
+	c->pending = false;
+}
+
+void scim_scan_skipped(struct scim_cursor *c)
+{
+	c->pending = false;
+}
