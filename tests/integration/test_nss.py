@@ -232,10 +232,10 @@ def run_threads_while_republishing(site, host, procs, *extra):
         time.sleep(0.02)
     out, err = p.communicate()
     assert p.returncode == 0, out + err
-    m = re.search(r"lookups=(\d+) failures=(\d+) generations=(\d+) forks=(\d+)", out)
+    m = re.search(r"lookups=(\d+) failures=(\d+) generations=(\d+) forks=(\d+) passes=(\d+)", out)
     assert m, out + err
     assert gen > 10
-    counts = dict(zip(("lookups", "failures", "generations", "forks"), map(int, m.groups())))
+    counts = dict(zip(("lookups", "failures", "generations", "forks", "passes"), map(int, m.groups())))
     assert counts["failures"] == 0
     assert counts["lookups"] > 1000
     assert counts["generations"] >= 3, "threads never saw the republished caches: " + out
@@ -361,6 +361,128 @@ def test_short_buffer_does_not_advance_enumeration(site, host):
                                "empty-group:*:300003:"], out
     rc, out = direct(host, "spent")
     assert rc == 0 and [l.split(":")[0] for l in out] == ["alice", "bob", "carol"], out
+
+
+# --- enumeration across a replaced cache ----------------------------------------------------
+
+def publish_numbered(site, numbers, gen, corrupt=False):
+    """Users userN (N in NUMBERS) whose gecos encodes uid and generation, so a torn entry shows."""
+    users = [nss_util.user(n, gecos="User %d,uid=%d,gen=%d" % (n, nss_util.BASE_UID + n, gen)) for n in numbers]
+    harness.write_cache(site.cache_db, users=users, meta={"generation": str(gen)})
+    if corrupt:
+        with open(site.cache_db, "r+b") as f:  # in place: the header says the file is longer
+            f.truncate(os.path.getsize(site.cache_db) // 2)
+
+
+class Enumerator:
+    """A running nss_lookup that enumerates passwd through glibc; only our users are returned."""
+
+    def __init__(self, host, procs):
+        import subprocess
+        self.p = host.start(procs, [host.tool("nss_lookup")], stdin=subprocess.PIPE)
+
+    def ask(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline().strip()
+
+    def next(self, size=4096):
+        """(n, gen) of the next userN, "END", or the error line; local accounts are skipped."""
+        while True:
+            out = self.ask("pwent %d" % size)
+            if not out.startswith("OK "):
+                return out
+            f = out[3:].split(":")
+            if int(f[2]) < nss_util.BASE_UID:
+                continue
+            m = re.fullmatch(r"User (\d+),uid=(\d+),gen=(\d+)", f[4])
+            n = int(f[2]) - nss_util.BASE_UID
+            # an untorn entry: every field belongs to the same account of the same snapshot
+            assert m and f[0] == "user%d" % n and int(m.group(1)) == n and m.group(2) == f[2] == f[3], out
+            assert f[5] == "/home/user%d" % n, out
+            return n, int(m.group(3))
+
+    def close(self):
+        self.p.stdin.close()
+        assert self.p.wait(timeout=10) == 0, self.p.stderr.read()
+
+
+def test_enumeration_continues_across_a_replaced_cache(site, host, procs):
+    publish_numbered(site, range(40), gen=1)
+    e = Enumerator(host, procs)
+    assert e.ask("setpw") == "OK"
+    assert [e.next() for _ in range(10)] == [(n, 1) for n in range(10)]
+    # new snapshot: even users from 20 on are gone, 40..49 are new
+    publish_numbered(site, [n for n in range(50) if n < 20 or n % 2], gen=2)
+    # within the recheck interval the scan may go on reading the snapshot it started on (gen 1,
+    # like libnss_files reading a replaced /etc/passwd through its open stream) ...
+    assert e.next() in ((10, 1), (10, 2))
+    # ... until any look-up notices the new file: the scan resumes after the last uid it returned
+    assert e.ask("pw user45").startswith("OK user45:")
+    got = []
+    while (entry := e.next()) != "END":
+        got.append(entry)
+    assert got == [(n, 2) for n in list(range(11, 20)) + list(range(21, 50, 2))]
+    assert e.next() == "END"  # stays at the end until setpwent
+    assert e.ask("setpw") == "OK"
+    assert e.next() == (0, 2)
+    e.close()
+
+
+def test_enumeration_notices_a_replaced_cache_within_a_second(site, host, procs):
+    publish_numbered(site, range(30), gen=1)
+    e = Enumerator(host, procs)
+    assert e.ask("setpw") == "OK"
+    assert [e.next() for _ in range(5)] == [(n, 1) for n in range(5)]
+    publish_numbered(site, range(30), gen=2)
+    time.sleep(1.2)  # SCIM_SCAN_RECHECK_MS, with no look-up in between
+    assert e.next() == (5, 2)
+    e.close()
+
+
+def test_enumeration_short_buffer_retry_returns_the_same_entry(site, host, procs):
+    publish_numbered(site, range(20), gen=1)
+    e = Enumerator(host, procs)
+    assert e.ask("setpw") == "OK"
+    assert e.next() == (0, 1)
+    # glibc hands ERANGE back to the caller; the retry with a larger buffer gets the same entry
+    assert e.ask("pwent 8") == "ERROR ERANGE"
+    assert e.ask("pwent 8") == "ERROR ERANGE"
+    assert e.next() == (1, 1)
+    # a short buffer, then the cache is replaced and reopened: the retry still gets user2 (gen 2)
+    assert e.ask("pwent 8") == "ERROR ERANGE"
+    publish_numbered(site, range(20), gen=2)
+    assert e.ask("pw user0").startswith("OK user0:")
+    assert e.next() == (2, 2)
+    # and when that pending user is gone from the new snapshot, the next one follows
+    assert e.ask("pwent 8") == "ERROR ERANGE"
+    publish_numbered(site, [n for n in range(20) if n != 3], gen=3)
+    assert e.ask("pw user0").startswith("OK user0:")
+    assert e.next() == (4, 3)
+    e.close()
+
+
+def test_enumeration_over_a_damaged_or_removed_cache_fails_cleanly(site, host, procs):
+    publish_numbered(site, range(2000), gen=1)
+    e = Enumerator(host, procs)
+    assert e.ask("setpw") == "OK"
+    assert [e.next() for _ in range(3)] == [(n, 1) for n in range(3)]
+    publish_numbered(site, range(2000), gen=2, corrupt=True)
+    assert e.ask("pw user0") == "ERROR EIO"  # UNAVAIL with EIO: the damaged file is refused
+    assert e.next() == "END"  # the module answers UNAVAIL: no entry, no crash
+    publish_numbered(site, range(10), gen=3)
+    assert e.ask("setpw") == "OK"
+    assert e.next() == (0, 3)
+    os.unlink(site.cache_db)
+    assert e.ask("pw user0") == "NOTFOUND"
+    assert e.next() == "END"
+    e.close()
+
+
+def test_threads_enumerate_while_cache_is_republished(site, host, procs):
+    # every getpwent/getgrent pass is checked by the tool: order, completeness, no torn entry
+    counts = run_threads_while_republishing(site, host, procs, "enum")
+    assert counts["passes"] >= 3, counts
 
 
 def test_initgroups_dedupes_skips_primary_and_respects_limit(site, host):

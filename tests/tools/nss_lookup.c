@@ -3,6 +3,8 @@
  * cache.db underneath a running process, or fork it.
  *
  *   pw NAME | uid UID | gr NAME | gid GID | sp NAME | groups USER
+ *   setpw | pwent SIZE | endpw     enumeration through getpwent_r with a SIZE-byte buffer
+ *                                  ("END" after the last entry, "ERROR ERANGE" when SIZE is short)
  *   fork CMD...     the same command answered by a forked child (parent used the cache first)
  * Answers: "OK <passwd/group/shadow line or gid list>", "NOTFOUND", "ERROR <errno name>". */
 #include <errno.h>
@@ -53,6 +55,23 @@ static void do_groups(const char *user)
 	printf("\n");
 }
 
+static void do_pwent(size_t size)
+{
+	struct passwd pw, *res = NULL;
+	if (size == 0 || size > sizeof(buf)) {
+		printf("ERROR bad-size\n");
+		return;
+	}
+	int rc = getpwent_r(&pw, buf, size, &res);
+	if (res)
+		printf("OK %s:%s:%u:%u:%s:%s:%s\n", pw.pw_name, pw.pw_passwd, pw.pw_uid, pw.pw_gid, pw.pw_gecos,
+		       pw.pw_dir, pw.pw_shell);
+	else if (rc == ENOENT)
+		printf("END\n");
+	else
+		answer_error(rc);
+}
+
 static void command(const char *verb, const char *arg)
 {
 	struct passwd pw, *pwr = NULL;
@@ -82,6 +101,14 @@ static void command(const char *verb, const char *arg)
 			answer_error(rc);
 	} else if (!strcmp(verb, "groups")) {
 		do_groups(arg);
+	} else if (!strcmp(verb, "setpw")) {
+		setpwent();
+		printf("OK\n");
+	} else if (!strcmp(verb, "pwent")) {
+		do_pwent(strtoul(arg, NULL, 10));
+	} else if (!strcmp(verb, "endpw")) {
+		endpwent();
+		printf("OK\n");
 	} else {
 		printf("ERROR unknown-command\n");
 	}

@@ -7,7 +7,12 @@
  * once, so a lock inherited in the locked state (no pthread_atfork handling) shows up as a child
  * killed by alarm(). (Not under ASan: GCC 12's libasan allocator itself deadlocks in such a child.)
  *
- *   nss_threads SECONDS NUSERS [fork] -> "lookups=L failures=F generations=G forks=K" */
+ * With "enum", the main thread meanwhile enumerates passwd (getpwent_r) and group (getgrent_r)
+ * over and over: every pass must list each userN exactly once, in uid order, untorn, whichever
+ * generations it spans, while the workers' look-ups reopen the cache under it.
+ *
+ *   nss_threads SECONDS NUSERS [fork|enum]
+ *     -> "lookups=L failures=F generations=G forks=K passes=P" */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -151,10 +156,68 @@ static unsigned long fork_loop(void)
 	return forks;
 }
 
+/* One getpwent pass: our users (uid >= BASE_UID) each once, rising, each entry whole. */
+static void passwd_pass(void)
+{
+	char buf[4096];
+	struct passwd pw, *res;
+	int next = 0;
+	setpwent();
+	while (getpwent_r(&pw, buf, sizeof(buf), &res) == 0 && res) {
+		if (pw.pw_uid < BASE_UID)
+			continue; /* /etc/passwd comes first */
+		int n = (int)(pw.pw_uid - BASE_UID);
+		if (n != next)
+			failed("getpwent_r order", n, pw.pw_name);
+		check_passwd("getpwent_r", n, &pw, res, 0);
+		next = n + 1;
+	}
+	endpwent();
+	if (next != nusers)
+		failed("getpwent_r pass ended early at", next, "");
+}
+
+/* One getgrent pass: the private groups user0.. in order, then team with valid members. */
+static void group_pass(void)
+{
+	char buf[16384];
+	struct group gr, *res;
+	int next = 0, teams = 0;
+	setgrent();
+	while (getgrent_r(&gr, buf, sizeof(buf), &res) == 0 && res) {
+		if (gr.gr_gid == TEAM_GID) {
+			check_team("getgrent_r", &gr, res, 0);
+			teams++;
+		} else if (gr.gr_gid >= BASE_UID) {
+			char name[32];
+			int n = (int)(gr.gr_gid - BASE_UID);
+			snprintf(name, sizeof(name), "user%d", n);
+			if (n != next || strcmp(gr.gr_name, name) || gr.gr_mem[0])
+				failed("getgrent_r private group", n, gr.gr_name);
+			next = n + 1;
+		}
+	}
+	endgrent();
+	if (next != nusers || teams != 1)
+		failed("getgrent_r pass incomplete at", next, teams ? "" : "no team");
+}
+
+static unsigned long enum_loop(void)
+{
+	unsigned long passes = 0;
+	while (now() < deadline) {
+		passwd_pass();
+		group_pass();
+		passes++;
+	}
+	return passes;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4 || (nusers = atoi(argv[2])) <= 0 || (argc == 4 && strcmp(argv[3], "fork"))) {
-		fprintf(stderr, "usage: nss_threads SECONDS NUSERS [fork]\n");
+	bool fork_mode = argc == 4 && !strcmp(argv[3], "fork"), enum_mode = argc == 4 && !strcmp(argv[3], "enum");
+	if (argc < 3 || argc > 4 || (nusers = atoi(argv[2])) <= 0 || (argc == 4 && !fork_mode && !enum_mode)) {
+		fprintf(stderr, "usage: nss_threads SECONDS NUSERS [fork|enum]\n");
 		return 2;
 	}
 	deadline = now() + atof(argv[1]);
@@ -164,13 +227,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nss_threads: cannot start threads\n");
 			return 2;
 		}
-	unsigned long forks = argc == 4 ? fork_loop() : 0;
+	unsigned long forks = fork_mode ? fork_loop() : 0, passes = enum_mode ? enum_loop() : 0;
 	for (size_t i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	unsigned long gens = 0;
 	for (size_t g = 0; g < MAX_GEN; g++)
 		gens += atomic_load(&gen_seen[g]);
-	printf("lookups=%lu failures=%lu generations=%lu forks=%lu\n", atomic_load(&lookups), atomic_load(&failures),
-	       gens, forks);
+	printf("lookups=%lu failures=%lu generations=%lu forks=%lu passes=%lu\n", atomic_load(&lookups),
+	       atomic_load(&failures), gens, forks, passes);
 	return atomic_load(&failures) ? 1 : 0;
 }
