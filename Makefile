@@ -169,14 +169,17 @@ check: deps
 	$(MAKE) SAN=1 unit integration
 	$(MAKE) fuzz-regress
 	$(MAKE) bench-smoke
+	@$(PYTHON) tests/check_summary.py build/san/unit.log build/san/integration.log
 
+# Each suite's output is kept in $(B)/unit.log and $(B)/integration.log for the closing summary.
 unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	@set -o pipefail; fail=0; : > $(B)/unit.log; \
+	for t in $(UNIT_BINS); do echo "== $$t"; $$t 2>&1 | tee -a $(B)/unit.log || fail=1; done; \
 	if [ $$fail = 0 ]; then echo "unit: all cmocka suites passed"; else echo "unit: FAILED"; exit 1; fi
 
 integration: all tests
-	ENTRA_BUILD=$(abspath $(B)) ENTRA_PLAIN_BUILD=$(abspath build) \
-		$(PYTHON) -m pytest -p no:cacheprovider -ra tests/integration $(PYTEST_ARGS)
+	@set -o pipefail; ENTRA_BUILD=$(abspath $(B)) ENTRA_PLAIN_BUILD=$(abspath build) \
+		$(PYTHON) -m pytest -p no:cacheprovider -ra tests/integration $(PYTEST_ARGS) 2>&1 | tee $(B)/integration.log
 
 # Debian locations; the systemd, sysusers and tmpfiles paths are fixed by systemd, not PREFIX.
 MANDIR ?= $(PREFIX)/share/man
