@@ -14,8 +14,10 @@
 #include "cache_schema.h"
 
 #define PW_COLUMNS "SELECT name, uid, gid, gecos, dir, shell, expire, role FROM passwd "
-/* typeof: a tampered non-integer key sorts after every integer and would never advance a scan. */
-#define PW_SCAN PW_COLUMNS "WHERE uid > ?1 AND typeof(uid) = 'integer' ORDER BY uid"
+/* ?2 is the configured uid_max: besides skipping ids nobody may see, the upper bound keeps out
+ * the text and blob keys of a tampered cache (they sort after every number), without a per-row
+ * typeof() call, and it lets SQLite read one rowid range. */
+#define PW_SCAN PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
@@ -30,7 +32,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCAN_PASSWD] = PW_SCAN,
     [ST_SCAN_SHADOW] = PW_SCAN,
     [ST_SCAN_PRIVATE_GROUPS] = PW_SCAN,
-    [ST_SCAN_GROUPS] = "SELECT name, gid FROM groups WHERE gid > ?1 AND typeof(gid) = 'integer' ORDER BY gid",
+    [ST_SCAN_GROUPS] = "SELECT name, gid FROM groups WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
 };
 
 /* Memory held per connection: the module lives in every process that resolves a name. The page

@@ -10,6 +10,7 @@ static sqlite3_stmt *scan_position(struct scim_view *v, struct scim_cursor *c, i
 		return NULL;
 	sqlite3_reset(q);
 	sqlite3_bind_int64(q, 1, c->last);
+	sqlite3_bind_int64(q, 2, v->id_max);
 	c->epoch = v->db->epoch;
 	c->seen = c->last;
 	c->pending = false;
@@ -31,10 +32,14 @@ int scim_scan_row(struct scim_view *v, struct scim_cursor *c, sqlite3_stmt **q, 
 		c->done = true; /* a finished statement would restart from the top if stepped again */
 	if (rc <= 0)
 		return rc;
-	int64_t key = sqlite3_column_int64(*q, SCIM_SCAN_KEY);
-	if (key <= c->seen) /* a damaged b-tree answering out of order must not loop forever */
-		return scim_corrupt(v, errnop);
-	c->seen = key;
+	/* A real-valued key (tampered cache) is refused by the row checks; the scan only moves
+	 * forward, so it cannot make it loop. */
+	if (sqlite3_column_type(*q, SCIM_SCAN_KEY) == SQLITE_INTEGER) {
+		int64_t key = sqlite3_column_int64(*q, SCIM_SCAN_KEY);
+		if (key <= c->seen) /* a damaged b-tree answering out of order must not loop forever */
+			return scim_corrupt(v, errnop);
+		c->seen = key;
+	}
 	c->pending = true;
 	return 1;
 }
