@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Cache file name for URL: KIND-<first 16 bytes of SHA-256(URL) in hex>.json */
-static void cache_name(char *out, size_t outlen, const char *kind, const char *url)
+void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *url)
 {
 	const struct pe_crypto_lib *c = pe_crypto_lib(NULL, 0);
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -43,7 +42,7 @@ static json_t *fetch_json(struct pe_session *s, const char *url, const char *kin
 {
 	char name[64], err[512];
 	bool cache = cache_usable(s);
-	cache_name(name, sizeof(name), kind, url);
+	pe_oidc_cache_name(name, sizeof(name), kind, url);
 	*fetched = false;
 	if (cache && !force) {
 		char *text = pe_cache_read(s->cfg.pam_cache_dir, name, ttl, PE_HTTP_MAX_RESPONSE);
@@ -138,7 +137,7 @@ json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, boo
 bool pe_oidc_jwks_refetch_allowed(struct pe_session *s, const char *jwks_uri)
 {
 	char name[64];
-	cache_name(name, sizeof(name), "jwks", jwks_uri);
+	pe_oidc_cache_name(name, sizeof(name), "jwks", jwks_uri);
 	long age = pe_cache_age(s->cfg.pam_cache_dir, name);
 	return age < 0 || age >= PE_JWKS_REFETCH_MIN_AGE;
 }

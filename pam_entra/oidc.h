@@ -33,4 +33,7 @@ json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, boo
  * PE_JWKS_REFETCH_MIN_AGE old, or no usable cache). */
 bool pe_oidc_jwks_refetch_allowed(struct pe_session *s, const char *jwks_uri);
 
+/* The file cache's name for URL: KIND-<first 16 bytes of SHA-256(URL) in hex>.json. */
+void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *url);
+
 #endif

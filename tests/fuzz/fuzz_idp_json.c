@@ -10,7 +10,6 @@
  * The device code and token poll bodies are parsed by static functions of
  * pam_entra/device_flow.c that only HTTPS reaches; they are covered by the hostile IdP
  * integration tests instead. */
-#include <openssl/evp.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "fuzz_util.h"
 #include "pam_entra/file_cache.h"
 #include "pam_entra/login.h"
+#include "pam_entra/oidc.h"
 #include "pam_entra/prompt.h"
 #include "pam_entra/qr.h"
 
@@ -34,22 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char cache_dir[64];
 static struct entra_config cfg;
 
-/* oidc.c names cache files KIND-<first 16 bytes of SHA-256(URL) in hex>.json. */
-static void cache_name(char *out, size_t outlen, const char *kind, const char *url)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[33] = "";
-	if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= 16)
-		for (int i = 0; i < 16; i++)
-			sprintf(hex + 2 * i, "%02x", md[i]);
-	snprintf(out, outlen, "%s-%s.json", kind, hex);
-}
-
 static void cache_put(const char *kind, const char *url, const char *doc, size_t len)
 {
 	char name[128], err[256];
-	cache_name(name, sizeof(name), kind, url);
+	pe_oidc_cache_name(name, sizeof(name), kind, url);
 	if (pe_cache_write(cache_dir, name, doc, len, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_idp_json: %s\n", err);
 		abort();
@@ -125,7 +113,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static const char good[] = "{\"issuer\": \"https://x/{tenantid}/v2.0\", \"token_endpoint\": \"https://x/t\","
 	                           "\"device_authorization_endpoint\": \"https://x/d\", \"jwks_uri\": \"https://x/k\"}";
 	if (run(good, sizeof(good) - 1, NULL, 0, NULL)) {
-		fprintf(stderr, "fuzz_idp_json: a valid cached discovery document was not used: update cache_name()\n");
+		fprintf(stderr, "fuzz_idp_json: a valid cached discovery document was not used\n");
 		abort();
 	}
 	return 0;
