@@ -2,8 +2,8 @@
  *
  * Input: a type byte ('G' Group, anything else User), then either a bare PATCH path (parsed by
  * scim_path_parse) or "RESOURCE-JSON" FUZZ_SEPARATOR "PATCHOP-JSON". The applier promises
- * atomicity (a failed PATCH leaves the resource unchanged) and that id, meta and schemas never
- * change: both are checked on every input. */
+ * atomicity (a failed PATCH leaves the resource unchanged) and that id and meta never change:
+ * both are checked on every input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +65,8 @@ static void fuzz_apply(enum scim_resource_type type, const char *res_text, size_
 		if (scim_patch_apply(res, type, body, &err) == 0) {
 			same_or_abort(before, res, "id");
 			same_or_abort(before, res, "meta");
-			same_or_abort(before, res, "schemas");
+			/* `schemas` is not checked: re-normalisation after a PATCH rightly lists an
+			 * extension URN once an extension attribute exists (RFC 7643 3). */
 		} else {
 			check_error(&err);
 			if (!json_equal(before, res))
