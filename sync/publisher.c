@@ -24,11 +24,13 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 #define FIRST_CHANGE_DELAY_MS 50   /* lets the rest of a burst arrive before the first publish */
 #define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
 #define BUSY_TIMEOUT_MS       10000
-/* During a sustained burst (changes arriving while a publish runs), the next publish waits this
- * many times the last publish's duration after it ended, so at 100k users the publisher takes at
- * most a third of a core and SCIM ingest is not starved. A change after a quiet period is still
- * published FIRST_CHANGE_DELAY_MS after it arrives. */
+/* During a sustained burst (several changes arriving while a publish runs), the next publish
+ * waits this many times the last publish's duration after it ended, so at 100k users the
+ * publisher takes at most a third of a core and SCIM ingest is not starved. A single change (a
+ * client that waits for the previous one to become visible, which it may see before the publish
+ * has freed its memory) is still published FIRST_CHANGE_DELAY_MS after it arrives. */
 #define BURST_BACKOFF_FACTOR 2
+#define BURST_MIN_CHANGES    2
 
 struct publisher {
 	pthread_mutex_t lock;
@@ -37,9 +39,10 @@ struct publisher {
 	pthread_t thread;
 	const struct entra_config *cfg;
 	bool pending, urgent, busy, stop;
-	long long pending_since_ms; /* monotonic ms of the first unpublished change */
-	long long last_publish_ms;  /* monotonic ms of the last publish start, 0 = never */
-	long long last_end_ms;      /* ... and of its end */
+	long long pending_since_ms;  /* monotonic ms of the first unpublished change */
+	long long last_publish_ms;   /* monotonic ms of the last publish start, 0 = never */
+	long long last_end_ms;       /* ... and of its end */
+	unsigned changes_while_busy; /* notifications during the running (or last) publish */
 	unsigned long long started, finished;
 	/* owned by the thread */
 	sqlite3 *db;
@@ -133,7 +136,7 @@ static long long due_ms(const struct publisher *p)
 	long long interval = p->cfg->publish_interval_ms;
 	long long first = p->pending_since_ms + (interval < FIRST_CHANGE_DELAY_MS ? interval : FIRST_CHANGE_DELAY_MS);
 	long long spaced = p->last_publish_ms ? p->last_publish_ms + interval : 0;
-	if (p->last_publish_ms && p->pending_since_ms < p->last_end_ms) { /* came in during the last publish */
+	if (p->last_publish_ms && p->changes_while_busy >= BURST_MIN_CHANGES) {
 		long long rest = p->last_end_ms + BURST_BACKOFF_FACTOR * (p->last_end_ms - p->last_publish_ms);
 		spaced = rest > spaced ? rest : spaced;
 	}
@@ -145,6 +148,7 @@ static void run_one(struct publisher *p)
 	const struct entra_config *cfg = p->cfg;
 	p->pending = p->urgent = false;
 	p->busy = true;
+	p->changes_while_busy = 0;
 	p->started++;
 	p->last_publish_ms = now_ms();
 	pthread_mutex_unlock(&p->lock);
@@ -251,6 +255,8 @@ void publisher_notify(struct publisher *p)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
+	if (p->busy)
+		p->changes_while_busy++;
 	if (!p->pending || p->pending_since_ms > now_ms()) { /* a change cancels a retry back-off */
 		p->pending = true;
 		p->pending_since_ms = now_ms();
