@@ -114,3 +114,16 @@ void scim_cursor_rewind(struct scim_cursor *c)
 	*c = (struct scim_cursor)SCIM_CURSOR_INIT(c->scan);
 	pthread_mutex_unlock(&scim_lock);
 }
+
+/* Runs at dlclose and at exit (glibc's __libc_freeres unloads NSS modules, e.g. under valgrind),
+ * so the config and the cache.db connection do not outlive the module. trylock, never lock: if
+ * another thread is inside a look-up, or a thread died holding the lock, the state is in use or
+ * half-updated; leaving it alone is then the only safe choice, and waiting could hang exit(). */
+__attribute__((destructor)) static void module_unload(void)
+{
+	if (pthread_mutex_trylock(&scim_lock) != 0)
+		return;
+	scim_db_close(&scim_db);
+	scim_settings_drop(&scim_settings);
+	pthread_mutex_unlock(&scim_lock);
+}

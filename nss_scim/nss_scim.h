@@ -64,6 +64,8 @@ struct scim_settings {
 	struct entra_config cfg;
 };
 int scim_settings_refresh(struct scim_settings *s, const char *path);
+/* Frees the parsed config (if any) and forgets the file: the next refresh reads it again. */
+void scim_settings_drop(struct scim_settings *s);
 /* True when ROLE's configured `groups` list names the local group NAME. */
 bool scim_settings_role_grants(const struct scim_settings *s, const char *role, const char *name);
 

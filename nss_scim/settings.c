@@ -23,7 +23,7 @@ bool scim_file_id_same(const struct scim_file_id *id, const struct stat *st)
 	       id->ctime.tv_sec == st->st_ctim.tv_sec && id->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-static void settings_drop(struct scim_settings *s)
+void scim_settings_drop(struct scim_settings *s)
 {
 	if (s->err == 0 && s->id.valid)
 		entra_config_free(&s->cfg);
@@ -35,12 +35,12 @@ int scim_settings_refresh(struct scim_settings *s, const char *path)
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		int err = errno;
-		settings_drop(s);
+		scim_settings_drop(s);
 		return err == ENOENT || err == ENOTDIR ? ENOENT : err;
 	}
 	if (scim_file_id_same(&s->id, &st))
 		return s->err;
-	settings_drop(s);
+	scim_settings_drop(s);
 	char msg[512];
 	struct entra_config cfg;
 	if (entra_config_load(path, &cfg, msg, sizeof(msg)) != 0) {

@@ -20,23 +20,18 @@ pytestmark = [pytest.mark.needs_root,
                                  reason="needs the plain build in ENTRA_PLAIN_BUILD (make all)")]
 
 
-def memcheck(run, log_path, argv, allowed_fds=(), freeres=True):
-    opts = [] if freeres else ["--run-libc-freeres=no"]
-    r = run(hu.valgrind_argv(log_path) + opts + argv)
+def memcheck(run, log_path, argv, allowed_fds=()):
+    r = run(hu.valgrind_argv(log_path) + argv)
     problems, text = hu.valgrind_verdict(log_path, allowed_fds)
     assert not problems, "%s: %s\n%s" % (" ".join(argv), problems, text[-6000:])
     return r
 
 
-# glibc's __libc_freeres (run by valgrind at exit) dlcloses NSS modules; libnss_scim keeps its
-# parsed config and its read-only cache.db connection for the life of the process by design, and
-# has no destructor yet, so after that unload they show as "definitely lost" plus an open fd.
-# The look-up tests therefore keep the module loaded (--run-libc-freeres=no): its state is then
-# "still reachable" and the one descriptor allowed is its cache.db connection. The unload itself
-# is checked by test_module_unload_releases_its_state (expected to fail until module.c frees its
-# state on unload).
+# valgrind runs glibc's __libc_freeres at exit, which dlcloses the NSS modules: libnss_scim's
+# destructor must then close its cache.db connection and free its parsed config, so nothing of
+# ours is left as a definite leak or an open descriptor.
 def getent_memcheck(site, host, log, argv):
-    return memcheck(host.run, log, argv, allowed_fds=(site.cache_db,), freeres=False)
+    return memcheck(host.run, log, argv)
 
 
 @pytest.fixture
@@ -76,11 +71,14 @@ def test_getent_on_corrupt_and_missing_cache_under_memcheck(site, plain_host):
     assert r.returncode == 2
 
 
-@pytest.mark.xfail(strict=True, reason="nss_scim/module.c has no destructor: config and cache.db connection "
-                                       "outlive a dlclose (reported by the hardening work)")
-def test_module_unload_releases_its_state(site, plain_host):
+@pytest.mark.parametrize("unload", [True, False], ids=["libc_freeres", "plain_exit"])
+def test_module_releases_its_state_at_exit(site, plain_host, unload):
+    """The destructor runs whether the module is dlclosed (__libc_freeres) or the process simply
+    exits (ELF fini): either way no cache.db descriptor and no definite leak of ours remain."""
     log = os.path.join(site.dir, "vg-unload.log")
-    memcheck(plain_host.run, log, ["getent", "passwd", "alice"])
+    opts = [] if unload else ["--run-libc-freeres=no"]
+    r = memcheck(plain_host.run, log, opts + ["getent", "passwd", "alice", "carol"])
+    assert "alice:x:200001" in r.stdout and "carol:x:200003" in r.stdout, r.stdout + r.stderr
 
 
 def plain_service(psite):

@@ -255,6 +255,42 @@ def test_fork_while_threads_hold_the_lock(site, procs):
     assert counts["forks"] >= 20, counts
 
 
+UNLOAD_DRIVER = r"""
+import ctypes, os, sys
+def ours():
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink("/proc/self/fd/" + fd) == sys.argv[2]
+        except OSError:  # the directory listing's own descriptor
+            pass
+    return found
+def loaded():
+    return sys.argv[1] in open("/proc/self/maps").read()
+lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_LOCAL)
+pw, buf, err = ctypes.create_string_buffer(64), ctypes.create_string_buffer(1024), ctypes.c_int(0)
+rc = lib._nss_scim_getpwnam_r(b"alice", pw, buf, ctypes.c_size_t(1024), ctypes.byref(err))
+before = ours()
+handle = lib._handle
+del lib
+import _ctypes
+_ctypes.dlclose(handle)
+print(rc, before, ours(), loaded())
+"""
+
+
+def test_unload_closes_the_cache_connection(host, site):
+    """dlclose (as __libc_freeres does) runs the module's destructor: the cache.db descriptor
+    it held for look-ups is closed and the module leaves the address space."""
+    standard_cache(site)
+    r = host.run(["/usr/bin/python3", "-c", UNLOAD_DRIVER, MODULE, site.cache_db])
+    assert r.returncode == 0, r.stderr
+    rc, open_before, open_after, still_mapped = r.stdout.split()
+    assert (rc, open_before) == ("1", "1"), r.stdout
+    assert still_mapped == "False", "dlclose did not unload the module"
+    assert open_after == "0", "cache.db still open after dlclose"
+
+
 # --- defence against a tampered cache --------------------------------------------------------
 
 def tampered_cache(site):
