@@ -1,4 +1,5 @@
-/* POST, GET by id, PUT, PATCH, DELETE of /Users and /Groups: each one transaction. */
+/* POST, GET by id, PUT, PATCH, DELETE of /Users and /Groups. A write runs under its own savepoint
+ * inside a batch transaction shared with concurrent writes (scim_write_begin, group_commit.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,15 +118,13 @@ static void write_resource(struct scim_ctx *c, const char *id, json_t *res, bool
 {
 	char now[STORE_TIME_LEN];
 	store_now(now);
-	if (store_begin(c->svc->st, true) != STORE_OK) {
-		scim_fail_store(c, STORE_ERROR);
+	if (scim_write_begin(c) < 0)
 		return;
-	}
 	int rc =
 	    insert ? store_insert(c->svc->st, c->type, id, res, now) : store_update(c->svc->st, c->type, id, res, now);
 	if (rc != STORE_OK) {
 		fail_write(c, rc, res);
-		return; /* rolled back by the caller of the handler */
+		return; /* rolled back to its savepoint by scim_service_handle */
 	}
 	if (c->type == SCIM_GROUP && write_members(c, id, res) < 0)
 		return;
@@ -176,10 +175,8 @@ void scim_get(struct scim_ctx *c)
 
 void scim_delete(struct scim_ctx *c)
 {
-	if (store_begin(c->svc->st, true) != STORE_OK) {
-		scim_fail_store(c, STORE_ERROR);
+	if (scim_write_begin(c) < 0)
 		return;
-	}
 	int rc = store_delete(c->svc->st, c->type, c->id); /* memberships go with it (ON DELETE CASCADE) */
 	if (rc != STORE_OK) {
 		scim_fail_store(c, rc);
@@ -258,7 +255,7 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 				scim_commit_write(c);
 		} else if (scim_commit_write(c) == 0) {
 			c->resp->status = 204;
-			/* store_update bumped the version by one inside this exclusive transaction */
+			/* store_update bumped the version by one while this request held the writer */
 			snprintf(c->resp->etag, sizeof(c->resp->etag), "W/\"%lld\"", version + 1);
 		}
 	}
@@ -276,9 +273,7 @@ void scim_patch(struct scim_ctx *c)
 	if (c->type == SCIM_GROUP && (planned = member_plan_build(ops, &plan)) < 0)
 		scim_fail_store(c, STORE_ERROR);
 	else if (parse_projection(c, &proj)) {
-		if (store_begin(c->svc->st, true) != STORE_OK)
-			scim_fail_store(c, STORE_ERROR);
-		else
+		if (scim_write_begin(c) == 0)
 			apply_patch(c, ops, &proj, planned ? &plan : NULL);
 		scim_projection_free(&proj);
 	}

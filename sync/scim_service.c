@@ -15,6 +15,30 @@ static const struct entra_logger svc_logger = {"entra-syncd", LOG_DAEMON, true, 
 #define LAST_REQUEST_READ_INTERVAL 5 /* seconds between persisting last_request for reads */
 #define SCIM_ID_MAX                128
 
+static void last_request_value(char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%lld", (long long)time(NULL));
+}
+
+/* Every batch records the time of the last request in the COMMIT that acknowledges it. */
+static int record_last_request(struct store *writer, void *arg)
+{
+	struct scim_service *svc = arg;
+	char now[32];
+	last_request_value(now, sizeof(now));
+	if (store_kv_set(writer, LAST_REQUEST_KEY, now) != STORE_OK)
+		return -1;
+	atomic_store(&svc->last_request_saved, time(NULL));
+	return 0;
+}
+
+static void batch_committed(void *arg)
+{
+	struct scim_service *svc = arg;
+	if (svc->on_change)
+		svc->on_change(svc->on_change_arg);
+}
+
 struct scim_service *scim_service_open(const struct entra_config *cfg, scim_change_fn on_change, void *arg)
 {
 	char err[512];
@@ -23,13 +47,14 @@ struct scim_service *scim_service_open(const struct entra_config *cfg, scim_chan
 		entra_log(&svc_logger, LOG_ERR, "out of memory opening the SCIM service");
 		return NULL;
 	}
-	svc->st = store_open(cfg->state_db, err, sizeof(err));
-	if (!svc->st) {
+	svc->writer = store_open(cfg->state_db, err, sizeof(err));
+	if (!svc->writer || store_pool_open(&svc->readers, cfg->state_db, SCIM_READERS, err, sizeof(err)) < 0) {
 		entra_log(&svc_logger, LOG_ERR, "%s", err);
+		store_close(svc->writer);
 		free(svc);
 		return NULL;
 	}
-	pthread_mutex_init(&svc->lock, NULL);
+	group_commit_init(&svc->commit, svc->writer, record_last_request, batch_committed, svc);
 	svc->max_body = cfg->max_body;
 	svc->on_change = on_change;
 	svc->on_change_arg = arg;
@@ -40,8 +65,9 @@ void scim_service_close(struct scim_service *svc)
 {
 	if (!svc)
 		return;
-	store_close(svc->st);
-	pthread_mutex_destroy(&svc->lock);
+	group_commit_destroy(&svc->commit);
+	store_pool_close(&svc->readers);
+	store_close(svc->writer);
 	free(svc);
 }
 
@@ -110,40 +136,31 @@ const char *scim_type_endpoint(enum scim_resource_type type)
 	return type == SCIM_USER ? "Users" : "Groups";
 }
 
-static void last_request_value(char *out, size_t outlen)
+int scim_write_begin(struct scim_ctx *c)
 {
-	snprintf(out, outlen, "%lld", (long long)time(NULL));
+	if (group_commit_enter(&c->svc->service->commit, &c->member) == 0)
+		return 0;
+	scim_fail_store(c, STORE_ERROR);
+	return -1;
 }
 
 int scim_commit_write(struct scim_ctx *c)
 {
-	char now[32];
-	last_request_value(now, sizeof(now));
-	if (store_kv_set(c->svc->st, LAST_REQUEST_KEY, now) != STORE_OK || store_commit(c->svc->st) != STORE_OK) {
-		store_rollback(c->svc->st);
-		scim_fail_store(c, STORE_ERROR);
-		return -1;
-	}
 	c->wrote = true;
-	c->svc->last_request_saved = time(NULL);
 	return 0;
 }
 
-/* Reads only persist last_request every few seconds, so a GET never costs an fsync. */
+/* Reads persist last_request only every few seconds, through a write batch of their own. */
 static void note_read_request(struct scim_service *svc)
 {
-	char now[32];
-	time_t t = time(NULL);
-	if (t - svc->last_request_saved < LAST_REQUEST_READ_INTERVAL)
+	struct gc_member m;
+	time_t t = time(NULL), saved = atomic_load(&svc->last_request_saved);
+	/* the exchange lets one reader of many do it */
+	if (t - saved < LAST_REQUEST_READ_INTERVAL ||
+	    !atomic_compare_exchange_strong(&svc->last_request_saved, &saved, t))
 		return;
-	last_request_value(now, sizeof(now));
-	if (store_begin(svc->st, true) != STORE_OK)
-		return;
-	if (store_kv_set(svc->st, LAST_REQUEST_KEY, now) != STORE_OK || store_commit(svc->st) != STORE_OK) {
-		store_rollback(svc->st);
-		return;
-	}
-	svc->last_request_saved = t;
+	group_commit_enter(&svc->commit, &m);
+	group_commit_leave(&svc->commit, &m, GC_TOUCH);
 }
 
 static bool method_is(const struct scim_ctx *c, const char *m)
@@ -239,29 +256,53 @@ static bool request_ok(struct scim_ctx *c)
 		scim_fail(c, 400, NULL, "request without method or path");
 		return false;
 	}
-	if (r->body && r->body_len > c->svc->max_body) {
+	if (r->body && r->body_len > c->svc->service->max_body) {
 		scim_fail(c, 413, NULL, "request body of %zu bytes exceeds max_body = %zu; raise max_body in [sync]",
-		          r->body_len, c->svc->max_body);
+		          r->body_len, c->svc->service->max_body);
 		return false;
 	}
 	return true;
 }
 
+static bool is_read(const struct scim_request *req)
+{
+	return req->method && strcmp(req->method, "GET") == 0;
+}
+
+/* A GET on a pooled read-only connection: it sees only committed, synced data. */
+static void handle_read(struct scim_ctx *c)
+{
+	struct scim_service *svc = c->svc->service;
+	c->svc->st = store_pool_take(&svc->readers);
+	route(c);
+	store_pool_give(&svc->readers, c->svc->st);
+	note_read_request(svc);
+}
+
+/* Anything else on the writer: the handler joins a batch (scim_write_begin) when it writes, and
+ * the response stands only once the batch's COMMIT returned. */
+static void handle_write(struct scim_ctx *c)
+{
+	struct scim_service *svc = c->svc->service;
+	c->svc->st = svc->writer;
+	route(c);
+	if (group_commit_leave(&svc->commit, &c->member, c->wrote ? GC_KEEP : GC_UNDO) < 0)
+		scim_fail(c, 500, NULL, "state.db could not store this request; nothing of it was kept: retry it");
+}
+
 void scim_service_handle(struct scim_service *svc, const struct scim_request *req, struct scim_response *resp)
 {
-	struct scim_ctx c = {.svc = svc, .req = req, .resp = resp};
+	struct scim_session session = {.service = svc};
+	struct scim_ctx c = {.svc = &session, .req = req, .resp = resp};
 	memset(resp, 0, sizeof(*resp));
-	pthread_mutex_lock(&svc->lock);
-	if (request_ok(&c))
-		route(&c);
-	store_rollback(svc->st); /* a handler that failed midway never leaves a transaction open */
-	if (!c.wrote)
-		note_read_request(svc);
-	pthread_mutex_unlock(&svc->lock);
+	if (request_ok(&c)) {
+		if (is_read(req))
+			handle_read(&c);
+		else
+			handle_write(&c);
+	}
 	if (!resp->status)
 		scim_fail(&c, 500, NULL, "internal error: no response produced; see the entra-syncd log");
-	if (c.wrote && svc->on_change)
-		svc->on_change(svc->on_change_arg);
 }
 
 int scim_service_stats(struct scim_service *svc, struct scim_stats *out)
@@ -269,19 +310,19 @@ int scim_service_stats(struct scim_service *svc, struct scim_stats *out)
 	char value[32];
 	int ret = 0;
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&svc->lock);
-	if (store_begin(svc->st, false) != STORE_OK) {
-		pthread_mutex_unlock(&svc->lock);
+	struct store *st = store_pool_take(&svc->readers);
+	if (store_begin(st, false) != STORE_OK) {
+		store_pool_give(&svc->readers, st);
 		return -1;
 	}
-	if (store_stats(svc->st, &out->users, &out->active_users, &out->groups) != STORE_OK)
+	if (store_stats(st, &out->users, &out->active_users, &out->groups) != STORE_OK)
 		ret = -1;
-	int kv = store_kv_get(svc->st, LAST_REQUEST_KEY, value, sizeof(value));
+	int kv = store_kv_get(st, LAST_REQUEST_KEY, value, sizeof(value));
 	if (kv == STORE_OK)
 		out->last_request = strtoll(value, NULL, 10);
 	else if (kv != STORE_NOT_FOUND)
 		ret = -1;
-	store_commit(svc->st);
-	pthread_mutex_unlock(&svc->lock);
+	store_commit(st);
+	store_pool_give(&svc->readers, st);
 	return ret;
 }

@@ -60,6 +60,9 @@ static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT request",
+    [S_SAVEPOINT_RELEASE] = "RELEASE request",
+    [S_SAVEPOINT_ROLLBACK] = "ROLLBACK TO request",
     [S_U_INSERT] = "INSERT INTO users(id, user_name, external_id, display_name, active, json, created,"
                    " last_modified, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)",
     [S_G_INSERT] = "INSERT INTO groups(id, display_name, external_id, json, created, last_modified, version)"
@@ -154,7 +157,7 @@ static int query_int(sqlite3 *db, const char *sql, int *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int set_pragmas(sqlite3 *db, char *err, size_t errlen)
+static int set_pragmas(sqlite3 *db, bool reader, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int wal = 0;
@@ -171,13 +174,27 @@ static int set_pragmas(sqlite3 *db, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot switch to WAL journal mode: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	return exec_sql(db,
-	                /* a 100k-user state.db is ~80 MB: keep its hot index pages in memory and read
-	                 * the rest through mmap instead of a pread per page */
-	                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-	                "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;"
-	                "CREATE TEMP TABLE member_set(user_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-	                err, errlen);
+	if (exec_sql(db,
+	             /* a 100k-user state.db is ~80 MB: keep its hot index pages in memory and read
+	              * the rest through mmap instead of a pread per page */
+	             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+	             "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;"
+	             "CREATE TEMP TABLE member_set(user_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
+	             err, errlen) < 0)
+		return -1;
+	/* several readers share the OS page cache through mmap: a smaller private cache each */
+	return reader ? exec_sql(db, "PRAGMA cache_size = -16384; PRAGMA query_only = 1;", err, errlen) : 0;
+}
+
+/* A reader opens a database the writer has already migrated: it only checks the version. */
+static int check_version(sqlite3 *db, char *err, size_t errlen)
+{
+	int version = -1;
+	if (query_int(db, "PRAGMA user_version", &version) == 0 && version == N_MIGRATIONS)
+		return 0;
+	snprintf(err, errlen, "schema version %d, expected %d: open the writer connection first", version,
+	         N_MIGRATIONS);
+	return -1;
 }
 
 /* Applies every migration step above the file's user_version in one write transaction. */
@@ -222,7 +239,7 @@ static int prepare_all(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
-struct store *store_open(const char *path, char *err, size_t errlen)
+static struct store *open_connection(const char *path, bool reader, char *err, size_t errlen)
 {
 	char why[384] = "";
 	struct store *st = calloc(1, sizeof(*st));
@@ -231,18 +248,29 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		free(st);
 		return NULL;
 	}
-	if (create_private_file(path, err, errlen) < 0) {
+	if (!reader && create_private_file(path, err, errlen) < 0) {
 		store_close(st);
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    set_pragmas(st->db, why, sizeof(why)) < 0 || migrate(st->db, why, sizeof(why)) < 0 ||
+	    set_pragmas(st->db, reader, why, sizeof(why)) < 0 ||
+	    (reader ? check_version(st->db, why, sizeof(why)) : migrate(st->db, why, sizeof(why))) < 0 ||
 	    prepare_all(st, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "state_db %s: %s", path, why[0] ? why : sqlite3_errmsg(st->db));
 		store_close(st);
 		return NULL;
 	}
 	return st;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	return open_connection(path, false, err, errlen);
+}
+
+struct store *store_open_reader(const char *path, char *err, size_t errlen)
+{
+	return open_connection(path, true, err, errlen);
 }
 
 void store_close(struct store *st)
@@ -283,6 +311,28 @@ void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		step_done(st, S_ROLLBACK, "rollback");
+}
+
+bool store_in_transaction(struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+int store_savepoint(struct store *st)
+{
+	return step_done(st, S_SAVEPOINT, "savepoint");
+}
+
+int store_savepoint_release(struct store *st)
+{
+	return step_done(st, S_SAVEPOINT_RELEASE, "release savepoint");
+}
+
+int store_savepoint_rollback(struct store *st)
+{
+	if (step_done(st, S_SAVEPOINT_ROLLBACK, "roll back to savepoint") != STORE_OK)
+		return STORE_ERROR;
+	return store_savepoint_release(st);
 }
 
 int store_new_id(char out[STORE_ID_LEN + 1])

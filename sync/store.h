@@ -3,7 +3,8 @@
  * WAL, synchronous=FULL (an acknowledged write survives kill -9), foreign keys on, mode 0600.
  * The schema is versioned with PRAGMA user_version and an ordered list of migration steps.
  * Every statement is prepared once at open and reset after use; a struct store is NOT
- * thread-safe on its own (scim_service serialises access with a mutex).
+ * thread-safe on its own: scim_service gives its one writer connection to one request at a
+ * time (group_commit.c) and each reader its own pooled read-only connection (store_pool.c).
  *
  * Schema (version 1), for readers such as `entra-sync users`:
  *   users(id TEXT PK, user_name TEXT UNIQUE NOCASE, external_id, display_name, active INTEGER,
@@ -58,6 +59,10 @@ struct store;
 /* Opens or creates PATH (mode 0600), applies pending migrations and prepares every statement.
  * NULL on error with a message in ERR. */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* A read-only (query_only) connection to the existing, migrated PATH, with a smaller page
+ * cache. In WAL mode it sees only committed transactions, and with synchronous=FULL a commit
+ * becomes visible only after its fsync: a reader never sees data that a crash could lose. */
+struct store *store_open_reader(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 /* The connection, for read-only helpers such as store_directory_load. */
 sqlite3 *store_db(struct store *st);
@@ -66,6 +71,14 @@ sqlite3 *store_db(struct store *st);
 int store_begin(struct store *st, bool write);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* False when no transaction is open, also after SQLite rolled one back on its own (a full disk,
+ * an I/O error): a batch of requests sharing the transaction must then fail as a whole. */
+bool store_in_transaction(struct store *st);
+/* One savepoint per request inside a shared write transaction: RELEASE keeps its changes,
+ * ROLLBACK undoes only them (ROLLBACK TO, then RELEASE). */
+int store_savepoint(struct store *st);
+int store_savepoint_release(struct store *st);
+int store_savepoint_rollback(struct store *st);
 
 /* A random UUID v4 (getrandom) and the current UTC time in RFC 3339 form. */
 int store_new_id(char out[STORE_ID_LEN + 1]);
