@@ -56,6 +56,7 @@ static const struct key_def sync_keys[] = {
 	CN("max_body", K_SIZE, max_body, 1024, 1LL << 30),
 	CN("max_connections", K_INT, max_connections, 1, 65536),
 	CN("connection_timeout", K_INT, connection_timeout, 1, 3600),
+	CN("request_timeout", K_INT, request_timeout, 1, 3600),
 	CN("publish_interval_ms", K_INT, publish_interval_ms, 0, 60000),
 	{0}};
 static const struct key_def role_keys[] = {
@@ -370,6 +371,7 @@ static void defaults_set(struct entra_config *c)
 	c->max_body = 1024 * 1024;
 	c->max_connections = 256;
 	c->connection_timeout = 30;
+	c->request_timeout = 30;
 	c->publish_interval_ms = 1000;
 }
 

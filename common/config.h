@@ -70,6 +70,7 @@ struct entra_config {
 	size_t max_body;     /* bytes; larger SCIM bodies get 413 */
 	int max_connections;
 	int connection_timeout; /* seconds of idle before a connection is dropped */
+	int request_timeout;    /* seconds for a whole request (line, headers, body): then 408 */
 	int publish_interval_ms; /* debounce for cache.db publication */
 
 	struct entra_role *roles;

@@ -17,6 +17,7 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true
 #define LOG_URI_MAX 1024
 
 struct request {
+	struct http_deadline_conn *conn; /* NULL: the connection is untracked, refuse the request */
 	struct timespec start;
 	char uri[LOG_URI_MAX]; /* as received, control characters replaced, for the access log */
 	char method[16];
@@ -43,6 +44,8 @@ void *http_request_begin(void *cls, const char *uri, struct MHD_Connection *con)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	copy_printable(r->uri, sizeof(r->uri), uri);
+	r->conn = http_deadline_conn_of(con);
+	http_deadline_request_begins(r->conn);
 	return r;
 }
 
@@ -246,15 +249,23 @@ enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const
 {
 	const struct http_ctx *ctx = cls;
 	struct request *r = *req_cls;
-	if (!r)
-		return MHD_NO; /* out of memory in http_request_begin */
-	if (!r->started)
-		return begin(ctx, con, url, method, r);
+	if (!r || !r->conn)
+		return MHD_NO; /* out of memory in http_request_begin or http_deadline_notify */
+	if (!r->started) {
+		enum MHD_Result ok = begin(ctx, con, url, method, r);
+		/* Refused before the body: the deadline no longer applies. */
+		if (ok == MHD_YES && r->responded && !http_deadline_responding(r->conn))
+			return MHD_NO;
+		return ok;
+	}
 	if (*upload_data_size) {
 		size_t size = *upload_data_size;
 		*upload_data_size = 0;
 		return r->responded ? MHD_YES : absorb(ctx, con, r, upload_data, size);
 	}
+	/* The whole request is here: past this point the watchdog cannot cut it (it may have just now). */
+	if (!http_deadline_responding(r->conn))
+		return MHD_NO;
 	if (r->responded)
 		return MHD_YES;
 	if (r->too_large) {
@@ -287,6 +298,8 @@ void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cl
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long ms = (now.tv_sec - r->start.tv_sec) * 1000L + (now.tv_nsec - r->start.tv_nsec) / 1000000L;
 	int status = r->status;
+	if (http_deadline_request_ends(r->conn) && !status)
+		status = MHD_HTTP_REQUEST_TIMEOUT;
 	if (!status) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_HTTP_STATUS);
 		status = ci ? (int)ci->http_status : 0;

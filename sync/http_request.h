@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http_deadline.h"
 #include "scim_api.h"
 #include "tokens.h"
 
@@ -13,6 +14,7 @@ struct http_ctx {
 	struct scim_service *svc;
 	struct token_store *tokens;
 	size_t max_body;
+	struct http_deadline *deadline; /* [sync] request_timeout watchdog */
 	bool tls;
 	bool loopback;          /* only a local reverse proxy can reach us: trust X-Forwarded-Proto */
 	char fallback_host[80]; /* listen address, for base_url when Host is missing or unusable */

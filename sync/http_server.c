@@ -18,13 +18,15 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
-#define HTTP_THREADS       4
-#define HTTP_HEADER_MEMORY (32 * 1024) /* request line + headers per connection */
-#define PEM_MAX_BYTES      (256 * 1024)
-#define TLS_PRIORITIES     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define HTTP_THREADS                 4
+#define HTTP_HEADER_MEMORY           (32 * 1024) /* request line + headers per connection */
+#define PEM_MAX_BYTES                (256 * 1024)
+#define HTTP_REQUEST_TIMEOUT_DEFAULT 30 /* seconds, as [sync] request_timeout */
+#define TLS_PRIORITIES               "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
+	struct http_deadline *deadline;
 	struct http_ctx ctx;
 };
 
@@ -113,8 +115,32 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, &srv->ctx,
-	    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, &srv->ctx, MHD_OPTION_ARRAY,
-	    o->listen->tls ? tls_opts : none, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, &srv->ctx, MHD_OPTION_NOTIFY_CONNECTION,
+	    http_deadline_notify, srv->deadline, MHD_OPTION_ARRAY, o->listen->tls ? tls_opts : none, MHD_OPTION_END);
+}
+
+/* The server and its request context, before libmicrohttpd starts. NULL with the reason in ERR. */
+static struct http_server *server_new(const struct http_server_opts *o, char *err, size_t errlen)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		entra_errf(err, errlen, "cannot serve on %s: out of memory", o->listen->text);
+		return NULL;
+	}
+	/* 0 (opts from an older caller) means the documented default. */
+	int timeout = o->request_timeout > 0 ? o->request_timeout : HTTP_REQUEST_TIMEOUT_DEFAULT;
+	if (!(srv->deadline = http_deadline_start(timeout, o->listen->tls, err, errlen))) {
+		free(srv);
+		return NULL;
+	}
+	srv->ctx.deadline = srv->deadline;
+	srv->ctx.svc = o->svc;
+	srv->ctx.tokens = o->tokens;
+	srv->ctx.max_body = o->max_body;
+	srv->ctx.tls = o->listen->tls;
+	srv->ctx.loopback = o->listen->loopback;
+	snprintf(srv->ctx.fallback_host, sizeof(srv->ctx.fallback_host), "%s", o->listen->text);
+	return srv;
 }
 
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
@@ -122,7 +148,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 	char *cert = NULL, *key = NULL;
 	if (o->listen->tls) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			entra_errf(err, errlen, "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
+			entra_errf(err, errlen,
+			           "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
 			return NULL;
 		}
 		if (!(cert = read_pem(o->tls_cert, "tls_cert", err, errlen)))
@@ -132,26 +159,19 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 			return NULL;
 		}
 	}
-	struct http_server *srv = calloc(1, sizeof(*srv));
-	if (srv) {
-		srv->ctx.svc = o->svc;
-		srv->ctx.tokens = o->tokens;
-		srv->ctx.max_body = o->max_body;
-		srv->ctx.tls = o->listen->tls;
-		srv->ctx.loopback = o->listen->loopback;
-		snprintf(srv->ctx.fallback_host, sizeof(srv->ctx.fallback_host), "%s", o->listen->text);
+	struct http_server *srv = server_new(o, err, errlen);
+	if (srv)
 		srv->mhd = start_mhd(srv, o, cert, key);
-	}
 	/* libmicrohttpd loads the key into GnuTLS while starting; our copy is no longer needed. */
 	free(cert);
 	if (key)
 		OPENSSL_clear_free(key, strlen(key));
-	if (!srv || !srv->mhd) {
-		const char *why = srv ? strerror(errno) : "out of memory";
+	if (srv && !srv->mhd) {
 		entra_errf(err, errlen,
-		     "cannot serve on %s: %s (is the port in use, or are tls_cert/tls_key not a matching PEM "
-		     "certificate and key? see the libmicrohttpd message above)",
-		     o->listen->text, why);
+		           "cannot serve on %s: %s (is the port in use, or are tls_cert/tls_key not a matching PEM "
+		           "certificate and key? see the libmicrohttpd message above)",
+		           o->listen->text, strerror(errno));
+		http_deadline_stop(srv->deadline);
 		free(srv);
 		return NULL;
 	}
@@ -163,5 +183,6 @@ void http_server_stop(struct http_server *srv)
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
+	http_deadline_stop(srv->deadline); /* after the daemon: connections reference it until closed */
 	free(srv);
 }

@@ -20,6 +20,7 @@ struct http_server_opts {
 	size_t max_body;
 	int max_connections;
 	int connection_timeout;     /* seconds */
+	int request_timeout;        /* seconds for a whole request; then 408 and closed */
 	struct scim_service *svc;   /* not owned; must outlive the server */
 	struct token_store *tokens; /* not owned; must outlive the server */
 };

@@ -1,5 +1,6 @@
 /* RFC 7644 3.5.2 PATCH on a copy of the resource, swapped in only when every operation succeeded. */
 #include "scim_patch.h"
+#include "json_depth.h"
 #include "scim_internal.h"
 #include "scim_resource.h"
 
@@ -740,6 +741,10 @@ static int apply_op(struct patch_ctx *ctx, const json_t *op)
 	if (kind != PATCH_REMOVE && !value)
 		return scim_error_set(ctx->err, 400, "invalidValue", "%s needs a value",
 		                      kind == PATCH_ADD ? "add" : "replace");
+	if (json_nested_deeper_than(value, SCIM_MAX_DEPTH))
+		return scim_error_set(ctx->err, 400, "invalidValue",
+		                      "'value' is nested deeper than %d levels (SCIM attributes are shallow)",
+		                      SCIM_MAX_DEPTH);
 	if (!path_text)
 		return apply_pathless(ctx, kind, value, false);
 	if (is_schema_urn(ctx, path_text)) {

@@ -1,5 +1,6 @@
 /* Validation and normalisation of SCIM Users and Groups against the RFC 7643 attributes we know. */
 #include "scim_resource.h"
+#include "json_depth.h"
 #include "scim_internal.h"
 
 #include <stdio.h>
@@ -398,6 +399,11 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 
 	if (!json_is_object(r))
 		return scim_error_set(err, 400, "invalidSyntax", "the resource must be a JSON object");
+	if (json_nested_deeper_than(r, SCIM_MAX_DEPTH))
+		return scim_error_set(err, 400, "invalidValue",
+		                      "the resource is nested deeper than %d levels (SCIM attributes are shallow: "
+		                      "flatten the custom attribute)",
+		                      SCIM_MAX_DEPTH);
 	out = json_object();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");

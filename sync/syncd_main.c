@@ -117,6 +117,7 @@ static int start(struct daemon *d)
 	    .max_body = d->cfg->max_body,
 	    .max_connections = d->cfg->max_connections,
 	    .connection_timeout = d->cfg->connection_timeout,
+	    .request_timeout = d->cfg->request_timeout,
 	    .svc = d->svc,
 	    .tokens = d->tokens,
 	};

@@ -112,6 +112,10 @@ def test_connection_flood_from_one_address_leaves_room_for_others(tight_site, pr
             s.close()
 
 
+def nested_array(levels):
+    return b"[" * levels + b"]" * levels
+
+
 def test_deeply_nested_json_is_refused_or_bounded(syncd):
     port = syncd.site.port
     for body in (b"[" * 100000, b"{" + USER_SCHEMA + b',"userName":"deep@contoso.com","x":' + b'{"a":' * 5000 + b"1"
@@ -122,14 +126,47 @@ def test_deeply_nested_json_is_refused_or_bounded(syncd):
         response = syncd_util.raw_http(port, raw_request(method, path, syncd.token, body), timeout=10)
         assert syncd_util.status_of(response) in (400, 404, 413), response[:300]
         assert b"urn:ietf:params:scim:api:messages:2.0:Error" in response
-    # Depth under the parser's limit is stored and served back intact.
-    nested = b'{' + USER_SCHEMA + b',"userName":"nest@contoso.com","x":' + b"[" * 1000 + b"]" * 1000 + b"}"
-    response = syncd_util.raw_http(port, raw_request("POST", "/Users", syncd.token, nested), timeout=10)
-    assert syncd_util.status_of(response) in (201, 400), response[:300]
+    # Under the parser's limit (2048) but deeper than any SCIM resource: refused, not stored.
+    for levels in (33, 1000):
+        nested = b'{' + USER_SCHEMA + b',"userName":"nest@contoso.com","x":' + nested_array(levels - 1) + b"}"
+        response = syncd_util.raw_http(port, raw_request("POST", "/Users", syncd.token, nested), timeout=10)
+        assert syncd_util.status_of(response) == 400, response[:300]
+        assert b'"scimType":"invalidValue"' in response and b"nested deeper than 32 levels" in response, response
+    status, _, listing, _ = syncd.client.get("/Users")
+    assert status == 200 and listing["totalResults"] == 0, listing
+    # 32 levels (the resource object is one of them) are stored and served back intact.
+    at_limit = b'{' + USER_SCHEMA + b',"userName":"nest@contoso.com","x":' + nested_array(31) + b"}"
+    response = syncd_util.raw_http(port, raw_request("POST", "/Users", syncd.token, at_limit), timeout=10)
+    assert syncd_util.status_of(response) == 201, response[:300]
     listing = syncd_util.raw_http(port, raw_request("GET", "/Users?count=5", syncd.token, b""), timeout=10)
-    assert syncd_util.status_of(listing) == 200, listing[:300]
-    if syncd_util.status_of(response) == 201:
-        assert b"[" * 1000 + b"]" * 1000 in listing
+    assert syncd_util.status_of(listing) == 200 and nested_array(31) in listing, listing[:300]
+
+
+def test_deeply_nested_patch_values_are_refused_and_change_nothing(syncd):
+    client, port = syncd.client, syncd.site.port
+    status, _, user, _ = client.post("/Users", harness.entra_user("alice@contoso.com"))
+    assert status == 201
+    too_deep = [
+        b'{"op":"add","path":"x","value":' + nested_array(33) + b"}",  # the value itself
+        b'{"op":"replace","path":"x","value":' + nested_array(32) + b"}",  # the resource after it
+        b'{"op":"add","value":{"x":' + nested_array(32) + b"}}",  # no path: the value is the resource
+        b'{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:custom","value":'
+        + nested_array(31) + b"}",
+    ]
+    for op in too_deep:
+        body = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[' + op + b"]}"
+        response = syncd_util.raw_http(port, raw_request("PATCH", "/Users/" + user["id"], syncd.token, body))
+        assert syncd_util.status_of(response) == 400, (op, response[:300])
+        assert b"nested deeper than 32 levels" in response and b"invalidValue" in response, response
+    status, _, after, _ = client.get("/Users/" + user["id"])
+    assert status == 200 and "x" not in after, after
+    assert after["meta"]["version"] == user["meta"]["version"], "a refused PATCH changed the user"
+    # One level less fits.
+    status, _, _, raw = client.patch("/Users/" + user["id"], harness.patch_body(
+        {"op": "add", "path": "x", "value": [[["ok"]]]}))
+    assert status in (200, 204), raw[:300]
+    assert client.get("/Users/" + user["id"])[2]["x"] == [[["ok"]]]
+    stop_clean(syncd)
 
 
 def test_invalid_utf8_and_nul_bytes_are_refused_not_truncated(syncd):
@@ -220,3 +257,140 @@ def test_memory_stays_bounded_under_hostile_input(site, procs):
     assert hu.open_fds(proc.pid) <= fds + 2, "descriptors leak: %d -> %d" % (fds, hu.open_fds(proc.pid))
     assert client.get("/Users?count=1")[0] == 200
     assert procs.stop(proc) == 0
+
+
+@pytest.fixture
+def deadline_site():
+    """request_timeout well under connection_timeout: only the whole-request deadline can cut."""
+    s = harness.Site(extra_sync="request_timeout = 3\nconnection_timeout = 60")
+    yield s
+    s.cleanup()
+
+
+class Trickler(threading.Thread):
+    """Sends FIRST, then one byte of REST every INTERVAL seconds, reading whatever comes back;
+    records when the daemon answered and when it closed the connection."""
+
+    def __init__(self, port, first, rest, interval=0.5, source="127.0.0.9"):
+        super().__init__(daemon=True)
+        self.sock = hu.loopback_socket(source, port)
+        self.first, self.rest, self.interval = first, rest, interval
+        self.received = b""
+        self.started = time.monotonic()  # set again when the first bytes go out
+        self.closed_after = None
+        self.sent = 0
+
+    def run(self):
+        self.sock.settimeout(self.interval)
+        self.started = time.monotonic()
+        try:
+            self.sock.sendall(self.first)
+            for i in range(len(self.rest) + 1):
+                try:
+                    chunk = self.sock.recv(4096)
+                    self.received += chunk
+                    if not chunk:
+                        break
+                except socket.timeout:
+                    pass
+                if i < len(self.rest):
+                    self.sock.sendall(self.rest[i:i + 1])
+                    self.sent += 1
+        except OSError:
+            pass  # reset by the daemon after its answer
+        self.closed_after = time.monotonic() - self.started
+        self.sock.close()
+
+
+def stop_clean(syncd):
+    """Stops the daemon and checks that it exited 0 with no sanitizer report (leaks included)."""
+    assert syncd.stop() == 0
+    with open(syncd.log_path, "rb") as f:
+        log = f.read()
+    for marker in (b"AddressSanitizer", b"LeakSanitizer", b"runtime error"):
+        assert marker not in log, log[-3000:]
+
+
+def assert_cut_with_408(t, deadline):
+    t.join(timeout=deadline + 10)
+    assert not t.is_alive(), "the trickling client was never cut off"
+    assert deadline - 0.5 <= t.closed_after <= deadline + 1.5, "cut after %.2f s, deadline %d s" % (
+        t.closed_after, deadline)
+    assert t.sent < len(t.rest), "the whole request got through"
+    assert syncd_util.status_of(t.received) == 408, t.received[:300]
+    assert b"urn:ietf:params:scim:api:messages:2.0:Error" in t.received and b"request_timeout" in t.received
+
+
+def test_slowloris_body_is_cut_off_at_request_timeout_while_others_are_served(deadline_site, procs):
+    syncd = harness.Syncd(deadline_site, procs)
+    body = b'{' + USER_SCHEMA + b',"userName":"slow@contoso.com"}'
+    request = raw_request("POST", "/Users", syncd.token, body)
+    head = request[:-len(body)]
+    t = Trickler(deadline_site.port, head, body)  # 60 bytes at 2/s: 30 s without the deadline
+    t.start()
+    worst, served = 0.0, 0
+    while t.is_alive() and time.monotonic() - t.started < 8:
+        status, took = timed_get(syncd.client)
+        assert status == 200
+        worst, served = max(worst, took), served + 1
+        time.sleep(0.2)
+    assert_cut_with_408(t, 3)
+    assert served >= 10 and worst < 1.0, "others waited up to %.2f s (%d served)" % (worst, served)
+    status, _, found, _ = syncd.client.get('/Users?filter=userName%20eq%20%22slow@contoso.com%22')
+    assert status == 200 and found["totalResults"] == 0
+    with open(syncd.log_path, "rb") as f:
+        log = f.read()
+    assert b"not complete within 3 s ([sync] request_timeout): answered 408" in log
+    assert b"POST /scim/v2/Users 408" in log, "the access log does not show the 408"
+    stop_clean(syncd)
+
+
+def test_slowloris_headers_are_cut_off_at_request_timeout(deadline_site, procs):
+    """libmicrohttpd calls no handler before the headers are complete: the watchdog cuts these."""
+    syncd = harness.Syncd(deadline_site, procs)
+    request = raw_request("GET", "/Users", syncd.token, b"")
+    line_end = request.index(b"\r\n") + 2
+    t = Trickler(deadline_site.port, request[:line_end], request[line_end:])
+    t.start()
+    assert_cut_with_408(t, 3)
+    assert timed_get(syncd.client)[0] == 200
+    stop_clean(syncd)
+
+
+def test_trickled_request_line_is_closed_like_an_idle_connection(deadline_site, procs):
+    syncd = harness.Syncd(deadline_site, procs)
+    t = Trickler(deadline_site.port, b"G", b"ET /scim/v2/Users?count=1&x=" + b"a" * 100 + b" HTTP/1.1\r\n")
+    t.start()
+    t.join(timeout=15)
+    assert not t.is_alive() and 2.5 <= t.closed_after <= 4.5, t.closed_after
+    assert t.received == b"", t.received[:200]  # nothing to answer: no request yet
+    assert timed_get(syncd.client)[0] == 200
+    stop_clean(syncd)
+
+
+def test_each_keep_alive_request_gets_its_own_deadline(deadline_site, procs):
+    """The clock starts at each request line: a connection that idles between requests and then
+    sends a request slowly (but within request_timeout) is served every time."""
+    syncd = harness.Syncd(deadline_site, procs)
+    s = hu.loopback_socket("127.0.0.1", deadline_site.port, timeout=10)
+    try:
+        for _ in range(3):
+            request = raw_request("GET", "/Users?count=1", syncd.token, b"").replace(b"Connection: close",
+                                                                                      b"Connection: keep-alive")
+            time.sleep(2)  # idle between requests
+            for i in range(0, len(request), len(request) // 4 + 1):  # 4 pieces over 1.5 s
+                s.sendall(request[i:i + len(request) // 4 + 1])
+                time.sleep(0.5)
+            response = b""
+            while b"\r\n\r\n" not in response:
+                chunk = s.recv(65536)
+                assert chunk, "the daemon closed a keep-alive connection that kept its deadlines"
+                response += chunk
+            head, _, rest = response.partition(b"\r\n\r\n")
+            assert syncd_util.status_of(response) == 200, response[:300]
+            length = int([h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0])
+            while len(rest) < length:
+                rest += s.recv(65536)
+    finally:
+        s.close()
+    stop_clean(syncd)
