@@ -165,7 +165,7 @@ deps:
 
 check: deps
 	$(MAKE) SAN=1 all tests
-	$(MAKE) all
+	$(MAKE) all tests
 	$(MAKE) SAN=1 unit integration
 	$(MAKE) fuzz-regress
 	$(MAKE) bench-smoke
