@@ -11,52 +11,191 @@
 #define SLOW_DOWN_MS 5000
 #define MAX_PROMPT   16384
 
-struct device_code {
-	json_t *doc; /* owns the strings */
-	const char *device_code, *user_code, *verification_uri, *verification_uri_complete;
-	long long expires_in, interval;
-};
-
-enum poll_result { POLL_TOKEN, POLL_PENDING, POLL_SLOW_DOWN, POLL_FAILED };
-
 static long long clamp(long long v, long long lo, long long hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-static const char *bounded_string(const json_t *doc, const char *field, size_t max)
+static const char *json_kind(const json_t *v)
 {
-	const char *v = json_string_value(json_object_get(doc, field));
-	return v && *v && strlen(v) <= max ? v : NULL;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
 }
 
-/* Logs an OAuth error body: "error" and the start of "error_description" (Entra's AADSTS code). */
-static void log_oauth_error(struct pe_session *s, const char *what, const struct pe_http_response *r, const json_t *doc)
+/* FIELD of DOC when it is a non-empty string of at most MAX bytes, else NULL with WHY saying
+ * what is wrong with it ("user_code (it is a number, not a string)"). */
+static const char *bounded_string(const json_t *doc, const char *field, size_t max, char *why, size_t whylen)
 {
-	char error[64], desc[200];
-	pe_printable(error, sizeof(error), json_string_value(json_object_get(doc, "error")));
-	pe_printable(desc, sizeof(desc), json_string_value(json_object_get(doc, "error_description")));
-	entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: %s failed: HTTP %ld %s %s", s->user, what, r->status,
-	          error[0] ? error : "(no error code)", desc);
+	const json_t *v = json_object_get(doc, field);
+	const char *text = json_string_value(v);
+	if (!v)
+		snprintf(why, whylen, "%s", field);
+	else if (!text)
+		snprintf(why, whylen, "%s (it is %s, not a string)", field, json_kind(v));
+	else if (!*text)
+		snprintf(why, whylen, "%s (it is empty)", field);
+	else if (strlen(text) > max)
+		snprintf(why, whylen, "%s (longer than %zu bytes)", field, max);
+	else
+		return text;
+	return NULL;
 }
 
-static int device_code_parse(struct device_code *dc, json_t *doc)
+/* DOC parsed from BODY when it is a JSON object, else NULL with WHY saying why not. */
+static json_t *json_object_load(const char *body, size_t len, char *why, size_t whylen)
 {
+	json_error_t jerr;
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(doc))
+		return doc;
+	char detail[sizeof(jerr.text)];
+	if (doc)
+		snprintf(detail, sizeof(detail), "it is %s", json_kind(doc));
+	else /* jansson quotes the offending input: keep it printable */
+		pe_printable(detail, sizeof(detail), jerr.text);
+	snprintf(why, whylen, "a JSON object body (%s)", detail);
+	json_decref(doc);
+	return NULL;
+}
+
+int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc, char *why, size_t whylen)
+{
+	memset(dc, 0, sizeof(*dc));
+	json_t *doc = json_object_load(body, len, why, whylen);
+	if (!doc)
+		return -1;
+	char ignored[128];
 	dc->doc = doc;
-	dc->device_code = bounded_string(doc, "device_code", 4096);
-	dc->user_code = bounded_string(doc, "user_code", 64);
-	dc->verification_uri = bounded_string(doc, "verification_uri", 1024);
-	dc->verification_uri_complete = bounded_string(doc, "verification_uri_complete", 1024);
+	if (!(dc->device_code = bounded_string(doc, "device_code", PE_DEVICE_CODE_MAX, why, whylen)) ||
+	    !(dc->user_code = bounded_string(doc, "user_code", PE_USER_CODE_MAX, why, whylen)) ||
+	    !(dc->verification_uri = bounded_string(doc, "verification_uri", PE_URI_MAX, why, whylen))) {
+		pe_device_code_free(dc);
+		return -1;
+	}
+	dc->verification_uri_complete =
+	    bounded_string(doc, "verification_uri_complete", PE_URI_MAX, ignored, sizeof(ignored));
 	json_t *expires = json_object_get(doc, "expires_in"), *interval = json_object_get(doc, "interval");
 	dc->expires_in = json_is_integer(expires) ? clamp(json_integer_value(expires), 1, 3600) : 900;
-	/* RFC 8628: 5 s when absent. */
 	dc->interval = json_is_integer(interval) ? clamp(json_integer_value(interval), 1, 60) : 5;
-	return dc->device_code && dc->user_code && dc->verification_uri ? 0 : -1;
+	return 0;
 }
 
-static int device_code_request(struct pe_session *s, const struct pe_oidc_provider *p, struct device_code *dc)
+void pe_device_code_free(struct pe_device_code *dc)
 {
-	char err[512];
+	json_decref(dc->doc);
+	memset(dc, 0, sizeof(*dc));
+}
+
+static void oauth_error_read(const json_t *doc, struct pe_token_response *t)
+{
+	pe_printable(t->error, sizeof(t->error), json_string_value(json_object_get(doc, "error")));
+	pe_printable(t->description, sizeof(t->description),
+	             json_string_value(json_object_get(doc, "error_description")));
+}
+
+static enum pe_token_outcome oauth_error_outcome(const char *error)
+{
+	static const struct {
+		const char *code;
+		enum pe_token_outcome outcome;
+	} known[] = {
+	    {"authorization_pending", PE_TOKEN_PENDING},   {"slow_down", PE_TOKEN_SLOW_DOWN},
+	    {"authorization_declined", PE_TOKEN_DECLINED}, {"expired_token", PE_TOKEN_EXPIRED},
+	    {"bad_verification_code", PE_TOKEN_BAD_CODE},
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(error, known[i].code))
+			return known[i].outcome;
+	return PE_TOKEN_OTHER_ERROR;
+}
+
+/* A 200 answer without an error: the id_token, or why there is none. */
+static int id_token_read(const json_t *doc, struct pe_token_response *t)
+{
+	const json_t *v = json_object_get(doc, "id_token");
+	const char *text = json_string_value(v);
+	t->outcome = PE_TOKEN_MALFORMED;
+	t->id_token_absent = !v;
+	if (!v)
+		snprintf(t->why, sizeof(t->why), "the token response has no id_token");
+	else if (!text)
+		snprintf(t->why, sizeof(t->why), "the token response has no id_token string: its id_token is %s",
+		         json_kind(v));
+	else if (!*text)
+		snprintf(t->why, sizeof(t->why), "the token response has no id_token string: its id_token is empty");
+	else if (!(t->id_token = strdup(text)))
+		return -1;
+	else
+		t->outcome = PE_TOKEN_ID_TOKEN;
+	return 0;
+}
+
+int pe_token_response_parse(long status, const char *body, size_t len, struct pe_token_response *t)
+{
+	memset(t, 0, sizeof(*t));
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *error = json_string_value(json_object_get(doc, "error"));
+	int rc = 0;
+	oauth_error_read(doc, t);
+	if (error) {
+		t->outcome = oauth_error_outcome(error);
+	} else if (status != 200) {
+		t->outcome = PE_TOKEN_OTHER_ERROR;
+	} else if (!json_is_object(doc)) {
+		t->outcome = PE_TOKEN_MALFORMED; /* not a missing scope: the answer itself is broken */
+		snprintf(t->why, sizeof(t->why), "the token response (HTTP 200) is not a JSON object");
+	} else {
+		rc = id_token_read(doc, t);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+void pe_token_response_free(struct pe_token_response *t)
+{
+	free(t->id_token);
+	t->id_token = NULL;
+}
+
+/* Logs an OAuth error answer: the status, "error" and the start of "error_description" (Entra's
+ * AADSTS code), then HINT on what to do. */
+static void log_oauth_error(struct pe_session *s, const char *what, long status, const struct pe_token_response *t,
+                            const char *hint)
+{
+	entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: %s failed: HTTP %ld %s %s%s%s", s->user, what, status,
+	          t->error[0] ? t->error : "(no error code)", t->description, hint ? "; " : "", hint ? hint : "");
+}
+
+static void log_device_code_error(struct pe_session *s, const struct pe_http_response *r)
+{
+	struct pe_token_response t;
+	memset(&t, 0, sizeof(t));
+	json_t *doc = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+	oauth_error_read(doc, &t);
+	json_decref(doc);
+	log_oauth_error(s, "device code request", r->status, &t,
+	                t.error[0] ? "check [entra] client_id and tenant_id and the app registration's "
+	                             "'Allow public client flows' setting"
+	                           : "check [entra] authority");
+}
+
+static int device_code_request(struct pe_session *s, const struct pe_oidc_provider *p, struct pe_device_code *dc)
+{
+	char err[512], why[256];
 	const char *fields[] = {"client_id", s->cfg.client_id, "scope", s->cfg.scope, NULL};
 	struct pe_http_opts opts = pe_http_opts(s);
 	struct pe_http_response r;
@@ -66,14 +205,17 @@ static int device_code_request(struct pe_session *s, const struct pe_oidc_provid
 		          err);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
-	json_t *doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
 	int rc = PAM_SUCCESS;
-	if (r.status != 200 || !json_is_object(doc)) {
-		log_oauth_error(s, "device code request", &r, doc);
-		json_decref(doc);
+	if (r.status != 200) {
+		log_device_code_error(s, &r);
 		rc = PAM_AUTHINFO_UNAVAIL;
-	} else if (device_code_parse(dc, doc)) {
-		entra_log(&s->log, LOG_ERR, "device code response lacks device_code, user_code or verification_uri");
+	} else if (pe_device_code_parse(r.body, r.len, dc, why, sizeof(why))) {
+		char endpoint[256]; /* from the discovery document: printable only */
+		pe_printable(endpoint, sizeof(endpoint), p->device_authorization_endpoint);
+		entra_log(&s->log, LOG_ERR,
+		          "refusing sign-in of %s: device code response lacks %s: the HTTP 200 body from %s is not a "
+		          "valid device code response; check that [entra] authority names Entra ID or an RFC 8628 IdP",
+		          s->user, why, endpoint);
 		rc = PAM_AUTHINFO_UNAVAIL;
 	}
 	pe_http_response_free(&r);
@@ -95,7 +237,7 @@ static bool want_qr(struct pe_session *s)
 	return false;
 }
 
-static char *first_prompt(struct pe_session *s, const struct device_code *dc)
+static char *first_prompt(struct pe_session *s, const struct pe_device_code *dc)
 {
 	char uri[1100], code[80], full[1100], host[256], user[256];
 	pe_printable(uri, sizeof(uri), dc->verification_uri);
@@ -115,34 +257,61 @@ static char *first_prompt(struct pe_session *s, const struct device_code *dc)
 	return text;
 }
 
+enum poll_result { POLL_TOKEN, POLL_PENDING, POLL_SLOW_DOWN, POLL_FAILED };
+
+/* What to do next after a final answer (NULL: the error text says enough). */
+static const char *final_hint(enum pe_token_outcome outcome)
+{
+	switch (outcome) {
+	case PE_TOKEN_DECLINED:
+		return "the user declined the sign-in request";
+	case PE_TOKEN_EXPIRED:
+		return "the code expired before sign-in was completed: log in again and finish sooner";
+	case PE_TOKEN_BAD_CODE:
+		return "the IdP does not recognise the device code: log in again";
+	default:
+		return NULL;
+	}
+}
+
 static enum poll_result poll_answer(struct pe_session *s, const struct pe_http_response *r, char **id_token)
 {
-	json_t *doc = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
-	const char *error = json_string_value(json_object_get(doc, "error"));
-	enum poll_result res = POLL_FAILED;
-	if (r->status == 200 && !error) {
-		const char *tok = json_string_value(json_object_get(doc, "id_token"));
-		if (tok && (*id_token = strdup(tok)))
-			res = POLL_TOKEN;
-		else
-			entra_log(&s->log, LOG_ERR,
-			          "refusing sign-in of %s: the token response has no id_token; "
-			          "[pam] scope must include openid",
-			          s->user);
-	} else if (error && !strcmp(error, "authorization_pending")) {
-		res = POLL_PENDING;
-	} else if (error && !strcmp(error, "slow_down")) {
-		res = POLL_SLOW_DOWN;
-	} else {
-		/* authorization_declined, expired_token, bad_verification_code and anything else end the flow. */
-		log_oauth_error(s, "token request", r, doc);
+	struct pe_token_response t;
+	if (pe_token_response_parse(r->status, r->body, r->len, &t)) {
+		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: out of memory reading the token response",
+		          s->user);
+		return POLL_FAILED;
 	}
-	json_decref(doc);
+	enum poll_result res = POLL_FAILED;
+	switch (t.outcome) {
+	case PE_TOKEN_ID_TOKEN:
+		*id_token = t.id_token;
+		t.id_token = NULL;
+		res = POLL_TOKEN;
+		break;
+	case PE_TOKEN_PENDING:
+		res = POLL_PENDING;
+		break;
+	case PE_TOKEN_SLOW_DOWN:
+		res = POLL_SLOW_DOWN;
+		break;
+	case PE_TOKEN_MALFORMED:
+		/* Only a missing id_token means the openid scope was not granted. */
+		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: %s; %s", s->user, t.why,
+		          t.id_token_absent
+		              ? "[pam] scope must include openid"
+		              : "the IdP does not answer as OpenID Connect requires: report it to its operator");
+		break;
+	default:
+		log_oauth_error(s, "token request", r->status, &t, final_hint(t.outcome));
+		break;
+	}
+	pe_token_response_free(&t);
 	return res;
 }
 
-static enum poll_result token_poll(struct pe_session *s, const struct pe_oidc_provider *p, const struct device_code *dc,
-                                   char **id_token)
+static enum poll_result token_poll(struct pe_session *s, const struct pe_oidc_provider *p,
+                                   const struct pe_device_code *dc, char **id_token)
 {
 	char err[512];
 	const char *fields[] = {"grant_type",  "urn:ietf:params:oauth:grant-type:device_code",
@@ -160,7 +329,7 @@ static enum poll_result token_poll(struct pe_session *s, const struct pe_oidc_pr
 	return res;
 }
 
-static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, const struct device_code *dc,
+static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, const struct pe_device_code *dc,
                      char **id_token)
 {
 	long long interval_ms = dc->interval * 1000, last_poll = 0;
@@ -197,7 +366,7 @@ static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, con
 
 int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *p, char **id_token)
 {
-	struct device_code dc;
+	struct pe_device_code dc;
 	*id_token = NULL;
 	int rc = device_code_request(s, p, &dc);
 	if (rc != PAM_SUCCESS)
@@ -213,6 +382,6 @@ int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *p, char 
 	else
 		entra_log(&s->log, LOG_ERR, "sign-in of %s abandoned: the conversation failed (%s)", s->user,
 		          pam_strerror(s->pamh, rc));
-	json_decref(dc.doc);
+	pe_device_code_free(&dc);
 	return rc;
 }

@@ -340,3 +340,51 @@ def test_session_and_password(idp, site):
     assert "managed in Microsoft Entra ID" in r.text
     r = site.pamtester("nobody", "open_session", "close_session")
     assert r.returncode == 0 and "session opened" not in r.stderr
+
+
+# --- malformed device code and token answers: the log says what was wrong -----------------------
+
+@pytest.fixture
+def canned(procs, tmp_path, alice):
+    import pam_bodies_util
+    idp = pam_bodies_util.CannedIdp(procs, str(tmp_path))
+    s = pam_util.PamSite(idp, [alice[0]])
+    yield idp, s
+    s.cleanup()
+
+
+@pytest.mark.parametrize("body,lacks", [
+    (b'{"device_code": "abc", "user_code": "X', r"a JSON object body \(.*\)"),
+    (b'["device_code"]', r"a JSON object body \(it is an array\)"),
+    (b'{"device_code": "abc", "user_code": 7, "verification_uri": "https://x"}',
+     r"user_code \(it is a number, not a string\)"),
+    (b'{"device_code": "abc", "user_code": "ABC"}', r"verification_uri"),
+    (b'{"device_code": "", "user_code": "ABC", "verification_uri": "https://x"}', r"device_code \(it is empty\)"),
+    (b'{"device_code": "abc", "user_code": "%s", "verification_uri": "https://x"}' % (b"A" * 65),
+     r"user_code \(longer than 64 bytes\)"),
+])
+def test_malformed_device_code_response_logged_as_such(canned, body, lacks):
+    idp, s = canned
+    idp.serve("devicecode", body)
+    r = s.pamtester("alice")
+    assert r.returncode != 0
+    assert re.search(r"refusing sign-in of alice: device code response lacks " + lacks +
+                     r": the HTTP 200 body from \S+ is not a valid device code response", r.stderr), r.stderr
+    assert "no error code" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("body,reason,openid_hint", [
+    (b'{"token_type": "Bearer", "access_token": "x"}', r"the token response has no id_token; ", True),
+    (b'{"id_token": 5, "token_type": ["Bearer"]}', r"has no id_token string: its id_token is a number; ", False),
+    (b'{"id_token": ["a.b.c"]}', r"has no id_token string: its id_token is an array; ", False),
+    (b'{"id_token": ""}', r"has no id_token string: its id_token is empty; ", False),
+    (b'{"id_token": "a.b.c"', r"the token response \(HTTP 200\) is not a JSON object; ", False),
+])
+def test_unusable_id_token_logged_with_the_right_hint(canned, alice, body, reason, openid_hint):
+    idp, s = canned
+    idp.serve("token", body)
+    r = s.pamtester("alice")
+    assert_refused(r, reason)
+    assert ("[pam] scope must include openid" in r.stderr) == openid_hint, r.stderr
+    if not openid_hint:
+        assert "the IdP does not answer as OpenID Connect requires" in r.stderr, r.stderr
