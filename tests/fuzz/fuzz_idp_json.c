@@ -7,9 +7,7 @@
  * when it can, so a fuzzed URL never reaches the network. Strings the module shows the user go
  * through pe_printable and the QR encoder as a device code response's would.
  *
- * The device code and token poll bodies are parsed by static functions of
- * pam_entra/device_flow.c that only HTTPS reaches; they are covered by the hostile IdP
- * integration tests instead. */
+ * The device code and token poll bodies have their own target, fuzz_device_flow.c. */
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
