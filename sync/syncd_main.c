@@ -143,10 +143,10 @@ static void warn_restart_needed(const struct entra_config *old, const struct ent
 	if (str_changed(old->listen, cfg->listen) || str_changed(old->tls_cert, cfg->tls_cert) ||
 	    str_changed(old->tls_key, cfg->tls_key) || str_changed(old->state_db, cfg->state_db) ||
 	    old->max_body != cfg->max_body || old->max_connections != cfg->max_connections ||
-	    old->connection_timeout != cfg->connection_timeout)
+	    old->connection_timeout != cfg->connection_timeout || old->request_timeout != cfg->request_timeout)
 		entra_log(&logger, LOG_WARNING,
-		          "listen, tls_cert, tls_key, state_db, max_body, max_connections and connection_timeout "
-		          "changed in %s take effect only after `systemctl restart entra-syncd`",
+		          "listen, tls_cert, tls_key, state_db, max_body, max_connections, connection_timeout and "
+		          "request_timeout changed in %s take effect only after `systemctl restart entra-syncd`",
 		          cfg->path);
 }
 
