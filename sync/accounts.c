@@ -36,6 +36,8 @@ const char *account_verdict_text(enum account_verdict v)
 		return "no uid allocated yet (entra-syncd allocates on its next publish; check its log)";
 	case ACCOUNT_ID_LOCAL:
 		return "its uid is used by a local account or group";
+	case ACCOUNT_ID_SHARED:
+		return "another provisioned user has the same Entra object id (externalId); fix the duplicate in Entra";
 	}
 	return "unknown";
 }
@@ -154,6 +156,44 @@ static int clashes_mark(const struct directory *dir, struct accounts *a)
 
 /* --- ids --- */
 
+struct id_owner {
+	uint32_t id;
+	size_t owner; /* < n_users: user, else group */
+};
+
+static int id_owner_cmp(const void *x, const void *y)
+{
+	const struct id_owner *a = x, *b = y;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Two objects with the same key (a duplicated externalId) would get one uid: every contender
+ * loses it, like a shared name, so one bad record cannot make the whole publish fail. */
+static int shared_ids_withhold(const struct directory *dir, struct accounts *a)
+{
+	size_t n = 0, total = dir->n_users + dir->n_groups;
+	struct id_owner *v = malloc((total + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < total; i++) {
+		uint32_t id = i < dir->n_users ? a->users[i].uid : a->groups[i - dir->n_users].gid;
+		if (id)
+			v[n++] = (struct id_owner){id, i};
+	}
+	qsort(v, n, sizeof(*v), id_owner_cmp);
+	for (size_t k = 0; k < n; k++) {
+		bool shared = (k > 0 && v[k - 1].id == v[k].id) || (k + 1 < n && v[k + 1].id == v[k].id);
+		if (!shared)
+			continue;
+		if (v[k].owner < dir->n_users)
+			a->users[v[k].owner].uid = 0, a->users[v[k].owner].id_shared = true;
+		else
+			a->groups[v[k].owner - dir->n_users].gid = 0;
+	}
+	free(v);
+	return 0;
+}
+
 static int ids_assign(const struct directory *dir, const struct names_local *local, struct idalloc *ids, sqlite3 *db,
                       struct accounts *a)
 {
@@ -184,7 +224,7 @@ static int ids_assign(const struct directory *dir, const struct names_local *loc
 		else
 			a->groups[i - dir->n_users].gid = req[k].id;
 	}
-	rc = 0;
+	rc = shared_ids_withhold(dir, a);
 out:
 	free(req);
 	free(owner);
@@ -204,7 +244,7 @@ static enum account_verdict verdict_of(const struct account_user *u, const struc
 	if (u->name_state != NAME_OK)
 		return by_name[u->name_state];
 	if (!u->uid)
-		return ACCOUNT_NO_ID;
+		return u->id_shared ? ACCOUNT_ID_SHARED : ACCOUNT_NO_ID;
 	if (local && names_local_id_used(local, u->uid))
 		return ACCOUNT_ID_LOCAL;
 	return ACCOUNT_OK;

@@ -27,6 +27,7 @@ enum account_verdict {
 	ACCOUNT_NAME_IS_GROUP, /* a provisioned group has this name */
 	ACCOUNT_NO_ID,         /* no uid allocated (range full, state.db error, or not yet) */
 	ACCOUNT_ID_LOCAL,      /* its uid is now used by a local account or group */
+	ACCOUNT_ID_SHARED,     /* another provisioned user has the same Entra object id */
 };
 
 enum name_state { NAME_OK, NAME_INVALID, NAME_RESERVED, NAME_LOCAL, NAME_SHARED, NAME_CLASH };
@@ -35,7 +36,8 @@ struct account_user {
 	char *name; /* local name, NULL when invalid */
 	enum name_state name_state;
 	struct aup_user aup;
-	uint32_t uid; /* 0 = none */
+	uint32_t uid;   /* 0 = none */
+	bool id_shared; /* uid withheld: another user has the same id key (object id) */
 	enum account_verdict verdict;
 	long snapshot; /* index into snap.accounts, -1 when not published */
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cache_schema.h"
+#include "cache_writer_internal.h"
 #include "log.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
@@ -38,12 +39,7 @@ long long cache_generation(const char *path)
 	return gen > 0 ? gen : 0;
 }
 
-struct writer {
-	sqlite3 *db;
-	const char *tmp;
-};
-
-static int sql_fail(struct writer *w, const char *what)
+int cache_sql_fail(struct writer *w, const char *what)
 {
 	entra_log(&logger, LOG_ERR,
 	          "cannot write %s (%s): %s; check free space in its directory; readers keep the "
@@ -52,20 +48,20 @@ static int sql_fail(struct writer *w, const char *what)
 	return -1;
 }
 
-static int prepare(struct writer *w, const char *sql, sqlite3_stmt **st)
+int cache_prepare(struct writer *w, const char *sql, sqlite3_stmt **st)
 {
-	return sqlite3_prepare_v2(w->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : sql_fail(w, "prepare");
+	return sqlite3_prepare_v2(w->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : cache_sql_fail(w, "prepare");
 }
 
-static int step_reset(struct writer *w, sqlite3_stmt *st, const char *what)
+int cache_step_reset(struct writer *w, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(w, what);
+	return rc == SQLITE_DONE ? 0 : cache_sql_fail(w, what);
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
@@ -73,7 +69,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static int write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
+int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	sqlite3_stmt *st = NULL;
 	char vals[5][32];
@@ -84,12 +80,12 @@ static int write_meta(struct writer *w, const struct cache_snapshot *s, long lon
 	snprintf(vals[4], sizeof(vals[4]), "%u", s->uid_max);
 	const char *keys[] = {"schema_version", "generation", "published_at", "uid_min", "uid_max", "host"};
 	const char *values[] = {vals[0], vals[1], vals[2], vals[3], vals[4], s->host ? s->host : ""};
-	if (prepare(w, "INSERT INTO meta(key, value) VALUES(?, ?)", &st))
+	if (cache_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &st))
 		return -1;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, values[i], -1, SQLITE_STATIC);
-		if (step_reset(w, st, "meta")) {
+		if (cache_step_reset(w, st, "meta")) {
 			sqlite3_finalize(st);
 			return -1;
 		}
@@ -100,19 +96,19 @@ static int write_meta(struct writer *w, const struct cache_snapshot *s, long lon
 
 /* Rows are inserted in primary key order: appending to a B-tree is much cheaper than random
  * inserts (100k accounts). */
-static int account_uid_cmp(const void *x, const void *y)
+int cache_account_uid_cmp(const void *x, const void *y)
 {
 	uint32_t a = (*(const struct cache_account *const *)x)->uid, b = (*(const struct cache_account *const *)y)->uid;
 	return (a > b) - (a < b);
 }
 
-static int group_gid_cmp(const void *x, const void *y)
+int cache_group_gid_cmp(const void *x, const void *y)
 {
 	uint32_t a = (*(const struct cache_group *const *)x)->gid, b = (*(const struct cache_group *const *)y)->gid;
 	return (a > b) - (a < b);
 }
 
-static int member_cmp(const void *x, const void *y)
+int cache_member_cmp(const void *x, const void *y)
 {
 	const struct cache_member *a = x, *b = y;
 	if (a->gid != b->gid)
@@ -129,11 +125,11 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 		return -1;
 	for (size_t i = 0; i < s->n_accounts; i++)
 		order[i] = &s->accounts[i];
-	qsort(order, s->n_accounts, sizeof(*order), account_uid_cmp);
-	if (prepare(w,
-	            "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login,"
-	            " expire) VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	            &st))
+	qsort(order, s->n_accounts, sizeof(*order), cache_account_uid_cmp);
+	if (cache_prepare(w,
+	                  "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login,"
+	                  " expire) VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	                  &st))
 		goto out;
 	for (size_t i = 0; i < s->n_accounts; i++) {
 		const struct cache_account *a = order[i];
@@ -143,12 +139,12 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 		sqlite3_bind_text(st, 4, a->dir, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, a->shell, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, a->upn, -1, SQLITE_STATIC);
-		bind_text_or_null(st, 7, a->object_id);
+		cache_bind_text_or_null(st, 7, a->object_id);
 		sqlite3_bind_text(st, 8, a->scim_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 10, a->login);
 		sqlite3_bind_int64(st, 11, a->expire);
-		if (step_reset(w, st, "passwd"))
+		if (cache_step_reset(w, st, "passwd"))
 			goto out;
 	}
 	rc = 0;
@@ -167,15 +163,15 @@ static int write_groups(struct writer *w, const struct cache_snapshot *s)
 		return -1;
 	for (size_t i = 0; i < s->n_groups; i++)
 		order[i] = &s->groups[i];
-	qsort(order, s->n_groups, sizeof(*order), group_gid_cmp);
-	if (prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
+	qsort(order, s->n_groups, sizeof(*order), cache_group_gid_cmp);
+	if (cache_prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
 		goto out;
 	for (size_t i = 0; i < s->n_groups; i++) {
 		sqlite3_bind_text(st, 1, order[i]->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, order[i]->gid);
-		bind_text_or_null(st, 3, order[i]->object_id);
+		cache_bind_text_or_null(st, 3, order[i]->object_id);
 		sqlite3_bind_text(st, 4, order[i]->scim_id, -1, SQLITE_STATIC);
-		if (step_reset(w, st, "groups"))
+		if (cache_step_reset(w, st, "groups"))
 			goto out;
 	}
 	rc = 0;
@@ -194,21 +190,21 @@ static int write_members(struct writer *w, const struct cache_snapshot *s)
 		return -1;
 	if (s->n_members)
 		memcpy(sorted, s->members, s->n_members * sizeof(*sorted));
-	qsort(sorted, s->n_members, sizeof(*sorted), member_cmp);
-	if (prepare(w, "INSERT OR IGNORE INTO members(gid, uid) VALUES(?, ?)", &st) ||
-	    prepare(w, "INSERT OR IGNORE INTO local_members(uid, gid, name) VALUES(?, ?, ?)", &lst))
+	qsort(sorted, s->n_members, sizeof(*sorted), cache_member_cmp);
+	if (cache_prepare(w, "INSERT OR IGNORE INTO members(gid, uid) VALUES(?, ?)", &st) ||
+	    cache_prepare(w, "INSERT OR IGNORE INTO local_members(uid, gid, name) VALUES(?, ?, ?)", &lst))
 		goto out;
 	for (size_t i = 0; i < s->n_members; i++) {
 		sqlite3_bind_int64(st, 1, sorted[i].gid);
 		sqlite3_bind_int64(st, 2, sorted[i].uid);
-		if (step_reset(w, st, "members"))
+		if (cache_step_reset(w, st, "members"))
 			goto out;
 	}
 	for (size_t i = 0; i < s->n_local_members; i++) {
 		sqlite3_bind_int64(lst, 1, s->local_members[i].uid);
 		sqlite3_bind_int64(lst, 2, s->local_members[i].gid);
 		sqlite3_bind_text(lst, 3, s->local_members[i].name, -1, SQLITE_STATIC);
-		if (step_reset(w, lst, "local_members"))
+		if (cache_step_reset(w, lst, "local_members"))
 			goto out;
 	}
 	rc = 0;
@@ -232,7 +228,7 @@ static int create_tables(struct writer *w, sqlite3_stmt *deferred[MAX_DEFERRED_I
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
 		if (sqlite3_prepare_v2(w->db, sql, -1, &st, &tail) != SQLITE_OK)
-			return sql_fail(w, "schema");
+			return cache_sql_fail(w, "schema");
 		sql = tail;
 		if (!st) /* trailing whitespace */
 			continue;
@@ -243,7 +239,7 @@ static int create_tables(struct writer *w, sqlite3_stmt *deferred[MAX_DEFERRED_I
 		int rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
-			return sql_fail(w, "schema");
+			return cache_sql_fail(w, "schema");
 	}
 	return 0;
 }
@@ -252,7 +248,7 @@ static int create_indexes(struct writer *w, sqlite3_stmt *const *deferred, size_
 {
 	for (size_t i = 0; i < n; i++)
 		if (sqlite3_step(deferred[i]) != SQLITE_DONE)
-			return sql_fail(w, "index");
+			return cache_sql_fail(w, "index");
 	return 0;
 }
 
@@ -261,7 +257,7 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, long lon
 	sqlite3_stmt *deferred[MAX_DEFERRED_INDEXES];
 	size_t n_deferred = 0;
 	int rc = -1;
-	if (create_tables(w, deferred, &n_deferred) == 0 && write_meta(w, s, generation) == 0 &&
+	if (create_tables(w, deferred, &n_deferred) == 0 && cache_write_meta(w, s, generation) == 0 &&
 	    write_accounts(w, s) == 0 && write_groups(w, s) == 0 && write_members(w, s) == 0 &&
 	    create_indexes(w, deferred, n_deferred) == 0)
 		rc = 0;
@@ -277,13 +273,13 @@ static int write_db(struct writer *w, const struct cache_snapshot *s, long long 
 	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=16384; PRAGMA "
 	                 "cache_size=-65536; BEGIN",
 	                 NULL, NULL, NULL))
-		return sql_fail(w, "schema");
+		return cache_sql_fail(w, "schema");
 	if (write_rows(w, s, generation)) {
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL))
-		return sql_fail(w, "commit");
+		return cache_sql_fail(w, "commit");
 	return 0;
 }
 
@@ -301,7 +297,9 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int cache_write(const char *path, const struct cache_snapshot *snap, long long generation)
+/* Creates the temp file, lets FILL write it, then fsync, fchmod 0644, rename, fsync the
+ * directory. FILL's result other than 0 is returned as is and nothing is published. */
+int cache_publish_with(const char *path, cache_fill_fn fill, void *arg)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
@@ -317,15 +315,12 @@ int cache_write(const char *path, const struct cache_snapshot *snap, long long g
 		return -1;
 	}
 	struct writer w = {.tmp = tmp};
-	int rc = -1;
-	if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		sql_fail(&w, "open");
+	int rc = fill(&w, fd, arg);
+	if (rc)
 		goto out;
-	}
-	if (write_db(&w, snap, generation))
-		goto out;
+	rc = -1;
 	if (sqlite3_close(w.db) != SQLITE_OK) {
-		sql_fail(&w, "close");
+		cache_sql_fail(&w, "close");
 		goto out;
 	}
 	w.db = NULL;
@@ -348,6 +343,31 @@ out:
 	if (tmp[0])
 		unlink(tmp);
 	return rc;
+}
+
+int cache_open_tmp(struct writer *w)
+{
+	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return cache_sql_fail(w, "open");
+	return 0;
+}
+
+struct full_args {
+	const struct cache_snapshot *snap;
+	long long generation;
+};
+
+static int fill_full(struct writer *w, int fd, void *arg)
+{
+	const struct full_args *a = arg;
+	(void)fd;
+	return cache_open_tmp(w) || write_db(w, a->snap, a->generation) ? -1 : 0;
+}
+
+int cache_write(const char *path, const struct cache_snapshot *snap, long long generation)
+{
+	struct full_args a = {snap, generation};
+	return cache_publish_with(path, fill_full, &a);
 }
 
 void cache_remove_stale_temps(const char *path)

@@ -1,6 +1,6 @@
 /* The publisher thread (sync/publisher.h): debounces change notifications and publishes
- * cache.db from its own state.db connection. Every publish re-evaluates the whole directory
- * (sorted arrays and hash sets, prepared statements, one transaction per database). */
+ * cache.db from its own state.db connection through a publish engine (sync/publish_engine.h):
+ * incremental after a SCIM change, in full at start, after SIGHUP and on any doubt. */
 #include "publisher.h"
 
 #include <errno.h>
@@ -12,12 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accounts.h"
 #include "cache_writer.h"
-#include "directory.h"
 #include "idalloc.h"
 #include "log.h"
 #include "names.h"
+#include "publish_engine.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -39,6 +38,7 @@ struct publisher {
 	pthread_t thread;
 	const struct entra_config *cfg;
 	bool pending, urgent, busy, stop;
+	bool reload;                 /* the next publish rebuilds everything (SIGHUP) */
 	long long pending_since_ms;  /* monotonic ms of the first unpublished change */
 	long long last_publish_ms;   /* monotonic ms of the last publish start, 0 = never */
 	long long last_end_ms;       /* ... and of its end */
@@ -46,11 +46,7 @@ struct publisher {
 	unsigned long long started, finished;
 	/* owned by the thread */
 	sqlite3 *db;
-	struct idalloc ids;
-	bool ids_loaded;
-	long long generation;
-	uint64_t findings;                       /* hash of the last findings logged */
-	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
+	struct publish_engine *engine;
 };
 
 static long long now_ms(void)
@@ -65,61 +61,27 @@ static struct timespec deadline_of(long long ms)
 	return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
 }
 
-/* Loads the uid allocations once per range (they change only through this thread). */
-static int ids_ready(struct publisher *p, const struct entra_config *cfg)
-{
-	if (p->ids_loaded && p->ids.min == cfg->uid_min && p->ids.max == cfg->uid_max)
-		return 0;
-	idalloc_free(&p->ids);
-	p->ids_loaded = idalloc_load(p->db, cfg->uid_min, cfg->uid_max, &p->ids) == 0;
-	return p->ids_loaded ? 0 : -1;
-}
-
-/* Before the SCIM store created its schema (a fresh install) the directory is simply empty. */
-static int directory_read(sqlite3 *db, struct directory *dir)
-{
-	sqlite3_stmt *st = NULL;
-	bool exists = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'", -1, &st,
-	                       NULL) == SQLITE_OK)
-		exists = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	memset(dir, 0, sizeof(*dir));
-	return exists ? store_directory_load(db, dir) : 0;
-}
-
-static int publish_once(struct publisher *p, const struct entra_config *cfg)
+static int publish_once(struct publisher *p, const struct entra_config *cfg, bool full)
 {
 	struct names_local local;
-	struct directory dir = {0};
-	struct accounts acc;
+	struct publish_result res;
 	long long t0 = now_ms();
 	int rc = -1;
-	if (names_local_load("/etc/passwd", "/etc/group", &local))
-		return -1;
-	if (directory_read(p->db, &dir) || ids_ready(p, cfg))
-		goto out_local;
-	if (accounts_build(cfg, &dir, &local, &p->ids, p->db, true, &acc))
-		goto out_dir;
-	uint64_t findings = accounts_findings_hash(&acc, cfg, &dir, &local);
-	if (findings != p->findings || cfg != p->findings_cfg) {
-		accounts_report(&acc, cfg, &dir, &local);
-		p->findings = findings, p->findings_cfg = cfg;
+	if (names_local_load("/etc/passwd", "/etc/group", &local) == 0) {
+		rc = publish_engine_run(p->engine, cfg, p->db, &local, full, &res);
+		names_local_free(&local);
 	}
-	long long prev = cache_generation(cfg->cache_db);
-	long long gen = (prev > p->generation ? prev : p->generation) + 1;
-	if (cache_write(cfg->cache_db, &acc.snap, gen) == 0) {
-		p->generation = gen, rc = 0;
+	if (rc == 0 && res.incremental)
+		entra_log(&logger, LOG_INFO,
+		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (incremental: %zu "
+		          "changes, %zu rows, %lld ms)",
+		          cfg->cache_db, res.generation, res.accounts, res.groups, res.refused, res.changes, res.rows,
+		          now_ms() - t0);
+	else if (rc == 0)
 		entra_log(&logger, LOG_INFO,
 		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (%lld ms)",
-		          cfg->cache_db, gen, acc.snap.n_accounts, acc.snap.n_groups, acc.n_refused, now_ms() - t0);
-	}
-	accounts_free(&acc);
-out_dir:
-	directory_free(&dir);
-out_local:
-	names_local_free(&local);
-	if (rc)
+		          cfg->cache_db, res.generation, res.accounts, res.groups, res.refused, now_ms() - t0);
+	else
 		entra_log(&logger, LOG_ERR,
 		          "cache.db not published; readers keep the previous snapshot; entra-syncd "
 		          "retries on the next change or in %d s",
@@ -146,13 +108,14 @@ static long long due_ms(const struct publisher *p)
 static void run_one(struct publisher *p)
 {
 	const struct entra_config *cfg = p->cfg;
-	p->pending = p->urgent = false;
+	bool full = p->reload;
+	p->pending = p->urgent = p->reload = false;
 	p->busy = true;
 	p->changes_while_busy = 0;
 	p->started++;
 	p->last_publish_ms = now_ms();
 	pthread_mutex_unlock(&p->lock);
-	int rc = publish_once(p, cfg);
+	int rc = publish_once(p, cfg, full);
 	pthread_mutex_lock(&p->lock);
 	p->last_end_ms = now_ms();
 	p->busy = false;
@@ -234,7 +197,10 @@ struct publisher *publisher_start(const struct entra_config *cfg)
 		free(p);
 		return NULL;
 	}
-	if (db_open(p, cfg->state_db) || pthread_create(&p->thread, NULL, publisher_main, p)) {
+	if (!(p->engine = publish_engine_new()) || db_open(p, cfg->state_db) ||
+	    pthread_create(&p->thread, NULL, publisher_main, p)) {
+		entra_log(&logger, LOG_ERR, "cannot start the publisher (out of memory or state.db unusable)");
+		publish_engine_free(p->engine);
 		sqlite3_close(p->db);
 		pthread_mutex_destroy(&p->lock);
 		pthread_cond_destroy(&p->wake);
@@ -273,7 +239,7 @@ void publisher_reload(struct publisher *p, const struct entra_config *cfg)
 	while (p->busy) /* the running publish may still read the old config */
 		pthread_cond_wait(&p->done, &p->lock);
 	p->cfg = cfg;
-	p->pending = p->urgent = true;
+	p->pending = p->urgent = p->reload = true;
 	p->pending_since_ms = now_ms();
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
@@ -304,7 +270,7 @@ void publisher_stop(struct publisher *p)
 	pthread_cond_broadcast(&p->done);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);
-	idalloc_free(&p->ids);
+	publish_engine_free(p->engine);
 	sqlite3_close(p->db);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->wake);
