@@ -1,11 +1,10 @@
 /* cache_write_delta (sync/cache_writer.h): the next cache.db as a copy of the current one plus
- * the rows that changed. Both snapshots are sorted by key and merged; every changed row is
- * deleted first and inserted afterwards, so a name passing from one row to another never
- * trips a UNIQUE constraint half way. */
+ * the rows that changed, found by hashing each table's keys (no sorting of 100k rows). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,104 +77,174 @@ static bool group_same(const struct cache_group *a, const struct cache_group *b)
 	return !str_cmp(a->name, b->name) && !str_cmp(a->object_id, b->object_id) && !str_cmp(a->scim_id, b->scim_id);
 }
 
-/* local_members keeps the first of equal (uid, gid) keys, like the full writer's INSERT OR IGNORE. */
-struct local_ref {
-	const struct cache_local_member *m;
-	size_t order;
+static bool member_same(const struct cache_member *a, const struct cache_member *b)
+{
+	(void)a, (void)b;
+	return true; /* the key is the whole row */
+}
+
+static bool local_same(const struct cache_local_member *a, const struct cache_local_member *b)
+{
+	return !str_cmp(a->name, b->name);
+}
+
+/* --- row keys: a hash map from a 64-bit key to the first row that has it --- */
+
+struct keymap {
+	uint64_t *keys;
+	size_t *rows;
+	unsigned char *state; /* 0 empty, 1 present, 2 present and matched by the other snapshot */
+	size_t mask;
 };
 
-static int local_ref_cmp(const void *x, const void *y)
+static uint64_t mix(uint64_t k)
 {
-	const struct local_ref *a = x, *b = y;
-	if (a->m->uid != b->m->uid)
-		return (a->m->uid > b->m->uid) - (a->m->uid < b->m->uid);
-	if (a->m->gid != b->m->gid)
-		return (a->m->gid > b->m->gid) - (a->m->gid < b->m->gid);
-	return (a->order > b->order) - (a->order < b->order);
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	return k ^ (k >> 33);
 }
 
-/* --- sorted views of one snapshot --- */
+static void keymap_free(struct keymap *m)
+{
+	free(m->keys);
+	free(m->rows);
+	free(m->state);
+}
 
-struct sorted {
-	const struct cache_account **accounts;
-	const struct cache_group **groups;
-	struct cache_member *members;
-	struct local_ref *locals;
-	size_t n_accounts, n_groups, n_members, n_locals;
+static int keymap_init(struct keymap *m, size_t n)
+{
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap *= 2;
+	m->keys = malloc(cap * sizeof(*m->keys));
+	m->rows = malloc(cap * sizeof(*m->rows));
+	m->state = calloc(cap, 1);
+	m->mask = cap - 1;
+	return m->keys && m->rows && m->state ? 0 : -1;
+}
+
+static size_t keymap_slot(const struct keymap *m, uint64_t key)
+{
+	size_t i = mix(key) & m->mask;
+	while (m->state[i] && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/* The first row with a key wins, like the full writer's INSERT OR IGNORE. */
+static void keymap_add(struct keymap *m, uint64_t key, size_t row)
+{
+	size_t i = keymap_slot(m, key);
+	if (!m->state[i])
+		m->state[i] = 1, m->keys[i] = key, m->rows[i] = row;
+}
+
+/* --- one table's difference: rows to delete (old indexes) and to insert (new indexes) --- */
+
+enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, N_TABLES };
+
+static size_t table_rows(const struct cache_snapshot *s, enum table t)
+{
+	return t == T_PASSWD    ? s->n_accounts
+	       : t == T_GROUPS  ? s->n_groups
+	       : t == T_MEMBERS ? s->n_members
+	                        : s->n_local_members;
+}
+
+static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
+{
+	switch (t) {
+	case T_PASSWD:
+		return s->accounts[i].uid;
+	case T_GROUPS:
+		return s->groups[i].gid;
+	case T_MEMBERS:
+		return (uint64_t)s->members[i].gid << 32 | s->members[i].uid;
+	default:
+		return (uint64_t)s->local_members[i].uid << 32 | s->local_members[i].gid;
+	}
+}
+
+static bool row_same(const struct cache_snapshot *a, size_t i, const struct cache_snapshot *b, size_t j, enum table t)
+{
+	switch (t) {
+	case T_PASSWD:
+		return account_same(&a->accounts[i], &b->accounts[j]);
+	case T_GROUPS:
+		return group_same(&a->groups[i], &b->groups[j]);
+	case T_MEMBERS:
+		return member_same(&a->members[i], &b->members[j]);
+	default:
+		return local_same(&a->local_members[i], &b->local_members[j]);
+	}
+}
+
+struct ops {
+	size_t *del, *add; /* row indexes into the old and the new snapshot */
+	size_t n_del, n_add;
 };
 
-static void sorted_free(struct sorted *s)
+static void ops_free(struct ops *o)
 {
-	free(s->accounts);
-	free(s->groups);
-	free(s->members);
-	free(s->locals);
+	free(o->del);
+	free(o->add);
 }
 
-static size_t unique_members(struct cache_member *m, size_t n)
+static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum table t)
 {
-	size_t out = 0;
+	size_t n = table_rows(s, t);
+	if (keymap_init(m, n))
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (!out || cache_member_cmp(&m[out - 1], &m[i]))
-			m[out++] = m[i];
-	return out;
-}
-
-static size_t unique_locals(struct local_ref *l, size_t n)
-{
-	size_t out = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!out || l[out - 1].m->uid != l[i].m->uid || l[out - 1].m->gid != l[i].m->gid)
-			l[out++] = l[i];
-	return out;
-}
-
-static int sorted_build(const struct cache_snapshot *s, struct sorted *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->accounts = malloc((s->n_accounts + 1) * sizeof(*o->accounts));
-	o->groups = malloc((s->n_groups + 1) * sizeof(*o->groups));
-	o->members = malloc((s->n_members + 1) * sizeof(*o->members));
-	o->locals = malloc((s->n_local_members + 1) * sizeof(*o->locals));
-	if (!o->accounts || !o->groups || !o->members || !o->locals)
-		return sorted_free(o), -1;
-	for (size_t i = 0; i < s->n_accounts; i++)
-		o->accounts[i] = &s->accounts[i];
-	for (size_t i = 0; i < s->n_groups; i++)
-		o->groups[i] = &s->groups[i];
-	for (size_t i = 0; i < s->n_local_members; i++)
-		o->locals[i] = (struct local_ref){&s->local_members[i], i};
-	if (s->n_members)
-		memcpy(o->members, s->members, s->n_members * sizeof(*o->members));
-	qsort(o->accounts, s->n_accounts, sizeof(*o->accounts), cache_account_uid_cmp);
-	qsort(o->groups, s->n_groups, sizeof(*o->groups), cache_group_gid_cmp);
-	qsort(o->members, s->n_members, sizeof(*o->members), cache_member_cmp);
-	qsort(o->locals, s->n_local_members, sizeof(*o->locals), local_ref_cmp);
-	o->n_accounts = s->n_accounts, o->n_groups = s->n_groups;
-	o->n_members = unique_members(o->members, s->n_members);
-	o->n_locals = unique_locals(o->locals, s->n_local_members);
+		keymap_add(m, row_key(s, t, i), i);
 	return 0;
+}
+
+/* Every key of NEXT is looked up in PREV: missing -> insert, different -> delete and insert;
+ * then every key of PREV nobody matched -> delete. O(rows), no sorting. */
+static int table_diff(const struct cache_snapshot *prev, const struct cache_snapshot *next, enum table t, struct ops *o)
+{
+	struct keymap old = {0}, cur = {0};
+	int rc = -1;
+	memset(o, 0, sizeof(*o));
+	if (keymap_fill(&old, prev, t) || keymap_fill(&cur, next, t) ||
+	    !(o->del = malloc((table_rows(prev, t) + 1) * sizeof(size_t))) ||
+	    !(o->add = malloc((table_rows(next, t) + 1) * sizeof(size_t))))
+		goto out;
+	for (size_t k = 0; k <= cur.mask; k++) {
+		if (!cur.state[k])
+			continue;
+		size_t j = cur.rows[k], i = keymap_slot(&old, cur.keys[k]);
+		if (!old.state[i]) {
+			o->add[o->n_add++] = j;
+			continue;
+		}
+		old.state[i] = 2;
+		if (!row_same(prev, old.rows[i], next, j, t))
+			o->del[o->n_del++] = old.rows[i], o->add[o->n_add++] = j;
+	}
+	for (size_t k = 0; k <= old.mask; k++)
+		if (old.state[k] == 1)
+			o->del[o->n_del++] = old.rows[k];
+	rc = 0;
+out:
+	keymap_free(&old);
+	keymap_free(&cur);
+	return rc;
 }
 
 /* --- applying the difference --- */
 
-enum {
-	STMT_DEL_PASSWD,
-	STMT_DEL_GROUP,
-	STMT_DEL_MEMBER,
-	STMT_DEL_LOCAL,
-	STMT_ADD_PASSWD,
-	STMT_ADD_GROUP,
-	STMT_ADD_MEMBER,
-	STMT_ADD_LOCAL,
-	N_STMTS
-};
-
-static const char *const stmt_sql[N_STMTS] = {
+static const char *const del_sql[N_TABLES] = {
     "DELETE FROM passwd WHERE uid = ?1",
     "DELETE FROM groups WHERE gid = ?1",
     "DELETE FROM members WHERE gid = ?1 AND uid = ?2",
     "DELETE FROM local_members WHERE uid = ?1 AND gid = ?2",
+};
+
+static const char *const add_sql[N_TABLES] = {
     "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"
     " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)",
@@ -183,26 +252,10 @@ static const char *const stmt_sql[N_STMTS] = {
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
 };
 
-struct delta {
-	struct writer *w;
-	sqlite3_stmt *st[N_STMTS];
-	bool inserting; /* second pass: inserts; first pass: deletes */
-	size_t rows;
-};
+static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members"};
 
-static int run(struct delta *d, int which, const char *what)
+static void bind_account(sqlite3_stmt *st, const struct cache_account *a)
 {
-	d->rows++;
-	return cache_step_reset(d->w, d->st[which], what);
-}
-
-static int account_row(struct delta *d, const struct cache_account *a)
-{
-	sqlite3_stmt *st = d->st[d->inserting ? STMT_ADD_PASSWD : STMT_DEL_PASSWD];
-	if (!d->inserting) {
-		sqlite3_bind_int64(st, 1, a->uid);
-		return run(d, STMT_DEL_PASSWD, "passwd");
-	}
 	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, a->uid);
 	sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
@@ -214,118 +267,73 @@ static int account_row(struct delta *d, const struct cache_account *a)
 	sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 10, a->login);
 	sqlite3_bind_int64(st, 11, a->expire);
-	return run(d, STMT_ADD_PASSWD, "passwd");
 }
 
-static int group_row(struct delta *d, const struct cache_group *g)
+static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
 {
-	sqlite3_stmt *st = d->st[d->inserting ? STMT_ADD_GROUP : STMT_DEL_GROUP];
-	sqlite3_bind_int64(st, d->inserting ? 2 : 1, g->gid);
-	if (d->inserting) {
-		sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
-		cache_bind_text_or_null(st, 3, g->object_id);
-		sqlite3_bind_text(st, 4, g->scim_id, -1, SQLITE_STATIC);
+	switch (t) {
+	case T_PASSWD:
+		bind_account(st, &s->accounts[i]);
+		break;
+	case T_GROUPS:
+		sqlite3_bind_text(st, 1, s->groups[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->groups[i].gid);
+		cache_bind_text_or_null(st, 3, s->groups[i].object_id);
+		sqlite3_bind_text(st, 4, s->groups[i].scim_id, -1, SQLITE_STATIC);
+		break;
+	case T_MEMBERS:
+		sqlite3_bind_int64(st, 1, s->members[i].gid);
+		sqlite3_bind_int64(st, 2, s->members[i].uid);
+		break;
+	default:
+		sqlite3_bind_int64(st, 1, s->local_members[i].uid);
+		sqlite3_bind_int64(st, 2, s->local_members[i].gid);
+		sqlite3_bind_text(st, 3, s->local_members[i].name, -1, SQLITE_STATIC);
 	}
-	return run(d, d->inserting ? STMT_ADD_GROUP : STMT_DEL_GROUP, "groups");
 }
 
-static int member_row(struct delta *d, const struct cache_member *m)
+/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid). */
+static void bind_delete(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
 {
-	int which = d->inserting ? STMT_ADD_MEMBER : STMT_DEL_MEMBER;
-	sqlite3_bind_int64(d->st[which], 1, m->gid);
-	sqlite3_bind_int64(d->st[which], 2, m->uid);
-	return run(d, which, "members");
+	uint64_t key = row_key(s, t, i);
+	if (t == T_PASSWD || t == T_GROUPS) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(key >> 32));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(key & 0xffffffffu));
 }
 
-static int local_row(struct delta *d, const struct cache_local_member *m)
+static int run_ops(struct writer *w, const struct cache_snapshot *s, enum table t, const size_t *rows, size_t n,
+                   bool insert)
 {
-	int which = d->inserting ? STMT_ADD_LOCAL : STMT_DEL_LOCAL;
-	sqlite3_bind_int64(d->st[which], 1, m->uid);
-	sqlite3_bind_int64(d->st[which], 2, m->gid);
-	if (d->inserting)
-		sqlite3_bind_text(d->st[which], 3, m->name, -1, SQLITE_STATIC);
-	return run(d, which, "local_members");
+	sqlite3_stmt *st = NULL;
+	int rc = cache_prepare(w, insert ? add_sql[t] : del_sql[t], &st);
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		(insert ? bind_insert : bind_delete)(st, s, t, rows[k]);
+		rc = cache_step_reset(w, st, table_name[t]);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
-/* One merge step: the row only in OLD is deleted, only in NEW inserted, changed both. */
-#define MERGE(d, a, na, b, nb, cmp, same, row)                                                                         \
-	do {                                                                                                           \
-		size_t i_ = 0, j_ = 0;                                                                                 \
-		while (i_ < (na) || j_ < (nb)) {                                                                       \
-			int c_ = i_ == (na) ? 1 : j_ == (nb) ? -1 : cmp(&(a)[i_], &(b)[j_]);                           \
-			bool del_ = c_ < 0 || (c_ == 0 && !same((a)[i_], (b)[j_]));                                    \
-			bool add_ = c_ > 0 || (c_ == 0 && del_);                                                       \
-			if (!(d)->inserting && del_ && row(d, (a)[i_]))                                                \
-				return -1;                                                                             \
-			if ((d)->inserting && add_ && row(d, (b)[j_]))                                                 \
-				return -1;                                                                             \
-			i_ += c_ <= 0, j_ += c_ >= 0;                                                                  \
-		}                                                                                                      \
-	} while (0)
-
-static bool member_same(struct cache_member a, struct cache_member b)
-{
-	(void)a, (void)b;
-	return true; /* the key is the whole row */
-}
-
-static int member_ptr_row(struct delta *d, struct cache_member m)
-{
-	return member_row(d, &m);
-}
-
-static int local_key_cmp(const void *x, const void *y)
-{
-	const struct local_ref *a = x, *b = y;
-	struct local_ref ka = {a->m, 0}, kb = {b->m, 0};
-	return local_ref_cmp(&ka, &kb);
-}
-
-static bool local_same(struct local_ref a, struct local_ref b)
-{
-	return !str_cmp(a.m->name, b.m->name);
-}
-
-static int local_ptr_row(struct delta *d, struct local_ref r)
-{
-	return local_row(d, r.m);
-}
-
-static int diff_pass(struct delta *d, const struct sorted *o, const struct sorted *n)
-{
-	MERGE(d, o->accounts, o->n_accounts, n->accounts, n->n_accounts, cache_account_uid_cmp, account_same,
-	      account_row);
-	MERGE(d, o->groups, o->n_groups, n->groups, n->n_groups, cache_group_gid_cmp, group_same, group_row);
-	MERGE(d, o->members, o->n_members, n->members, n->n_members, cache_member_cmp, member_same, member_ptr_row);
-	MERGE(d, o->locals, o->n_locals, n->locals, n->n_locals, local_key_cmp, local_same, local_ptr_row);
-	return 0;
-}
-
+/* Every delete before any insert, so a name moving between rows never trips UNIQUE. */
 static int apply_diff(struct writer *w, const struct cache_snapshot *prev, const struct cache_snapshot *next,
                       size_t *rows)
 {
-	struct sorted o, n;
-	struct delta d = {.w = w};
-	int rc = -1;
-	if (sorted_build(prev, &o))
-		return -1;
-	if (sorted_build(next, &n)) {
-		sorted_free(&o);
-		return -1;
+	struct ops o[N_TABLES] = {0};
+	int rc = 0;
+	*rows = 0;
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = table_diff(prev, next, (enum table)t, &o[t]);
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = run_ops(w, prev, (enum table)t, o[t].del, o[t].n_del, false);
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = run_ops(w, next, (enum table)t, o[t].add, o[t].n_add, true);
+	for (int t = 0; t < N_TABLES; t++) {
+		*rows += o[t].n_del + o[t].n_add;
+		ops_free(&o[t]);
 	}
-	for (int i = 0; i < N_STMTS; i++)
-		if (cache_prepare(w, stmt_sql[i], &d.st[i]))
-			goto out;
-	if (diff_pass(&d, &o, &n) == 0) {
-		d.inserting = true;
-		rc = diff_pass(&d, &o, &n);
-	}
-	*rows = d.rows;
-out:
-	for (int i = 0; i < N_STMTS; i++)
-		sqlite3_finalize(d.st[i]);
-	sorted_free(&o);
-	sorted_free(&n);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "cache_writer.h"
@@ -31,6 +32,13 @@ struct publish_engine {
 	uint64_t findings;                       /* hash of the last findings logged */
 	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
 };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 struct publish_engine *publish_engine_new(void)
 {
@@ -124,14 +132,20 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
                     const struct names_local *local, struct publish_result *res)
 {
 	struct accounts acc;
+	double t0 = now_ms();
 	int log = store_changes_install(db);
 	state_drop(e);
-	if (directory_read(db, log == 1, &e->dir, &e->seq) || ids_ready(e, cfg, db) ||
-	    accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
+	if (directory_read(db, log == 1, &e->dir, &e->seq) || ids_ready(e, cfg, db)) {
+		state_drop(e);
+		return -1;
+	}
+	double t1 = now_ms();
+	if (accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
 		state_drop(e);
 		return -1;
 	}
 	findings_log(e, cfg, &acc, local);
+	double t2 = now_ms();
 	long long prev = cache_generation(cfg->cache_db);
 	long long gen = (prev > e->generation ? prev : e->generation) + 1;
 	if (cache_write(cfg->cache_db, &acc.snap, gen)) {
@@ -141,6 +155,7 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
 	}
 	e->acc = acc, e->generation = gen, e->cfg = cfg;
 	result_fill(res, &acc, gen);
+	res->ms_changes = t1 - t0, res->ms_evaluate = t2 - t1, res->ms_write = now_ms() - t2;
 	/* Without the change log (or an index) the next publish is a full one again. */
 	e->valid = log == 1 && dir_index_build(&e->dir, &e->idx) == 0;
 	prune(e, db, true);
@@ -158,6 +173,7 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 {
 	struct store_changes ch;
 	struct accounts acc;
+	double t0 = now_ms();
 	int rc = store_changes_read(db, e->seq, change_limit(e), &ch);
 	if (rc)
 		return 1;
@@ -165,12 +181,14 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 	rc = dir_patch_apply(&e->dir, &e->idx, &ch, &e->garbage);
 	long long seq = ch.seq;
 	store_changes_free(&ch);
+	double t1 = now_ms();
 	if (rc || ids_ready(e, cfg, db) || accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
 		state_drop(e);
 		return 1;
 	}
 	e->seq = seq;
 	findings_log(e, cfg, &acc, local);
+	double t2 = now_ms();
 	long long gen = e->generation + 1;
 	rc = cache_write_delta(cfg->cache_db, &e->acc.snap, e->generation, &acc.snap, gen, &res->rows);
 	res->incremental = rc == 0;
@@ -190,6 +208,7 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 	}
 	e->generation = gen;
 	result_fill(res, &acc, gen);
+	res->ms_changes = t1 - t0, res->ms_evaluate = t2 - t1, res->ms_write = now_ms() - t2;
 	prune(e, db, false);
 	return 0;
 }

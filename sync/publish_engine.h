@@ -21,6 +21,7 @@ struct publish_result {
 	size_t rows;      /* cache.db rows deleted or inserted (incremental) */
 	size_t accounts, groups, refused;
 	long long generation;
+	double ms_changes, ms_evaluate, ms_write; /* where the time went (read + patch, AUP, cache.db) */
 };
 
 struct publish_engine *publish_engine_new(void);

@@ -23,11 +23,13 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 #define FIRST_CHANGE_DELAY_MS 50   /* lets the rest of a burst arrive before the first publish */
 #define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
 #define BUSY_TIMEOUT_MS       10000
-/* During a sustained burst (several changes arriving while a publish runs), the next publish
- * waits this many times the last publish's duration after it ended, so at 100k users the
- * publisher takes at most a third of a core and SCIM ingest is not starved. A single change (a
- * client that waits for the previous one to become visible, which it may see before the publish
- * has freed its memory) is still published FIRST_CHANGE_DELAY_MS after it arrives. */
+/* A lone change (a client that waits for the previous one to become visible) is published
+ * FIRST_CHANGE_DELAY_MS after it arrives, but no sooner than this many times the last publish's
+ * duration after it ended (an incremental publish is short, so that is soon) nor later than one
+ * publish_interval_ms after the last publish started. A burst (BURST_MIN_CHANGES or more since
+ * the last publish started) waits that interval, and during a sustained burst (several changes
+ * while a publish runs) also the pause, so the publisher takes at most a third of a core and
+ * SCIM ingest is not starved. */
 #define BURST_BACKOFF_FACTOR 2
 #define BURST_MIN_CHANGES    2
 
@@ -38,11 +40,12 @@ struct publisher {
 	pthread_t thread;
 	const struct entra_config *cfg;
 	bool pending, urgent, busy, stop;
-	bool reload;                 /* the next publish rebuilds everything (SIGHUP) */
-	long long pending_since_ms;  /* monotonic ms of the first unpublished change */
-	long long last_publish_ms;   /* monotonic ms of the last publish start, 0 = never */
-	long long last_end_ms;       /* ... and of its end */
-	unsigned changes_while_busy; /* notifications during the running (or last) publish */
+	bool reload;                  /* the next publish rebuilds everything (SIGHUP) */
+	long long pending_since_ms;   /* monotonic ms of the first unpublished change */
+	long long last_publish_ms;    /* monotonic ms of the last publish start, 0 = never */
+	long long last_end_ms;        /* ... and of its end */
+	unsigned changes_while_busy;  /* notifications during the running (or last) publish */
+	unsigned changes_since_start; /* notifications since the last publish started */
 	unsigned long long started, finished;
 	/* owned by the thread */
 	sqlite3 *db;
@@ -74,9 +77,9 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg, boo
 	if (rc == 0 && res.incremental)
 		entra_log(&logger, LOG_INFO,
 		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (incremental: %zu "
-		          "changes, %zu rows, %lld ms)",
+		          "changes, %zu rows; %lld ms: changes %.0f, rules %.0f, write %.0f)",
 		          cfg->cache_db, res.generation, res.accounts, res.groups, res.refused, res.changes, res.rows,
-		          now_ms() - t0);
+		          now_ms() - t0, res.ms_changes, res.ms_evaluate, res.ms_write);
 	else if (rc == 0)
 		entra_log(&logger, LOG_INFO,
 		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (%lld ms)",
@@ -89,19 +92,21 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg, boo
 	return rc;
 }
 
-/* When the pending change may be published: soon after a quiet period, else one interval
- * after the previous publish. */
+/* When the pending changes may be published (see BURST_BACKOFF_FACTOR). */
 static long long due_ms(const struct publisher *p)
 {
 	if (p->urgent)
 		return 0;
 	long long interval = p->cfg->publish_interval_ms;
 	long long first = p->pending_since_ms + (interval < FIRST_CHANGE_DELAY_MS ? interval : FIRST_CHANGE_DELAY_MS);
-	long long spaced = p->last_publish_ms ? p->last_publish_ms + interval : 0;
-	if (p->last_publish_ms && p->changes_while_busy >= BURST_MIN_CHANGES) {
-		long long rest = p->last_end_ms + BURST_BACKOFF_FACTOR * (p->last_end_ms - p->last_publish_ms);
-		spaced = rest > spaced ? rest : spaced;
-	}
+	if (!p->last_publish_ms)
+		return first;
+	long long rest = p->last_end_ms + BURST_BACKOFF_FACTOR * (p->last_end_ms - p->last_publish_ms);
+	long long next_interval = p->last_publish_ms + interval;
+	/* A lone change never waits longer than the interval would make it (after a long full publish). */
+	long long spaced = rest < next_interval ? rest : next_interval;
+	if (p->changes_since_start >= BURST_MIN_CHANGES)
+		spaced = p->changes_while_busy >= BURST_MIN_CHANGES && rest > next_interval ? rest : next_interval;
 	return first > spaced ? first : spaced;
 }
 
@@ -111,7 +116,7 @@ static void run_one(struct publisher *p)
 	bool full = p->reload;
 	p->pending = p->urgent = p->reload = false;
 	p->busy = true;
-	p->changes_while_busy = 0;
+	p->changes_while_busy = p->changes_since_start = 0;
 	p->started++;
 	p->last_publish_ms = now_ms();
 	pthread_mutex_unlock(&p->lock);
@@ -223,6 +228,7 @@ void publisher_notify(struct publisher *p)
 	pthread_mutex_lock(&p->lock);
 	if (p->busy)
 		p->changes_while_busy++;
+	p->changes_since_start++;
 	if (!p->pending || p->pending_since_ms > now_ms()) { /* a change cancels a retry back-off */
 		p->pending = true;
 		p->pending_since_ms = now_ms();
