@@ -100,57 +100,61 @@ static int names_compute(const struct entra_config *cfg, const struct directory 
 	return 0;
 }
 
-struct name_ref {
+/* Users and groups share one namespace (private groups): every name two objects would get is
+ * refused for all of them. A hash count of each name, O(n) without sorting 100k strings. */
+struct name_count {
 	const char *name;
-	long index; /* >= 0 user, < 0 group -(index+1) */
+	unsigned users, groups;
 };
 
-static int name_ref_cmp(const void *x, const void *y)
+static uint64_t name_hash(const char *s)
 {
-	const struct name_ref *a = x, *b = y;
-	int c = strcmp(a->name, b->name);
-	return c ? c : (a->index > b->index) - (a->index < b->index);
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
-/* Marks a run of equal names: every contender loses the name. */
-static void run_mark(struct accounts *a, const struct name_ref *run, size_t n)
+static struct name_count *name_slot(struct name_count *t, size_t mask, const char *name)
 {
-	size_t users = 0, groups = 0;
-	for (size_t k = 0; k < n; k++)
-		run[k].index >= 0 ? users++ : groups++;
-	for (size_t k = 0; k < n; k++) {
-		enum name_state *st =
-		    run[k].index >= 0 ? &a->users[run[k].index].name_state : &a->groups[-(run[k].index + 1)].name_state;
-		if (*st != NAME_OK)
-			continue;
-		bool same_kind_twice = run[k].index >= 0 ? users > 1 : groups > 1;
-		*st = same_kind_twice ? NAME_SHARED : NAME_CLASH;
-	}
+	size_t i = name_hash(name) & mask;
+	while (t[i].name && strcmp(t[i].name, name) != 0)
+		i = (i + 1) & mask;
+	return &t[i];
 }
 
-/* Users and groups share one namespace (private groups): sort all names, refuse duplicates. */
+/* Every contender of a shared name loses it: SHARED between two of a kind, CLASH otherwise. */
+static void name_mark(enum name_state *st, const struct name_count *c, bool is_user)
+{
+	if (*st != NAME_OK || c->users + c->groups < 2)
+		return;
+	*st = (is_user ? c->users : c->groups) > 1 ? NAME_SHARED : NAME_CLASH;
+}
+
 static int clashes_mark(const struct directory *dir, struct accounts *a)
 {
-	size_t n = 0;
-	struct name_ref *refs = malloc((dir->n_users + dir->n_groups + 1) * sizeof(*refs));
-	if (!refs)
+	size_t cap = 16;
+	while (cap < (dir->n_users + dir->n_groups) * 2)
+		cap *= 2;
+	struct name_count *t = calloc(cap, sizeof(*t));
+	if (!t)
 		return -1;
+	for (size_t i = 0; i < dir->n_users + dir->n_groups; i++) {
+		bool is_user = i < dir->n_users;
+		const char *name = is_user ? a->users[i].name : a->groups[i - dir->n_users].name;
+		if (!name)
+			continue;
+		struct name_count *c = name_slot(t, cap - 1, name);
+		c->name = name;
+		is_user ? c->users++ : c->groups++;
+	}
 	for (size_t i = 0; i < dir->n_users; i++)
 		if (a->users[i].name)
-			refs[n++] = (struct name_ref){a->users[i].name, (long)i};
+			name_mark(&a->users[i].name_state, name_slot(t, cap - 1, a->users[i].name), true);
 	for (size_t i = 0; i < dir->n_groups; i++)
 		if (a->groups[i].name)
-			refs[n++] = (struct name_ref){a->groups[i].name, -(long)i - 1};
-	qsort(refs, n, sizeof(*refs), name_ref_cmp);
-	for (size_t start = 0; start < n;) {
-		size_t end = start + 1;
-		while (end < n && !strcmp(refs[start].name, refs[end].name))
-			end++;
-		if (end - start > 1)
-			run_mark(a, refs + start, end - start);
-		start = end;
-	}
-	free(refs);
+			name_mark(&a->groups[i].name_state, name_slot(t, cap - 1, a->groups[i].name), false);
+	free(t);
 	return 0;
 }
 

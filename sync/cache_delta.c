@@ -59,6 +59,8 @@ static int copy_file(int in, int out)
 
 static int str_cmp(const char *a, const char *b)
 {
+	if (a == b) /* shared strings (UPN, SCIM id, shell, role) of unchanged rows */
+		return 0;
 	if (!a || !b)
 		return (a != NULL) - (b != NULL);
 	return strcmp(a, b);

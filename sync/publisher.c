@@ -24,12 +24,13 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 #define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
 #define BUSY_TIMEOUT_MS       10000
 /* A lone change (a client that waits for the previous one to become visible) is published
- * FIRST_CHANGE_DELAY_MS after it arrives, but no sooner than this many times the last publish's
- * duration after it ended (an incremental publish is short, so that is soon) nor later than one
+ * FIRST_CHANGE_DELAY_MS after it arrives, but no sooner than half the last publish's duration
+ * after it ended (an incremental publish is short, so that is soon) nor later than one
  * publish_interval_ms after the last publish started. A burst (BURST_MIN_CHANGES or more since
  * the last publish started) waits that interval, and during a sustained burst (several changes
- * while a publish runs) also the pause, so the publisher takes at most a third of a core and
- * SCIM ingest is not starved. */
+ * while a publish runs) also BURST_BACKOFF_FACTOR times that duration, so the publisher takes
+ * at most a third of a core and SCIM ingest is not starved. */
+#define LONE_PAUSE_DIVISOR   2
 #define BURST_BACKOFF_FACTOR 2
 #define BURST_MIN_CHANGES    2
 
@@ -101,10 +102,12 @@ static long long due_ms(const struct publisher *p)
 	long long first = p->pending_since_ms + (interval < FIRST_CHANGE_DELAY_MS ? interval : FIRST_CHANGE_DELAY_MS);
 	if (!p->last_publish_ms)
 		return first;
-	long long rest = p->last_end_ms + BURST_BACKOFF_FACTOR * (p->last_end_ms - p->last_publish_ms);
+	long long took = p->last_end_ms - p->last_publish_ms;
+	long long rest = p->last_end_ms + BURST_BACKOFF_FACTOR * took;
 	long long next_interval = p->last_publish_ms + interval;
+	long long pause = p->last_end_ms + took / LONE_PAUSE_DIVISOR;
 	/* A lone change never waits longer than the interval would make it (after a long full publish). */
-	long long spaced = rest < next_interval ? rest : next_interval;
+	long long spaced = pause < next_interval ? pause : next_interval;
 	if (p->changes_since_start >= BURST_MIN_CHANGES)
 		spaced = p->changes_while_busy >= BURST_MIN_CHANGES && rest > next_interval ? rest : next_interval;
 	return first > spaced ? first : spaced;

@@ -227,7 +227,13 @@ out:
 static int log_usable(sqlite3 *db, long long since, size_t limit, long long *seq)
 {
 	sqlite3_stmt *st = NULL;
-	long long count = -1;
+	long long count = -1, triggers = 0;
+	/* A migration that rebuilt a table dropped its triggers: changes since then went unlogged. */
+	if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'publish_changes_%'",
+	             &triggers))
+		return -1;
+	if (triggers != N_TRIGGERS)
+		return 1;
 	if (last_seq(db, seq) ||
 	    sqlite3_prepare_v2(db, "SELECT count(*) FROM publish_changes WHERE seq > ?1", -1, &st, NULL) != SQLITE_OK)
 		return -1;
