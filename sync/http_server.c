@@ -18,7 +18,7 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
-#define HTTP_THREADS                 4
+#define HTTP_THREADS                 8           /* requests in flight at once: more join each group commit */
 #define HTTP_HEADER_MEMORY           (32 * 1024) /* request line + headers per connection */
 #define PEM_MAX_BYTES                (256 * 1024)
 #define HTTP_REQUEST_TIMEOUT_DEFAULT 30 /* seconds, as [sync] request_timeout */

@@ -138,8 +138,11 @@ const char *scim_type_endpoint(enum scim_resource_type type)
 
 int scim_write_begin(struct scim_ctx *c)
 {
-	if (group_commit_enter(&c->svc->service->commit, &c->member) == 0)
+	struct scim_service *svc = c->svc->service;
+	if (group_commit_enter(&svc->commit, &c->member) == 0) {
+		c->svc->st = svc->writer;
 		return 0;
+	}
 	scim_fail_store(c, STORE_ERROR);
 	return -1;
 }
@@ -284,7 +287,7 @@ static void handle_read(struct scim_ctx *c)
 static void handle_write(struct scim_ctx *c)
 {
 	struct scim_service *svc = c->svc->service;
-	c->svc->st = svc->writer;
+	c->svc->st = NULL; /* the writer only once the request holds it (scim_write_begin) */
 	route(c);
 	if (group_commit_leave(&svc->commit, &c->member, c->wrote ? GC_KEEP : GC_UNDO) < 0)
 		scim_fail(c, 500, NULL, "state.db could not store this request; nothing of it was kept: retry it");

@@ -31,7 +31,7 @@ struct scim_service {
 };
 
 /* What a handler reaches through c->svc: the connection this request must use. A write request
- * gets the writer, to touch only after scim_write_begin; a GET gets a pooled read-only one. */
+ * gets the writer from scim_write_begin on (NULL before); a GET a pooled read-only one. */
 struct scim_session {
 	struct scim_service *service;
 	struct store *st;
