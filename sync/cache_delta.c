@@ -247,8 +247,8 @@ static const char *const del_sql[N_TABLES] = {
 };
 
 static const char *const add_sql[N_TABLES] = {
-    "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"
-    " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    ("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"
+     " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
     "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)",
     "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
