@@ -150,18 +150,8 @@ enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
-	if (q)
-		sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
-	int rc = q ? scim_pw_find(&v, q, &r, errnop) : -1;
-	if (rc < 0) {
-		st = NSS_STATUS_UNAVAIL;
-	} else if (rc == 0) {
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	} else {
+	if ((st = scim_pw_by_name(&v, user, &r, errnop)) == NSS_STATUS_SUCCESS)
 		st = groups_add(&v, &r, &l, errnop);
-	}
 	scim_end(&v);
 	return st;
 }

@@ -184,5 +184,9 @@ int scim_pw_find(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *r, in
 /* The next valid passwd row of C's scan (uid order), invalid rows stepped over: 1 found (R),
  * 0 end, -1 error. Call scim_scan_served once the entry is handed out. */
 int scim_pw_scan(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop);
+/* The account NAME: SUCCESS with *R, NOTFOUND (errno ENOENT) or UNAVAIL. */
+enum nss_status scim_pw_by_name(struct scim_view *v, const char *name, struct scim_pw_row *r, int *errnop);
+/* The next account of the scan C, with the same statuses (NOTFOUND at the end). */
+enum nss_status scim_pw_next(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop);
 
 #endif

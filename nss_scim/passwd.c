@@ -52,24 +52,35 @@ static enum nss_status pw_fill(const struct scim_pw_row *r, struct passwd *pw, c
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Runs the bound lookup Q and fills PW from the row it finds. */
-static enum nss_status pw_lookup(struct scim_view *v, sqlite3_stmt *q, struct passwd *pw, char *buf, size_t len,
-                                 int *errnop)
+/* A look-up's or a scan's result RC (1 row, 0 none, -1 error) as an NSS status. */
+static enum nss_status pw_status(int rc, int *errnop)
 {
-	struct scim_pw_row r;
-	int rc = q ? scim_pw_find(v, q, &r, errnop) : -1;
 	if (rc < 0)
 		return NSS_STATUS_UNAVAIL;
 	if (rc == 0) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	return pw_fill(&r, pw, buf, len, errnop);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status scim_pw_by_name(struct scim_view *v, const char *name, struct scim_pw_row *r, int *errnop)
+{
+	sqlite3_stmt *q = scim_stmt(v, ST_PW_BY_NAME, errnop);
+	if (q)
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	return pw_status(q ? scim_pw_find(v, q, r, errnop) : -1, errnop);
+}
+
+enum nss_status scim_pw_next(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop)
+{
+	return pw_status(scim_pw_scan(v, c, r, errnop), errnop);
 }
 
 enum nss_status _nss_scim_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
 	struct scim_view v;
+	struct scim_pw_row r;
 	if (!scim_name_ok(name)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
@@ -77,10 +88,8 @@ enum nss_status _nss_scim_getpwnam_r(const char *name, struct passwd *pw, char *
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
-	if (q)
-		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	st = pw_lookup(&v, q, pw, buf, len, errnop);
+	if ((st = scim_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
+		st = pw_fill(&r, pw, buf, len, errnop);
 	scim_end(&v);
 	return st;
 }
@@ -92,10 +101,12 @@ enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, si
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
 	if (scim_id_ok(&v, uid)) {
+		struct scim_pw_row r;
 		sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_UID, errnop);
 		if (q)
 			sqlite3_bind_int64(q, 1, uid);
-		st = pw_lookup(&v, q, pw, buf, len, errnop);
+		if ((st = pw_status(q ? scim_pw_find(&v, q, &r, errnop) : -1, errnop)) == NSS_STATUS_SUCCESS)
+			st = pw_fill(&r, pw, buf, len, errnop);
 	} else {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
@@ -135,15 +146,9 @@ enum nss_status _nss_scim_getpwent_r(struct passwd *pw, char *buf, size_t len, i
 	enum nss_status st = scim_begin_scan(&v, &pw_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	int rc = scim_pw_scan(&v, &pw_cursor, &r, errnop);
-	if (rc < 0) {
-		st = NSS_STATUS_UNAVAIL;
-	} else if (rc == 0) {
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	} else if ((st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
+	if ((st = scim_pw_next(&v, &pw_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
+	    (st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS)
 		scim_scan_served(&pw_cursor, r.uid); /* only on success: an ERANGE retry gets the same entry */
-	}
 	scim_end(&v);
 	return st;
 }

@@ -45,18 +45,8 @@ enum nss_status _nss_scim_getspnam_r(const char *name, struct spwd *sp, char *bu
 	enum nss_status st = scim_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_NAME, errnop);
-	if (q)
-		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int rc = q ? scim_pw_find(&v, q, &r, errnop) : -1;
-	if (rc < 0) {
-		st = NSS_STATUS_UNAVAIL;
-	} else if (rc == 0) {
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	} else {
+	if ((st = scim_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
 		st = sp_fill(&r, sp, buf, len, errnop);
-	}
 	scim_end(&v);
 	return st;
 }
@@ -80,15 +70,9 @@ enum nss_status _nss_scim_getspent_r(struct spwd *sp, char *buf, size_t len, int
 	enum nss_status st = scim_begin_scan(&v, &sp_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	int rc = scim_pw_scan(&v, &sp_cursor, &r, errnop);
-	if (rc < 0) {
-		st = NSS_STATUS_UNAVAIL;
-	} else if (rc == 0) {
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	} else if ((st = sp_fill(&r, sp, buf, len, errnop)) == NSS_STATUS_SUCCESS) {
+	if ((st = scim_pw_next(&v, &sp_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
+	    (st = sp_fill(&r, sp, buf, len, errnop)) == NSS_STATUS_SUCCESS)
 		scim_scan_served(&sp_cursor, r.uid);
-	}
 	scim_end(&v);
 	return st;
 }
