@@ -247,8 +247,7 @@ static const char *const del_sql[N_TABLES] = {
 };
 
 static const char *const add_sql[N_TABLES] = {
-    ("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"
-     " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+    CACHE_INSERT_ACCOUNT_SQL,
     "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)",
     "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
@@ -256,26 +255,11 @@ static const char *const add_sql[N_TABLES] = {
 
 static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members"};
 
-static void bind_account(sqlite3_stmt *st, const struct cache_account *a)
-{
-	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a->uid);
-	sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->dir, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->shell, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a->upn, -1, SQLITE_STATIC);
-	cache_bind_text_or_null(st, 7, a->object_id);
-	sqlite3_bind_text(st, 8, a->scim_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 10, a->login);
-	sqlite3_bind_int64(st, 11, a->expire);
-}
-
 static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
 {
 	switch (t) {
 	case T_PASSWD:
-		bind_account(st, &s->accounts[i]);
+		cache_bind_account(st, &s->accounts[i]);
 		break;
 	case T_GROUPS:
 		sqlite3_bind_text(st, 1, s->groups[i].name, -1, SQLITE_STATIC);

@@ -69,6 +69,21 @@ void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a)
+{
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->uid);
+	sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->shell, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->upn, -1, SQLITE_STATIC);
+	cache_bind_text_or_null(st, 7, a->object_id);
+	sqlite3_bind_text(st, 8, a->scim_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, a->login);
+	sqlite3_bind_int64(st, 11, a->expire);
+}
+
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	sqlite3_stmt *st = NULL;
@@ -127,23 +142,11 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 		order[i] = &s->accounts[i];
 	qsort(order, s->n_accounts, sizeof(*order), cache_account_uid_cmp);
 	if (cache_prepare(w,
-	                  "INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login,"
-	                  " expire) VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	                  CACHE_INSERT_ACCOUNT_SQL,
 	                  &st))
 		goto out;
 	for (size_t i = 0; i < s->n_accounts; i++) {
-		const struct cache_account *a = order[i];
-		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, a->uid);
-		sqlite3_bind_text(st, 3, a->gecos, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, a->dir, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, a->shell, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, a->upn, -1, SQLITE_STATIC);
-		cache_bind_text_or_null(st, 7, a->object_id);
-		sqlite3_bind_text(st, 8, a->scim_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, a->role, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 10, a->login);
-		sqlite3_bind_int64(st, 11, a->expire);
+		cache_bind_account(st, order[i]);
 		if (cache_step_reset(w, st, "passwd"))
 			goto out;
 	}
