@@ -1,5 +1,6 @@
 /* Whole-request deadline: a watchdog thread over the live connections (see http_deadline.h). */
 #include "http_deadline.h"
+#include "http_request.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -196,18 +197,6 @@ void http_deadline_stop(struct http_deadline *d)
 	free(d);
 }
 
-static void client_text(struct MHD_Connection *con, char *out, size_t len)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(out, len, "-");
-	if (!ci || !ci->client_addr)
-		return;
-	socklen_t salen =
-	    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, salen, out, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(out, len, "-");
-}
-
 static void track(struct http_deadline *d, struct MHD_Connection *con, void **socket_context)
 {
 	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -218,7 +207,7 @@ static void track(struct http_deadline *d, struct MHD_Connection *con, void **so
 	c->owner = d;
 	c->fd = fd->connect_fd;
 	c->phase = CONN_WAITING;
-	client_text(con, c->client, sizeof(c->client));
+	http_client_address(con, c->client, sizeof(c->client));
 	now(&c->since);
 	pthread_mutex_lock(&d->lock);
 	c->next = d->head;

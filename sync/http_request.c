@@ -276,7 +276,7 @@ enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const
 	return dispatch(ctx, con, url, r);
 }
 
-static void client_address(struct MHD_Connection *con, char *out, size_t len)
+void http_client_address(struct MHD_Connection *con, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, len, "-");
@@ -307,7 +307,7 @@ void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cl
 	char status_text[16] = "-";
 	if (status > 0)
 		snprintf(status_text, sizeof(status_text), "%d", status);
-	client_address(con, client, sizeof(client));
+	http_client_address(con, client, sizeof(client));
 	entra_log(&logger, LOG_INFO, "%s %s %s %ldms %s%s", r->method[0] ? r->method : "-", r->uri, status_text, ms,
 	          client, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed before the end)");
 	free(r->body);
