@@ -248,7 +248,7 @@ static const char *const del_sql[N_TABLES] = {
 
 static const char *const add_sql[N_TABLES] = {
     CACHE_INSERT_ACCOUNT_SQL,
-    "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)",
+    CACHE_INSERT_GROUP_SQL,
     "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
 };
@@ -262,10 +262,7 @@ static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum t
 		cache_bind_account(st, &s->accounts[i]);
 		break;
 	case T_GROUPS:
-		sqlite3_bind_text(st, 1, s->groups[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s->groups[i].gid);
-		cache_bind_text_or_null(st, 3, s->groups[i].object_id);
-		sqlite3_bind_text(st, 4, s->groups[i].scim_id, -1, SQLITE_STATIC);
+		cache_bind_group(st, &s->groups[i]);
 		break;
 	case T_MEMBERS:
 		sqlite3_bind_int64(st, 1, s->members[i].gid);

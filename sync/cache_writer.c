@@ -84,6 +84,14 @@ void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a)
 	sqlite3_bind_int64(st, 11, a->expire);
 }
 
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g)
+{
+	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, g->gid);
+	cache_bind_text_or_null(st, 3, g->object_id);
+	sqlite3_bind_text(st, 4, g->scim_id, -1, SQLITE_STATIC);
+}
+
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	sqlite3_stmt *st = NULL;
@@ -141,9 +149,7 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 	for (size_t i = 0; i < s->n_accounts; i++)
 		order[i] = &s->accounts[i];
 	qsort(order, s->n_accounts, sizeof(*order), cache_account_uid_cmp);
-	if (cache_prepare(w,
-	                  CACHE_INSERT_ACCOUNT_SQL,
-	                  &st))
+	if (cache_prepare(w, CACHE_INSERT_ACCOUNT_SQL, &st))
 		goto out;
 	for (size_t i = 0; i < s->n_accounts; i++) {
 		cache_bind_account(st, order[i]);
@@ -167,13 +173,10 @@ static int write_groups(struct writer *w, const struct cache_snapshot *s)
 	for (size_t i = 0; i < s->n_groups; i++)
 		order[i] = &s->groups[i];
 	qsort(order, s->n_groups, sizeof(*order), cache_group_gid_cmp);
-	if (cache_prepare(w, "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?, ?, ?, ?)", &st))
+	if (cache_prepare(w, CACHE_INSERT_GROUP_SQL, &st))
 		goto out;
 	for (size_t i = 0; i < s->n_groups; i++) {
-		sqlite3_bind_text(st, 1, order[i]->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, order[i]->gid);
-		cache_bind_text_or_null(st, 3, order[i]->object_id);
-		sqlite3_bind_text(st, 4, order[i]->scim_id, -1, SQLITE_STATIC);
+		cache_bind_group(st, order[i]);
 		if (cache_step_reset(w, st, "groups"))
 			goto out;
 	}

@@ -26,6 +26,9 @@ void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
 	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)" \
 	 " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
 void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
+/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */
+#define CACHE_INSERT_GROUP_SQL "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)"
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g);
 /* Writes (or replaces) every meta row. */
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation);
 
