@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "sqlite_files.h"
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -73,16 +75,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[192];
 	group_commit_destroy(&f->gc);
 	store_close(f->reader);
 	store_close(f->writer);
 	pthread_mutex_destroy(&f->lock);
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
+	sqlite_files_remove(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;

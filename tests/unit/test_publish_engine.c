@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "sqlite_files.h"
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -103,19 +105,14 @@ static struct fx *fx_new(unsigned seed)
 
 static void fx_free(struct fx *f)
 {
-	char path[256];
 	publish_engine_free(f->inc);
 	sqlite3_close(f->db);
 	scim_service_close(f->svc);
 	names_local_free(&f->local);
 	entra_config_free(&f->cfg_a);
 	entra_config_free(&f->cfg_b);
-	const char *sfx[] = {"", "-wal", "-shm"};
 	for (int i = 0; i < 6; i++)
-		for (int k = 0; k < 3; k++) {
-			snprintf(path, sizeof(path), "%s%s", f->path[i], sfx[k]);
-			unlink(path);
-		}
+		sqlite_files_remove(f->path[i]);
 	rmdir(f->dir);
 	free(f);
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "sqlite_files.h"
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +60,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char path[192];
 	scim_service_close(f->svc);
-	const char *sfx[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", f->cfg.state_db, sfx[i]);
-		unlink(path);
-	}
+	sqlite_files_remove(f->cfg.state_db);
 	rmdir(f->dir);
 	free(f->cfg.state_db);
 	free(f);

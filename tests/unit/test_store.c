@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "sqlite_files.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[256];
 	store_close(f->st);
-	const char *sfx[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(cmd, sizeof(cmd), "%s%s", f->path, sfx[i]);
-		unlink(cmd);
-	}
+	sqlite_files_remove(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;
