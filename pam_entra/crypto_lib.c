@@ -1,6 +1,7 @@
 #include "crypto_lib.h"
 
 #include <dlfcn.h>
+#include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,8 +33,15 @@ static void crypto_load(void)
 	}
 	PE_CRYPTO_FUNCTIONS(PE_CRYPTO_RESOLVE)
 #undef PE_CRYPTO_RESOLVE
-	if (!missing)
-		crypto_loaded = &crypto_fns;
+	if (missing)
+		return;
+	/* openssl.cnf is never read (see ssl_lib.c): OPENSSL_CONF is the caller's to set under su/sudo. */
+	__typeof__(&OPENSSL_init_crypto) init = (__typeof__(init))dlsym(lib, "OPENSSL_init_crypto");
+	if (!init || !init(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)) {
+		snprintf(crypto_load_error, sizeof(crypto_load_error), "OpenSSL initialisation failed");
+		return;
+	}
+	crypto_loaded = &crypto_fns;
 }
 
 const struct pe_crypto_lib *pe_crypto_lib(char *err, size_t errlen)

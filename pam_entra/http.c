@@ -1,38 +1,18 @@
 #include "http.h"
 
-#include "curl_lib.h"
+#include "http_parse.h"
+#include "http_url.h"
+#include "net_connect.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct body_buffer {
-	char *data;
-	size_t len;
-	int too_large;
-};
-
-static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct body_buffer *b = userdata;
-	size_t n = size * nmemb;
-	if (n > PE_HTTP_MAX_RESPONSE - b->len) {
-		b->too_large = 1;
-		return 0; /* aborts the transfer */
-	}
-	char *grown = realloc(b->data, b->len + n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + b->len, ptr, n);
-	b->data = grown;
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
 
 static char *ca_file_read(const char *path, size_t *len, char *err, size_t errlen)
 {
@@ -67,120 +47,150 @@ static char *ca_file_read(const char *path, size_t *len, char *err, size_t errle
 	return data;
 }
 
-/* The ca_file's PEM for one request: read once per share, else per request (*OWNED set). */
-static const char *ca_pem_get(const struct pe_http_opts *o, size_t *len, char **owned, char *err, size_t errlen)
+/* The TLS client of one request: the share's (created on first use), else a fresh one (*OWNED). */
+static struct pe_tls_client *client_get(const struct pe_http_opts *o, struct pe_tls_client **owned, char *err,
+                                        size_t errlen)
 {
 	*owned = NULL;
-	*len = 0;
-	if (!o->ca_file)
-		return "";
-	if (!o->share)
-		return *owned = ca_file_read(o->ca_file, len, err, errlen);
-	if (!o->share->ca_pem)
-		o->share->ca_pem = ca_file_read(o->ca_file, &o->share->ca_pem_len, err, errlen);
-	*len = o->share->ca_pem_len;
-	return o->share->ca_pem;
-}
-
-/* One libcurl share per PAM call: the token polls resume the device code request's TLS
- * session, or reuse its connection, instead of a full handshake each. NULL: unshared. */
-static CURLSH *share_get(const struct pe_curl_lib *lib, struct pe_http_share *s)
-{
-	if (!s)
+	if (o->share && o->share->tls)
+		return o->share->tls;
+	struct pe_http_share none = {0}, *s = o->share ? o->share : &none;
+	if (o->ca_file && !s->ca_pem && !(s->ca_pem = ca_file_read(o->ca_file, &s->ca_pem_len, err, errlen)))
 		return NULL;
-	if (!s->curl_share) {
-		CURLSH *sh = lib->share_init();
-		if (sh && (lib->share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-		           lib->share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)) {
-			lib->share_cleanup(sh);
-			sh = NULL;
+	struct pe_tls_client *c = pe_tls_client_new(s->ca_pem, s->ca_pem_len, o->ca_file, err, errlen);
+	if (o->share)
+		return o->share->tls = c;
+	free(none.ca_pem);
+	return *owned = c;
+}
+
+/* The request head and body in one buffer, so it leaves in one TLS record. */
+static char *request_build(const struct pe_url *u, const char *form, bool keep_alive, size_t *len)
+{
+	char host[PE_URL_MAX_HOST + 16];
+	if (u->port == 443)
+		snprintf(host, sizeof(host), u->ipv6 ? "[%s]" : "%s", u->host);
+	else
+		pe_url_authority(u, host, sizeof(host));
+	size_t form_len = form ? strlen(form) : 0, cap = u->target_len + strlen(host) + form_len + 512;
+	char *req = malloc(cap);
+	if (!req)
+		return NULL;
+	int n = snprintf(
+	    req, cap, "%s %.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: pam_entra/1.0\r\nAccept: application/json\r\n%s",
+	    form ? "POST" : "GET", (int)u->target_len, u->target, host, keep_alive ? "" : "Connection: close\r\n");
+	if (form)
+		n += snprintf(req + n, cap - (size_t)n,
+		              "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n", form_len);
+	n += snprintf(req + n, cap - (size_t)n, "\r\n");
+	memcpy(req + n, form ? form : "", form_len);
+	*len = (size_t)n + form_len;
+	return req;
+}
+
+enum exchange_result { EXCHANGE_DONE, EXCHANGE_FAILED, EXCHANGE_RETRY };
+
+/* Reads one response into P. RETRY: a reused connection closed before any response byte. */
+static enum exchange_result response_read(struct pe_tls_conn *conn, bool reused, struct pe_http_parser *p,
+                                          long long deadline_ms, char *err, size_t errlen)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = pe_tls_read(conn, buf, sizeof(buf), deadline_ms, err, errlen);
+		int rc;
+		size_t used = 0;
+		if (n == PE_TLS_CLOSED && reused && !p->any_byte)
+			return EXCHANGE_RETRY;
+		if (n == PE_TLS_CLOSED)
+			rc = pe_http_parser_eof(p);
+		else if (n < 0)
+			return EXCHANGE_FAILED;
+		else if ((rc = pe_http_parser_feed(p, buf, (size_t)n, &used)) == 1 && used < (size_t)n)
+			p->keep_alive = false; /* bytes beyond the response: never reuse this connection */
+		if (rc < 0)
+			return snprintf(err, errlen, "%s", p->error), EXCHANGE_FAILED;
+		if (rc == 1)
+			return EXCHANGE_DONE;
+	}
+}
+
+/* Sends REQ over *CONN (reused, or opened here) and parses the answer into P; reconnects once
+ * when a reused connection turns out closed before any response byte arrived. *CONN stays
+ * open only when the server lets it carry another request. */
+static int exchange(struct pe_tls_client *c, struct pe_tls_conn **conn, const struct pe_url *u, const char *req,
+                    size_t req_len, long long deadline_ms, struct pe_http_parser *p, char *err, size_t errlen)
+{
+	enum exchange_result r = EXCHANGE_RETRY;
+	for (int attempt = 0; attempt < 2 && r == EXCHANGE_RETRY; attempt++) {
+		bool reused = *conn != NULL;
+		if (!*conn && !(*conn = pe_tls_connect(c, u, deadline_ms, err, errlen)))
+			return -1;
+		pe_http_parser_free(p);
+		pe_http_parser_init(p, PE_HTTP_MAX_RESPONSE);
+		int w = pe_tls_write(*conn, req, req_len, deadline_ms, err, errlen);
+		if (w == PE_TLS_CLOSED && reused)
+			r = EXCHANGE_RETRY;
+		else
+			r = w ? EXCHANGE_FAILED : response_read(*conn, reused, p, deadline_ms, err, errlen);
+		if (r != EXCHANGE_DONE || !p->keep_alive) {
+			pe_tls_close(c, *conn);
+			*conn = NULL;
 		}
-		s->curl_share = sh;
 	}
-	return s->curl_share;
+	return r == EXCHANGE_DONE ? 0 : -1;
 }
 
-/* System anchors come from the hashed certificate directory libcurl was built with (Debian:
- * /etc/ssl/certs), where OpenSSL reads only the anchor a chain needs; the bundle file would
- * cost a parse of every system CA (~20 ms of CPU) per handshake. Without a built-in directory
- * libcurl's bundle stays. ca_file is added as a blob: an extra anchor, never a replacement. */
-static int trust_setup(const struct pe_curl_lib *lib, CURL *c, const char *ca_pem, size_t ca_len)
+/* The share's open connection when it goes to U, else NULL (a connection elsewhere is closed). */
+static struct pe_tls_conn *share_conn_take(struct pe_http_share *s, const struct pe_url *u)
 {
-	char *capath = NULL;
-	int bad = 0;
-	if (lib->easy_getinfo(c, CURLINFO_CAPATH, &capath) == CURLE_OK && capath && *capath)
-		bad |= lib->easy_setopt(c, CURLOPT_CAINFO, (char *)NULL) != CURLE_OK;
-	if (ca_len) {
-		struct curl_blob blob = {.data = (void *)ca_pem, .len = ca_len, .flags = CURL_BLOB_COPY};
-		bad |= lib->easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK;
-	}
-	return bad ? -1 : 0;
-}
-
-static int handle_setup(const struct pe_curl_lib *lib, CURL *c, const struct pe_http_opts *o, const char *url,
-                        struct body_buffer *b, char *curl_err)
-{
-	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 1;
-	CURLSH *share = share_get(lib, o->share);
-	int bad = 0;
-	bad |= lib->easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_USERAGENT, "pam_entra/1.0") != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
-	bad |= lib->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK;
-	if (share)
-		bad |= lib->easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK;
-	return bad ? -1 : 0;
-}
-
-static int transfer(const struct pe_curl_lib *lib, CURL *c, const char *url, struct body_buffer *b,
-                    const char *curl_err, struct pe_http_response *resp, char *err, size_t errlen)
-{
-	CURLcode res = lib->easy_perform(c);
-	if (b->too_large)
-		return snprintf(err, errlen, "%s: response larger than %d bytes", url, PE_HTTP_MAX_RESPONSE), -1;
-	if (res != CURLE_OK)
-		return snprintf(err, errlen, "%s: %s", url, curl_err[0] ? curl_err : lib->easy_strerror(res)), -1;
-	lib->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	resp->body = b->data ? b->data : strdup("");
-	resp->len = b->len;
-	b->data = NULL;
-	return resp->body ? 0 : -1;
+	char authority[300];
+	struct pe_tls_conn *conn = s ? s->conn : NULL;
+	if (!conn)
+		return NULL;
+	s->conn = NULL;
+	pe_url_authority(u, authority, sizeof(authority));
+	if (!strcmp(authority, pe_tls_authority(conn)))
+		return conn;
+	pe_tls_close(s->tls, conn);
+	return NULL;
 }
 
 static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
                    char *err, size_t errlen)
 {
-	memset(resp, 0, sizeof(*resp));
-	const struct pe_curl_lib *lib = pe_curl_lib(err, errlen);
-	if (!lib)
-		return -1;
-	char *ca_owned, curl_err[CURL_ERROR_SIZE] = "";
-	size_t ca_len;
-	const char *ca_pem = ca_pem_get(o, &ca_len, &ca_owned, err, errlen);
-	if (!ca_pem)
-		return -1;
-	struct body_buffer b = {0};
-	CURL *c = lib->easy_init();
+	struct pe_url u;
+	struct pe_tls_client *owned;
+	struct pe_http_parser *p = NULL;
+	char why[384];
+	size_t req_len;
 	int rc = -1;
-	if (!c || handle_setup(lib, c, o, url, &b, curl_err) || trust_setup(lib, c, ca_pem, ca_len) ||
-	    (form && lib->easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK))
-		snprintf(err, errlen, "cannot set up a libcurl request");
-	else
-		rc = transfer(lib, c, url, &b, curl_err, resp, err, errlen);
-	free(b.data);
-	if (c)
-		lib->easy_cleanup(c);
-	free(ca_owned);
+	memset(resp, 0, sizeof(*resp));
+	if (pe_url_parse(url, &u, err, errlen))
+		return -1;
+	long long deadline_ms = pe_net_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 1);
+	struct pe_tls_client *c = client_get(o, &owned, err, errlen);
+	char *req = c ? request_build(&u, form, o->share != NULL, &req_len) : NULL;
+	if (c && (!req || !(p = malloc(sizeof(*p))))) {
+		snprintf(err, errlen, "out of memory");
+	} else if (c) {
+		struct pe_tls_conn *conn = share_conn_take(o->share, &u);
+		pe_http_parser_init(p, PE_HTTP_MAX_RESPONSE);
+		if (exchange(c, &conn, &u, req, req_len, deadline_ms, p, why, sizeof(why)) == 0) {
+			resp->status = p->status;
+			resp->body = pe_http_parser_take_body(p, &resp->len);
+			rc = resp->body ? 0 : (snprintf(err, errlen, "out of memory"), -1);
+		} else {
+			snprintf(err, errlen, "%.200s: %s", url, why);
+		}
+		if (o->share)
+			o->share->conn = conn;
+		else
+			pe_tls_close(c, conn);
+		pe_http_parser_free(p);
+	}
+	free(p);
+	free(req);
+	pe_tls_client_free(owned);
 	return rc;
 }
 
@@ -190,7 +200,7 @@ int pe_http_get(const struct pe_http_opts *opts, const char *url, struct pe_http
 	return perform(opts, url, NULL, resp, err, errlen);
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters, as curl_easy_escape. */
+/* RFC 3986 percent-encoding of everything but the unreserved characters. */
 static char *percent_encode(char *out, const char *in)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -250,10 +260,9 @@ void pe_http_response_free(struct pe_http_response *resp)
 
 void pe_http_share_release(struct pe_http_share *share)
 {
-	char err[256];
-	const struct pe_curl_lib *lib = share->curl_share ? pe_curl_lib(err, sizeof(err)) : NULL;
-	if (lib)
-		lib->share_cleanup(share->curl_share);
+	if (share->conn)
+		pe_tls_close(share->tls, share->conn);
+	pe_tls_client_free(share->tls);
 	free(share->ca_pem);
 	memset(share, 0, sizeof(*share));
 }

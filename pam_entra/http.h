@@ -1,6 +1,7 @@
-/* HTTPS requests with libcurl (loaded on first use): a fresh handle per request, TLS always
- * verified, https only, bounded time and response size. The requests of one sign-in share TLS
- * sessions, connections and the parsed ca_file through a struct pe_http_share. */
+/* HTTPS requests: a small HTTP/1.1 client on libssl (loaded on first use). TLS always verified,
+ * https only, redirects never followed, bounded time and response size. The requests of one
+ * sign-in share one TLS context, one keep-alive connection and the ca_file through a struct
+ * pe_http_share. */
 #ifndef PE_HTTP_H
 #define PE_HTTP_H
 
@@ -11,9 +12,12 @@
 
 /* State shared by the requests of one PAM call, never across calls. Zero-initialise it;
  * everything in it is created on first use; pe_http_share_release frees it. */
+struct pe_tls_client;
+struct pe_tls_conn;
 struct pe_http_share {
-	void *curl_share; /* CURLSH *: TLS session and connection cache */
-	char *ca_pem;     /* contents of ca_file, read once */
+	struct pe_tls_client *tls; /* TLS context (trust loaded once) and the last TLS session */
+	struct pe_tls_conn *conn;  /* the open keep-alive connection, or NULL */
+	char *ca_pem;              /* contents of ca_file, read once */
 	size_t ca_pem_len;
 };
 

@@ -1,0 +1,18 @@
+/* TCP connections bounded by a CLOCK_MONOTONIC deadline: name resolution in a helper thread
+ * that is abandoned when the deadline passes, non-blocking connect, CLOEXEC sockets. */
+#ifndef PE_NET_CONNECT_H
+#define PE_NET_CONNECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+long long pe_net_now_ms(void);
+/* Waits until FD is ready for EVENTS (POLLIN/POLLOUT) or DEADLINE_MS: 1 ready, 0 timed out,
+ * -1 poll failed. */
+int pe_net_wait(int fd, short events, long long deadline_ms);
+/* A connected non-blocking TCP socket to HOST:PORT (tries every address), or -1 with the
+ * reason in ERR (naming AUTHORITY, "host:port"). *TIMED_OUT tells a passed deadline from a refusal. */
+int pe_net_connect(const char *host, unsigned port, bool numeric, const char *authority, long long deadline_ms,
+                   bool *timed_out, char *err, size_t errlen);
+
+#endif
