@@ -219,7 +219,7 @@ static int head_parse(struct pe_http_parser *p)
 {
 	size_t pos = 0, len;
 	const char *line;
-	int minor;
+	int minor = 0;
 	bool close = false;
 	if (!head_line(p, &pos, &line, &len) || status_line_parse(p, line, len, &minor))
 		return p->state == PE_HP_ERROR ? -1 : fail(p, "malformed HTTP status line");
