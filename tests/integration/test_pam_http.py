@@ -1,0 +1,183 @@
+"""pam_entra's own HTTP/1.1 client on libssl against the test IdP: one keep-alive connection per
+sign-in, reconnection when the IdP drops it, chunked answers, no resend after a partial answer,
+certificate name and trust checks, and libcurl never loaded."""
+
+import os
+import subprocess
+
+import pytest
+
+import harness
+import pam_util
+
+pytestmark = pytest.mark.needs_root
+
+
+@pytest.fixture
+def idp(procs, tmp_path):
+    return pam_util.TestIdp(procs, str(tmp_path))
+
+
+@pytest.fixture
+def alice():
+    return pam_util.new_user("alice")
+
+
+@pytest.fixture
+def site(idp, alice):
+    s = pam_util.PamSite(idp, [alice[0]])
+    yield s
+    s.cleanup()
+
+
+def peers(reqs):
+    return {r["peer"] for r in reqs}  # the client port: one per TCP connection
+
+
+def sign_in(idp, site, alice, **behaviour):
+    idp.script(user=alice[1], **behaviour)
+    return site.pamtester("alice")
+
+
+def test_device_code_request_and_polls_share_one_connection(idp, site, alice):
+    r = sign_in(idp, site, alice)  # warms the discovery/JWKS cache
+    assert r.returncode == 0, r.text
+    first = peers(idp.requests())
+    idp.control(op="reset")
+    r = sign_in(idp, site, alice, pending=2)
+    assert r.returncode == 0, r.text
+    reqs = idp.requests()
+    assert [q["path"].rsplit("/", 1)[-1] for q in reqs] == ["devicecode", "token", "token", "token"], reqs
+    assert len(peers(reqs)) == 1, reqs
+    assert not peers(reqs) & first, "a connection outlived its PAM call"
+
+
+def test_idp_closing_the_connection_between_requests(idp, site, alice):
+    """Every answer ends its connection without a Connection: close header: each next request
+    meets a closed connection, reconnects once and is sent exactly once."""
+    idp.control(op="config", close_after_response=True)
+    r = sign_in(idp, site, alice, pending=2)
+    assert r.returncode == 0 and "successfully authenticated" in r.text, r.text
+    reqs = idp.requests()
+    assert len(reqs) == 6, reqs  # discovery, JWKS, devicecode, 3 polls: none sent twice
+    assert len(idp.requests("/devicecode")) == 1
+    assert len(peers(reqs)) == 6, reqs
+
+
+def test_chunked_answers(idp, site, alice):
+    idp.control(op="config", chunked=True)
+    r = sign_in(idp, site, alice, pending=1)
+    assert r.returncode == 0 and "successfully authenticated" in r.text, r.text
+    reqs = idp.requests()
+    assert len(reqs) == 5 and len(peers(reqs)) == 1, reqs  # chunked answers keep the connection
+
+
+def test_partial_answer_is_never_resent(idp, site, alice):
+    idp.control(op="config", truncate="/oauth2/v2.0/devicecode")
+    r = sign_in(idp, site, alice)
+    assert r.returncode != 0, r.text
+    assert "connection closed in the middle of the response" in r.stderr, r.stderr
+    assert len(idp.requests("/devicecode")) == 1
+    assert idp.polls() == []
+
+
+def hosts_file(tmp_path, name):
+    path = str(tmp_path / "hosts")
+    with open(path, "w") as f:
+        f.write("127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n" % name)
+    return path
+
+
+def site_at(idp, alice, authority, **kw):
+    """A site whose [entra] authority is AUTHORITY (the IdP still answers on 127.0.0.1)."""
+    own = idp.authority
+    idp.authority = authority
+    try:
+        return pam_util.PamSite(idp, [alice[0]], **kw)
+    finally:
+        idp.authority = own
+
+
+def test_host_name_authority_resolved_and_verified(idp, alice, tmp_path):
+    """A host name goes through the resolver, SNI and the certificate's DNS names (the test
+    certificate names localhost)."""
+    s = site_at(idp, alice, "https://localhost:%d" % idp.port)
+    try:
+        idp.script(user=alice[1])
+        r = s.pamtester("alice", binds=[(hosts_file(tmp_path, "unused.test"), "/etc/hosts")])
+        assert r.returncode == 0 and "successfully authenticated" in r.text, r.text
+    finally:
+        s.cleanup()
+
+
+def test_certificate_for_another_host_name_refused(idp, alice, tmp_path):
+    s = site_at(idp, alice, "https://idp.other.test:%d" % idp.port)
+    try:
+        idp.script(user=alice[1])
+        r = s.pamtester("alice", binds=[(hosts_file(tmp_path, "idp.other.test"), "/etc/hosts")])
+        assert r.returncode != 0, r.text
+        assert "TLS certificate of idp.other.test is for another host name or address" in r.stderr, r.stderr
+        assert idp.requests() == []
+    finally:
+        s.cleanup()
+
+
+def unrelated_ca(tmp_path):
+    pem, key = str(tmp_path / "other-ca.pem"), str(tmp_path / "other-ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=Other Test CA"],
+                   capture_output=True, check=True)
+    return pem
+
+
+def test_ca_neither_in_ca_file_nor_system_refused(idp, alice, tmp_path):
+    empty = str(tmp_path / "certs")
+    os.makedirs(empty)
+    s = pam_util.PamSite(idp, [alice[0]], ca=unrelated_ca(tmp_path))
+    try:
+        idp.script(user=alice[1])
+        r = s.pamtester("alice", binds=[(empty, "/etc/ssl/certs")])
+        assert r.returncode != 0, r.text
+        assert "TLS certificate of 127.0.0.1 not trusted: unable to get local issuer certificate; " \
+               "check [entra] ca_file" in r.stderr, r.stderr
+        assert idp.requests() == []
+    finally:
+        s.cleanup()
+
+
+def test_certificate_environment_variables_ignored(idp, alice, tmp_path):
+    """SSL_CERT_FILE/SSL_CERT_DIR/OPENSSL_CONF come from whoever runs su or sudo: naming the
+    IdP's CA there must not make it trusted."""
+    empty = str(tmp_path / "certs")
+    os.makedirs(empty)
+    hashed = str(tmp_path / "user-certs")  # what SSL_CERT_DIR would need: <subject hash>.0
+    os.makedirs(hashed)
+    digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", idp.ca], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    os.symlink(idp.ca, os.path.join(hashed, digest + ".0"))
+    s = pam_util.PamSite(idp, [alice[0]], ca=False)
+    try:
+        idp.script(user=alice[1])
+        env = harness.module_env({"SSL_CERT_FILE": idp.ca, "SSL_CERT_DIR": hashed, "CURL_CA_BUNDLE": idp.ca})
+        argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
+        r = harness.in_namespace(argv, [(s.pamd, "/etc/pam.d"), (empty, "/etc/ssl/certs")], env=env,
+                                 input="\n" * 5, timeout=120)
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert "not trusted" in r.stderr, r.stderr
+    finally:
+        s.cleanup()
+
+
+def test_libcurl_never_loaded(idp, site, alice):
+    """The loader's own log of a whole sign-in: libssl comes in by dlopen, libcurl never."""
+    so = os.path.join(harness.BUILD, "pam_entra.so")
+    needed = subprocess.run(["readelf", "-d", so], capture_output=True, text=True, check=True).stdout
+    assert "libcurl" not in needed and "libssl" not in needed, needed
+    idp.script(user=alice[1])
+    argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
+    r = harness.in_namespace(argv, [(site.pamd, "/etc/pam.d")], env=harness.module_env({"LD_DEBUG": "files"}),
+                             input="\n" * 5, timeout=120)
+    assert r.returncode == 0 and "successfully authenticated" in r.stdout + r.stderr, r.stderr[-3000:]
+    loaded = [line for line in r.stderr.splitlines() if "file=" in line]
+    assert any("file=libssl.so.3" in line for line in loaded), loaded
+    assert not [line for line in loaded if "libcurl" in line], loaded
