@@ -2,6 +2,7 @@
 
 #include "net_connect.h"
 #include "ssl_lib.h"
+#include "tls_bio.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,8 +14,9 @@
 struct pe_tls_client {
 	const struct pe_ssl_lib *lib;
 	SSL_CTX *ctx;
-	SSL_SESSION *session;  /* the last connection's, resumed by the next one to the same server */
-	char session_for[300]; /* "host:port" the session belongs to */
+	BIO_METHOD *bio_method; /* send(MSG_NOSIGNAL)/recv() sockets, see tls_bio.h */
+	SSL_SESSION *session;   /* the last connection's, resumed by the next one to the same server */
+	char session_for[300];  /* "host:port" the session belongs to */
 };
 
 struct pe_tls_conn {
@@ -70,7 +72,8 @@ struct pe_tls_client *pe_tls_client_new(const char *ca_pem, size_t ca_len, const
 		return snprintf(err, errlen, "out of memory"), NULL;
 	c->lib = lib;
 	c->ctx = lib->SSL_CTX_new(lib->TLS_client_method());
-	if (!c->ctx) {
+	c->bio_method = pe_tls_bio_method_new(lib);
+	if (!c->ctx || !c->bio_method) {
 		snprintf(err, errlen, "cannot create a TLS context");
 	} else if (!lib->SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL)) {
 		snprintf(err, errlen, "cannot require TLS 1.2");
@@ -93,6 +96,7 @@ void pe_tls_client_free(struct pe_tls_client *c)
 		c->lib->SSL_SESSION_free(c->session);
 	if (c->ctx)
 		c->lib->SSL_CTX_free(c->ctx);
+	pe_tls_bio_method_free(c->lib, c->bio_method);
 	free(c);
 }
 
@@ -154,7 +158,7 @@ static int handshake(const struct pe_ssl_lib *lib, struct pe_tls_conn *conn, con
 static int ssl_setup(struct pe_tls_client *c, struct pe_tls_conn *conn, const struct pe_url *u)
 {
 	const struct pe_ssl_lib *lib = c->lib;
-	BIO *bio = pe_tls_socket_bio(conn->fd);
+	BIO *bio = pe_tls_socket_bio(lib, c->bio_method, conn->fd);
 	if (!bio)
 		return -1;
 	lib->SSL_set_bio(conn->ssl, bio, bio);

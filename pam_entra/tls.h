@@ -33,8 +33,4 @@ int pe_tls_write(struct pe_tls_conn *conn, const char *buf, size_t len, long lon
 /* Bytes read (> 0), PE_TLS_CLOSED, or -1 with the reason in ERR. */
 ssize_t pe_tls_read(struct pe_tls_conn *conn, char *buf, size_t cap, long long deadline_ms, char *err, size_t errlen);
 
-/* A BIO on socket FD that sends with MSG_NOSIGNAL (OpenSSL's socket BIO uses write(), whose
- * SIGPIPE would kill sshd's or sudo's process on a reset peer). NULL if libssl is missing. */
-void *pe_tls_socket_bio(int fd);
-
 #endif

@@ -12,7 +12,7 @@
 #include "pam_entra/http_parse.h"
 #include "pam_entra/http_url.h"
 #include "pam_entra/ssl_lib.h"
-#include "pam_entra/tls.h"
+#include "pam_entra/tls_bio.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -339,13 +339,16 @@ static void test_socket_bio_no_sigpipe(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	close(sv[1]);
 	const struct pe_ssl_lib *lib = pe_ssl_lib(err, sizeof(err));
-	BIO *b = pe_tls_socket_bio(sv[0]);
+	BIO_METHOD *m = pe_tls_bio_method_new(lib);
+	assert_non_null(m);
+	BIO *b = pe_tls_socket_bio(lib, m, sv[0]);
 	assert_non_null(b);
 	assert_int_equal(lib->BIO_write(b, "hello", 5), -1);
 	assert_int_equal(lib->BIO_write(b, "again", 5), -1);
 	char buf[8];
 	assert_int_equal(lib->BIO_read(b, buf, sizeof(buf)), 0); /* EOF */
 	lib->BIO_free(b);
+	pe_tls_bio_method_free(lib, m);
 	close(sv[0]);
 }
 
