@@ -112,7 +112,7 @@ static uint64_t name_hash(const char *s)
 	uint64_t h = 1469598103934665603ULL;
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return h ^ (h >> 29); /* FNV's multiply moves bits only upward; the table masks the low ones */
 }
 
 static struct name_count *name_slot(struct name_count *t, size_t mask, const char *name)
@@ -160,41 +160,54 @@ static int clashes_mark(const struct directory *dir, struct accounts *a)
 
 /* --- ids --- */
 
-struct id_owner {
-	uint32_t id;
-	size_t owner; /* < n_users: user, else group */
+/* How many objects hold each id: open addressing, 0 marks an empty slot (ids are >= 1). */
+struct id_counts {
+	uint32_t *ids;
+	unsigned char *count; /* saturates at 2: shared */
+	size_t mask;
 };
 
-static int id_owner_cmp(const void *x, const void *y)
+static size_t id_count_slot(const struct id_counts *t, uint32_t id)
 {
-	const struct id_owner *a = x, *b = y;
-	return (a->id > b->id) - (a->id < b->id);
+	size_t i = (size_t)(id * 2654435761u) & t->mask;
+	while (t->ids[i] && t->ids[i] != id)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+static uint32_t owner_id(const struct directory *dir, const struct accounts *a, size_t i)
+{
+	return i < dir->n_users ? a->users[i].uid : a->groups[i - dir->n_users].gid;
 }
 
 /* Two objects with the same key (a duplicated externalId) would get one uid: every contender
  * loses it, like a shared name, so one bad record cannot make the whole publish fail. */
 static int shared_ids_withhold(const struct directory *dir, struct accounts *a)
 {
-	size_t n = 0, total = dir->n_users + dir->n_groups;
-	struct id_owner *v = malloc((total + 1) * sizeof(*v));
-	if (!v)
+	size_t total = dir->n_users + dir->n_groups, cap = 16;
+	while (cap < total * 2)
+		cap *= 2;
+	struct id_counts t = {calloc(cap, sizeof(*t.ids)), calloc(cap, 1), cap - 1};
+	if (!t.ids || !t.count) {
+		free(t.ids), free(t.count);
 		return -1;
+	}
 	for (size_t i = 0; i < total; i++) {
-		uint32_t id = i < dir->n_users ? a->users[i].uid : a->groups[i - dir->n_users].gid;
-		if (id)
-			v[n++] = (struct id_owner){id, i};
+		uint32_t id = owner_id(dir, a, i);
+		size_t k = id ? id_count_slot(&t, id) : 0;
+		if (id && t.count[k] < 2)
+			t.ids[k] = id, t.count[k]++;
 	}
-	qsort(v, n, sizeof(*v), id_owner_cmp);
-	for (size_t k = 0; k < n; k++) {
-		bool shared = (k > 0 && v[k - 1].id == v[k].id) || (k + 1 < n && v[k + 1].id == v[k].id);
-		if (!shared)
+	for (size_t i = 0; i < total; i++) {
+		uint32_t id = owner_id(dir, a, i);
+		if (!id || t.count[id_count_slot(&t, id)] < 2)
 			continue;
-		if (v[k].owner < dir->n_users)
-			a->users[v[k].owner].uid = 0, a->users[v[k].owner].id_shared = true;
+		if (i < dir->n_users)
+			a->users[i].uid = 0, a->users[i].id_shared = true;
 		else
-			a->groups[v[k].owner - dir->n_users].gid = 0;
+			a->groups[i - dir->n_users].gid = 0;
 	}
-	free(v);
+	free(t.ids), free(t.count);
 	return 0;
 }
 

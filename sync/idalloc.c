@@ -137,23 +137,64 @@ static int used_add(struct idalloc *a, uint32_t id)
 
 /* --- loading --- */
 
-static int entry_cmp(const void *x, const void *y)
+static uint64_t key_hash(const char *key)
 {
-	return strcmp(((const struct idalloc_entry *)x)->key, ((const struct idalloc_entry *)y)->key);
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ^ (h >> 29); /* FNV's multiply moves bits only upward; the index masks the low ones */
 }
 
-static int entry_append(struct idalloc *a, size_t *cap, const char *key, uint32_t id)
+/* The index slot holding KEY, or the empty slot where it belongs. by_key_cap must be > 0. */
+static size_t key_slot(const struct idalloc *a, const char *key, uint64_t hash)
 {
-	if (a->n_entries == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
+	size_t mask = a->by_key_cap - 1, i = (size_t)hash & mask;
+	for (;; i = (i + 1) & mask) {
+		size_t pos = a->by_key[i];
+		if (!pos || (a->entries[pos - 1].hash == hash && !strcmp(a->entries[pos - 1].key, key)))
+			return i;
+	}
+}
+
+/* Keeps the index at most half full: look-ups stay O(1) for any directory size. */
+static int index_reserve(struct idalloc *a, size_t n)
+{
+	if (n * 2 <= a->by_key_cap)
+		return 0;
+	size_t ncap = a->by_key_cap ? a->by_key_cap : 1024;
+	while (n * 2 > ncap)
+		ncap *= 2;
+	size_t *slots = calloc(ncap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	free(a->by_key);
+	a->by_key = slots, a->by_key_cap = ncap;
+	for (size_t k = 0; k < a->n_entries; k++)
+		a->by_key[key_slot(a, a->entries[k].key, a->entries[k].hash)] = k + 1;
+	return 0;
+}
+
+/* Adds KEY -> ID unless KEY has an id already (the first one stays). */
+static int entry_append(struct idalloc *a, const char *key, uint32_t id)
+{
+	if (a->n_entries == a->cap_entries) {
+		size_t ncap = a->cap_entries ? a->cap_entries * 2 : 256;
 		struct idalloc_entry *grown = realloc(a->entries, ncap * sizeof(*grown));
 		if (!grown)
 			return -1;
-		a->entries = grown, *cap = ncap;
+		a->entries = grown, a->cap_entries = ncap;
 	}
+	if (index_reserve(a, a->n_entries + 1))
+		return -1;
+	uint64_t hash = key_hash(key);
+	size_t slot = key_slot(a, key, hash);
+	if (a->by_key[slot])
+		return 0;
 	if (!(a->entries[a->n_entries].key = strdup(key)))
 		return -1;
+	a->entries[a->n_entries].hash = hash;
 	a->entries[a->n_entries++].id = id;
+	a->by_key[slot] = a->n_entries;
 	return 0;
 }
 
@@ -171,8 +212,6 @@ static bool table_exists(sqlite3 *db)
 int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 {
 	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	const char *prev = NULL;
 	int rc;
 	memset(out, 0, sizeof(*out));
 	out->min = min, out->max = max;
@@ -188,12 +227,8 @@ int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 			continue;
 		if (used_add(out, (uint32_t)id))
 			goto oom;
-		bool in_range = id >= min && id <= max;
-		if (in_range && !(prev && !strcmp(prev, key))) {
-			if (entry_append(out, &cap, key, (uint32_t)id))
-				goto oom;
-			prev = out->entries[out->n_entries - 1].key;
-		}
+		if (id >= min && id <= max && entry_append(out, key, (uint32_t)id))
+			goto oom;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -213,16 +248,17 @@ void idalloc_free(struct idalloc *a)
 	for (size_t i = 0; i < a->n_entries; i++)
 		free(a->entries[i].key);
 	free(a->entries);
+	free(a->by_key);
 	free(a->used);
 	memset(a, 0, sizeof(*a));
 }
 
 uint32_t idalloc_find(const struct idalloc *a, const char *key)
 {
-	struct idalloc_entry k = {.key = (char *)key};
-	const struct idalloc_entry *e =
-	    a->n_entries ? bsearch(&k, a->entries, a->n_entries, sizeof(*a->entries), entry_cmp) : NULL;
-	return e ? e->id : 0;
+	if (!a->by_key_cap)
+		return 0;
+	size_t pos = a->by_key[key_slot(a, key, key_hash(key))];
+	return pos ? a->entries[pos - 1].id : 0;
 }
 
 uint32_t idalloc_candidate(const struct idalloc *a, const char *key, unsigned probe)
@@ -310,12 +346,9 @@ static int insert_new(struct idalloc *a, sqlite3 *db, struct idalloc_request **f
 /* After a commit: remember the new allocations so the next lookups find them. */
 static int entries_merge(struct idalloc *a, struct idalloc_request **fresh, size_t n_fresh)
 {
-	size_t cap = a->n_entries;
 	for (size_t i = 0; i < n_fresh; i++)
-		if (fresh[i]->id && !(i && !strcmp(fresh[i - 1]->key, fresh[i]->key)) &&
-		    entry_append(a, &cap, fresh[i]->key, fresh[i]->id))
+		if (fresh[i]->id && entry_append(a, fresh[i]->key, fresh[i]->id))
 			return -1;
-	qsort(a->entries, a->n_entries, sizeof(*a->entries), entry_cmp);
 	return 0;
 }
 

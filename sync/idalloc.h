@@ -16,14 +16,17 @@
 #define IDALLOC_MAX_PROBES 4096
 
 struct idalloc_entry {
-	char *key; /* "u:<object id>" or "g:<object id>", lowercase */
+	char *key;     /* "u:<object id>" or "g:<object id>", lowercase */
+	uint64_t hash; /* of key */
 	uint32_t id;
 };
 
 struct idalloc {
 	uint32_t min, max;
-	struct idalloc_entry *entries; /* in-range allocations, sorted by key */
-	size_t n_entries;
+	struct idalloc_entry *entries; /* in-range allocations, one per key */
+	size_t n_entries, cap_entries;
+	size_t *by_key; /* open-addressing index into entries (position + 1, 0 = empty slot) */
+	size_t by_key_cap;
 	uint32_t *used; /* open-addressing set of every allocated id (0 = empty slot) */
 	size_t used_cap, used_count;
 };

@@ -13,7 +13,8 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-/* Base system and common package accounts and groups (Debian base-passwd, systemd, OpenSSH). */
+/* Base system and common package accounts and groups (Debian base-passwd, systemd, OpenSSH).
+ * Sorted (strcmp order): looked up with bsearch for every user on every publish. */
 static const char *const reserved_names[] = {
     "_apt",       "adm",    "admin", "audio",   "avahi",     "backup",  "bin",      "cdrom",   "crontab", "daemon",
     "dialout",    "dip",    "disk",  "dnsmasq", "docker",    "fax",     "floppy",   "ftp",     "games",   "gnats",
@@ -23,14 +24,17 @@ static const char *const reserved_names[] = {
     "sudo",       "sync",   "sys",   "syslog",  "tape",      "tcpdump", "tss",      "tty",     "users",   "utmp",
     "uucp",       "uuidd",  "video", "voice",   "wheel",     "www-data"};
 
+static int reserved_cmp(const void *key, const void *entry)
+{
+	return strcmp(*(const char *const *)key, *(const char *const *)entry);
+}
+
 bool names_reserved(const char *name)
 {
 	if (!strncmp(name, "systemd-", 8))
 		return true;
-	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
-		if (!strcmp(name, reserved_names[i]))
-			return true;
-	return false;
+	return bsearch(&name, reserved_names, sizeof(reserved_names) / sizeof(reserved_names[0]),
+	               sizeof(reserved_names[0]), reserved_cmp) != NULL;
 }
 
 static bool name_char_ok(char c, bool allow_at)
@@ -154,11 +158,31 @@ static int file_load(const char *path, bool is_group, struct local_entry **arr, 
 	return rc;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Every local uid and gid, sorted: names_local_id_used runs once per provisioned object. */
+static int ids_collect(struct names_local *l)
+{
+	l->n_ids = l->n_users + l->n_groups;
+	if (!(l->ids = malloc((l->n_ids + 1) * sizeof(*l->ids))))
+		return -1;
+	for (size_t i = 0; i < l->n_users; i++)
+		l->ids[i] = l->users[i].id;
+	for (size_t i = 0; i < l->n_groups; i++)
+		l->ids[l->n_users + i] = l->groups[i].id;
+	qsort(l->ids, l->n_ids, sizeof(*l->ids), id_cmp);
+	return 0;
+}
+
 int names_local_load(const char *passwd_path, const char *group_path, struct names_local *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (file_load(passwd_path, false, &out->users, &out->n_users) ||
-	    file_load(group_path, true, &out->groups, &out->n_groups)) {
+	    file_load(group_path, true, &out->groups, &out->n_groups) || ids_collect(out)) {
 		names_local_free(out);
 		return -1;
 	}
@@ -173,6 +197,7 @@ void names_local_free(struct names_local *l)
 		free(l->groups[i].name);
 	free(l->users);
 	free(l->groups);
+	free(l->ids);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -195,11 +220,5 @@ int64_t names_local_gid(const struct names_local *l, const char *name)
 
 bool names_local_id_used(const struct names_local *l, uint32_t id)
 {
-	for (size_t i = 0; i < l->n_users; i++)
-		if (l->users[i].id == id)
-			return true;
-	for (size_t i = 0; i < l->n_groups; i++)
-		if (l->groups[i].id == id)
-			return true;
-	return false;
+	return l->n_ids && bsearch(&id, l->ids, l->n_ids, sizeof(*l->ids), id_cmp);
 }

@@ -33,6 +33,8 @@ struct names_local {
 	size_t n_users;
 	struct local_entry *groups; /* sorted by name */
 	size_t n_groups;
+	uint32_t *ids; /* every uid and gid of both, sorted */
+	size_t n_ids;
 };
 /* Loads both files; a missing file counts as empty (logged). -1 on a read error or no memory. */
 int names_local_load(const char *passwd_path, const char *group_path, struct names_local *out);

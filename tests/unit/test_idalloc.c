@@ -143,7 +143,8 @@ static void test_avoids_local_ids_and_read_only(void **state)
 	sqlite3 *db = db_new();
 	struct idalloc a;
 	struct local_entry lu = {.name = "x", .id = 1000};
-	struct names_local local = {.users = &lu, .n_users = 1};
+	uint32_t local_ids[] = {1000};
+	struct names_local local = {.users = &lu, .n_users = 1, .ids = local_ids, .n_ids = 1};
 	struct idalloc_request r[2] = {{.key = "u:one"}, {.key = "u:two"}};
 	assert_int_equal(idalloc_load(db, 1000, 1002, &a), 0);
 	assert_int_equal(idalloc_assign(&a, NULL, r, 2, &local), 0); /* read-only: nothing allocated */

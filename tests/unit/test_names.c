@@ -74,13 +74,17 @@ static void test_group_sanitising(void **state)
 
 static void test_reserved(void **state)
 {
-	const char *yes[] = {"root",     "daemon",          "bin",  "sys",        "adm",  "sudo", "wheel", "nobody",
-	                     "www-data", "systemd-network", "_apt", "messagebus", "sshd", NULL};
+	const char *yes[] = {"root",     "daemon",          "bin",  "sys",        "adm",  "sudo",  "wheel", "nobody",
+	                     "www-data", "systemd-network", "_apt", "messagebus", "sshd", "admin", "dip",   "uucp",
+	                     "voice",    "landscape",       NULL};
 	for (size_t i = 0; yes[i]; i++)
 		assert_true(names_reserved(yes[i]));
 	assert_false(names_reserved("alice"));
 	assert_false(names_reserved("rootless"));
 	assert_false(names_reserved("systemd"));
+	assert_false(names_reserved("a"));
+	assert_false(names_reserved("zz"));
+	assert_false(names_reserved("_"));
 }
 
 static char *write_temp(const char *text)
