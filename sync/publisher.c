@@ -29,10 +29,13 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
  * publish_interval_ms after the last publish started. A burst (BURST_MIN_CHANGES or more since
  * the last publish started) waits that interval, and during a sustained burst (several changes
  * while a publish runs) also BURST_BACKOFF_FACTOR times that duration, so the publisher takes
- * at most a third of a core and SCIM ingest is not starved. */
+ * at most a third of a core and SCIM ingest is not starved. Once no change has come for
+ * BURST_QUIET_MS the burst is over: what is pending is published like a lone change, so the
+ * last changes of a burst (and the first one after it) do not wait out a back-off. */
 #define LONE_PAUSE_DIVISOR   2
 #define BURST_BACKOFF_FACTOR 2
 #define BURST_MIN_CHANGES    2
+#define BURST_QUIET_MS       100
 
 struct publisher {
 	pthread_mutex_t lock;
@@ -43,6 +46,7 @@ struct publisher {
 	bool pending, urgent, busy, stop;
 	bool reload;                  /* the next publish rebuilds everything (SIGHUP) */
 	long long pending_since_ms;   /* monotonic ms of the first unpublished change */
+	long long last_change_ms;     /* ... and of the last notification */
 	long long last_publish_ms;    /* monotonic ms of the last publish start, 0 = never */
 	long long last_end_ms;        /* ... and of its end */
 	unsigned changes_while_busy;  /* notifications during the running (or last) publish */
@@ -108,8 +112,14 @@ static long long due_ms(const struct publisher *p)
 	long long pause = p->last_end_ms + took / LONE_PAUSE_DIVISOR;
 	/* A lone change never waits longer than the interval would make it (after a long full publish). */
 	long long spaced = pause < next_interval ? pause : next_interval;
-	if (p->changes_since_start >= BURST_MIN_CHANGES)
-		spaced = p->changes_while_busy >= BURST_MIN_CHANGES && rest > next_interval ? rest : next_interval;
+	if (p->changes_since_start >= BURST_MIN_CHANGES) {
+		long long burst =
+		    p->changes_while_busy >= BURST_MIN_CHANGES && rest > next_interval ? rest : next_interval;
+		long long quiet = p->last_change_ms + BURST_QUIET_MS; /* the burst is over then */
+		if (quiet < spaced)
+			quiet = spaced;
+		spaced = burst < quiet ? burst : quiet;
+	}
 	return first > spaced ? first : spaced;
 }
 
@@ -232,6 +242,7 @@ void publisher_notify(struct publisher *p)
 	if (p->busy)
 		p->changes_while_busy++;
 	p->changes_since_start++;
+	p->last_change_ms = now_ms();
 	if (!p->pending || p->pending_since_ms > now_ms()) { /* a change cancels a retry back-off */
 		p->pending = true;
 		p->pending_since_ms = now_ms();
