@@ -36,8 +36,10 @@ static void ssl_load(void)
 	if (missing)
 		return;
 	/* openssl.cnf is never read: OPENSSL_CONF comes from an environment su/sudo's caller controls,
-	 * and a config file can load arbitrary engines and providers into this (root) process. */
-	if (!ssl_fns.OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)) {
+	 * and a config file can load arbitrary engines and providers into this (root) process. No
+	 * exit-time clean-up either: the library is never unloaded, and freeing every table at exit
+	 * cost ~0.4 ms of CPU per sign-in. */
+	if (!ssl_fns.OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL)) {
 		snprintf(ssl_load_error, sizeof(ssl_load_error), "OpenSSL initialisation failed");
 		return;
 	}
