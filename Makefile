@@ -52,7 +52,7 @@ LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
 SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lssl -lpthread
 NSS_LIBS  := -lsqlite3
-PAM_LIBS  := -lpam -lcurl -ljansson -ljwt -lsqlite3 -lcrypto
+PAM_LIBS  := -lpam -ljansson -ljwt -lsqlite3 -lcrypto
 TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS))
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -113,7 +113,7 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(ARCHIVES)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
 $(B)/bench/%: $(B)/obj/tests/bench/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS) -lcurl
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)

@@ -35,8 +35,8 @@ static void crypto_load(void)
 #undef PE_CRYPTO_RESOLVE
 	if (missing)
 		return;
-	/* As in ssl_lib.c: openssl.cnf is never read (OPENSSL_CONF is the caller's to set under su/sudo),
-	 * and no exit-time clean-up of a library that is never unloaded. */
+	/* As in ssl_lib.c: openssl.cnf is never read, and no exit-time clean-up of a library that
+	 * is never unloaded. */
 	__typeof__(&OPENSSL_init_crypto) init = (__typeof__(init))dlsym(lib, "OPENSSL_init_crypto");
 	if (!init || !init(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL)) {
 		snprintf(crypto_load_error, sizeof(crypto_load_error), "OpenSSL initialisation failed");

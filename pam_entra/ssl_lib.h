@@ -37,6 +37,7 @@
 	X(SSL_CTX_get_cert_store)                                                                                      \
 	X(SSL_CTX_load_verify_dir)                                                                                     \
 	X(SSL_CTX_new)                                                                                                 \
+	X(SSL_CTX_set_security_level)                                                                                  \
 	X(SSL_CTX_set_verify)                                                                                          \
 	X(SSL_SESSION_free)                                                                                            \
 	X(SSL_SESSION_is_resumable)                                                                                    \

@@ -78,6 +78,9 @@ struct pe_tls_client *pe_tls_client_new(const char *ca_pem, size_t ca_len, const
 	} else if (!lib->SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL)) {
 		snprintf(err, errlen, "cannot require TLS 1.2");
 	} else {
+		/* openssl.cnf is not read (see ssl_lib.c): Debian's system policy, level 2 (RSA and DH
+		 * keys of 2048 bits or more, no SHA-1 signatures), is set here instead. */
+		lib->SSL_CTX_set_security_level(c->ctx, 2);
 		lib->SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		lib->SSL_CTX_load_verify_dir(c->ctx, lib->X509_get_default_cert_dir()); /* may be empty */
 		lib->ERR_clear_error();

@@ -90,13 +90,13 @@ class PamBench:
         t.add("CPU per login, whole pamtester", med * 1000, "ms", "pam_permit", base_med * 1000,
               note="median of %d" % len(logins))
         t.add("CPU per login, pam_entra's share", (med - base_med) * 1000, "ms", target=("<=", 5),
-              note="module load, libcurl load (on first use), TLS, JWT check")
+              note="module load, libssl load (on first use), TLS, JWT check")
         t.add("CPU, pam_entra loaded for root", load_med * 1000, "ms", "pam_permit", base_med * 1000,
               note="module load + PAM_IGNORE")
         t.add("CPU, pam_entra for a local user not in cache.db", median(local) * 1000, "ms", "pam_permit",
               base_med * 1000, note="module load, config, cache.db look-up, PAM_IGNORE")
         t.add("CPU per login, sign-in work only", (med - load_med) * 1000, "ms", target=("<=", 5),
-              note="libcurl load, device flow, TLS, JWT check")
+              note="libssl load, device flow, TLS, JWT check")
         worst = max(n for _, n, _ in logins)
         other = max(k["other"] for _, _, k in logins)
         polls = max(k["token"] for _, _, k in logins)
