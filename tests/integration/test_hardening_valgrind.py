@@ -141,7 +141,7 @@ def test_pamtester_unknown_user_and_unreachable_idp_under_memcheck(procs, tmp_pa
 
 @pytest.mark.parametrize("forge", [None, "wrong_aud"])
 def test_no_threads_or_descriptors_left_in_the_caller(procs, tmp_path, forge):
-    """libcurl, OpenSSL and SQLite run inside the caller (sshd, login): after pam_end the process
+    """OpenSSL, jansson and SQLite run inside the caller (sshd, login): after pam_end the process
     has exactly the threads and descriptors it had before pam_start."""
     import json
     idp = pam_util.TestIdp(procs, str(tmp_path))
