@@ -1,5 +1,6 @@
 #include "net_connect.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -94,9 +95,21 @@ static struct resolve_job *job_new(const char *host, const char *port)
 	return job;
 }
 
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+/* A resolver abandoned at its deadline may still run when pam_end dlcloses pam_entra.so: keep
+ * the module mapped until the process exits, so no thread returns into unmapped code. */
+static void module_pin(void)
+{
+	Dl_info info;
+	if (dladdr((void *)module_pin, &info) && info.dli_fname)
+		(void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE); /* handle kept on purpose */
+}
+
 /* Starts the resolver with every signal blocked: the host program's handlers stay on its own threads. */
 static int thread_start(struct resolve_job *job)
 {
+	pthread_once(&pin_once, module_pin);
 	pthread_attr_t attr;
 	pthread_t tid;
 	sigset_t all, old;
