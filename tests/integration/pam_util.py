@@ -10,6 +10,8 @@ import time
 import urllib.request
 import uuid
 
+import pytest
+
 import harness
 
 IDP = os.path.join(harness.REPO, "tests", "idp", "idp.py")
@@ -109,3 +111,21 @@ class PamSite:
 
     def cleanup(self):
         self.site.cleanup()
+
+
+# Fixtures shared by the pam_entra test modules (imported there; conftest's `site` is another).
+@pytest.fixture
+def idp(procs, tmp_path):
+    return TestIdp(procs, str(tmp_path))
+
+
+@pytest.fixture
+def alice():
+    return new_user("alice")
+
+
+@pytest.fixture
+def site(idp, alice):
+    s = PamSite(idp, [alice[0]])
+    yield s
+    s.cleanup()

@@ -15,27 +15,11 @@ import pytest
 
 import harness
 import pam_util
+from pam_util import alice, idp, site  # noqa: F401  (shared pytest fixtures)
 
 pytestmark = pytest.mark.needs_root
 
 AUTH_FAIL = "Authentication failure"
-
-
-@pytest.fixture
-def idp(procs, tmp_path):
-    return pam_util.TestIdp(procs, str(tmp_path))
-
-
-@pytest.fixture
-def alice():
-    return pam_util.new_user("alice")
-
-
-@pytest.fixture
-def site(idp, alice):
-    s = pam_util.PamSite(idp, [alice[0]])
-    yield s
-    s.cleanup()
 
 
 def spacing(polls):
