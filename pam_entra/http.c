@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "http_parse.h"
+#include "http_pool.h"
 #include "http_url.h"
 #include "net_connect.h"
 #include "tls.h"
@@ -14,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *ca_file_read(const char *path, size_t *len, char *err, size_t errlen)
+char *pe_http_ca_file_read(const char *path, size_t *len, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -47,15 +48,18 @@ static char *ca_file_read(const char *path, size_t *len, char *err, size_t errle
 	return data;
 }
 
-/* The TLS client of one request: the share's (created on first use), else a fresh one (*OWNED). */
+/* The TLS client of one request: the pool's, the share's (created on first use), else a fresh
+ * one (*OWNED). */
 static struct pe_tls_client *client_get(const struct pe_http_opts *o, struct pe_tls_client **owned, char *err,
                                         size_t errlen)
 {
 	*owned = NULL;
+	if (o->share && o->share->pool)
+		return pe_http_pool_tls(o->share->pool);
 	if (o->share && o->share->tls)
 		return o->share->tls;
 	struct pe_http_share none = {0}, *s = o->share ? o->share : &none;
-	if (o->ca_file && !s->ca_pem && !(s->ca_pem = ca_file_read(o->ca_file, &s->ca_pem_len, err, errlen)))
+	if (o->ca_file && !s->ca_pem && !(s->ca_pem = pe_http_ca_file_read(o->ca_file, &s->ca_pem_len, err, errlen)))
 		return NULL;
 	struct pe_tls_client *c = pe_tls_client_new(s->ca_pem, s->ca_pem_len, o->ca_file, err, errlen);
 	if (o->share)
@@ -140,19 +144,42 @@ static int exchange(struct pe_tls_client *c, struct pe_tls_conn **conn, const st
 	return r == EXCHANGE_DONE ? 0 : -1;
 }
 
-/* The share's open connection when it goes to U, else NULL (a connection elsewhere is closed). */
+/* An idle pooled connection to AUTHORITY the server has not closed meanwhile, or NULL. */
+static struct pe_tls_conn *pool_conn_take(struct pe_http_pool *pool, const char *authority)
+{
+	struct pe_tls_conn *conn;
+	while ((conn = pe_http_pool_take(pool, authority)) && !pe_tls_idle_usable(conn))
+		pe_tls_close(pe_http_pool_tls(pool), conn);
+	return conn;
+}
+
+/* An open connection to U to reuse: the pool's or the share's, else NULL (the share's
+ * connection to another server is closed). */
 static struct pe_tls_conn *share_conn_take(struct pe_http_share *s, const struct pe_url *u)
 {
 	char authority[300];
-	struct pe_tls_conn *conn = s ? s->conn : NULL;
-	if (!conn)
+	if (!s || (!s->pool && !s->conn))
 		return NULL;
-	s->conn = NULL;
 	pe_url_authority(u, authority, sizeof(authority));
+	if (s->pool)
+		return pool_conn_take(s->pool, authority);
+	struct pe_tls_conn *conn = s->conn;
+	s->conn = NULL;
 	if (!strcmp(authority, pe_tls_authority(conn)))
 		return conn;
 	pe_tls_close(s->tls, conn);
 	return NULL;
+}
+
+/* After a request: CONN (NULL, or able to carry another request) is kept for the next one. */
+static void share_conn_keep(const struct pe_http_opts *o, struct pe_tls_client *c, struct pe_tls_conn *conn)
+{
+	if (!o->share)
+		pe_tls_close(c, conn);
+	else if (!o->share->pool)
+		o->share->conn = conn;
+	else if (conn)
+		pe_http_pool_put(o->share->pool, conn);
 }
 
 static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
@@ -182,10 +209,7 @@ static int perform(const struct pe_http_opts *o, const char *url, const char *fo
 		} else {
 			snprintf(err, errlen, "%.200s: %s", url, why);
 		}
-		if (o->share)
-			o->share->conn = conn;
-		else
-			pe_tls_close(c, conn);
+		share_conn_keep(o, c, conn);
 		pe_http_parser_free(p);
 	}
 	free(p);
@@ -258,6 +282,7 @@ void pe_http_response_free(struct pe_http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
+/* With a pool, tls, conn and ca_pem stay NULL: nothing pool-owned is freed here. */
 void pe_http_share_release(struct pe_http_share *share)
 {
 	if (share->conn)

@@ -6,17 +6,21 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Shared by the threads of a long-lived process (see http_pool.h): the SSL_CTX and the BIO
+ * method are only read after creation; the session cache is guarded by session_lock. */
 struct pe_tls_client {
 	const struct pe_ssl_lib *lib;
 	SSL_CTX *ctx;
-	BIO_METHOD *bio_method; /* send(MSG_NOSIGNAL)/recv() sockets, see tls_bio.h */
-	SSL_SESSION *session;   /* the last connection's, resumed by the next one to the same server */
-	char session_for[300];  /* "host:port" the session belongs to */
+	BIO_METHOD *bio_method;       /* send(MSG_NOSIGNAL)/recv() sockets, see tls_bio.h */
+	pthread_mutex_t session_lock; /* guards session and session_for */
+	SSL_SESSION *session;         /* the last connection's, resumed by the next one to the same server */
+	char session_for[300];        /* "host:port" the session belongs to */
 };
 
 struct pe_tls_conn {
@@ -68,8 +72,10 @@ struct pe_tls_client *pe_tls_client_new(const char *ca_pem, size_t ca_len, const
 	if (!lib)
 		return NULL;
 	struct pe_tls_client *c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c || pthread_mutex_init(&c->session_lock, NULL)) {
+		free(c);
 		return snprintf(err, errlen, "out of memory"), NULL;
+	}
 	c->lib = lib;
 	c->ctx = lib->SSL_CTX_new(lib->TLS_client_method());
 	c->bio_method = pe_tls_bio_method_new(lib);
@@ -100,12 +106,25 @@ void pe_tls_client_free(struct pe_tls_client *c)
 	if (c->ctx)
 		c->lib->SSL_CTX_free(c->ctx);
 	pe_tls_bio_method_free(c->lib, c->bio_method);
+	pthread_mutex_destroy(&c->session_lock);
 	free(c);
 }
 
 const char *pe_tls_authority(const struct pe_tls_conn *conn)
 {
 	return conn->authority;
+}
+
+/* An idle keep-alive connection has nothing to read: readable means the server closed it (or
+ * sent something unasked), and a request sent over it would be lost. */
+bool pe_tls_idle_usable(const struct pe_tls_conn *conn)
+{
+	struct pollfd p = {.fd = conn->fd, .events = POLLIN};
+	int ready;
+	do
+		ready = poll(&p, 1, 0);
+	while (ready < 0 && errno == EINTR);
+	return ready == 0;
 }
 
 /* Waits for what SSL_get_error asked for. 0 ready, -1 with ERR set (timeout or failure). */
@@ -173,8 +192,12 @@ static int ssl_setup(struct pe_tls_client *c, struct pe_tls_conn *conn, const st
 	           !lib->SSL_set1_host(conn->ssl, u->host)) {
 		return -1;
 	}
+	/* Under the lock: another thread's pe_tls_close may replace and free the cached session;
+	 * SSL_set_session takes its own reference before the lock is released. */
+	pthread_mutex_lock(&c->session_lock);
 	if (c->session && !strcmp(c->session_for, conn->authority))
 		lib->SSL_set_session(conn->ssl, c->session);
+	pthread_mutex_unlock(&c->session_lock);
 	return 0;
 }
 
@@ -205,20 +228,28 @@ struct pe_tls_conn *pe_tls_connect(struct pe_tls_client *c, const struct pe_url 
 	return conn;
 }
 
+/* Keeps CONN's session in C when it can be resumed; the one it replaces is freed. */
+static void session_keep(struct pe_tls_client *c, const struct pe_tls_conn *conn)
+{
+	SSL_SESSION *s = c->lib->SSL_get1_session(conn->ssl);
+	if (s && c->lib->SSL_SESSION_is_resumable(s)) {
+		pthread_mutex_lock(&c->session_lock);
+		SSL_SESSION *old = c->session;
+		c->session = s;
+		snprintf(c->session_for, sizeof(c->session_for), "%s", conn->authority);
+		pthread_mutex_unlock(&c->session_lock);
+		s = old;
+	}
+	if (s)
+		c->lib->SSL_SESSION_free(s);
+}
+
 void pe_tls_close(struct pe_tls_client *c, struct pe_tls_conn *conn)
 {
 	if (!conn)
 		return;
 	if (conn->ssl) {
-		SSL_SESSION *s = c->lib->SSL_get1_session(conn->ssl);
-		if (s && c->lib->SSL_SESSION_is_resumable(s)) {
-			if (c->session)
-				c->lib->SSL_SESSION_free(c->session);
-			c->session = s;
-			snprintf(c->session_for, sizeof(c->session_for), "%s", conn->authority);
-		} else if (s) {
-			c->lib->SSL_SESSION_free(s);
-		}
+		session_keep(c, conn);
 		c->lib->SSL_free(conn->ssl); /* frees the BIO; no close_notify: the socket closes anyway */
 	}
 	if (conn->fd >= 0)

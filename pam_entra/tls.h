@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct pe_tls_client; /* an SSL_CTX and the last TLS session, for one PAM call */
-struct pe_tls_conn;   /* one open TLS connection */
+/* An SSL_CTX and the last TLS session: one PAM call's, or a long-lived process's shared by its
+ * threads (connections may be opened and closed by several threads at once). */
+struct pe_tls_client;
+struct pe_tls_conn; /* one open TLS connection */
 
 /* CA_PEM (CA_LEN bytes from CA_FILE, or CA_LEN 0) is added to the system's anchors. */
 struct pe_tls_client *pe_tls_client_new(const char *ca_pem, size_t ca_len, const char *ca_file, char *err,
@@ -25,6 +27,8 @@ struct pe_tls_conn *pe_tls_connect(struct pe_tls_client *c, const struct pe_url 
 void pe_tls_close(struct pe_tls_client *c, struct pe_tls_conn *conn);
 /* "host:port" CONN goes to. */
 const char *pe_tls_authority(const struct pe_tls_conn *conn);
+/* False when the peer closed an idle CONN or sent it anything unasked: do not reuse it. */
+bool pe_tls_idle_usable(const struct pe_tls_conn *conn);
 
 #define PE_TLS_CLOSED (-2) /* the peer closed or reset the connection */
 /* 0 all written, PE_TLS_CLOSED, or -1 (timeout, TLS error) with the reason in ERR. */
