@@ -11,6 +11,8 @@
 #   sync/cli_main.c        -> $(B)/entra-sync
 #   nss_scim/*.c           -> $(B)/libnss_scim.so.2   (exports only nss_scim/nss_scim.sym)
 #   pam_entra/*.c          -> $(B)/pam_entra.so       (exports only pam_entra/pam_entra.sym)
+#   pam_entra/authd/*.c    -> $(B)/libauthd.a, except authd_main.c
+#   pam_entra/authd/authd_main.c -> $(B)/entra-authd (sign-in broker; links libpamentra.a)
 #   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
 #   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
 #   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
@@ -53,6 +55,7 @@ LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lssl -lpthread
 NSS_LIBS  := -lsqlite3
 PAM_LIBS  := -lpam -ljansson -ljwt -lsqlite3 -lcrypto
+AUTHD_LIBS := -lpam -ljansson -lsqlite3 -lpthread
 TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS))
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -60,6 +63,8 @@ SYNC_MAINS := sync/syncd_main.c sync/cli_main.c
 SYNC_SRC   := $(filter-out $(SYNC_MAINS),$(wildcard sync/*.c))
 NSS_SRC    := $(wildcard nss_scim/*.c)
 PAM_SRC    := $(wildcard pam_entra/*.c)
+AUTHD_MAIN := pam_entra/authd/authd_main.c
+AUTHD_SRC  := $(filter-out $(AUTHD_MAIN),$(wildcard pam_entra/authd/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -70,8 +75,9 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC))
 SYNC_OBJ   := $(call obj,$(SYNC_SRC))
 NSS_OBJ    := $(call obj,$(NSS_SRC))
 PAM_OBJ    := $(call obj,$(PAM_SRC))
+AUTHD_OBJ  := $(call obj,$(AUTHD_SRC))
 
-PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entra.so
+PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entra.so $(B)/entra-authd
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
@@ -94,6 +100,8 @@ $(B)/libnssscim.a: $(NSS_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libpamentra.a: $(PAM_OBJ)
 	@rm -f $@; ar rcs $@ $^
+$(B)/libauthd.a: $(AUTHD_OBJ)
+	@rm -f $@; ar rcs $@ $^
 
 $(B)/entra-syncd: $(call obj,sync/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
@@ -107,7 +115,10 @@ $(B)/pam_entra.so: $(PAM_OBJ) $(B)/libcommon.a pam_entra/pam_entra.sym
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=pam_entra/pam_entra.sym \
 		-o $@ $(PAM_OBJ) $(B)/libcommon.a $(PAM_LIBS)
 
-ARCHIVES := $(B)/libsync.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
+$(B)/entra-authd: $(call obj,$(AUTHD_MAIN)) $(B)/libauthd.a $(B)/libpamentra.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(AUTHD_LIBS)
+
+ARCHIVES := $(B)/libsync.a $(B)/libauthd.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
@@ -192,15 +203,18 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PAMDIR)
 	install -m 0755 $(B)/entra-syncd $(DESTDIR)$(PREFIX)/sbin/entra-syncd
 	install -m 0755 $(B)/entra-sync $(DESTDIR)$(PREFIX)/bin/entra-sync
+	install -m 0755 $(B)/entra-authd $(DESTDIR)$(PREFIX)/sbin/entra-authd
 	install -m 0644 $(B)/libnss_scim.so.2 $(DESTDIR)$(LIBDIR)/libnss_scim.so.2
 	install -m 0644 $(B)/pam_entra.so $(DESTDIR)$(PAMDIR)/pam_entra.so
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/entra
 	install -m 0644 etc/entra.conf $(DESTDIR)$(SYSCONFDIR)/entra/entra.conf.example
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/entra.conf.5 $(DESTDIR)$(MANDIR)/man5/entra.conf.5
-	install -m 0644 man/entra-syncd.8 man/entra-sync.8 man/nss_scim.8 man/pam_entra.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/entra-syncd.8 man/entra-sync.8 man/nss_scim.8 man/pam_entra.8 \
+		man/entra-authd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PAMCONFIGDIR)
 	install -m 0644 etc/systemd/entra-syncd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-syncd.service
+	install -m 0644 etc/systemd/entra-authd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.service
 	install -m 0644 etc/sysusers.d/entra.conf $(DESTDIR)$(SYSUSERSDIR)/entra.conf
 	install -m 0644 etc/tmpfiles.d/entra.conf $(DESTDIR)$(TMPFILESDIR)/entra.conf
 	install -m 0644 etc/pam-configs/entra $(DESTDIR)$(PAMCONFIGDIR)/entra

@@ -37,6 +37,7 @@ static const struct key_def pam_keys[] = {
 	CN("http_timeout", K_INT, http_timeout, 1, 300),
 	CK("qr", K_TRISTATE, qr),
 	CK("cache_dir", K_STRING, pam_cache_dir),
+	CK("authd_socket", K_STRING, authd_socket),
 	{0}};
 static const struct key_def account_keys[] = {
 	CK("cache_db", K_STRING, cache_db),
@@ -359,6 +360,7 @@ static void defaults_set(struct entra_config *c)
 	c->http_timeout = 10;
 	c->qr = -1;
 	c->pam_cache_dir = strdup("/var/cache/entra");
+	c->authd_socket = strdup(ENTRA_DEFAULT_AUTHD_SOCKET);
 	c->cache_db = strdup("/var/lib/entra/cache.db");
 	c->name_format = ENTRA_NAME_SHORT;
 	c->uid_min = 200000;
@@ -377,7 +379,7 @@ static void defaults_set(struct entra_config *c)
 
 static int defaults_complete(const struct entra_config *c)
 {
-	return c->authority && c->scope && c->pam_cache_dir && c->cache_db && c->home && c->shell &&
+	return c->authority && c->scope && c->pam_cache_dir && c->authd_socket && c->cache_db && c->home && c->shell &&
 	       c->listen && c->state_db && c->token_file;
 }
 
@@ -523,7 +525,7 @@ static void list_free(struct entra_list *l)
 void entra_config_free(struct entra_config *c)
 {
 	char **strings[] = {&c->path, &c->tenant_id, &c->client_id, &c->authority, &c->ca_file, &c->scope,
-			    &c->pam_cache_dir, &c->cache_db, &c->home, &c->shell, &c->host, &c->listen,
+			    &c->pam_cache_dir, &c->authd_socket, &c->cache_db, &c->home, &c->shell, &c->host, &c->listen,
 			    &c->tls_cert, &c->tls_key, &c->state_db, &c->token_file};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);

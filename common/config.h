@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define ENTRA_DEFAULT_CONFIG "/etc/entra/entra.conf"
+#define ENTRA_DEFAULT_AUTHD_SOCKET "/run/entra-authd/socket"
 
 enum entra_name_format { ENTRA_NAME_SHORT, ENTRA_NAME_UPN };
 enum entra_match { ENTRA_MATCH_ANY, ENTRA_MATCH_ALL };
@@ -51,6 +52,7 @@ struct entra_config {
 	int http_timeout;   /* seconds for one HTTPS request */
 	int qr;             /* -1 auto (UTF-8 terminal), 0 no, 1 yes */
 	char *pam_cache_dir; /* root-only cache of discovery and JWKS documents */
+	char *authd_socket;  /* entra-authd's socket; "none": pam_entra always signs in itself */
 
 	/* [accounts] */
 	char *cache_db;

@@ -1,7 +1,7 @@
 /* The systemd readiness protocol (sd_notify(3)) without libsystemd: one datagram to
  * $NOTIFY_SOCKET. A no-op when the variable is unset. */
-#ifndef SYNC_SD_NOTIFY_H
-#define SYNC_SD_NOTIFY_H
+#ifndef ENTRA_SD_NOTIFY_H
+#define ENTRA_SD_NOTIFY_H
 
 /* Sends STATE (e.g. "READY=1"). 0 sent or nothing to do, -1 on error (errno set). */
 int sd_notify_send(const char *state);

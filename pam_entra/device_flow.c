@@ -72,15 +72,13 @@ static json_t *json_object_load(const char *body, size_t len, char *why, size_t 
 	return NULL;
 }
 
-int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc, char *why, size_t whylen)
+int pe_device_code_from_json(json_t *doc, bool need_device_code, struct pe_device_code *dc, char *why, size_t whylen)
 {
-	memset(dc, 0, sizeof(*dc));
-	json_t *doc = json_object_load(body, len, why, whylen);
-	if (!doc)
-		return -1;
 	char ignored[128];
+	memset(dc, 0, sizeof(*dc));
 	dc->doc = doc;
-	if (!(dc->device_code = bounded_string(doc, "device_code", PE_DEVICE_CODE_MAX, why, whylen)) ||
+	dc->device_code = bounded_string(doc, "device_code", PE_DEVICE_CODE_MAX, why, whylen);
+	if ((!dc->device_code && need_device_code) ||
 	    !(dc->user_code = bounded_string(doc, "user_code", PE_USER_CODE_MAX, why, whylen)) ||
 	    !(dc->verification_uri = bounded_string(doc, "verification_uri", PE_URI_MAX, why, whylen))) {
 		pe_device_code_free(dc);
@@ -92,6 +90,13 @@ int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc
 	dc->expires_in = json_is_integer(expires) ? clamp(json_integer_value(expires), 1, 3600) : 900;
 	dc->interval = json_is_integer(interval) ? clamp(json_integer_value(interval), 1, 60) : 5;
 	return 0;
+}
+
+int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc, char *why, size_t whylen)
+{
+	memset(dc, 0, sizeof(*dc));
+	json_t *doc = json_object_load(body, len, why, whylen);
+	return doc ? pe_device_code_from_json(doc, true, dc, why, whylen) : -1;
 }
 
 void pe_device_code_free(struct pe_device_code *dc)
@@ -193,7 +198,7 @@ static void log_device_code_error(struct pe_session *s, const struct pe_http_res
 	                           : "check [entra] authority");
 }
 
-static int device_code_request(struct pe_session *s, const struct pe_oidc_provider *p, struct pe_device_code *dc)
+int pe_device_code_request(struct pe_session *s, const struct pe_oidc_provider *p, struct pe_device_code *dc)
 {
 	char err[512], why[256];
 	const char *fields[] = {"client_id", s->cfg.client_id, "scope", s->cfg.scope, NULL};
@@ -257,8 +262,6 @@ static char *first_prompt(struct pe_session *s, const struct pe_device_code *dc)
 	return text;
 }
 
-enum poll_result { POLL_TOKEN, POLL_PENDING, POLL_SLOW_DOWN, POLL_FAILED };
-
 /* What to do next after a final answer (NULL: the error text says enough). */
 static const char *final_hint(enum pe_token_outcome outcome)
 {
@@ -274,26 +277,26 @@ static const char *final_hint(enum pe_token_outcome outcome)
 	}
 }
 
-static enum poll_result poll_answer(struct pe_session *s, const struct pe_http_response *r, char **id_token)
+static enum pe_poll_result poll_answer(struct pe_session *s, const struct pe_http_response *r, char **id_token)
 {
 	struct pe_token_response t;
 	if (pe_token_response_parse(r->status, r->body, r->len, &t)) {
 		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: out of memory reading the token response",
 		          s->user);
-		return POLL_FAILED;
+		return PE_POLL_FAILED;
 	}
-	enum poll_result res = POLL_FAILED;
+	enum pe_poll_result res = PE_POLL_FAILED;
 	switch (t.outcome) {
 	case PE_TOKEN_ID_TOKEN:
 		*id_token = t.id_token;
 		t.id_token = NULL;
-		res = POLL_TOKEN;
+		res = PE_POLL_DONE;
 		break;
 	case PE_TOKEN_PENDING:
-		res = POLL_PENDING;
+		res = PE_POLL_PENDING;
 		break;
 	case PE_TOKEN_SLOW_DOWN:
-		res = POLL_SLOW_DOWN;
+		res = PE_POLL_SLOW_DOWN;
 		break;
 	case PE_TOKEN_MALFORMED:
 		/* Only a missing id_token means the openid scope was not granted. */
@@ -310,8 +313,8 @@ static enum poll_result poll_answer(struct pe_session *s, const struct pe_http_r
 	return res;
 }
 
-static enum poll_result token_poll(struct pe_session *s, const struct pe_oidc_provider *p,
-                                   const struct pe_device_code *dc, char **id_token)
+enum pe_poll_result pe_token_poll(struct pe_session *s, const struct pe_oidc_provider *p,
+                                  const struct pe_device_code *dc, char **id_token)
 {
 	char err[512];
 	const char *fields[] = {"grant_type",  "urn:ietf:params:oauth:grant-type:device_code",
@@ -322,15 +325,14 @@ static enum poll_result token_poll(struct pe_session *s, const struct pe_oidc_pr
 	struct pe_http_response r;
 	if (pe_http_post_form(&opts, p->token_endpoint, fields, &r, err, sizeof(err))) {
 		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: token request failed: %s", s->user, err);
-		return POLL_FAILED;
+		return PE_POLL_FAILED;
 	}
-	enum poll_result res = poll_answer(s, &r, id_token);
+	enum pe_poll_result res = poll_answer(s, &r, id_token);
 	pe_http_response_free(&r);
 	return res;
 }
 
-static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, const struct pe_device_code *dc,
-                     char **id_token)
+static int poll_loop(struct pe_session *s, const struct pe_flow_backend *b, const struct pe_device_code *dc)
 {
 	long long interval_ms = dc->interval * 1000, last_poll = 0;
 	for (unsigned polls = 1;; polls++) {
@@ -343,32 +345,31 @@ static int poll_loop(struct pe_session *s, const struct pe_oidc_provider *p, con
 			          s->user, polls - 1);
 			return PAM_AUTH_ERR;
 		}
-		enum poll_result res = token_poll(s, p, dc, id_token);
+		enum pe_poll_result res = b->poll(s, b->ctx, dc);
 		/* The interval counts from the answer, so the IdP never sees polls closer than it. */
 		last_poll = pe_now_ms();
 		switch (res) {
-		case POLL_TOKEN:
+		case PE_POLL_DONE:
 			return PAM_SUCCESS;
-		case POLL_SLOW_DOWN:
+		case PE_POLL_SLOW_DOWN:
 			interval_ms += SLOW_DOWN_MS;
 			break;
-		case POLL_PENDING: {
+		case PE_POLL_PENDING: {
 			int rc = pe_prompt(s->pamh, "Sign-in not finished yet: press Enter once you have signed in");
 			if (rc != PAM_SUCCESS)
 				return rc;
 			break;
 		}
-		case POLL_FAILED:
+		case PE_POLL_FAILED:
 			return PAM_AUTH_ERR;
 		}
 	}
 }
 
-int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *p, char **id_token)
+int pe_device_flow_run(struct pe_session *s, const struct pe_flow_backend *b)
 {
 	struct pe_device_code dc;
-	*id_token = NULL;
-	int rc = device_code_request(s, p, &dc);
+	int rc = b->request_code(s, b->ctx, &dc);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	long long code_deadline = pe_now_ms() + dc.expires_in * 1000;
@@ -378,10 +379,40 @@ int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *p, char 
 	rc = text ? pe_prompt(s->pamh, text) : PAM_BUF_ERR;
 	free(text);
 	if (rc == PAM_SUCCESS)
-		rc = poll_loop(s, p, &dc, id_token);
+		rc = poll_loop(s, b, &dc);
 	else
 		entra_log(&s->log, LOG_ERR, "sign-in of %s abandoned: the conversation failed (%s)", s->user,
 		          pam_strerror(s->pamh, rc));
 	pe_device_code_free(&dc);
+	return rc;
+}
+
+/* The in-process backend: HTTPS straight to the IdP. */
+struct direct_flow {
+	const struct pe_oidc_provider *provider;
+	char *id_token;
+};
+
+static int direct_request_code(struct pe_session *s, void *ctx, struct pe_device_code *dc)
+{
+	return pe_device_code_request(s, ((struct direct_flow *)ctx)->provider, dc);
+}
+
+static enum pe_poll_result direct_poll(struct pe_session *s, void *ctx, const struct pe_device_code *dc)
+{
+	struct direct_flow *f = ctx;
+	return pe_token_poll(s, f->provider, dc, &f->id_token);
+}
+
+int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *p, char **id_token)
+{
+	struct direct_flow flow = {.provider = p};
+	struct pe_flow_backend backend = {.request_code = direct_request_code, .poll = direct_poll, .ctx = &flow};
+	int rc = pe_device_flow_run(s, &backend);
+	*id_token = rc == PAM_SUCCESS ? flow.id_token : NULL;
+	if (rc != PAM_SUCCESS && flow.id_token) {
+		explicit_bzero(flow.id_token, strlen(flow.id_token));
+		free(flow.id_token);
+	}
 	return rc;
 }

@@ -6,12 +6,37 @@
 #include "session.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Requests a device code, shows the URL and code with a prompt, then polls the token endpoint
- * each time the user presses Enter, honouring interval and slow_down, until a token, a final
- * error or the deadline. On PAM_SUCCESS *ID_TOKEN is a new string (free it). */
+struct pe_device_code;
+
+/* What one poll of the token endpoint led to. */
+enum pe_poll_result { PE_POLL_DONE, PE_POLL_PENDING, PE_POLL_SLOW_DOWN, PE_POLL_FAILED };
+
+/* The IdP side of the flow: in this process (HTTPS to the IdP) or through entra-authd. Both
+ * log what went wrong themselves. */
+struct pe_flow_backend {
+	/* PAM_SUCCESS with DC filled (its device_code may be NULL), or a PAM error. */
+	int (*request_code)(struct pe_session *s, void *ctx, struct pe_device_code *dc);
+	/* One poll; PE_POLL_DONE leaves the backend's result in CTX. */
+	enum pe_poll_result (*poll)(struct pe_session *s, void *ctx, const struct pe_device_code *dc);
+	void *ctx;
+};
+
+/* Gets a device code from BACKEND, shows the URL and code with a prompt, then polls each time
+ * the user presses Enter, honouring interval and slow_down, until a result, a final error or
+ * the deadline. */
+int pe_device_flow_run(struct pe_session *s, const struct pe_flow_backend *backend);
+
+/* The in-process flow: on PAM_SUCCESS *ID_TOKEN is a new string (free it). */
 int pe_device_flow(struct pe_session *s, const struct pe_oidc_provider *provider, char **id_token);
+
+/* The in-process IdP requests: a device authorization request, and one token poll (on
+ * PE_POLL_DONE *ID_TOKEN is a new string). */
+int pe_device_code_request(struct pe_session *s, const struct pe_oidc_provider *p, struct pe_device_code *dc);
+enum pe_poll_result pe_token_poll(struct pe_session *s, const struct pe_oidc_provider *p,
+                                  const struct pe_device_code *dc, char **id_token);
 
 /* Longest values accepted from a device code response (bytes). */
 #define PE_DEVICE_CODE_MAX 4096
@@ -30,6 +55,9 @@ struct pe_device_code {
  * -1: not a valid device code response; DC holds nothing to free and WHY names what the body
  * lacks, e.g. "user_code (it is a number, not a string)", in printable ASCII. */
 int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc, char *why, size_t whylen);
+/* The same for a parsed object DOC (DC takes the reference, also on failure). Without
+ * NEED_DEVICE_CODE the device_code may be absent: entra-authd keeps it to itself. */
+int pe_device_code_from_json(json_t *doc, bool need_device_code, struct pe_device_code *dc, char *why, size_t whylen);
 void pe_device_code_free(struct pe_device_code *dc);
 
 /* What one answer of the token endpoint means for the flow. */

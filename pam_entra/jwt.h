@@ -4,6 +4,7 @@
 #define PE_JWT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -46,6 +47,9 @@ int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex
 /* The issuer a token must carry: discovery's issuer with each "{tenantid}" replaced by TENANT_ID
  * (Entra's multi-tenant metadata uses that placeholder). New string or NULL. */
 char *pe_issuer_expected(const char *discovery_issuer, const char *tenant_id);
+
+/* Whether AUD (a string, or an array of strings) names CLIENT_ID. */
+bool pe_jwt_audience_matches(const json_t *aud, const char *client_id);
 
 /* The JWK in JWKS whose kid equals KID, or NULL. */
 const json_t *pe_jwks_find(const json_t *jwks, const char *kid);

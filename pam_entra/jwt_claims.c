@@ -28,17 +28,15 @@ char *pe_issuer_expected(const char *discovery_issuer, const char *tenant_id)
 	return out;
 }
 
-static int audience_matches(const json_t *aud, const char *client_id)
+bool pe_jwt_audience_matches(const json_t *aud, const char *client_id)
 {
-	if (json_is_string(aud))
-		return !strcmp(json_string_value(aud), client_id);
-	if (!json_is_array(aud))
-		return 0;
 	size_t i;
 	const json_t *item;
+	if (json_is_string(aud))
+		return !strcmp(json_string_value(aud), client_id);
 	json_array_foreach(aud, i,
-	                   item) if (json_is_string(item) && !strcmp(json_string_value(item), client_id)) return 1;
-	return 0;
+	                   item) if (json_is_string(item) && !strcmp(json_string_value(item), client_id)) return true;
+	return false;
 }
 
 /* A NumericDate claim as whole seconds; -1 if missing or not a number. */
@@ -88,7 +86,7 @@ int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex
 		return snprintf(reason, reasonlen, "token iss '%.128s' is not the expected '%.128s'",
 		                iss ? iss : "(none)", ex->issuer),
 		       PE_JWT_REFUSED;
-	if (!audience_matches(json_object_get(c, "aud"), ex->client_id))
+	if (!pe_jwt_audience_matches(json_object_get(c, "aud"), ex->client_id))
 		return snprintf(reason, reasonlen, "token aud is not this client_id %.64s", ex->client_id),
 		       PE_JWT_REFUSED;
 	/* Tenant ids are GUIDs; their case carries no meaning. */

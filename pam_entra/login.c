@@ -1,11 +1,14 @@
 #include "login.h"
 
+#include "authd_client.h"
 #include "device_flow.h"
 #include "jwt.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int refuse(struct pe_session *s, const char *reason)
 {
@@ -56,36 +59,56 @@ static int claims_check(struct pe_session *s, const struct pe_oidc_provider *p, 
 	return rc == PE_JWT_OK ? 0 : -1;
 }
 
-int pe_login_check_token(struct pe_session *s, const struct pe_oidc_provider *p, const struct pe_account *account,
-                         const char *id_token)
+int pe_token_verify(struct pe_session *s, const struct pe_oidc_provider *p, const char *id_token, json_t **claims,
+                    char *reason, size_t reasonlen)
 {
-	char reason[512] = "";
 	struct pe_jwt jwt;
 	int rc = PAM_AUTH_ERR;
-	if (pe_jwt_parse(id_token, &jwt, reason, sizeof(reason)) != PE_JWT_OK) {
-		rc = refuse(s, reason);
-		goto out;
+	*claims = NULL;
+	if (pe_jwt_parse(id_token, &jwt, reason, reasonlen) == PE_JWT_OK) {
+		int sig = signature_check(s, p, &jwt, reason, reasonlen);
+		if (sig == -2)
+			rc = PAM_AUTHINFO_UNAVAIL;
+		else if (!sig && !claims_check(s, p, &jwt, reason, reasonlen))
+			rc = PAM_SUCCESS;
 	}
-	int sig = signature_check(s, p, &jwt, reason, sizeof(reason));
-	if (sig == -2) {
-		rc = PAM_AUTHINFO_UNAVAIL;
-		goto out;
-	}
-	if (sig || claims_check(s, p, &jwt, reason, sizeof(reason)) ||
-	    pe_account_binding_check(account, jwt.claims, reason, sizeof(reason))) {
-		rc = refuse(s, reason);
-		goto out;
-	}
-	const char *oid = json_string_value(json_object_get(jwt.claims, "oid"));
-	entra_log(&s->log, LOG_INFO, "%s signed in with Microsoft Entra ID (oid %s, upn %s)", s->user, oid ? oid : "-",
-	          account->upn);
-	rc = PAM_SUCCESS;
-out:
+	if (rc == PAM_SUCCESS)
+		*claims = json_incref(jwt.claims);
 	pe_jwt_free(&jwt);
 	return rc;
 }
 
-int pe_login(struct pe_session *s, const struct pe_account *account)
+int pe_login_accept_claims(struct pe_session *s, const struct pe_account *account, const json_t *claims)
+{
+	char reason[512] = "";
+	const char *tid = json_string_value(json_object_get(claims, "tid"));
+	if (!tid || strcasecmp(tid, s->cfg.tenant_id))
+		return refuse(s, "the token is not from the configured tenant ([entra] tenant_id)");
+	if (!pe_jwt_audience_matches(json_object_get(claims, "aud"), s->cfg.client_id))
+		return refuse(s, "the token is not for the configured application ([entra] client_id)");
+	if (pe_account_binding_check(account, claims, reason, sizeof(reason)))
+		return refuse(s, reason);
+	const char *oid = json_string_value(json_object_get(claims, "oid"));
+	entra_log(&s->log, LOG_INFO, "%s signed in with Microsoft Entra ID (oid %s, upn %s)", s->user, oid ? oid : "-",
+	          account->upn);
+	return PAM_SUCCESS;
+}
+
+int pe_login_check_token(struct pe_session *s, const struct pe_oidc_provider *p, const struct pe_account *account,
+                         const char *id_token)
+{
+	char reason[512] = "";
+	json_t *claims;
+	int rc = pe_token_verify(s, p, id_token, &claims, reason, sizeof(reason));
+	if (rc == PAM_AUTH_ERR)
+		refuse(s, reason);
+	else if (rc == PAM_SUCCESS)
+		rc = pe_login_accept_claims(s, account, claims);
+	json_decref(claims);
+	return rc;
+}
+
+static int login_in_process(struct pe_session *s, const struct pe_account *account)
 {
 	struct pe_oidc_provider provider;
 	char *id_token = NULL;
@@ -99,5 +122,17 @@ int pe_login(struct pe_session *s, const struct pe_account *account)
 		free(id_token);
 	}
 	pe_oidc_provider_free(&provider);
+	return rc;
+}
+
+int pe_login(struct pe_session *s, const struct pe_account *account)
+{
+	json_t *claims = NULL;
+	int rc = pe_authd_login(s, &claims);
+	if (rc == PE_AUTHD_NOT_USED)
+		return login_in_process(s, account);
+	if (rc == PAM_SUCCESS)
+		rc = pe_login_accept_claims(s, account, claims);
+	json_decref(claims);
 	return rc;
 }

@@ -16,7 +16,7 @@
 #include "sync/http_server.h"
 #include "sync/publisher.h"
 #include "sync/scim_api.h"
-#include "sync/sd_notify.h"
+#include "sd_notify.h"
 #include "sync/tokens.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};

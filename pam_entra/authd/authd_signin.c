@@ -1,0 +1,193 @@
+#include "authd_signin.h"
+
+#include "pam_entra/authd_proto.h"
+#include "pam_entra/device_flow.h"
+#include "pam_entra/http_pool.h"
+#include "pam_entra/login.h"
+#include "pam_entra/oidc.h"
+#include "pam_entra/prompt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define START_WAIT_MS 10000 /* for the first message of a new connection */
+#define SLOW_DOWN_MS  5000
+#define MAX_USER      256
+
+/* The claims pam_entra needs for its checks and its log: nothing else leaves the broker. */
+static const char *const forwarded_claims[] = {"oid", "tid", "aud", "iss", "sub", "preferred_username", "upn", "name"};
+
+struct signin {
+	const struct authd_context *ctx;
+	int fd;
+	struct pe_session s;
+	char user[MAX_USER];
+	struct pe_oidc_provider provider;
+	struct pe_device_code dc;
+};
+
+static void reply(struct signin *in, json_t *msg)
+{
+	char err[256];
+	if (msg && pe_authd_send(in->fd, msg, pe_now_ms() + START_WAIT_MS, err, sizeof(err)))
+		entra_log(in->ctx->log, LOG_WARNING, "cannot answer pam_entra for %s: %s", in->user, err);
+	json_decref(msg);
+}
+
+static bool same(const char *ours, const char *theirs, bool ignore_case)
+{
+	return ours && (ignore_case ? !strcasecmp(ours, theirs) : !strcmp(ours, theirs));
+}
+
+/* Whether pam_entra asks for the tenant, application and authority we serve; else why not. */
+static bool start_matches(const struct entra_config *cfg, const json_t *msg, char *why, size_t whylen)
+{
+	if (json_integer_value(json_object_get(msg, "v")) != PE_AUTHD_VERSION)
+		return snprintf(why, whylen,
+		                "protocol version differs: install pam_entra and entra-authd from one "
+		                "release"),
+		       false;
+	if (same(cfg->tenant_id, pe_authd_field(msg, "tenant_id"), true) &&
+	    same(cfg->client_id, pe_authd_field(msg, "client_id"), true) &&
+	    same(cfg->authority, pe_authd_field(msg, "authority"), false))
+		return true;
+	snprintf(why, whylen,
+	         "entra-authd serves another [entra] tenant_id, client_id or authority than pam_entra's "
+	         "config: give both the same entra.conf and restart entra-authd");
+	return false;
+}
+
+/* Reads "start": 0 with in->user set, or -1 after answering or on a silent hang-up. */
+static int start_read(struct signin *in)
+{
+	char err[256], why[256];
+	json_t *msg = pe_authd_recv(in->fd, pe_now_ms() + START_WAIT_MS, err, sizeof(err));
+	const char *user = pe_authd_field(msg, "user");
+	int rc = -1;
+	if (!msg)
+		entra_log(in->ctx->log, LOG_DEBUG, "connection without a sign-in request: %s", err);
+	else if (strcmp(pe_authd_field(msg, "op"), "start"))
+		reply(in, pe_authd_answer("mismatch", "expected a start message"));
+	else if (!start_matches(in->ctx->cfg, msg, why, sizeof(why)))
+		reply(in, pe_authd_answer("mismatch", why)), entra_log(in->ctx->log, LOG_WARNING, "%s", why);
+	else if (!*user || strlen(user) >= sizeof(in->user))
+		reply(in, pe_authd_answer("unavailable", "the user name is empty or too long"));
+	else
+		rc = 0, pe_printable(in->user, sizeof(in->user), user);
+	json_decref(msg);
+	return rc;
+}
+
+static json_t *code_answer(const struct pe_device_code *dc)
+{
+	json_t *msg = json_pack("{s:s, s:s, s:s, s:I, s:I}", "result", "code", "user_code", dc->user_code,
+	                        "verification_uri", dc->verification_uri, "expires_in", (json_int_t)dc->expires_in,
+	                        "interval", (json_int_t)dc->interval);
+	if (msg && dc->verification_uri_complete)
+		json_object_set_new(msg, "verification_uri_complete", json_string(dc->verification_uri_complete));
+	return msg;
+}
+
+static json_t *signed_in_answer(const json_t *claims)
+{
+	json_t *forwarded = json_object();
+	for (size_t i = 0; forwarded && i < sizeof(forwarded_claims) / sizeof(forwarded_claims[0]); i++) {
+		json_t *v = json_object_get(claims, forwarded_claims[i]);
+		if (v)
+			json_object_set(forwarded, forwarded_claims[i], v);
+	}
+	return forwarded ? json_pack("{s:s, s:o}", "result", "signed_in", "claims", forwarded) : NULL;
+}
+
+/* The id_token the IdP issued: verified here, so pam_entra never loads libcrypto. */
+static void token_answer(struct signin *in, const char *id_token)
+{
+	char reason[512] = "";
+	json_t *claims;
+	int rc = pe_token_verify(&in->s, &in->provider, id_token, &claims, reason, sizeof(reason));
+	if (rc == PAM_SUCCESS) {
+		reply(in, signed_in_answer(claims));
+	} else if (rc == PAM_AUTH_ERR) {
+		entra_log(in->ctx->log, LOG_NOTICE, "refusing sign-in of %s: %s", in->user, reason);
+		reply(in, pe_authd_answer("refused", reason));
+	} else {
+		reply(in, pe_authd_answer("unavailable", "the signing keys cannot be fetched: see entra-authd's log"));
+	}
+	json_decref(claims);
+}
+
+/* One poll asked for by pam_entra, never sooner than the IdP's interval after the last one.
+ * false when the sign-in is over. */
+static bool poll_once(struct signin *in, long long *interval_ms, long long *last_poll)
+{
+	char *id_token = NULL;
+	if (*last_poll)
+		pe_sleep_ms(&in->s, *last_poll + *interval_ms - pe_now_ms());
+	enum pe_poll_result res = pe_token_poll(&in->s, &in->provider, &in->dc, &id_token);
+	*last_poll = pe_now_ms();
+	switch (res) {
+	case PE_POLL_PENDING:
+		reply(in, json_pack("{s:s}", "result", "pending"));
+		return true;
+	case PE_POLL_SLOW_DOWN:
+		*interval_ms += SLOW_DOWN_MS;
+		reply(in, json_pack("{s:s}", "result", "slow_down"));
+		return true;
+	case PE_POLL_DONE:
+		token_answer(in, id_token);
+		explicit_bzero(id_token, strlen(id_token));
+		free(id_token);
+		return false;
+	default:
+		reply(in, pe_authd_answer("refused", "the token request failed or was refused: see entra-authd's log"));
+		return false;
+	}
+}
+
+static void poll_loop(struct signin *in)
+{
+	long long interval_ms = in->dc.interval * 1000, last_poll = 0;
+	char err[256];
+	for (;;) {
+		json_t *msg = pe_authd_recv(in->fd, in->s.deadline_ms, err, sizeof(err));
+		bool poll = msg && !strcmp(pe_authd_field(msg, "op"), "poll");
+		json_decref(msg);
+		if (!poll || pe_remaining_ms(&in->s) <= 0 || !poll_once(in, &interval_ms, &last_poll))
+			return;
+	}
+}
+
+static void flow(struct signin *in)
+{
+	if (pe_oidc_discover(&in->s, &in->provider)) {
+		reply(in, pe_authd_answer("unavailable", "OpenID discovery failed: see entra-authd's log"));
+		return;
+	}
+	if (pe_device_code_request(&in->s, &in->provider, &in->dc) != PAM_SUCCESS) {
+		reply(in, pe_authd_answer("unavailable", "the device code request failed: see entra-authd's log"));
+		return;
+	}
+	long long code_deadline = pe_now_ms() + in->dc.expires_in * 1000;
+	if (code_deadline < in->s.deadline_ms)
+		in->s.deadline_ms = code_deadline;
+	reply(in, code_answer(&in->dc));
+	poll_loop(in);
+}
+
+void authd_signin_serve(const struct authd_context *ctx, int fd)
+{
+	struct signin in = {.ctx = ctx, .fd = fd};
+	if (start_read(&in))
+		return;
+	in.s.cfg = *ctx->cfg; /* a shallow copy of read-only settings: never freed here */
+	in.s.log = *ctx->log;
+	in.s.user = in.user;
+	in.s.deadline_ms = pe_now_ms() + (long long)ctx->cfg->login_timeout * 1000;
+	in.s.http.pool = ctx->pool;
+	flow(&in);
+	pe_device_code_free(&in.dc);
+	pe_oidc_provider_free(&in.provider);
+	pe_http_share_release(&in.s.http);
+}

@@ -1,0 +1,21 @@
+/* One sign-in conversation of entra-authd with pam_entra (pam_entra/authd_proto.h): a device
+ * code from the IdP, paced token polls, and the id_token verified before its claims go back. */
+#ifndef AUTHD_SIGNIN_H
+#define AUTHD_SIGNIN_H
+
+#include "config.h"
+#include "log.h"
+
+struct pe_http_pool;
+
+/* Read-only after start-up: shared by every sign-in thread. */
+struct authd_context {
+	const struct entra_config *cfg;
+	const struct entra_logger *log;
+	struct pe_http_pool *pool; /* the warm TLS context and connections (thread-safe) */
+};
+
+/* Serves one connection until the sign-in ends or the peer hangs up; does not close FD. */
+void authd_signin_serve(const struct authd_context *ctx, int fd);
+
+#endif

@@ -1,0 +1,92 @@
+#include "authd_proto.h"
+
+#include "net_connect.h"
+#include "prompt.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int wait_ready(int fd, short events, long long deadline_ms, char *err, size_t errlen)
+{
+	int ready = pe_net_wait(fd, events, deadline_ms);
+	if (ready > 0)
+		return 0;
+	snprintf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
+	return -1;
+}
+
+int pe_authd_send(int fd, const json_t *msg, long long deadline_ms, char *err, size_t errlen)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	int rc = -1;
+	if (!text)
+		snprintf(err, errlen, "out of memory");
+	else if (strlen(text) > PE_AUTHD_MAX_MESSAGE)
+		snprintf(err, errlen, "message longer than %d bytes", PE_AUTHD_MAX_MESSAGE);
+	else if (!wait_ready(fd, POLLOUT, deadline_ms, err, errlen)) {
+		ssize_t n;
+		do
+			n = send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)strlen(text))
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s", n < 0 ? strerror(errno) : "short send");
+	}
+	free(text);
+	return rc;
+}
+
+json_t *pe_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
+{
+	char *buf = malloc(PE_AUTHD_MAX_MESSAGE + 1);
+	json_t *msg = NULL;
+	if (!buf)
+		return snprintf(err, errlen, "out of memory"), NULL;
+	if (!wait_ready(fd, POLLIN, deadline_ms, err, errlen)) {
+		ssize_t n;
+		do /* MSG_TRUNC: the datagram's real length, so an oversized message is refused, not cut */
+			n = recv(fd, buf, PE_AUTHD_MAX_MESSAGE + 1, MSG_DONTWAIT | MSG_TRUNC);
+		while (n < 0 && errno == EINTR);
+		json_error_t jerr;
+		if (n == 0)
+			snprintf(err, errlen, "closed");
+		else if (n < 0)
+			snprintf(err, errlen, "%s", strerror(errno));
+		else if (n > PE_AUTHD_MAX_MESSAGE)
+			snprintf(err, errlen, "message longer than %d bytes", PE_AUTHD_MAX_MESSAGE);
+		else if (!json_is_object(msg = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr))) {
+			snprintf(err, errlen, "message is not a JSON object");
+			json_decref(msg);
+			msg = NULL;
+		}
+	}
+	free(buf);
+	return msg;
+}
+
+const char *pe_authd_field(const json_t *msg, const char *name)
+{
+	const char *v = json_string_value(json_object_get(msg, name));
+	return v ? v : "";
+}
+
+json_t *pe_authd_answer(const char *result, const char *why)
+{
+	char cut[PE_AUTHD_MAX_WHY + 1]; /* printable ASCII: a cut can never split a UTF-8 sequence */
+	pe_printable(cut, sizeof(cut), why);
+	return json_pack("{s:s, s:s}", "result", result, "why", cut);
+}
+
+long long pe_authd_peer_uid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
+		return -1;
+	return (long long)cred.uid;
+}
