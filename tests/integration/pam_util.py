@@ -82,6 +82,8 @@ class PamSite:
         self.write_service()
 
     def set_pam(self, **values):
+        # In-process sign-ins unless a test starts entra-authd: the host may run one of its own.
+        values.setdefault("authd_socket", "none")
         lines = ["[pam]", "cache_dir = %s" % self.cache_dir]
         lines += ["%s = %s" % kv for kv in values.items()]
         self.site.write_config(policy=harness.DEFAULT_POLICY + "\n" + "\n".join(lines) + "\n" + self.pam_extra)

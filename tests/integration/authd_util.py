@@ -1,0 +1,46 @@
+"""entra-authd as a test process: started on a socket in the test's directory, stopped by PID."""
+
+import os
+import socket
+import subprocess
+import time
+
+import harness
+
+
+class Authd:
+    def __init__(self, procs, config, socket_path, log_path):
+        self.procs, self.config, self.socket, self.log_path = procs, config, socket_path, log_path
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = self.procs.start([os.path.join(harness.BUILD, "entra-authd"), "-c", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("entra-authd did not start:\n" + self.logs())
+            time.sleep(0.02)
+        return self
+
+    def stop(self):
+        rc = self.procs.stop(self.proc)
+        self.log.close()
+        return rc
+
+    def logs(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def cpu_seconds(self):
+        """CPU the daemon has used so far, all its threads (ended ones too), to the nanosecond:
+        its process CPU clock, as clock_getcpuclockid(3) names it (CPUCLOCK_SCHED of the PID)."""
+        return time.clock_gettime(((~self.proc.pid) << 3) | 2)
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    s.connect(path)
+    return s
