@@ -14,14 +14,17 @@ import harness
 
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True).stdout.strip() or \
     "x86_64-linux-gnu"
-MANPAGES = ["man5/entra.conf.5", "man8/entra-syncd.8", "man8/entra-sync.8", "man8/nss_scim.8", "man8/pam_entra.8"]
+MANPAGES = ["man5/entra.conf.5", "man8/entra-syncd.8", "man8/entra-sync.8", "man8/nss_scim.8", "man8/pam_entra.8",
+            "man8/entra-authd.8"]
 EXPECTED = {
     "usr/sbin/entra-syncd": 0o755,
     "usr/bin/entra-sync": 0o755,
+    "usr/sbin/entra-authd": 0o755,
     "lib/%s/libnss_scim.so.2" % MULTIARCH: 0o644,
     "lib/%s/security/pam_entra.so" % MULTIARCH: 0o644,
     "etc/entra/entra.conf.example": 0o644,
     "lib/systemd/system/entra-syncd.service": 0o644,
+    "lib/systemd/system/entra-authd.service": 0o644,
     "usr/lib/sysusers.d/entra.conf": 0o644,
     "usr/lib/tmpfiles.d/entra.conf": 0o644,
     "usr/share/pam-configs/entra": 0o644,
@@ -64,15 +67,18 @@ def test_prefix_moves_programs_and_man_pages_only(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     files = installed_files(str(tmp_path))
     assert files["usr/local/sbin/entra-syncd"] == 0o755
+    assert files["usr/local/sbin/entra-authd"] == 0o755
     assert "usr/local/share/man/man8/pam_entra.8" in files
     assert "usr/local/share/pam-configs/entra" in files
     # systemd only reads units, sysusers and tmpfiles from its own directories
     assert "lib/systemd/system/entra-syncd.service" in files
+    assert "lib/systemd/system/entra-authd.service" in files
     assert "usr/lib/tmpfiles.d/entra.conf" in files
 
 
 def test_installed_programs_are_the_build(destdir):
-    for name, built in (("usr/sbin/entra-syncd", "entra-syncd"), ("usr/bin/entra-sync", "entra-sync")):
+    for name, built in (("usr/sbin/entra-syncd", "entra-syncd"), ("usr/bin/entra-sync", "entra-sync"),
+                        ("usr/sbin/entra-authd", "entra-authd")):
         with open(os.path.join(destdir, name), "rb") as a, open(os.path.join(harness.BUILD, built), "rb") as b:
             assert a.read() == b.read()
 
@@ -104,28 +110,69 @@ def test_man_pages_document_every_config_key_with_its_default():
 
 
 def test_exit_status_sections():
-    for page in ("entra-syncd.8", "entra-sync.8"):
+    for page in ("entra-syncd.8", "entra-sync.8", "entra-authd.8"):
         assert ".SH \"EXIT STATUS\"" in open(os.path.join(harness.REPO, "man", page)).read()
 
 
-def test_systemd_unit_verifies(destdir):
+def verified_unit(destdir, name):
+    """The installed unit's text, after systemd-analyze verify found nothing to say about it."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze not installed")
-    unit = os.path.join(destdir, "lib/systemd/system/entra-syncd.service")
-    text = open(unit).read()
+    text = open(os.path.join(destdir, "lib/systemd/system", name)).read()
     # verify checks that ExecStart exists and that man can open Documentation=: point both at DESTDIR
     check_dir = os.path.join(destdir, "..", "unit-check")
     os.makedirs(check_dir, exist_ok=True)
-    check = os.path.join(check_dir, "entra-syncd.service")
+    check = os.path.join(check_dir, name)
     with open(check, "w") as f:
         f.write(text.replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir))
     r = subprocess.run(["systemd-analyze", "verify", check], capture_output=True, text=True,
                        env=dict(os.environ, MANPATH=os.path.join(destdir, "usr/share/man")))
-    assert r.returncode == 0 and "entra-syncd" not in r.stdout + r.stderr, r.stdout + r.stderr
-    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/entra", "PrivateTmp=yes",
-                 "RestrictAddressFamilies=", "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service",
-                 "Restart=on-failure", "User=entra-sync", "Type=notify"):
+    assert r.returncode == 0 and name.split(".")[0] not in r.stdout + r.stderr, r.stdout + r.stderr
+    return text
+
+
+HARDENING = ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes",
+             "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n", "CapabilityBoundingSet=\n",
+             "SystemCallFilter=@system-service\n", "MemoryDenyWriteExecute=yes", "Restart=on-failure",
+             "Type=notify", "WantedBy=multi-user.target")
+
+
+def test_systemd_unit_verifies(destdir):
+    text = verified_unit(destdir, "entra-syncd.service")
+    for line in HARDENING + ("ReadWritePaths=/var/lib/entra", "User=entra-sync"):
         assert line in text, line
+
+
+def test_authd_unit_verifies_root_without_capabilities(destdir):
+    """pam_entra trusts only a root peer: the broker runs as root, but with no capability and
+    only its socket directory and the JWKS cache writable."""
+    text = verified_unit(destdir, "entra-authd.service")
+    for line in HARDENING + ("User=root\n", "RuntimeDirectory=entra-authd\n", "RuntimeDirectoryMode=0755",
+                             "ReadWritePaths=/var/cache/entra\n",
+                             "ExecStart=/usr/sbin/entra-authd -c /etc/entra/entra.conf\n"):
+        assert line in text, line
+    assert "AmbientCapabilities=\n" in text
+    assert "ExecReload" not in text  # it does not reload on SIGHUP: restart it
+    assert "ListenStream" not in text and "Sockets=" not in text  # it creates its own socket
+
+
+def test_debian_packages_cover_every_installed_file(destdir):
+    """Each file make install writes belongs to one package's .install (or debian/not-installed)."""
+    debian = os.path.join(harness.REPO, "debian")
+    claimed = {}
+    for name in sorted(os.listdir(debian)):
+        if name.endswith(".install") or name == "not-installed":
+            for line in open(os.path.join(debian, name)).read().split("\n"):
+                if line.strip():
+                    path = line.strip().replace("${DEB_HOST_MULTIARCH}", MULTIARCH)
+                    assert path not in claimed, (path, name, claimed.get(path))
+                    claimed[path] = name
+    assert set(claimed) == set(installed_files(destdir))
+    assert claimed["usr/sbin/entra-authd"] == "entra-authd.install"
+    control = open(os.path.join(debian, "control")).read()
+    assert "\nPackage: entra-authd\n" in control
+    libpam = control.split("Package: libpam-entra\n")[1].split("\n\n")[0]
+    assert re.search(r"^Recommends:.*\bentra-authd\b", libpam, re.M)
 
 
 def test_sshd_drop_in_fits_the_default_login_timeout(tmp_path, destdir):
