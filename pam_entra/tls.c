@@ -115,16 +115,20 @@ const char *pe_tls_authority(const struct pe_tls_conn *conn)
 	return conn->authority;
 }
 
-/* An idle keep-alive connection has nothing to read: readable means the server closed it (or
- * sent something unasked), and a request sent over it would be lost. */
-bool pe_tls_idle_usable(const struct pe_tls_conn *conn)
+/* An idle keep-alive connection has nothing to read, or only TLS 1.3 session tickets the
+ * server sent after the handshake. A close_notify, EOF, reset or unasked data: the server is
+ * done with it, and a request sent over it would be lost. */
+bool pe_tls_idle_usable(struct pe_tls_conn *conn)
 {
 	struct pollfd p = {.fd = conn->fd, .events = POLLIN};
-	int ready;
-	do
-		ready = poll(&p, 1, 0);
-	while (ready < 0 && errno == EINTR);
-	return ready == 0;
+	if (poll(&p, 1, 0) == 0)
+		return true;
+	char e_unused[8], byte;
+	const struct pe_ssl_lib *lib = pe_ssl_lib(e_unused, sizeof(e_unused));
+	size_t n = 0;
+	lib->ERR_clear_error();
+	int rc = lib->SSL_read_ex(conn->ssl, &byte, 1, &n); /* non-blocking: handles the records waiting */
+	return rc != 1 && lib->SSL_get_error(conn->ssl, rc) == SSL_ERROR_WANT_READ;
 }
 
 /* Waits for what SSL_get_error asked for. 0 ready, -1 with ERR set (timeout or failure). */

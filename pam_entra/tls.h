@@ -27,8 +27,9 @@ struct pe_tls_conn *pe_tls_connect(struct pe_tls_client *c, const struct pe_url 
 void pe_tls_close(struct pe_tls_client *c, struct pe_tls_conn *conn);
 /* "host:port" CONN goes to. */
 const char *pe_tls_authority(const struct pe_tls_conn *conn);
-/* False when the peer closed an idle CONN or sent it anything unasked: do not reuse it. */
-bool pe_tls_idle_usable(const struct pe_tls_conn *conn);
+/* False when the peer closed an idle CONN or sent it anything but TLS session tickets: do not
+ * reuse it. */
+bool pe_tls_idle_usable(struct pe_tls_conn *conn);
 
 #define PE_TLS_CLOSED (-2) /* the peer closed or reset the connection */
 /* 0 all written, PE_TLS_CLOSED, or -1 (timeout, TLS error) with the reason in ERR. */
