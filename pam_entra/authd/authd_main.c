@@ -98,8 +98,10 @@ static int run(const struct entra_config *cfg, int signal_fd)
 	sd_notify_send("STOPPING=1");
 	close(listen_fd);
 	unlink(cfg->authd_socket);
-	entra_log(&logger, LOG_INFO, "stopped");
-	/* Sign-in threads may still run: the pool and config stay until exit, which ends them. */
+	int running = authd_signins_running();
+	entra_log(&logger, LOG_INFO, "stopped (%d sign-ins cut short)", running);
+	if (!running) /* else their threads still use the pool: exit ends them */
+		pe_http_pool_free(pool);
 	return 0;
 }
 
@@ -117,5 +119,8 @@ int main(int argc, char **argv)
 		entra_log(&logger, LOG_ERR, "cannot take signals: %s", strerror(errno));
 		return 1;
 	}
-	return run(&cfg, signal_fd);
+	rc = run(&cfg, signal_fd);
+	if (!authd_signins_running())
+		entra_config_free(&cfg);
+	return rc;
 }

@@ -55,6 +55,16 @@ static void slot_release(int slot)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+int authd_signins_running(void)
+{
+	int running = 0;
+	pthread_mutex_lock(&slots_lock);
+	for (int i = 0; i < AUTHD_MAX_SIGNINS; i++)
+		running += slots[i] != 0;
+	pthread_mutex_unlock(&slots_lock);
+	return running;
+}
+
 int authd_listen(const struct entra_logger *log, const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};

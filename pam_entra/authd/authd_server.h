@@ -11,6 +11,9 @@
 /* Binds PATH (mode 0666; a stale socket there is replaced). The listening fd, or -1 logged. */
 int authd_listen(const struct entra_logger *log, const char *path);
 
+/* Sign-ins being served right now. */
+int authd_signins_running(void);
+
 /* Accepts and serves connections until SIGNAL_FD (a signalfd) delivers SIGTERM or SIGINT. */
 void authd_serve(const struct authd_context *ctx, int listen_fd, int signal_fd);
 
