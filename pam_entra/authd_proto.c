@@ -41,6 +41,16 @@ int pe_authd_send(int fd, const json_t *msg, long long deadline_ms, char *err, s
 	return rc;
 }
 
+static json_t *object_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_object(msg)) /* a macro that evaluates its argument twice: never pass it a call */
+		return msg;
+	snprintf(err, errlen, "message is not a JSON object");
+	json_decref(msg);
+	return NULL;
+}
+
 json_t *pe_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
 {
 	char *buf = malloc(PE_AUTHD_MAX_MESSAGE + 1);
@@ -52,18 +62,14 @@ json_t *pe_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
 		do /* MSG_TRUNC: the datagram's real length, so an oversized message is refused, not cut */
 			n = recv(fd, buf, PE_AUTHD_MAX_MESSAGE + 1, MSG_DONTWAIT | MSG_TRUNC);
 		while (n < 0 && errno == EINTR);
-		json_error_t jerr;
 		if (n == 0)
 			snprintf(err, errlen, "closed");
 		else if (n < 0)
 			snprintf(err, errlen, "%s", strerror(errno));
 		else if (n > PE_AUTHD_MAX_MESSAGE)
 			snprintf(err, errlen, "message longer than %d bytes", PE_AUTHD_MAX_MESSAGE);
-		else if (!json_is_object(msg = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr))) {
-			snprintf(err, errlen, "message is not a JSON object");
-			json_decref(msg);
-			msg = NULL;
-		}
+		else
+			msg = object_parse(buf, (size_t)n, err, errlen);
 	}
 	free(buf);
 	return msg;

@@ -40,8 +40,10 @@ def broker_site(idp, alice):  # noqa: F811
 
 @pytest.fixture
 def authd(procs, broker_site, tmp_path):
-    return Authd(procs, broker_site.site.config, broker_site.authd_socket,
-                 os.path.join(str(tmp_path), "authd.log")).start()
+    broker = Authd(procs, broker_site.site.config, broker_site.authd_socket,
+                   os.path.join(str(tmp_path), "authd.log")).start()
+    yield broker
+    broker.stop_cleanly()
 
 
 def test_sign_in_through_the_broker(idp, broker_site, alice, authd):  # noqa: F811
