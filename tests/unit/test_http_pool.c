@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -185,6 +186,8 @@ static void *server_accept_loop(void *arg)
 			return NULL; /* shut down by server_stop */
 		struct timeval tv = {.tv_sec = 10};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* a stuck handshake ends the test */
+		int one = 1; /* the session tickets' and the answer's records leave at once, as from a web server */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct server_conn *c = calloc(1, sizeof(*c));
 		check(c);
 		pthread_mutex_lock(&s->lock);
