@@ -146,10 +146,8 @@ static int respond(struct server_conn *c, SSL *ssl, const char *req)
 	int blen = snprintf(body, sizeof(body), "conn=%d %.*s %s", c->id, (int)(line_end - req), req, form);
 	int n = snprintf(resp, sizeof(resp),
 	                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", blen, body);
-	if (SSL_write(ssl, resp, n) != n)
-		return -1;
-	counter_add(c->srv, &c->srv->answered);
-	return 0;
+	counter_add(c->srv, &c->srv->answered); /* before the client can see the answer and count */
+	return SSL_write(ssl, resp, n) == n ? 0 : -1;
 }
 
 static void *conn_serve(void *arg)
