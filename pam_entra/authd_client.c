@@ -34,6 +34,8 @@ static int authd_connect(struct pe_session *s)
 	char why[512];
 	if (!strcmp(path, "none"))
 		return -1;
+	if (geteuid() != 0) /* the broker serves root callers only */
+		return not_used(s, LOG_DEBUG, "not running as root"), -1;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return not_used(s, LOG_WARNING, "[pam] authd_socket is too long for a socket path"), -1;
 	memcpy(sun.sun_path, path, strlen(path));
@@ -140,7 +142,7 @@ static int start(struct pe_session *s, struct authd_flow *f)
 	} else {
 		char text[PE_AUTHD_MAX_WHY + 64];
 		snprintf(text, sizeof(text), "entra-authd answered '%.32s' %s", result, why);
-		not_used(s, strcmp(result, "busy") ? LOG_WARNING : LOG_INFO, text);
+		not_used(s, strcmp(result, "busy") && strcmp(result, "not_served") ? LOG_WARNING : LOG_INFO, text);
 	}
 	json_decref(msg);
 	return rc;

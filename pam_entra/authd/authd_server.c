@@ -19,50 +19,37 @@
 
 #define THREAD_STACK (256 * 1024)
 
-/* Who holds the sign-in slots: the holder's uid + 1, 0 when free. */
-static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
-static long long slots[AUTHD_MAX_SIGNINS];
-
 struct connection {
 	const struct authd_context *ctx;
 	int fd;
-	int slot;
 };
 
-/* A free slot for UID, or -1 when the broker or this uid's share of it is full. */
-static int slot_take(long long uid)
+/* Sign-ins being served. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static int running;
+
+static bool slot_take(void)
 {
-	int free_slot = -1, held = 0;
-	pthread_mutex_lock(&slots_lock);
-	for (int i = 0; i < AUTHD_MAX_SIGNINS; i++) {
-		if (!slots[i] && free_slot < 0)
-			free_slot = i;
-		else if (slots[i] == uid + 1)
-			held++;
-	}
-	if (uid != 0 && held >= AUTHD_MAX_PER_NONROOT)
-		free_slot = -1;
-	if (free_slot >= 0)
-		slots[free_slot] = uid + 1;
-	pthread_mutex_unlock(&slots_lock);
-	return free_slot;
+	pthread_mutex_lock(&running_lock);
+	bool taken = running < AUTHD_MAX_SIGNINS;
+	running += taken;
+	pthread_mutex_unlock(&running_lock);
+	return taken;
 }
 
-static void slot_release(int slot)
+static void slot_release(void)
 {
-	pthread_mutex_lock(&slots_lock);
-	slots[slot] = 0;
-	pthread_mutex_unlock(&slots_lock);
+	pthread_mutex_lock(&running_lock);
+	running--;
+	pthread_mutex_unlock(&running_lock);
 }
 
 int authd_signins_running(void)
 {
-	int running = 0;
-	pthread_mutex_lock(&slots_lock);
-	for (int i = 0; i < AUTHD_MAX_SIGNINS; i++)
-		running += slots[i] != 0;
-	pthread_mutex_unlock(&slots_lock);
-	return running;
+	pthread_mutex_lock(&running_lock);
+	int now = running;
+	pthread_mutex_unlock(&running_lock);
+	return now;
 }
 
 int authd_listen(const struct entra_logger *log, const char *path)
@@ -92,37 +79,40 @@ static void *connection_run(void *arg)
 	struct connection *c = arg;
 	authd_signin_serve(c->ctx, c->fd);
 	close(c->fd);
-	slot_release(c->slot);
+	slot_release();
 	free(c);
 	return NULL;
 }
 
-static void busy(const struct authd_context *ctx, int fd, long long uid)
+/* Refuses FD at once with RESULT: pam_entra then signs in itself. */
+static void turn_away(const struct authd_context *ctx, int fd, const char *result, const char *why)
 {
 	char err[128];
-	json_t *msg = pe_authd_answer("busy", "too many sign-ins at once");
+	json_t *msg = pe_authd_answer(result, why);
 	if (msg)
 		pe_authd_send(fd, msg, pe_net_now_ms() + 100, err, sizeof(err));
 	json_decref(msg);
-	entra_log(ctx->log, LOG_WARNING, "too many sign-ins at once (uid %lld): pam_entra signs this one in itself",
-	          uid);
+	close(fd);
 }
 
 static void connection_start(const struct authd_context *ctx, int fd)
 {
 	long long uid = pe_authd_peer_uid(fd);
-	int slot = uid >= 0 ? slot_take(uid) : -1;
-	struct connection *c = slot >= 0 ? malloc(sizeof(*c)) : NULL;
+	if (uid != 0)
+		return turn_away(ctx, fd, "not_served", "entra-authd serves root callers only");
+	if (!slot_take()) {
+		entra_log(ctx->log, LOG_WARNING, "%d sign-ins at once: pam_entra signs this one in itself",
+		          AUTHD_MAX_SIGNINS);
+		return turn_away(ctx, fd, "busy", "too many sign-ins at once");
+	}
+	struct connection *c = malloc(sizeof(*c));
 	pthread_attr_t attr;
 	pthread_t tid;
 	if (!c) {
-		if (slot >= 0)
-			slot_release(slot);
-		busy(ctx, fd, uid);
-		close(fd);
-		return;
+		slot_release();
+		return turn_away(ctx, fd, "busy", "out of memory");
 	}
-	*c = (struct connection){.ctx = ctx, .fd = fd, .slot = slot};
+	*c = (struct connection){.ctx = ctx, .fd = fd};
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -130,10 +120,9 @@ static void connection_start(const struct authd_context *ctx, int fd)
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		entra_log(ctx->log, LOG_ERR, "cannot start a sign-in thread: %s", strerror(rc));
-		busy(ctx, fd, uid);
-		close(fd);
-		slot_release(slot);
+		slot_release();
 		free(c);
+		turn_away(ctx, fd, "busy", "cannot start a sign-in thread");
 	}
 }
 

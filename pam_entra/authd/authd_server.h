@@ -1,12 +1,12 @@
 /* entra-authd's socket: accepts pam_entra's connections and serves each sign-in on a thread
- * of its own, within limits a local user cannot exhaust for everyone else. */
+ * of its own. Only root callers are served (sshd, login, su and sudo run PAM as root): an
+ * unprivileged user can neither make the broker send requests to Entra nor take its slots. */
 #ifndef AUTHD_SERVER_H
 #define AUTHD_SERVER_H
 
 #include "authd_signin.h"
 
-#define AUTHD_MAX_SIGNINS     256 /* at once, in all */
-#define AUTHD_MAX_PER_NONROOT 8   /* at once, per uid other than root (sshd and login run as root) */
+#define AUTHD_MAX_SIGNINS 256 /* at once */
 
 /* Binds PATH (mode 0666; a stale socket there is replaced). The listening fd, or -1 logged. */
 int authd_listen(const struct entra_logger *log, const char *path);

@@ -155,18 +155,25 @@ def test_a_broker_for_another_tenant_is_not_used(idp, broker_site, alice, procs,
     assert "serves another" in broker.logs()
 
 
-def test_a_non_root_uid_gets_a_bounded_share(authd, broker_site):
-    # Nine idle connections from uid 65534: the ninth is answered "busy" at once.
+def test_a_non_root_caller_is_turned_away(authd, broker_site, idp):  # noqa: F811
+    # An unprivileged user can neither make the broker talk to Entra nor hold its slots.
     script = r"""
 import json, socket, sys
-conns = []
-for i in range(9):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.settimeout(5); s.connect(sys.argv[1]); conns.append(s)
-print(json.loads(conns[8].recv(16384))["result"])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.settimeout(5); s.connect(sys.argv[1])
+print(json.loads(s.recv(16384))["result"])  # answered at once, before any request
+try:
+    s.send(json.dumps({"op": "start", "v": 1, "user": "alice"}).encode())
+    print(s.recv(16384))
+except OSError as e:
+    print("closed", e.errno)
 """
+    idp.control(op="reset")
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
                         script, broker_site.authd_socket], capture_output=True, text=True, timeout=30)
-    assert r.stdout.strip() == "busy", r.stdout + r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[0] == "not_served", r.stdout + r.stderr
+    assert lines[1] in ("b''", "closed 32", "closed 104"), r.stdout
+    assert not idp.requests(), "the broker talked to the IdP for an unprivileged caller"
 
 
 def test_garbage_gets_an_answer_and_the_broker_keeps_serving(idp, broker_site, alice, authd):  # noqa: F811
