@@ -2,6 +2,7 @@
 
 #include "authd_client.h"
 #include "device_flow.h"
+#include "doc_memo.h"
 #include "jwt.h"
 
 #include <stdbool.h>
@@ -26,6 +27,14 @@ static int signature_check(struct pe_session *s, const struct pe_oidc_provider *
 	if (!jwks)
 		return -2;
 	int rc = pe_jwt_verify_signature(jwt, jwks, reason, reasonlen);
+	if (rc == PE_JWT_UNKNOWN_KID && !fetched && s->memo) {
+		/* The memo's copy may predate a refresh of the file cache by another process. */
+		pe_doc_memo_forget(s->memo, p->jwks_uri);
+		json_decref(jwks);
+		if (!(jwks = pe_oidc_jwks(s, p->jwks_uri, false, &fetched)))
+			return -2;
+		rc = pe_jwt_verify_signature(jwt, jwks, reason, reasonlen);
+	}
 	if (rc == PE_JWT_UNKNOWN_KID && !fetched) {
 		if (pe_oidc_jwks_refetch_allowed(s, p->jwks_uri)) {
 			entra_log(&s->log, LOG_INFO, "unknown signing key '%.64s': refetching the JWKS", jwt->kid);

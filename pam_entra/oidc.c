@@ -1,11 +1,13 @@
 #include "oidc.h"
 
 #include "crypto_lib.h"
+#include "doc_memo.h"
 #include "file_cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *url)
 {
@@ -38,19 +40,28 @@ static json_t *json_object_parse(const char *text, size_t len)
 	return v;
 }
 
+/* The file cache's copy of URL when younger than TTL; also kept in the session's memo. */
+static json_t *cached_json(struct pe_session *s, const char *name, const char *url, long ttl)
+{
+	char *text = pe_cache_read(s->cfg.pam_cache_dir, name, ttl, PE_HTTP_MAX_RESPONSE);
+	json_t *doc = text ? json_object_parse(text, strlen(text)) : NULL;
+	free(text);
+	if (doc && s->memo)
+		pe_doc_memo_put(s->memo, url, doc, time(NULL) - pe_cache_age(s->cfg.pam_cache_dir, name));
+	return doc;
+}
+
 static json_t *fetch_json(struct pe_session *s, const char *url, const char *kind, long ttl, bool force, bool *fetched)
 {
 	char name[64], err[512];
+	json_t *doc;
+	*fetched = false;
+	if (s->memo && !force && (doc = pe_doc_memo_get(s->memo, url, ttl)))
+		return doc;
 	bool cache = cache_usable(s);
 	pe_oidc_cache_name(name, sizeof(name), kind, url);
-	*fetched = false;
-	if (cache && !force) {
-		char *text = pe_cache_read(s->cfg.pam_cache_dir, name, ttl, PE_HTTP_MAX_RESPONSE);
-		json_t *doc = text ? json_object_parse(text, strlen(text)) : NULL;
-		free(text);
-		if (doc)
-			return doc;
-	}
+	if (cache && !force && (doc = cached_json(s, name, url, ttl)))
+		return doc;
 	struct pe_http_opts opts = pe_http_opts(s);
 	struct pe_http_response resp;
 	if (pe_http_get(&opts, url, &resp, err, sizeof(err))) {
@@ -60,7 +71,9 @@ static json_t *fetch_json(struct pe_session *s, const char *url, const char *kin
 		          kind, err);
 		return NULL;
 	}
-	json_t *doc = resp.status == 200 ? json_object_parse(resp.body, resp.len) : NULL;
+	doc = resp.status == 200 ? json_object_parse(resp.body, resp.len) : NULL;
+	if (doc && s->memo)
+		pe_doc_memo_put(s->memo, url, doc, time(NULL));
 	if (!doc)
 		entra_log(&s->log, LOG_ERR,
 		          "%s answered HTTP %ld without a JSON object; check [entra] authority and "

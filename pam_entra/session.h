@@ -10,6 +10,8 @@
 #include <security/pam_modules.h>
 #include <stdbool.h>
 
+struct pe_doc_memo;
+
 struct pe_session {
 	pam_handle_t *pamh;
 	struct entra_config cfg;
@@ -18,6 +20,7 @@ struct pe_session {
 	bool debug;
 	long long deadline_ms;     /* CLOCK_MONOTONIC ms by which the whole sign-in must end */
 	struct pe_http_share http; /* TLS sessions, connections and ca_file shared by this call's requests */
+	struct pe_doc_memo *memo;  /* entra-authd's parsed discovery/JWKS documents; NULL in pam_entra */
 };
 
 long long pe_now_ms(void);

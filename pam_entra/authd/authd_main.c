@@ -6,6 +6,7 @@
 #include "authd_signin.h"
 #include "config.h"
 #include "log.h"
+#include "pam_entra/doc_memo.h"
 #include "pam_entra/http_pool.h"
 #include "sd_notify.h"
 
@@ -85,12 +86,14 @@ static int run(const struct entra_config *cfg, int signal_fd)
 	struct pe_http_pool *pool = pe_http_pool_new(cfg->ca_file, err, sizeof(err));
 	if (!pool)
 		return entra_log(&logger, LOG_ERR, "cannot set up TLS: %s", err), 1;
-	int listen_fd = authd_listen(&logger, cfg->authd_socket);
+	struct pe_doc_memo *memo = pe_doc_memo_new();
+	int listen_fd = memo ? authd_listen(&logger, cfg->authd_socket) : -1;
 	if (listen_fd < 0) {
+		pe_doc_memo_free(memo);
 		pe_http_pool_free(pool);
 		return 1;
 	}
-	struct authd_context ctx = {.cfg = cfg, .log = &logger, .pool = pool};
+	struct authd_context ctx = {.cfg = cfg, .log = &logger, .pool = pool, .memo = memo};
 	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s", cfg->tenant_id, cfg->authd_socket);
 	if (sd_notify_send("READY=1"))
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
@@ -100,8 +103,10 @@ static int run(const struct entra_config *cfg, int signal_fd)
 	unlink(cfg->authd_socket);
 	int running = authd_signins_running();
 	entra_log(&logger, LOG_INFO, "stopped (%d sign-ins cut short)", running);
-	if (!running) /* else their threads still use the pool: exit ends them */
+	if (!running) { /* else their threads still use the pool and memo: exit ends them */
 		pe_http_pool_free(pool);
+		pe_doc_memo_free(memo);
+	}
 	return 0;
 }
 

@@ -186,6 +186,7 @@ void authd_signin_serve(const struct authd_context *ctx, int fd)
 	in.s.user = in.user;
 	in.s.deadline_ms = pe_now_ms() + (long long)ctx->cfg->login_timeout * 1000;
 	in.s.http.pool = ctx->pool;
+	in.s.memo = ctx->memo;
 	flow(&in);
 	pe_device_code_free(&in.dc);
 	pe_oidc_provider_free(&in.provider);

@@ -7,12 +7,14 @@
 #include "log.h"
 
 struct pe_http_pool;
+struct pe_doc_memo;
 
 /* Read-only after start-up: shared by every sign-in thread. */
 struct authd_context {
 	const struct entra_config *cfg;
 	const struct entra_logger *log;
 	struct pe_http_pool *pool; /* the warm TLS context and connections (thread-safe) */
+	struct pe_doc_memo *memo;  /* parsed discovery and JWKS documents (thread-safe) */
 };
 
 /* Serves one connection until the sign-in ends or the peer hangs up; does not close FD. */

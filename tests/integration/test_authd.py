@@ -197,3 +197,26 @@ def test_garbage_gets_an_answer_and_the_broker_keeps_serving(idp, broker_site, a
 def test_sigterm_removes_the_socket(authd, broker_site):
     assert authd.stop() == 0
     assert not os.path.exists(broker_site.authd_socket)
+
+
+def test_key_rotation_through_the_broker_and_its_memo(idp, broker_site, alice, authd):  # noqa: F811
+    idp.script(user=alice[1])
+    assert broker_site.pamtester("alice").returncode == 0  # the broker now holds the JWKS in memory
+    idp.control(op="rotate")  # tokens are now signed by a key the memo and the file cache lack
+    idp.control(op="reset")
+    idp.script(user=alice[1])
+    r = broker_site.pamtester("alice")
+    assert r.returncode != 0 and "JWKS refetched less than 300 s ago" in r.text, r.text
+    assert idp.requests("/discovery/v2.0/keys") == []
+    jwks = [n for n in os.listdir(broker_site.cache_dir) if n.startswith("jwks-")][0]
+    old = time.time() - 600
+    os.utime(os.path.join(broker_site.cache_dir, jwks), (old, old))
+    idp.script(user=alice[1])
+    r = broker_site.pamtester("alice")
+    assert r.returncode == 0, r.text + authd.logs()
+    assert "refetching the JWKS" in authd.logs()
+    assert len(idp.requests("/discovery/v2.0/keys")) == 1
+    idp.control(op="reset")
+    idp.script(user=alice[1])
+    assert broker_site.pamtester("alice").returncode == 0  # the new keys, from memory
+    assert idp.requests("/discovery/v2.0/keys") == []
