@@ -17,7 +17,8 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-#define PRUNE_EVERY 4096 /* change log entries between two prunes */
+#define PRUNE_EVERY       4096 /* change log entries between two prunes */
+#define PRUNE_FORCE_AFTER (16 * PRUNE_EVERY)
 
 struct publish_engine {
 	bool valid; /* dir, idx and acc describe the cache.db of GENERATION, at log position SEQ */
@@ -122,9 +123,16 @@ static void result_fill(struct publish_result *res, const struct accounts *acc, 
 	res->generation = gen;
 }
 
+/* After an incremental publish the prune never waits for the SCIM writer's lock (that wait
+ * used to add seconds to a publish under a stream of writes): a busy lock leaves it to the next
+ * publish, until the log holds PRUNE_FORCE_AFTER entries. After a full rebuild (NOW) it waits. */
 static void prune(struct publish_engine *e, sqlite3 *db, bool now)
 {
-	if (e->valid && (now || e->seq - e->pruned >= PRUNE_EVERY) && store_changes_prune(db, e->seq) == 0)
+	long long backlog = e->seq - e->pruned;
+	if (!e->valid || (!now && backlog < PRUNE_EVERY))
+		return;
+	bool wait = now || backlog >= PRUNE_FORCE_AFTER;
+	if (store_changes_prune(db, e->seq, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
 		e->pruned = e->seq;
 }
 

@@ -24,6 +24,9 @@ struct publish_result {
 	double ms_changes, ms_evaluate, ms_write; /* where the time went (read + patch, AUP, cache.db) */
 };
 
+/* How long the publisher's connection waits for the SCIM writer's lock. */
+#define PUBLISH_BUSY_TIMEOUT_MS 10000
+
 struct publish_engine *publish_engine_new(void);
 void publish_engine_free(struct publish_engine *e);
 /* Publishes cfg->cache_db from DB (the engine's own state.db connection) and LOCAL (the

@@ -22,7 +22,6 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 
 #define FIRST_CHANGE_DELAY_MS 50   /* lets the rest of a burst arrive before the first publish */
 #define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
-#define BUSY_TIMEOUT_MS       10000
 /* A lone change (a client that waits for the previous one to become visible) is published
  * FIRST_CHANGE_DELAY_MS after it arrives, but no sooner than half the last publish's duration
  * after it ended (an incremental publish is short, so that is soon) nor later than one
@@ -181,7 +180,7 @@ static int db_open(struct publisher *p, const char *path)
 	}
 	close(fd);
 	if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_busy_timeout(p->db, PUBLISH_BUSY_TIMEOUT_MS) != SQLITE_OK ||
 	    sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456", NULL,
 	                 NULL, NULL) != SQLITE_OK) {
 		entra_log(&logger, LOG_ERR, "cannot open %s: %s; check the file and its permissions", path,

@@ -289,14 +289,20 @@ void store_changes_free(struct store_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int store_changes_prune(sqlite3 *db, long long seq)
+int store_changes_prune(sqlite3 *db, long long seq, bool wait, int busy_timeout_ms)
 {
 	sqlite3_stmt *st = NULL;
+	if (!wait)
+		sqlite3_busy_timeout(db, 0);
 	int rc = sqlite3_prepare_v2(db, "DELETE FROM publish_changes WHERE seq <= ?1", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, seq);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+	if (!wait)
+		sqlite3_busy_timeout(db, busy_timeout_ms);
+	if (rc == SQLITE_BUSY && !wait)
+		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(db, "prune");
 }

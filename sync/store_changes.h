@@ -51,7 +51,9 @@ int store_changes_position(sqlite3 *db, long long *seq);
  * (someone else pruned it): the caller must rebuild in full; -1 on error (logged). */
 int store_changes_read(sqlite3 *db, long long since, size_t limit, struct store_changes *out);
 void store_changes_free(struct store_changes *c);
-/* Drops log entries up to and including SEQ (a short write transaction). 0 or -1 (logged). */
-int store_changes_prune(sqlite3 *db, long long seq);
+/* Drops log entries up to and including SEQ (a short write transaction). 0 or -1 (logged).
+ * Unless WAIT, it never waits for another writer: 1 when one holds the lock (nothing done,
+ * nothing logged); DB's busy timeout is then BUSY_TIMEOUT_MS again afterwards. */
+int store_changes_prune(sqlite3 *db, long long seq, bool wait, int busy_timeout_ms);
 
 #endif

@@ -13,11 +13,13 @@
 
 #include "sqlite_files.h"
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -25,6 +27,7 @@
 #include "sync/names.h"
 #include "sync/publish_engine.h"
 #include "sync/scim_api.h"
+#include "sync/store_changes.h"
 
 #define MAX_IDS 128
 
@@ -494,10 +497,56 @@ static void test_doubt_means_full_rebuild(void **state)
 	fx_free(f);
 }
 
+static long long log_rows(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM publish_changes", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void *commit_later(void *writer)
+{
+	struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
+	nanosleep(&pause, NULL);
+	assert_int_equal(sqlite3_exec(writer, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	return NULL;
+}
+
+/* A prune after an incremental publish must not wait for a SCIM writer holding the lock: it is
+ * left for later (1, nothing logged). A waiting prune still waits, so the busy timeout the
+ * non-waiting one lowered was restored. */
+static void test_prune_never_waits_for_a_writer(void **state)
+{
+	struct fx *f = fx_new(7);
+	struct publish_result res;
+	sqlite3 *writer;
+	pthread_t t;
+	assert_int_equal(publish_engine_run(f->inc, &f->cfg_a, f->db, &f->local, false, &res),
+	                 0); /* installs the log */
+	op_create_user(f);
+	op_create_user(f);
+	long long before = log_rows(f->db);
+	assert_true(before > 0);
+	assert_int_equal(sqlite3_open(f->path[P_STATE], &writer), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_changes_prune(f->db, 1LL << 60, false, 5000), 1);
+	assert_int_equal(log_rows(f->db), before);
+	assert_int_equal(pthread_create(&t, NULL, commit_later, writer), 0);
+	assert_int_equal(store_changes_prune(f->db, 1LL << 60, true, 5000), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(log_rows(f->db), 0);
+	sqlite3_close(writer);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_sequences_match_full_rebuild),
+	    cmocka_unit_test(test_prune_never_waits_for_a_writer),
 	    cmocka_unit_test(test_doubt_means_full_rebuild),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
