@@ -19,6 +19,7 @@ static const struct {
     {"clock", doctor_check_clock},
     {"discovery", doctor_check_discovery},
     {"tokens", doctor_check_tokens},
+    {"authd", doctor_check_authd},
 };
 #define N_CHECKS (sizeof(doctor_checks) / sizeof(doctor_checks[0]))
 
@@ -26,7 +27,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: entra-sync [-c FILE] [--json] doctor [--sshd-config FILE] [--pam-service NAME]\n"
 	                "                  [--daemon-user USER] [--max-age SECONDS] [--skip CHECK,...]\n"
-	                "checks: config cache provisioning nsswitch pam sshd clock discovery tokens\n");
+	                "checks: config cache provisioning nsswitch pam sshd clock discovery tokens authd\n");
 	return 2;
 }
 

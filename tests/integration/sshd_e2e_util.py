@@ -22,6 +22,7 @@ import uuid
 import harness
 import pam_util
 import sshd_util
+from authd_util import Authd
 
 TENANT_DOMAIN = "contoso.com"
 PAM_CONFIG = "/etc/entra/entra.conf"
@@ -49,7 +50,7 @@ def scim_nsswitch():
 
 
 class EntraHost:
-    def __init__(self, procs):
+    def __init__(self, procs, broker=False):
         self.procs = procs
         # Not pytest's tmp_path: its parents are 0700, and sessions run as the Entra users.
         self.dir = tempfile.mkdtemp(prefix="entra-sshd-e2e-")
@@ -58,10 +59,12 @@ class EntraHost:
         os.makedirs(self.homes, mode=0o755)
         self.site = None
         self.idp = pam_util.TestIdp(procs, self.dir, interval=1)
+        # broker: sign-ins go through an entra-authd of this test (started by start_authd).
+        self.authd_socket = os.path.join(self.dir, "authd", "socket") if broker else "none"
         self.site = harness.Site(authority=self.idp.authority, ca_line="ca_file = %s" % self.idp.ca,
                                  home=os.path.join(self.homes, "%u"), policy=harness.DEFAULT_POLICY +
-                                 "\n[pam]\nlogin_timeout = 60\nqr = no\ncache_dir = %s\n"
-                                 % os.path.join(self.dir, "pam-cache"))
+                                 "\n[pam]\nlogin_timeout = 60\nqr = no\ncache_dir = %s\nauthd_socket = %s\n"
+                                 % (os.path.join(self.dir, "pam-cache"), self.authd_socket))
         os.chmod(self.site.dir, 0o755)  # the signed-in session's id reads cache.db through NSS
         self.syncd = harness.Syncd(self.site, procs)
         self.scim = self.syncd.client
@@ -153,6 +156,11 @@ class EntraHost:
             "pam.d/sshd": sshd_util.pam_sshd_stack(build, PAM_CONFIG, args="debug"),
         }, libs=[os.path.join(build, "libnss_scim.so.2")])
         self.sshd = sshd_util.Sshd(self.procs, self.view, self.dir, build, env=dict(VIEW_ENV), pubkey=True)
+
+    def start_authd(self):
+        os.makedirs(os.path.dirname(self.authd_socket))
+        self.authd = Authd(self.procs, self.site.config, self.authd_socket,
+                           os.path.join(self.dir, "authd.log")).start()
 
     def in_view(self, *cmd):
         return self.view.run(list(cmd), env=dict(VIEW_ENV))

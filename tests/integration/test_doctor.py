@@ -13,6 +13,7 @@ import pytest
 
 import harness
 import pam_util
+from authd_util import Authd
 
 pytestmark = pytest.mark.needs_root
 
@@ -242,3 +243,50 @@ def test_usage_errors_exit_2(host):
     assert host.doctor("--skip", "nonsense").returncode == 2
     assert host.doctor("--max-age", "soon").returncode == 2
     assert host.doctor("--pam-service", "../etc/shadow").returncode == 2
+
+
+def test_authd_missing_warns_with_the_command_to_start_it(host):
+    r = host.doctor()
+    (authd,) = by_check(r.report, "authd")
+    assert authd["status"] == "warn", authd
+    assert "entra-authd is not running (no /run/entra-authd/socket" in authd["message"]
+    assert authd["fix"] == "systemctl enable --now entra-authd"
+    assert r.returncode == 0  # a warning: sign-ins still work in-process
+
+
+def test_authd_running_as_root_is_ok(procs, host):
+    # /run inside doctor's namespace is host.run: the broker listens there under the default path.
+    run_dir = os.path.join(host.run, "entra-authd")
+    os.makedirs(run_dir)
+    config = os.path.join(host.dir, "authd.conf")
+    with open(host.site.config) as f:
+        text = f.read()
+    with open(config, "w") as f:
+        f.write(text.replace("[pam]", "[pam]\nauthd_socket = %s/socket" % run_dir, 1) if "[pam]" in text
+                else text + "\n[pam]\nauthd_socket = %s/socket\n" % run_dir)
+    broker = Authd(procs, config, os.path.join(run_dir, "socket"), os.path.join(host.dir, "authd.log")).start()
+    r = host.doctor()
+    (authd,) = by_check(r.report, "authd")
+    assert authd["status"] == "ok", authd
+    assert "entra-authd answers on /run/entra-authd/socket (pid %d)" % broker.proc.pid == authd["message"]
+
+
+def test_authd_socket_served_by_another_user_fails(procs, host):
+    run_dir = os.path.join(host.run, "entra-authd")
+    os.makedirs(run_dir)
+    for path in (host.dir, host.run):  # the fake binds its socket as uid 65534
+        os.chmod(path, 0o755)
+    os.chmod(run_dir, 0o777)
+    script = ("import socket, sys, time\ns = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+              "s.bind(sys.argv[1]); s.listen(4)\nwhile True: time.sleep(1)\n")
+    fake = procs.start(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+                        script, os.path.join(run_dir, "socket")])
+    deadline = time.monotonic() + 20
+    while not os.path.exists(os.path.join(run_dir, "socket")):
+        assert fake.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    r = host.doctor()
+    (authd,) = by_check(r.report, "authd")
+    assert authd["status"] == "fail", authd
+    assert "runs as uid 65534, not root: pam_entra ignores it" in authd["message"]
+    assert r.returncode == 1

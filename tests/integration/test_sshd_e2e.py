@@ -52,6 +52,22 @@ class Person:
         return "\n".join(self.prompts)
 
 
+@pytest.fixture
+def broker_host(procs):
+    missing = sshd_e2e_util.plain_modules_missing()
+    if missing:
+        pytest.skip(missing)
+    h = EntraHost(procs, broker=True)
+    try:
+        h.provision()
+        h.start_authd()
+        h.start_sshd()
+        yield h
+    finally:
+        procs.stop_all()
+        h.cleanup()
+
+
 def sign_in(host, user, approve_as):
     """USER logs in over SSH; the IdP approves the device code as APPROVE_AS."""
     host.idp.script(user={"oid": host.oids[approve_as], "upn": "%s@contoso.com" % approve_as,
@@ -132,3 +148,21 @@ def test_disabled_user_key_login_refused_by_account_phase(host):
     shadow = host.in_view("getent", "shadow", "carol")
     assert shadow.returncode == 0 and shadow.stdout.split(":")[7] == "1", shadow.stdout + shadow.stderr
     assert host.in_view("getent", "passwd", "carol").stdout.startswith("carol:x:%d:" % host.uid("carol"))
+
+
+def test_sign_in_over_ssh_through_entra_authd(broker_host):
+    host = broker_host
+    person, ok, output, status = sign_in(host, "alice", approve_as="alice")
+    assert ok, host.sshd.logs()[-4000:] + host.authd.logs()[-2000:]
+    assert CODE.search(person.text) and "Press Enter once you have signed in" in person.text
+    user, primary, groups = parse_id(output)
+    assert user == (host.uid("alice"), "alice") and groups == host.expected_groups("alice")
+    logs = host.wait_for_sshd_log(r"Accepted keyboard-interactive/pam for alice")
+    assert "signing alice in through entra-authd" in logs, logs
+    assert "signed in with Microsoft Entra ID (oid %s" % host.oids["alice"] in logs
+    # Another person's genuine token, verified by the broker, is still refused by the binding.
+    person, ok, output, status = sign_in(host, "bob", approve_as="alice")
+    assert not ok
+    logs = host.wait_for_sshd_log(r"Failed keyboard-interactive/pam for bob")
+    assert re.search(r"refusing sign-in of bob: token oid %s is not the Entra object id" % host.oids["alice"], logs)
+    assert "eyJ" not in logs + host.authd.logs(), "a token reached a log"
