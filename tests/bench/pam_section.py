@@ -12,7 +12,7 @@ import tempfile
 import directory  # noqa: F401  (puts tests/integration on sys.path)
 import harness
 import pam_util
-from authd_util import Authd
+from authd_util import Authd, config_variant
 from nss_section import BenchFailure
 from report import Table
 
@@ -90,11 +90,8 @@ class PamBench:
         """entra-authd on a socket of this run, for a second service whose entra.conf differs from
         the in-process one only by naming that socket; stopped by its PID at the end."""
         sock = os.path.join(self.dir, "authd.sock")
-        with open(site.site.config) as f:
-            text = f.read()
-        config = os.path.join(self.dir, "authd.conf")
-        with open(config, "w") as f:
-            f.write(text.replace("authd_socket = none", "authd_socket = %s" % sock))
+        config = config_variant(site.site.config, os.path.join(self.dir, "authd.conf"),
+                                lambda text: text.replace("authd_socket = none", "authd_socket = %s" % sock))
         with open(os.path.join(site.pamd, pam_util.SERVICE)) as f:
             service = f.read()
         with open(os.path.join(site.pamd, BROKER_SERVICE), "w") as f:

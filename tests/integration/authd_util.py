@@ -45,6 +45,15 @@ class Authd:
         return time.clock_gettime(((~self.proc.pid) << 3) | 2)
 
 
+def config_variant(source, target, edit=lambda text: text):
+    """Writes TARGET as SOURCE's entra.conf passed through EDIT (text -> text); returns TARGET."""
+    with open(source) as f:
+        text = f.read()
+    with open(target, "w") as f:
+        f.write(edit(text))
+    return target
+
+
 def connect(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.settimeout(10)

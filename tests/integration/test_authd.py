@@ -13,7 +13,7 @@ import pytest
 
 import harness
 import pam_util
-from authd_util import Authd, connect
+from authd_util import Authd, config_variant, connect
 from pam_util import alice, idp  # noqa: F401  (fixtures)
 
 
@@ -58,15 +58,11 @@ def test_sign_in_through_the_broker(idp, broker_site, alice, authd):  # noqa: F8
 
 def test_the_pam_process_needs_no_tls_when_the_broker_serves(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
     # Only the broker's config trusts the IdP's test CA: pam_entra could not reach the IdP itself.
-    with open(broker_site.site.config) as f:
-        text = f.read()
-    broker_conf = os.path.join(str(tmp_path), "authd.conf")
-    with open(broker_conf, "w") as f:
-        f.write(text)
-    without_ca = "\n".join(line for line in text.split("\n") if not line.startswith("ca_file"))
-    assert without_ca != text
-    with open(broker_site.site.config, "w") as f:
-        f.write(without_ca)
+    broker_conf = config_variant(broker_site.site.config, os.path.join(str(tmp_path), "authd.conf"))
+    config_variant(broker_site.site.config, broker_site.site.config,
+                   lambda text: "\n".join(line for line in text.split("\n") if not line.startswith("ca_file")))
+    with open(broker_conf) as f, open(broker_site.site.config) as g:
+        assert "ca_file" in f.read() and "ca_file" not in g.read()
     Authd(procs, broker_conf, broker_site.authd_socket, os.path.join(str(tmp_path), "authd.log")).start()
     idp.script(user=alice[1])
     r = broker_site.pamtester("alice", "authenticate")
@@ -143,10 +139,8 @@ def test_a_broker_not_run_by_root_is_never_trusted(idp, broker_site, alice, proc
 
 def test_a_broker_for_another_tenant_is_not_used(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
     other = os.path.join(str(tmp_path), "other.conf")
-    with open(broker_site.site.config) as f:
-        text = f.read()
-    with open(other, "w") as f:
-        f.write(text.replace(pam_util.TENANT, "99999999-2222-3333-4444-555555555555"))
+    config_variant(broker_site.site.config, other,
+                   lambda text: text.replace(pam_util.TENANT, "99999999-2222-3333-4444-555555555555"))
     broker = Authd(procs, other, broker_site.authd_socket, os.path.join(str(tmp_path), "authd.log")).start()
     idp.script(user=alice[1])
     r = broker_site.pamtester("alice", "authenticate")

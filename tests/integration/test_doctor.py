@@ -13,7 +13,7 @@ import pytest
 
 import harness
 import pam_util
-from authd_util import Authd
+from authd_util import Authd, config_variant
 
 pytestmark = pytest.mark.needs_root
 
@@ -258,12 +258,10 @@ def test_authd_running_as_root_is_ok(procs, host):
     # /run inside doctor's namespace is host.run: the broker listens there under the default path.
     run_dir = os.path.join(host.run, "entra-authd")
     os.makedirs(run_dir)
-    config = os.path.join(host.dir, "authd.conf")
-    with open(host.site.config) as f:
-        text = f.read()
-    with open(config, "w") as f:
-        f.write(text.replace("[pam]", "[pam]\nauthd_socket = %s/socket" % run_dir, 1) if "[pam]" in text
-                else text + "\n[pam]\nauthd_socket = %s/socket\n" % run_dir)
+    line = "authd_socket = %s/socket" % run_dir
+    config = config_variant(host.site.config, os.path.join(host.dir, "authd.conf"),
+                            lambda text: text.replace("[pam]", "[pam]\n" + line, 1) if "[pam]" in text
+                            else text + "\n[pam]\n" + line + "\n")
     broker = Authd(procs, config, os.path.join(run_dir, "socket"), os.path.join(host.dir, "authd.log")).start()
     r = host.doctor()
     (authd,) = by_check(r.report, "authd")
