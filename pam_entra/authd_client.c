@@ -3,12 +3,11 @@
 #include "authd_proto.h"
 #include "device_flow.h"
 #include "prompt.h"
+#include "unix_socket.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 /* How long the broker may take to answer "start": discovery and the device code request. */
@@ -30,35 +29,29 @@ static void not_used(struct pe_session *s, int priority, const char *why)
 static int authd_connect(struct pe_session *s)
 {
 	const char *path = s->cfg.authd_socket;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char why[512];
 	if (!strcmp(path, "none"))
 		return -1;
 	if (geteuid() != 0) /* the broker serves root callers only */
 		return not_used(s, LOG_DEBUG, "not running as root"), -1;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return not_used(s, LOG_WARNING, "[pam] authd_socket is too long for a socket path"), -1;
-	memcpy(sun.sun_path, path, strlen(path));
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+	int fd = entra_seqpacket_connect(path, SOCK_NONBLOCK);
+	if (fd < 0) {
 		int e = errno;
 		snprintf(why, sizeof(why), "entra-authd is not reachable at %s (%s)", path, strerror(e));
 		not_used(s, e == ENOENT || e == ECONNREFUSED ? LOG_DEBUG : LOG_WARNING, why);
-	} else {
-		long long uid = pe_authd_peer_uid(fd);
-		if (uid == 0)
-			return fd;
-		/* Only root could have bound a socket we can rely on: anyone else could forge claims. */
-		snprintf(why, sizeof(why), "ignoring %s: the process behind it runs as uid %lld, not root", path, uid);
-		not_used(s, LOG_WARNING, why);
+		return -1;
 	}
-	if (fd >= 0)
-		close(fd);
+	long long uid = pe_authd_peer_uid(fd);
+	if (uid == 0)
+		return fd;
+	/* Only root could have bound a socket we can rely on: anyone else could forge claims. */
+	snprintf(why, sizeof(why), "ignoring %s: the process behind it runs as uid %lld, not root", path, uid);
+	not_used(s, LOG_WARNING, why);
+	close(fd);
 	return -1;
 }
 
-static json_t *exchange(struct pe_session *s, struct authd_flow *f, json_t *msg, long long deadline_ms, char *err,
-                        size_t errlen)
+static json_t *exchange(struct authd_flow *f, json_t *msg, long long deadline_ms, char *err, size_t errlen)
 {
 	int sent = msg ? pe_authd_send(f->fd, msg, deadline_ms, err, errlen) : (snprintf(err, errlen, "no memory"), -1);
 	json_decref(msg);
@@ -104,8 +97,7 @@ static enum pe_poll_result authd_poll(struct pe_session *s, void *ctx, const str
 	struct authd_flow *f = ctx;
 	char err[256];
 	/* The broker paces polls and may fetch signing keys: give it the whole sign-in's time. */
-	json_t *msg =
-	    exchange(s, f, json_pack("{s:s}", "op", "poll"), s->deadline_ms + START_SLACK_MS, err, sizeof(err));
+	json_t *msg = exchange(f, json_pack("{s:s}", "op", "poll"), s->deadline_ms + START_SLACK_MS, err, sizeof(err));
 	if (!msg) {
 		entra_log(&s->log, LOG_ERR,
 		          "refusing sign-in of %s: entra-authd failed during the sign-in (%s); see its log", s->user,
@@ -122,7 +114,7 @@ static int start(struct pe_session *s, struct authd_flow *f)
 {
 	char err[256], why[PE_AUTHD_MAX_WHY + 1];
 	long long deadline = pe_now_ms() + 2LL * s->cfg.http_timeout * 1000 + START_SLACK_MS;
-	json_t *msg = exchange(s, f,
+	json_t *msg = exchange(f,
 	                       json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "op", "start", "v", PE_AUTHD_VERSION, "user",
 	                                 s->user, "tenant_id", s->cfg.tenant_id, "client_id", s->cfg.client_id,
 	                                 "authority", s->cfg.authority),

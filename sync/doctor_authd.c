@@ -1,11 +1,10 @@
 /* doctor: entra-authd, the sign-in broker pam_entra uses when root serves [pam] authd_socket. */
 #include "doctor.h"
+#include "unix_socket.h"
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define CHECK "authd"
@@ -13,17 +12,11 @@
 /* The peer of a SEQPACKET connection to PATH; -1 with errno when none answers. */
 static int authd_peer(const char *path, struct ucred *peer)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	socklen_t len = sizeof(*peer);
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(sun.sun_path, path, strlen(path));
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = entra_seqpacket_connect(path, 0);
 	if (fd < 0)
 		return -1;
-	int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	if (rc == 0)
-		rc = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &len);
+	int rc = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &len);
 	int saved = errno;
 	close(fd);
 	errno = saved;

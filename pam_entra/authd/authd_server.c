@@ -2,6 +2,7 @@
 
 #include "pam_entra/authd_proto.h"
 #include "pam_entra/net_connect.h"
+#include "unix_socket.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,11 +55,10 @@ int authd_signins_running(void)
 
 int authd_listen(const struct entra_logger *log, const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	struct stat st;
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (entra_unix_address(path, &sun))
 		return entra_log(log, LOG_ERR, "socket path %s is too long: shorten [pam] authd_socket", path), -1;
-	memcpy(sun.sun_path, path, strlen(path));
 	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
 		unlink(path); /* left by a daemon that did not exit cleanly */
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
