@@ -68,7 +68,7 @@ static char *keep(struct accounts *a, char *s)
 
 static enum name_state local_state(const char *name, const struct names_local *local)
 {
-	if (names_reserved(name))
+	if (entra_name_reserved(name))
 		return NAME_RESERVED;
 	return local && names_local_has(local, name) ? NAME_LOCAL : NAME_OK;
 }

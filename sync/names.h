@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "reserved_names.h"
 
 #define NAMES_SHORT_MAX 32  /* useradd's limit; utmp and ps show no more */
 #define NAMES_LONG_MAX  256 /* upn format and group names */
@@ -19,8 +20,6 @@ int names_user(const char *upn, enum entra_name_format fmt, char *out, size_t ou
  * [a-z0-9_.-] replaced by '-', leading/trailing '-' trimmed ("Web Team" -> web-team).
  * 0, or -1 when nothing valid remains (empty, all digits, too long). */
 int names_group(const char *display_name, char *out, size_t outlen);
-/* True for names a distribution or the base system uses (root, daemon, sudo, systemd-*, ...). */
-bool names_reserved(const char *name);
 
 /* Names and ids of /etc/passwd and /etc/group, read from the files (never through NSS, which
  * would find our own accounts). */

@@ -78,13 +78,13 @@ static void test_reserved(void **state)
 	                     "www-data", "systemd-network", "_apt", "messagebus", "sshd", "admin", "dip",   "uucp",
 	                     "voice",    "landscape",       NULL};
 	for (size_t i = 0; yes[i]; i++)
-		assert_true(names_reserved(yes[i]));
-	assert_false(names_reserved("alice"));
-	assert_false(names_reserved("rootless"));
-	assert_false(names_reserved("systemd"));
-	assert_false(names_reserved("a"));
-	assert_false(names_reserved("zz"));
-	assert_false(names_reserved("_"));
+		assert_true(entra_name_reserved(yes[i]));
+	assert_false(entra_name_reserved("alice"));
+	assert_false(entra_name_reserved("rootless"));
+	assert_false(entra_name_reserved("systemd"));
+	assert_false(entra_name_reserved("a"));
+	assert_false(entra_name_reserved("zz"));
+	assert_false(entra_name_reserved("_"));
 }
 
 static char *write_temp(const char *text)
