@@ -88,7 +88,7 @@ static int local_groups_collect(struct scim_view *v, const struct scim_pw_row *r
 		int64_t gid = sqlite3_column_int64(q, 0);
 		const char *name = (const char *)sqlite3_column_text(q, 1);
 		if (sqlite3_column_type(q, 0) != SQLITE_INTEGER || sqlite3_column_type(q, 1) != SQLITE_TEXT ||
-		    gid <= 0 || gid > (gid_t)-2 || !scim_name_ok(name) ||
+		    gid <= 0 || gid > (gid_t)-2 || !scim_local_group_name_ok(name) ||
 		    !scim_settings_role_grants(v->settings, r->role, name)) {
 			scim_log_skip(v, SKIP_LOCAL_GROUP, (long long)gid);
 			continue;
@@ -98,7 +98,7 @@ static int local_groups_collect(struct scim_view *v, const struct scim_pw_row *r
 			break;
 		}
 		cand[*n] = (struct local_group){.gid = (gid_t)gid};
-		strcpy(cand[(*n)++].name, name); /* fits: scim_name_ok bounds it */
+		strcpy(cand[(*n)++].name, name); /* fits: scim_local_group_name_ok bounds it */
 	}
 	return rc < 0 ? -1 : 0;
 }

@@ -36,8 +36,10 @@ static void atfork_register(void)
 	pthread_atfork(fork_prepare, fork_release, fork_child);
 }
 
+/* Every entry point starts with a fresh work budget for the cache's queries. */
 static void view_fill(struct scim_view *v)
 {
+	scim_db.cache.budget = ENTRA_CACHE_LOOKUP_BUDGET;
 	v->db = &scim_db;
 	v->settings = &scim_settings;
 	v->id_min = scim_settings.cfg.uid_min;
@@ -77,7 +79,7 @@ enum nss_status scim_begin_scan(struct scim_view *v, const struct scim_cursor *c
 
 void scim_end(struct scim_view *v)
 {
-	for (int i = 0; v->db->db && i < ST_LOOKUP_COUNT; i++) {
+	for (int i = 0; v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
 		if (v->db->st[i]) {
 			sqlite3_reset(v->db->st[i]);
 			sqlite3_clear_bindings(v->db->st[i]);

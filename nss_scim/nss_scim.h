@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cache_reader.h"
 #include "config.h"
 
 #define NSS_SCIM_XSTR(x) #x
@@ -71,7 +72,7 @@ bool scim_settings_role_grants(const struct scim_settings *s, const char *role, 
 
 /* The read-only cache.db connection, reopened when the file or the opening process changes. */
 struct scim_db {
-	sqlite3 *db;
+	struct entra_cache cache;   /* the connection and its work budget (common/cache_reader.h) */
 	sqlite3_stmt *st[ST_COUNT]; /* NULL until first used (scim_stmt) */
 	pid_t pid;                  /* process that opened db; a forked child reopens (0: reopen) */
 	uint64_t epoch;             /* unique per opened connection, so cursors notice a reopen */
@@ -143,10 +144,13 @@ void scim_scan_skipped(struct scim_cursor *c);
 /* Rewinds C (set*ent / end*ent) and releases its scan, taking the module lock. */
 void scim_cursor_rewind(struct scim_cursor *c);
 
-/* Defence against a tampered cache. */
+/* Defence against a tampered cache. A name we serve as ours: safe in a passwd line and on a
+ * command line (no ':', ',', blanks, controls, leading '-', all digits) and not reserved. */
 bool scim_name_ok(const char *name);
 /* strlen(NAME) when scim_name_ok(NAME), else 0. */
 size_t scim_name_len(const char *name);
+/* A local group a role grants (sudo, adm): safe, reserved or not (it is the system's own). */
+bool scim_local_group_name_ok(const char *name);
 bool scim_field_ok(const char *text);
 bool scim_path_ok(const char *path);
 bool scim_id_ok(const struct scim_view *v, int64_t id);

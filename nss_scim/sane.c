@@ -1,12 +1,15 @@
-/* Defence in depth: cache.db is written by root, but a tampered or buggy file must never make
- * this module hand out uid/gid 0, ids outside the configured range, or lines that would break
- * /etc/passwd-style parsers. Offending rows are skipped and logged once. */
+/* Defence in depth: cache.db is written by the unprivileged entra-syncd, and a tampered or buggy
+ * file must never make this module hand out uid/gid 0, ids outside the configured range, a
+ * reserved name (root, daemon, sudo, ...), or lines that would break /etc/passwd-style parsers.
+ * Offending rows are skipped and logged once. */
 #include "nss_scim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+
+#include "reserved_names.h"
 
 void scim_syslog(int priority, const char *fmt, ...)
 {
@@ -30,7 +33,8 @@ static bool text_ok(const char *s, size_t max)
 	return true;
 }
 
-size_t scim_name_len(const char *name)
+/* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
+static size_t safe_name_len(const char *name)
 {
 	if (!name || *name == '-')
 		return 0;
@@ -48,9 +52,21 @@ size_t scim_name_len(const char *name)
 	return n;
 }
 
+size_t scim_name_len(const char *name)
+{
+	size_t n = safe_name_len(name);
+	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
+	return n && !entra_name_reserved(name) ? n : 0;
+}
+
 bool scim_name_ok(const char *name)
 {
 	return scim_name_len(name) != 0;
+}
+
+bool scim_local_group_name_ok(const char *name)
+{
+	return safe_name_len(name) != 0;
 }
 
 bool scim_field_ok(const char *text)

@@ -19,7 +19,8 @@ static void names(void **state)
 	assert_true(scim_name_ok("alice@contoso.com"));
 	assert_true(scim_name_ok("web-team"));
 	assert_true(scim_name_ok("a1"));
-	const char *bad[] = {NULL, "", "-rf", ".", "..", "12345", "a:b", "a,b", "a b", "a\tb", "a\nb", "a\x7f"};
+	const char *bad[] = {NULL,  "",     "-rf",  ".",     "..",   "12345",  "a:b",  "a,b",
+	                     "a b", "a\tb", "a\nb", "a\x7f", "root", "daemon", "sudo", "systemd-network"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(scim_name_ok(bad[i]));
 	memset(longest, 'a', sizeof(longest));
@@ -28,6 +29,11 @@ static void names(void **state)
 	longest[SCIM_NAME_MAX] = 'a';
 	longest[SCIM_NAME_MAX + 1] = '\0';
 	assert_false(scim_name_ok(longest));
+	/* Local groups a role grants are the system's own: reserved names are fine there. */
+	assert_true(scim_local_group_name_ok("sudo"));
+	assert_true(scim_local_group_name_ok("adm"));
+	assert_false(scim_local_group_name_ok("a:b"));
+	assert_false(scim_local_group_name_ok("-rf"));
 }
 
 static void fields_and_paths(void **state)

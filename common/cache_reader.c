@@ -1,0 +1,286 @@
+#include "cache_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache_schema.h"
+
+#define CACHE_STR_(x) #x
+#define CACHE_STR(x)  CACHE_STR_(x)
+
+/* Memory held per connection: readers live in every process that resolves a name. The page
+ * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages keep the interior pages and the
+ * recently used leaves of a 100k-user cache), and the lookaside at 4 KiB instead of 120 KiB
+ * (all of it written at open). No mmap: a cache.db truncated in place by mistake would then
+ * kill the host process with SIGBUS, not fail a look-up. */
+#define CACHE_PAGES     "256"
+#define LOOKASIDE_SLOT  128
+#define LOOKASIDE_SLOTS 32
+
+/* The auto-indexes SQLite makes for the UNIQUE columns of passwd and groups: rows of
+ * sqlite_schema with no SQL text. */
+#define SCHEMA_AUTOINDEXES 2
+
+static int fail(int *err, int e, char *why, size_t whylen, const char *text)
+{
+	*err = e;
+	snprintf(why, whylen, "%s", text);
+	return -1;
+}
+
+static unsigned be16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Cheap check of the SQLite header before SQLite sees the file: garbage and truncated copies
+ * are refused here (immutable=1 would otherwise read a short file as zero pages). */
+static const char *header_problem(const unsigned char *h, const struct stat *st)
+{
+	if (memcmp(h, "SQLite format 3", 16) != 0)
+		return "not an SQLite database";
+	uint64_t page = be16(h + 16) == 1 ? 65536 : be16(h + 16);
+	if (page < 512 || (page & (page - 1)))
+		return "bad page size";
+	/* The in-header page count is valid when "version-valid-for" matches the change counter. */
+	if (be32(h + 92) == be32(h + 24) && (uint64_t)be32(h + 28) * page != (uint64_t)st->st_size)
+		return "size does not match its page count (truncated?)";
+	if ((uint64_t)st->st_size % page)
+		return "size is not a whole number of pages (truncated?)";
+	return NULL;
+}
+
+/* Who may have written the file: nobody but its owner, and its owner is root or the owner of
+ * the directory it sits in (entra-syncd's state directory), which nobody else can write. A
+ * file anyone else could have replaced or edited is not an account source. */
+static const char *ownership_problem(const char *path, const struct stat *st)
+{
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "the file is writable by group or others (entra-syncd publishes it 0644)";
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	if (len >= sizeof(dir))
+		return "its directory name is too long";
+	if (!slash)
+		strcpy(dir, ".");
+	else if (len == 0)
+		strcpy(dir, "/");
+	else
+		memcpy(dir, path, len), dir[len] = '\0';
+	struct stat ds;
+	if (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode))
+		return "its directory cannot be checked";
+	if (ds.st_mode & (S_IWGRP | S_IWOTH))
+		return "its directory is writable by group or others (use entra-syncd's state directory, 0755)";
+	if (st->st_uid != 0 && st->st_uid != ds.st_uid)
+		return "it is owned neither by root nor by the owner of its directory";
+	if (ds.st_uid != 0 && ds.st_uid != st->st_uid)
+		return "its directory is owned neither by root nor by the file's owner";
+	return NULL;
+}
+
+/* Opens PATH once for the checks that need no SQLite: type, size, header, owner and mode. */
+static int file_check(const char *path, struct stat *st, int *err, char *why, size_t whylen)
+{
+	unsigned char h[100];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno == ENOTDIR ? ENOENT : errno;
+		if (stat(path, st) != 0)
+			memset(st, 0, sizeof(*st));
+		return fail(err, e, why, whylen, strerror(e));
+	}
+	ssize_t n = fstat(fd, st) == 0 && S_ISREG(st->st_mode) ? pread(fd, h, sizeof(h), 0) : -1;
+	close(fd);
+	if (n != (ssize_t)sizeof(h))
+		return fail(err, EIO, why, whylen, "not a regular file of at least 100 bytes");
+	const char *problem = header_problem(h, st);
+	if (problem)
+		return fail(err, EIO, why, whylen, problem);
+	if ((problem = ownership_problem(path, st)) != NULL) {
+		*err = EACCES;
+		snprintf(why, whylen, "untrusted file: %s", problem);
+		return -1;
+	}
+	return 0;
+}
+
+/* "file:" URI for PATH with everything but unreserved characters percent-encoded. */
+static char *uri_for(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(path);
+	char *uri = malloc(5 + 3 * len + sizeof("?immutable=1&mode=ro"));
+	if (!uri)
+		return NULL;
+	char *o = stpcpy(uri, "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr("/._-~", *c)) {
+			*o++ = (char)*c;
+		} else {
+			*o++ = '%', *o++ = hex[*c >> 4], *o++ = hex[*c & 15];
+		}
+	}
+	strcpy(o, "?immutable=1&mode=ro");
+	return uri;
+}
+
+static int budget_tick(void *arg)
+{
+	long *left = arg;
+	return --*left < 0;
+}
+
+/* Defensive mode, an untrusted schema, no views or triggers, and limits far below SQLite's
+ * defaults but far above anything the project's queries and rows need. */
+static void harden(struct entra_cache *c)
+{
+	sqlite3 *db = c->db;
+	static const int off[] = {SQLITE_DBCONFIG_TRUSTED_SCHEMA, SQLITE_DBCONFIG_ENABLE_VIEW,
+	                          SQLITE_DBCONFIG_ENABLE_TRIGGER, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
+	                          SQLITE_DBCONFIG_DQS_DDL,        SQLITE_DBCONFIG_DQS_DML};
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		sqlite3_db_config(db, off[i], 0, NULL);
+	static const int limits[][2] = {
+	    {SQLITE_LIMIT_LENGTH, 1 << 20},
+	    {SQLITE_LIMIT_SQL_LENGTH, 16384},
+	    {SQLITE_LIMIT_COLUMN, 64},
+	    {SQLITE_LIMIT_EXPR_DEPTH, 64},
+	    {SQLITE_LIMIT_COMPOUND_SELECT, 2},
+	    {SQLITE_LIMIT_VDBE_OP, 25000},
+	    {SQLITE_LIMIT_FUNCTION_ARG, 8},
+	    {SQLITE_LIMIT_ATTACHED, 0},
+	    {SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 64},
+	    {SQLITE_LIMIT_VARIABLE_NUMBER, 16},
+	    {SQLITE_LIMIT_TRIGGER_DEPTH, 1},
+	    {SQLITE_LIMIT_WORKER_THREADS, 0},
+	};
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		sqlite3_limit(db, limits[i][0], limits[i][1]);
+	/* Both fail only for want of memory; the defaults then stay, which is merely larger. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, LOOKASIDE_SLOT, LOOKASIDE_SLOTS);
+	sqlite3_exec(db, "PRAGMA cache_size = " CACHE_PAGES, NULL, NULL, NULL);
+	c->budget = ENTRA_CACHE_LOOKUP_BUDGET;
+	sqlite3_progress_handler(db, ENTRA_CACHE_BUDGET_STEP, budget_tick, &c->budget);
+}
+
+/* Next statement of ENTRA_CACHE_SCHEMA_SQL after *P: its text (no ';') and length. */
+static size_t next_statement(const char **p, const char **text)
+{
+	*text = *p;
+	const char *end = strchr(*p, ';');
+	size_t len = end ? (size_t)(end - *p) : strlen(*p);
+	*p += len + (end ? 1 : 0);
+	return len;
+}
+
+/* Each row of sqlite_schema in creation order must be the next statement the project writes,
+ * or one of the UNIQUE columns' auto-indexes; nothing else, nothing missing. */
+static const char *schema_rows_check(sqlite3_stmt *q)
+{
+	const char *expected = ENTRA_CACHE_SCHEMA_SQL;
+	int autoindexes = 0, rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(q, 0);
+		const char *name = (const char *)sqlite3_column_text(q, 1);
+		const char *sql = (const char *)sqlite3_column_text(q, 2);
+		if (!sql) {
+			if (!type || strcmp(type, "index") || !name || strncmp(name, "sqlite_autoindex_", 17) ||
+			    ++autoindexes > SCHEMA_AUTOINDEXES)
+				return "an unexpected object in its schema";
+			continue;
+		}
+		const char *want;
+		size_t len = next_statement(&expected, &want);
+		if (!len || strlen(sql) != len || memcmp(sql, want, len))
+			return "a schema other than the one entra-syncd writes (views, triggers or other objects)";
+	}
+	if (rc != SQLITE_DONE)
+		return sqlite3_errstr(rc);
+	if (*expected || autoindexes != SCHEMA_AUTOINDEXES)
+		return "an incomplete schema";
+	return NULL;
+}
+
+static const char *version_check(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	const char *why = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &q, NULL) != SQLITE_OK)
+		return "its meta table cannot be read";
+	int rc = sqlite3_step(q);
+	const char *v = rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_TEXT
+	                    ? (const char *)sqlite3_column_text(q, 0)
+	                    : NULL;
+	if (rc != SQLITE_ROW)
+		why = rc == SQLITE_DONE ? "no schema_version in meta" : sqlite3_errstr(rc);
+	else if (!v || strcmp(v, CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)))
+		why =
+		    "schema_version is not " CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION) " (entra-syncd and the modules are "
+		                                                                   "from different releases: install "
+		                                                                   "matching versions)";
+	sqlite3_finalize(q);
+	return why;
+}
+
+const char *entra_cache_schema_check(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema ORDER BY rowid", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return "its schema cannot be read (damaged or hostile)";
+	const char *why = schema_rows_check(q);
+	sqlite3_finalize(q);
+	return why ? why : version_check(db);
+}
+
+int entra_cache_open(const char *path, struct entra_cache *c, int *err, char *why, size_t whylen)
+{
+	memset(c, 0, sizeof(*c));
+	if (file_check(path, &c->st, err, why, whylen))
+		return -1;
+	char *uri = uri_for(path);
+	if (!uri)
+		return fail(err, ENOMEM, why, whylen, "out of memory");
+	int rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		fail(err, EIO, why, whylen, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		entra_cache_close(c);
+		return -1;
+	}
+	harden(c);
+	const char *problem = entra_cache_schema_check(c->db);
+	if (problem) {
+		fail(err, EIO, why, whylen, entra_cache_budget_spent(c) ? "its schema is too large" : problem);
+		entra_cache_close(c);
+		return -1;
+	}
+	c->budget = ENTRA_CACHE_LOOKUP_BUDGET;
+	return 0;
+}
+
+int entra_cache_budget_spent(const struct entra_cache *c)
+{
+	return c->budget < 0;
+}
+
+void entra_cache_close(struct entra_cache *c)
+{
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
