@@ -1,14 +1,14 @@
-/* Whole-request deadline: a watchdog thread over the live connections (see http_deadline.h). */
+/* Whole-request and pre-auth deadlines: a watchdog thread over the live connections (see
+ * http_deadline.h). The share of slots for unauthenticated connections: http_admit.c. */
 #include "http_deadline.h"
+#include "http_deadline_internal.h"
 #include "http_request.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "errmsg.h"
 #include "log.h"
@@ -18,51 +18,31 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true
 
 #define TICK_MS 100
 
-enum conn_phase {
-	CONN_WAITING,   /* no request line yet: first request, or between keep-alive requests */
-	CONN_RECEIVING, /* request line seen, headers or body still arriving */
-	CONN_RESPONDING /* the whole request arrived (or was refused early): out of our hands */
-};
-
-struct http_deadline_conn {
-	struct http_deadline *owner;
-	struct http_deadline_conn *prev, *next;
-	int fd;
-	enum conn_phase phase;
-	struct timespec since; /* when the current phase began */
-	bool cut;
-	char client[64];
-};
-
-struct http_deadline {
-	pthread_mutex_t lock; /* guards the list, every entry, and stopping */
-	pthread_cond_t wake;
-	pthread_t thread;
-	struct http_deadline_conn *head;
-	bool stopping;
-	bool tls;
-	int timeout_s;
-	char *reply_408; /* the whole HTTP response, built once */
-	size_t reply_len;
-};
-
 static void now(struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
-static bool expired(const struct http_deadline *d, const struct timespec *since, const struct timespec *at)
+static long long ms_between(const struct timespec *from, const struct timespec *to)
 {
-	long long ms = (at->tv_sec - since->tv_sec) * 1000LL + (at->tv_nsec - since->tv_nsec) / 1000000LL;
-	return ms >= d->timeout_s * 1000LL;
+	return (to->tv_sec - from->tv_sec) * 1000LL + (to->tv_nsec - from->tv_nsec) / 1000000LL;
 }
 
-/* Writes the 408 without blocking (a slow client must not stall the watchdog); best effort. */
-static void send_408(const struct http_deadline *d, int fd)
+/* Seconds C may spend in its current phase; 0: no limit. Before a valid bearer token every phase
+ * (waiting, receiving, being answered) has the short pre-auth deadline. */
+static int phase_limit(const struct http_deadline *d, const struct http_deadline_conn *c)
+{
+	if (!c->authed)
+		return d->preauth_s;
+	return c->phase == CONN_RESPONDING ? 0 : d->timeout_s;
+}
+
+/* Writes REPLY without blocking (a slow client must not stall the watchdog); best effort. */
+static void send_nowait(int fd, const char *reply, size_t len)
 {
 	size_t off = 0;
-	while (off < d->reply_len) {
-		ssize_t n = send(fd, d->reply_408 + off, d->reply_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (off < len) {
+		ssize_t n = send(fd, reply + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -73,27 +53,57 @@ static void send_408(const struct http_deadline *d, int fd)
 
 /* Shutting the socket down (never closing it: libmicrohttpd owns the descriptor) makes
  * libmicrohttpd see the end of the stream and close the connection in its own thread. */
-static void cut(struct http_deadline *d, struct http_deadline_conn *c)
+void http_deadline_cut_locked(struct http_deadline *d, struct http_deadline_conn *c)
 {
 	c->cut = true;
-	if (c->phase == CONN_RECEIVING) {
-		if (!d->tls)
-			send_408(d, c->fd);
+	d->dying++;
+	http_admit_leave(d, c);
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static void log_late(struct http_deadline *d, const struct http_deadline_conn *c)
+{
+	unsigned held = 0;
+	char more[64] = "";
+	if (c->authed) {
 		entra_log(&logger, LOG_NOTICE,
 		          "request from %s not complete within %d s ([sync] request_timeout): answered 408 and closed "
 		          "(a slow or stalled client; raise request_timeout if legitimate requests are this slow)",
 		          c->client, d->timeout_s);
+		return;
 	}
-	shutdown(c->fd, SHUT_RDWR);
+	if (!http_notice_due(&d->preauth_cut, &held))
+		return;
+	if (held)
+		snprintf(more, sizeof(more), "; %u more cut like this since the last message", held);
+	entra_log(&logger, LOG_NOTICE,
+	          "request from %s not complete within %d s and not authenticated yet (before a valid bearer token, "
+	          "[sync] request_timeout but at most %d s): answered 408 and closed (a slow client or a slowloris%s)",
+	          c->client, d->preauth_s, HTTP_PREAUTH_TIMEOUT_MAX, more);
+}
+
+/* The deadline of C's phase passed: a request still arriving gets a 408 first (plain HTTP). */
+static void expire(struct http_deadline *d, struct http_deadline_conn *c)
+{
+	if (c->phase == CONN_RECEIVING) {
+		if (!d->tls && c->authed)
+			send_nowait(c->fd, d->reply_408, d->reply_len);
+		else if (!d->tls)
+			send_nowait(c->fd, d->reply_preauth, d->reply_preauth_len);
+		log_late(d, c);
+	}
+	http_deadline_cut_locked(d, c);
 }
 
 static void sweep(struct http_deadline *d)
 {
 	struct timespec at;
 	now(&at);
-	for (struct http_deadline_conn *c = d->head; c; c = c->next)
-		if (!c->cut && c->phase != CONN_RESPONDING && expired(d, &c->since, &at))
-			cut(d, c);
+	for (struct http_deadline_conn *c = d->head; c; c = c->next) {
+		int limit = c->cut ? 0 : phase_limit(d, c);
+		if (limit > 0 && ms_between(&c->since, &at) >= limit * 1000LL)
+			expire(d, c);
+	}
 }
 
 static void *watchdog(void *arg)
@@ -116,14 +126,12 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
-static char *build_408(int timeout_s, size_t *len)
+/* The whole HTTP 408 response with DETAIL as its SCIM error. */
+static char *build_408(const char *detail, size_t *len)
 {
 	struct scim_response resp;
-	char detail[200], *body, *out = NULL;
+	char *body, *out = NULL;
 	memset(&resp, 0, sizeof(resp));
-	snprintf(detail, sizeof(detail),
-	         "request not complete within %d s ([sync] request_timeout): send the whole request at once",
-	         timeout_s);
 	scim_response_error(&resp, 408, NULL, detail);
 	body = resp.body ? json_dumps(resp.body, JSON_COMPACT) : NULL;
 	scim_response_clear(&resp);
@@ -137,6 +145,21 @@ static char *build_408(int timeout_s, size_t *len)
 	return out;
 }
 
+static bool build_replies(struct http_deadline *d)
+{
+	char detail[256];
+	snprintf(detail, sizeof(detail),
+	         "request not complete within %d s ([sync] request_timeout): send the whole request at once",
+	         d->timeout_s);
+	d->reply_408 = build_408(detail, &d->reply_len);
+	snprintf(detail, sizeof(detail),
+	         "request not complete within %d s and no valid bearer token yet ([sync] request_timeout, at most "
+	         "%d s before authentication): send the whole request at once",
+	         d->preauth_s, HTTP_PREAUTH_TIMEOUT_MAX);
+	d->reply_preauth = build_408(detail, &d->reply_preauth_len);
+	return d->reply_408 && d->reply_preauth;
+}
+
 static int init_sync(struct http_deadline *d)
 {
 	pthread_condattr_t attr;
@@ -145,32 +168,66 @@ static int init_sync(struct http_deadline *d)
 	int rc =
 	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&d->wake, &attr) == 0 ? 0 : -1;
 	pthread_condattr_destroy(&attr);
-	if (rc == 0 && pthread_mutex_init(&d->lock, NULL) != 0) {
-		pthread_cond_destroy(&d->wake);
-		rc = -1;
-	}
-	return rc;
+	if (rc != 0)
+		return -1;
+	if (pthread_mutex_init(&d->lock, NULL) != 0)
+		goto no_lock;
+	if (http_notice_init(&d->evicted, 1) != 0)
+		goto no_evicted;
+	if (http_notice_init(&d->preauth_cut, 1) == 0)
+		return 0;
+	http_notice_destroy(&d->evicted);
+no_evicted:
+	pthread_mutex_destroy(&d->lock);
+no_lock:
+	pthread_cond_destroy(&d->wake);
+	return -1;
 }
 
-struct http_deadline *http_deadline_start(int timeout_s, bool tls, char *err, size_t errlen)
+static void destroy_sync(struct http_deadline *d)
+{
+	http_notice_destroy(&d->preauth_cut);
+	http_notice_destroy(&d->evicted);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->wake);
+}
+
+/* Everything but the lock and the thread; false when out of memory. */
+static bool fill(struct http_deadline *d, const struct http_deadline_opts *o)
+{
+	d->timeout_s = o->timeout_s;
+	d->preauth_s = o->preauth_s;
+	d->limit = o->limit;
+	d->share = o->share;
+	d->tls = o->tls;
+	/* The share is at most SHARE connections, plus the newcomer that is about to make room. */
+	d->sources = http_source_counts_new(o->share + 1);
+	return d->sources && build_replies(d);
+}
+
+static void free_parts(struct http_deadline *d)
+{
+	if (!d)
+		return;
+	http_source_counts_free(d->sources);
+	free(d->reply_408);
+	free(d->reply_preauth);
+	free(d);
+}
+
+struct http_deadline *http_deadline_start(const struct http_deadline_opts *o, char *err, size_t errlen)
 {
 	struct http_deadline *d = calloc(1, sizeof(*d));
-	if (!d || !(d->reply_408 = build_408(timeout_s, &d->reply_len)) || init_sync(d) != 0) {
-		if (d)
-			free(d->reply_408);
-		free(d);
+	if (!d || !fill(d, o) || init_sync(d) != 0) {
+		free_parts(d);
 		entra_errf(err, errlen, "out of memory starting the request_timeout watchdog");
 		return NULL;
 	}
-	d->timeout_s = timeout_s;
-	d->tls = tls;
 	int rc = pthread_create(&d->thread, NULL, watchdog, d);
 	if (rc != 0) {
 		entra_errf(err, errlen, "cannot start the request_timeout watchdog thread: %s", strerror(rc));
-		pthread_cond_destroy(&d->wake);
-		pthread_mutex_destroy(&d->lock);
-		free(d->reply_408);
-		free(d);
+		destroy_sync(d);
+		free_parts(d);
 		return NULL;
 	}
 	return d;
@@ -190,10 +247,40 @@ void http_deadline_stop(struct http_deadline *d)
 		d->head = c->next;
 		free(c);
 	}
-	pthread_cond_destroy(&d->wake);
-	pthread_mutex_destroy(&d->lock);
-	free(d->reply_408);
-	free(d);
+	destroy_sync(d);
+	free_parts(d);
+}
+
+static void source_of(struct MHD_Connection *con, struct http_source *out)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	http_source_of(ci ? ci->client_addr : NULL, out);
+}
+
+static void link_newest(struct http_deadline *d, struct http_deadline_conn *c)
+{
+	c->next = d->head;
+	if (d->head)
+		d->head->prev = c;
+	else
+		d->tail = c;
+	d->head = c;
+	d->open++;
+}
+
+static void unlink_conn(struct http_deadline *d, struct http_deadline_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		d->tail = c->prev;
+	d->open--;
+	if (c->cut)
+		d->dying--;
 }
 
 static void track(struct http_deadline *d, struct MHD_Connection *con, void **socket_context)
@@ -207,12 +294,11 @@ static void track(struct http_deadline *d, struct MHD_Connection *con, void **so
 	c->fd = fd->connect_fd;
 	c->phase = CONN_WAITING;
 	http_client_address(con, c->client, sizeof(c->client));
+	source_of(con, &c->source);
 	now(&c->since);
 	pthread_mutex_lock(&d->lock);
-	c->next = d->head;
-	if (d->head)
-		d->head->prev = c;
-	d->head = c;
+	link_newest(d, c);
+	http_admit_enter(d, c);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -224,12 +310,8 @@ static void untrack(struct http_deadline *d, void **socket_context)
 	if (!c)
 		return;
 	pthread_mutex_lock(&d->lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		d->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	unlink_conn(d, c);
+	http_admit_leave(d, c);
 	pthread_mutex_unlock(&d->lock);
 	free(c);
 	*socket_context = NULL;
@@ -263,6 +345,18 @@ void http_deadline_request_begins(struct http_deadline_conn *c)
 	pthread_mutex_lock(&c->owner->lock);
 	if (!c->cut)
 		enter(c, CONN_RECEIVING);
+	pthread_mutex_unlock(&c->owner->lock);
+}
+
+void http_deadline_authenticated(struct http_deadline_conn *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->owner->lock);
+	if (!c->cut && !c->authed) {
+		c->authed = true;
+		http_admit_leave(c->owner, c);
+	}
 	pthread_mutex_unlock(&c->owner->lock);
 }
 

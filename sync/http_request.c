@@ -147,6 +147,7 @@ static enum MHD_Result begin(const struct http_ctx *ctx, struct MHD_Connection *
 		                   NULL);
 	if (!authorized(ctx, con, r))
 		return r->responded ? MHD_YES : MHD_NO;
+	http_deadline_authenticated(r->conn);
 	if (declared_too_large(ctx, con)) {
 		too_large_detail(ctx, detail, sizeof(detail));
 		return queue_error(con, r, 413, NULL, detail, NULL);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http_notice.h"
 #include "http_request.h"
 #include "log.h"
 
@@ -23,21 +24,29 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true
 #define PEM_MAX_BYTES                (256 * 1024)
 #define HTTP_REQUEST_TIMEOUT_DEFAULT 30 /* seconds, as [sync] request_timeout */
 #define TLS_PRIORITIES               "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define MHD_LOG_BURST                20 /* libmicrohttpd lines per window: one per closed connection in a flood */
 
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_deadline *deadline;
 	struct http_ctx ctx;
+	struct http_notice mhd_notice;
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
+	unsigned held = 0;
+	if (!http_notice_due(cls, &held))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s", msg);
+	if (held)
+		entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s (%u earlier messages not logged)", msg, held);
+	else
+		entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s", msg);
 }
 
 /* Reads a PEM file into a NUL-terminated buffer (libmicrohttpd wants strings). */
@@ -78,6 +87,8 @@ static char *read_pem(const char *path, const char *what, char *err, size_t errl
 	return buf;
 }
 
+/* libmicrohttpd's cap per exact peer address, on every connection. Unauthenticated ones are also
+ * limited together and per source (IPv6 per /64) by http_admit.c. */
 static int per_ip_limit(int max_connections)
 {
 	int limit = max_connections / 4;
@@ -110,7 +121,7 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	/* The logger goes first so that every message of the start itself reaches our log. */
 	return MHD_start_daemon(
 	    flags, o->listen->port, NULL, NULL, http_request_handle, &srv->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    &srv->mhd_notice, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&o->listen->addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    pool_size(o->max_connections), MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip_limit(o->max_connections),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -119,17 +130,39 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	    http_deadline_notify, srv->deadline, MHD_OPTION_ARRAY, o->listen->tls ? tls_opts : none, MHD_OPTION_END);
 }
 
+/* Unauthenticated connections may hold half of the slots: the other half (and, whatever they
+ * hold, the last free one) is left for requests that carry a token. */
+static unsigned unauth_share(int max_connections)
+{
+	return max_connections >= 2 ? (unsigned)max_connections / 2 : 1;
+}
+
+static struct http_deadline_opts deadline_opts(const struct http_server_opts *o)
+{
+	/* 0 (opts from an older caller) means the documented default. */
+	int timeout = o->request_timeout > 0 ? o->request_timeout : HTTP_REQUEST_TIMEOUT_DEFAULT;
+	struct http_deadline_opts dl = {
+	    .timeout_s = timeout,
+	    .preauth_s = timeout < HTTP_PREAUTH_TIMEOUT_MAX ? timeout : HTTP_PREAUTH_TIMEOUT_MAX,
+	    .limit = (unsigned)o->max_connections,
+	    .share = unauth_share(o->max_connections),
+	    .tls = o->listen->tls,
+	};
+	return dl;
+}
+
 /* The server and its request context, before libmicrohttpd starts. NULL with the reason in ERR. */
 static struct http_server *server_new(const struct http_server_opts *o, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	if (!srv) {
+	if (!srv || http_notice_init(&srv->mhd_notice, MHD_LOG_BURST) != 0) {
+		free(srv);
 		entra_errf(err, errlen, "cannot serve on %s: out of memory", o->listen->text);
 		return NULL;
 	}
-	/* 0 (opts from an older caller) means the documented default. */
-	int timeout = o->request_timeout > 0 ? o->request_timeout : HTTP_REQUEST_TIMEOUT_DEFAULT;
-	if (!(srv->deadline = http_deadline_start(timeout, o->listen->tls, err, errlen))) {
+	struct http_deadline_opts dl = deadline_opts(o);
+	if (!(srv->deadline = http_deadline_start(&dl, err, errlen))) {
+		http_notice_destroy(&srv->mhd_notice);
 		free(srv);
 		return NULL;
 	}
@@ -172,6 +205,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		           "certificate and key? see the libmicrohttpd message above)",
 		           o->listen->text, strerror(errno));
 		http_deadline_stop(srv->deadline);
+		http_notice_destroy(&srv->mhd_notice);
 		free(srv);
 		return NULL;
 	}
@@ -184,5 +218,6 @@ void http_server_stop(struct http_server *srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
 	http_deadline_stop(srv->deadline); /* after the daemon: connections reference it until closed */
+	http_notice_destroy(&srv->mhd_notice);
 	free(srv);
 }

@@ -1,6 +1,8 @@
 /* The SCIM HTTP(S) endpoint: libmicrohttpd in front of scim_service_handle. Serves
  * /scim/v2/..., checks the bearer token before reading any body, caps bodies at max_body
- * (413), and writes one access-log line per request (never the Authorization header). */
+ * (413), and writes one access-log line per request (never the Authorization header).
+ * Connections without a valid token yet get a short deadline and at most half of the slots
+ * (http_deadline.h), so slow strangers cannot keep Entra out. */
 #ifndef SYNC_HTTP_SERVER_H
 #define SYNC_HTTP_SERVER_H
 
