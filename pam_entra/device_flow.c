@@ -2,6 +2,7 @@
 
 #include "prompt.h"
 #include "qr.h"
+#include "text_safe.h"
 
 #include <security/pam_ext.h>
 #include <stdio.h>
@@ -227,10 +228,9 @@ int pe_device_code_request(struct pe_session *s, const struct pe_oidc_provider *
 	return rc;
 }
 
-static bool want_qr(struct pe_session *s)
+/* Whether the locale (PAM's environment first, then the process's) says the terminal decodes UTF-8. */
+static bool utf8_terminal(struct pe_session *s)
 {
-	if (s->cfg.qr >= 0)
-		return s->cfg.qr == 1;
 	const char *vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
 	for (size_t i = 0; i < 3; i++) {
 		const char *v = pam_getenv(s->pamh, vars[i]);
@@ -242,14 +242,22 @@ static bool want_qr(struct pe_session *s)
 	return false;
 }
 
+static bool want_qr(struct pe_session *s)
+{
+	return s->cfg.qr >= 0 ? s->cfg.qr == 1 : utf8_terminal(s);
+}
+
 static char *first_prompt(struct pe_session *s, const struct pe_device_code *dc)
 {
 	char uri[1100], code[80], full[1100], host[256], user[256];
-	pe_printable(uri, sizeof(uri), dc->verification_uri);
-	pe_printable(code, sizeof(code), dc->user_code);
-	pe_printable(full, sizeof(full), dc->verification_uri_complete);
-	pe_printable(host, sizeof(host), s->cfg.host);
-	pe_printable(user, sizeof(user), s->user);
+	/* The IdP's text reaches a terminal: never a control, bidi or format character, and
+	 * non-ASCII letters only where the locale says UTF-8 (text_safe.h). */
+	unsigned flags = utf8_terminal(s) ? 0 : ENTRA_TEXT_ASCII;
+	entra_text_safe(uri, sizeof(uri), dc->verification_uri, flags);
+	entra_text_safe(code, sizeof(code), dc->user_code, flags);
+	entra_text_safe(full, sizeof(full), dc->verification_uri_complete, flags);
+	entra_text_safe(host, sizeof(host), s->cfg.host, flags);
+	entra_text_safe(user, sizeof(user), s->user, flags);
 	char *qr = want_qr(s) ? pe_qr_render(full[0] ? full : uri) : NULL;
 	char *text = malloc(MAX_PROMPT);
 	if (text)

@@ -8,6 +8,7 @@
 
 #include "cache_schema.h"
 #include "log.h"
+#include "text_safe.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -296,14 +297,13 @@ static char *lower_dup(const char *s)
 	return d;
 }
 
-/* passwd fields are ':'-separated lines for many tools: no ':' or control characters. */
+/* gecos: a field of ':'-separated passwd lines that finger, w and chfn print on terminals:
+ * entra_text_safe's rule without ':', at most 256 bytes of whole characters. */
 static char *field_clean(const char *s)
 {
-	char *d = strndup(s, 256);
-	for (char *p = d; p && *p; p++)
-		if (*p == ':' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return d;
+	char out[257];
+	entra_text_safe(out, sizeof(out), s, ENTRA_TEXT_NO_COLON);
+	return strdup(out);
 }
 
 /* home with %u (local name), %U (lowercased UPN made path-safe), %% (a percent sign). */

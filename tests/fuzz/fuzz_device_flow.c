@@ -4,14 +4,15 @@
  * used as both). The device code body goes through pe_device_code_parse, the token body through
  * pe_token_response_parse as an HTTP 200 and as an HTTP 400 answer. Besides memory safety the
  * target checks what the flow relies on: accepted values are bounded and clamped, every text
- * that reaches a log or the user is printable ASCII, and a token is never taken from an error
- * status. */
+ * that reaches a log is printable ASCII, the codes shown to the user come out of
+ * entra_text_safe clean, and a token is never taken from an error status. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_util.h"
 #include "pam_entra/device_flow.h"
+#include "text_safe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,17 @@ static void require_bounded(const char *text, size_t max)
 	require(text && *text && strlen(text) <= max);
 }
 
+/* The IdP's text as the prompt shows it: printable ASCII, or UTF-8 free of what the rule drops. */
+static void require_shown_clean(const char *text)
+{
+	char ascii[1100], utf8[1100], again[1100];
+	entra_text_safe(ascii, sizeof(ascii), text, ENTRA_TEXT_ASCII);
+	require_printable(ascii);
+	entra_text_safe(utf8, sizeof(utf8), text, 0);
+	entra_text_safe(again, sizeof(again), utf8, 0);
+	require(!strcmp(utf8, again));
+}
+
 static void check_device_code(const char *body, size_t len)
 {
 	struct pe_device_code dc;
@@ -47,6 +59,8 @@ static void check_device_code(const char *body, size_t len)
 	require_bounded(dc.verification_uri, PE_URI_MAX);
 	if (dc.verification_uri_complete)
 		require_bounded(dc.verification_uri_complete, PE_URI_MAX);
+	require_shown_clean(dc.user_code);
+	require_shown_clean(dc.verification_uri);
 	require(dc.expires_in >= 1 && dc.expires_in <= 3600);
 	require(dc.interval >= 1 && dc.interval <= 60);
 	pe_device_code_free(&dc);

@@ -5,7 +5,7 @@
  * pe_oidc_discover, pe_oidc_jwks and pe_login_check_token run exactly as at sign-in. The
  * authority and the JWKS URL point at 127.0.0.1:1 and the process has its own network namespace
  * when it can, so a fuzzed URL never reaches the network. Strings the module shows the user go
- * through pe_printable and the QR encoder as a device code response's would.
+ * through entra_text_safe and the QR encoder as a device code response's would.
  *
  * The device code and token poll bodies have their own target, fuzz_device_flow.c. */
 #include <sched.h>
@@ -19,8 +19,8 @@
 #include "pam_entra/file_cache.h"
 #include "pam_entra/login.h"
 #include "pam_entra/oidc.h"
-#include "pam_entra/prompt.h"
 #include "pam_entra/qr.h"
+#include "text_safe.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,11 +53,15 @@ static void session_init(struct pe_session *s)
 
 static void show_like_a_prompt(const char *text)
 {
-	char shown[1100];
-	pe_printable(shown, sizeof(shown), text);
+	char shown[1100], again[1100];
+	entra_text_safe(shown, sizeof(shown), text, ENTRA_TEXT_ASCII);
 	for (const char *c = shown; *c; c++)
 		if (*c < 0x20 || *c > 0x7e)
-			abort(); /* nothing but printable ASCII may reach the terminal */
+			abort(); /* nothing but printable ASCII may reach a terminal not known to be UTF-8 */
+	entra_text_safe(shown, sizeof(shown), text, 0);
+	entra_text_safe(again, sizeof(again), shown, 0);
+	if (strcmp(shown, again))
+		abort(); /* what a UTF-8 terminal gets holds nothing the rule drops */
 	free(pe_qr_render(shown));
 }
 

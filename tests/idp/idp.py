@@ -22,7 +22,8 @@ D receives ca.pem (the test CA to trust), server.pem, server.key and, once liste
 A behaviour: {"user": {"oid", "upn", "name"}, "pending": N (authorization_pending answers
 before the result), "slow_down": true (first poll answers slow_down), "result": "approve" |
 "authorization_declined" | "expired_token" | "bad_verification_code" | "invalid_grant",
-"forge": one of FORGERIES, "interval": N, "expires_in": N}.
+"forge": one of FORGERIES, "interval": N, "expires_in": N, "user_code" and "verification_uri": the
+text to answer instead of a random code and https://HOST/devicelogin}.
 """
 
 import argparse
@@ -259,15 +260,16 @@ class Idp:
     # ---- device code flow ------------------------------------------------------------------
     def new_device_code(self, scope):
         behaviour = self.scripts.pop(0) if self.scripts else {}
+        random_code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
         code = {
             "device_code": "DAQABAAEAAAD" + b64url(secrets.token_bytes(96)),
-            "user_code": "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9)),
+            "user_code": behaviour.get("user_code", random_code),
             "behaviour": behaviour, "polls": 0, "issued": time.time(), "done": False,
             "expires_in": behaviour.get("expires_in", self.expires_in),
             "interval": behaviour.get("interval", self.interval),
         }
         self.codes[code["device_code"]] = code
-        uri = "%s/devicelogin" % self.base()
+        uri = behaviour.get("verification_uri", "%s/devicelogin" % self.base())
         return {
             "user_code": code["user_code"], "device_code": code["device_code"], "verification_uri": uri,
             "expires_in": code["expires_in"], "interval": code["interval"],
