@@ -1,14 +1,46 @@
 /* POST, GET by id, PUT, PATCH, DELETE of /Users and /Groups. A write runs under its own savepoint
  * inside a batch transaction shared with concurrent writes (scim_write_begin, group_commit.h). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "scim_internal.h"
 #include "scim_member_patch.h"
 #include "scim_patch.h"
 #include "scim_resource.h"
 #include "scim_service_internal.h"
+
+static const struct entra_logger crud_logger = {"entra-syncd", LOG_DAEMON, true, true};
+
+#define DROPPED_LOG_INTERVAL 60 /* seconds: Entra may send a mapped password with every user */
+
+/* After a successful write that carried the write-only attribute ATTR (NULL: none), logs that
+ * it was discarded: its name, never its value; at most one line a minute, counting the rest. */
+static void log_dropped(struct scim_ctx *c, const char *id, const char *attr)
+{
+	static _Atomic long long last_logged;
+	static atomic_ulong unlogged;
+	char more[80] = "";
+	if (!attr || c->resp->status < 200 || c->resp->status > 299)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = ts.tv_sec + 1, last = atomic_load(&last_logged); /* 0: never logged */
+	atomic_fetch_add(&unlogged, 1);
+	if ((last && now - last < DROPPED_LOG_INTERVAL) || !atomic_compare_exchange_strong(&last_logged, &last, now))
+		return;
+	unsigned long counted = atomic_exchange(&unlogged, 0), others = counted ? counted - 1 : 0;
+	if (others)
+		snprintf(more, sizeof(more), " (and from %lu more writes since the last report)", others);
+	entra_log(&crud_logger, LOG_WARNING,
+	          "%s /%s/%s: dropped its %s attribute%s: entra-syncd never stores or returns one (RFC 7643 "
+	          "writeOnly, returned never); remove the %s mapping from the enterprise application's attribute "
+	          "mappings",
+	          c->req->method, scim_type_endpoint(c->type), id, attr, more, attr);
+}
 
 /* The request body as a JSON object, or NULL with the 400 already set. */
 static json_t *parse_body(struct scim_ctx *c)
@@ -99,8 +131,8 @@ static int write_members(struct scim_ctx *c, const char *id, const json_t *res)
 	return 0;
 }
 
-/* Parses and validates a POST/PUT body. */
-static json_t *resource_body(struct scim_ctx *c)
+/* Parses and validates a POST/PUT body; *DROPPED names a write-only attribute it discarded. */
+static json_t *resource_body(struct scim_ctx *c, const char **dropped)
 {
 	struct scim_error err = {0};
 	json_t *res = parse_body(c);
@@ -109,6 +141,7 @@ static json_t *resource_body(struct scim_ctx *c)
 		json_decref(res);
 		return NULL;
 	}
+	*dropped = err.dropped;
 	return res;
 }
 
@@ -136,7 +169,8 @@ void scim_create(struct scim_ctx *c)
 {
 	struct scim_projection proj;
 	char id[STORE_ID_LEN + 1];
-	json_t *res = resource_body(c);
+	const char *dropped = NULL;
+	json_t *res = resource_body(c, &dropped);
 	if (!res)
 		return;
 	if (store_new_id(id) < 0)
@@ -144,6 +178,7 @@ void scim_create(struct scim_ctx *c)
 	else if (parse_projection(c, &proj)) {
 		write_resource(c, id, res, true, 201, &proj);
 		scim_projection_free(&proj);
+		log_dropped(c, id, dropped);
 	}
 	json_decref(res);
 }
@@ -151,12 +186,14 @@ void scim_create(struct scim_ctx *c)
 void scim_replace(struct scim_ctx *c)
 {
 	struct scim_projection proj;
-	json_t *res = resource_body(c);
+	const char *dropped = NULL;
+	json_t *res = resource_body(c, &dropped);
 	if (!res)
 		return;
 	if (parse_projection(c, &proj)) {
 		write_resource(c, c->id, res, false, 200, &proj);
 		scim_projection_free(&proj);
+		log_dropped(c, c->id, dropped);
 	}
 	json_decref(res);
 }
@@ -259,6 +296,7 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 			snprintf(c->resp->etag, sizeof(c->resp->etag), "W/\"%lld\"", version + 1);
 		}
 	}
+	log_dropped(c, c->id, err.dropped);
 	json_decref(res);
 }
 

@@ -9,10 +9,12 @@ struct scim_error {
 	const char *scim_type; /* "invalidFilter", "invalidPath", "noTarget", "invalidValue",
 	                          "invalidSyntax", "mutability", "uniqueness", "tooMany", or NULL */
 	char detail[512];      /* human readable: says what is wrong and where */
+	const char *dropped;   /* not an error: a write-only attribute ("password") the request
+	                          carried and that was discarded, for the log; NULL if none */
 };
 
 /* Fills ERR and returns -1, so callers can write `return scim_error_set(err, ...);`. */
 int scim_error_set(struct scim_error *err, int status, const char *scim_type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif

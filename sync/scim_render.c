@@ -70,6 +70,13 @@ static bool server_owned(const char *key)
 	       scim_ieq_str(key, "members");
 }
 
+/* Returned never (RFC 7643): nothing stores a password now, but a state.db written by an
+ * older entra-syncd may still hold one. */
+static bool never_returned(enum scim_resource_type type, const char *key)
+{
+	return scim_attr_write_only(type, key) != NULL;
+}
+
 json_t *scim_render(struct scim_ctx *c, const struct store_record *rec, bool with_members)
 {
 	const char *k;
@@ -82,7 +89,7 @@ json_t *scim_render(struct scim_ctx *c, const struct store_record *rec, bool wit
 	json_object_set_new(out, "id", json_string(rec->id));
 	json_object_foreach(rec->resource, k, v)
 	{
-		if (!server_owned(k))
+		if (!server_owned(k) && !never_returned(c->type, k))
 			json_object_set(out, k, v);
 	}
 	if (c->type == SCIM_GROUP && with_members) {

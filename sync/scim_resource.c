@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER };
+/* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
+ * discarded at once, so it is neither stored in state.db nor ever returned. */
+enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER };
 
 struct attr_def {
 	const char *name; /* canonical spelling */
@@ -56,7 +58,7 @@ static const struct attr_def user_attrs[] = {
     S("locale"),
     S("timezone"),
     B("active"),
-    S("password"),
+    {"password", K_NEVER, NULL},
     S("externalId"),
     {"emails", K_MULTI, multi_subs},
     {"phoneNumbers", K_MULTI, multi_subs},
@@ -120,6 +122,16 @@ bool scim_attr_multi_valued(enum scim_resource_type type, const char *urn, const
 	return def && def->kind == K_MULTI;
 }
 
+const char *scim_attr_write_only(enum scim_resource_type type, const char *key)
+{
+	const char *core = type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER;
+	size_t n = strlen(core);
+	if (strlen(key) > n && key[n] == ':' && scim_ieq(key, n, core, n))
+		key += n + 1; /* urn:ietf:params:scim:schemas:core:2.0:User:password */
+	const struct attr_def *def = find_def(table_for(type, NULL), key);
+	return def && def->kind == K_NEVER ? def->name : NULL;
+}
+
 /* ---------- value checks ---------- */
 
 static int invalid(struct scim_error *err, const char *where, const char *what)
@@ -148,6 +160,14 @@ static void replace_value(json_t **v, json_t *with)
 }
 
 static int normalize_value(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err);
+
+/* Notes in ERR, for the log, that the write-only attribute NAME was discarded (never its value). */
+static int note_dropped(struct scim_error *err, const char *name)
+{
+	if (err)
+		err->dropped = name;
+	return 0;
+}
 
 /* Normalises the members of OBJ against SUBS into a new object (canonical key spelling, nulls dropped). */
 static int normalize_object(json_t **obj, const struct attr_def *subs, const char *where, struct scim_error *err)
@@ -284,6 +304,9 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 		return normalize_multi(def, v, where, err);
 	case K_MANAGER:
 		return normalize_manager(def, v, where, err);
+	case K_NEVER: /* whatever its type: a value never kept needs no check */
+		replace_value(v, NULL);
+		return note_dropped(err, def->name);
 	}
 	return 0;
 }
@@ -330,6 +353,9 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 	bool extension = type == SCIM_USER && scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE);
 	int rc;
 
+	const char *never = scim_attr_write_only(type, key);
+	if (never) /* also under its fully qualified name, which the table does not list */
+		return json_is_null(v) ? 0 : note_dropped(err, never);
 	if (extension)
 		name = SCIM_SCHEMA_ENTERPRISE;
 	else if (scim_ieq_str(key, "schemas"))

@@ -277,6 +277,38 @@ static void test_pathless(void **state)
 	patch_fails(SCIM_USER, USER(""), "[{'op': 'replace', 'value': {'bad key!': 'x'}}]", 400, "invalidPath", NULL);
 }
 
+/* Every PATCH form that can carry a password leaves none in the resource, and says it dropped one. */
+static void test_password_never_kept(void **state)
+{
+	static const char *const ops[] = {
+	    "[{'op': 'add', 'path': 'password', 'value': 'S3cret!'}]",
+	    "[{'op': 'Replace', 'path': 'password', 'value': 'S3cret!'}]",
+	    "[{'op': 'replace', 'path': 'PASSWORD', 'value': 'S3cret!'}]",
+	    "[{'op': 'replace', 'path': 'urn:ietf:params:scim:schemas:core:2.0:User:password', 'value': 'S3cret!'}]",
+	    "[{'op': 'Add', 'value': {'password': 'S3cret!'}}]",
+	    "[{'op': 'Replace', 'value': {'password': 'S3cret!', 'displayName': 'A'}}]",
+	    "[{'op': 'replace', 'value': {'urn:ietf:params:scim:schemas:core:2.0:User': {'password': 'S3cret!'}}}]",
+	    "[{'op': 'add', 'path': 'password.value', 'value': 'S3cret!'}]",
+	    "[{'op': 'add', 'path': 'password[type eq `x`].value', 'value': 'S3cret!'}]",
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct scim_error err = {0};
+		json_t *r = load(USER("")), *b = body_of(ops[i]);
+		if (scim_patch_apply(r, SCIM_USER, b, &err) != 0)
+			fail_msg("%s: %s", ops[i], err.detail);
+		char *text = json_dumps(r, JSON_SORT_KEYS);
+		if (strstr(text, "S3cret") || strstr(text, "password"))
+			fail_msg("%s kept it: %s", ops[i], text);
+		assert_string_equal(err.dropped, "password");
+		free(text);
+		json_decref(r);
+		json_decref(b);
+	}
+	/* one stored by an older entra-syncd goes with the next PATCH */
+	patch_ok(SCIM_USER, USER(", 'password': 'old'"), "[{'op': 'replace', 'path': 'title', 'value': 'CTO'}]",
+	         USER(", 'title': 'CTO'"));
+}
+
 static void test_value_path_creates(void **state)
 {
 	patch_ok(SCIM_USER, USER(""), "[{'op': 'replace', 'path': 'emails[type eq `work`].value', 'value': 'a@b.c'}]",
@@ -603,6 +635,7 @@ int main(void)
 	    cmocka_unit_test(test_op_names_any_case),
 	    cmocka_unit_test(test_boolean_strings),
 	    cmocka_unit_test(test_pathless),
+	    cmocka_unit_test(test_password_never_kept),
 	    cmocka_unit_test(test_value_path_creates),
 	    cmocka_unit_test(test_value_path_remove),
 	    cmocka_unit_test(test_sub_attributes),

@@ -200,6 +200,38 @@ static void test_nulls_dropped(void **state)
 	             "{" CORE_USER ", 'userName': 'a', 'name': {'familyName': 'S'}, 'emails': [{'value': 'x'}]}");
 }
 
+/* RFC 7643: password is writeOnly and returned never; entra-syncd never keeps one. */
+static void test_password_never_kept(void **state)
+{
+	static const char *const bodies[] = {
+	    "{'userName': 'a', 'password': 'S3cret!'}",
+	    "{'userName': 'a', 'PassWord': 'S3cret!'}",
+	    "{'userName': 'a', 'password': 5}",
+	    "{'userName': 'a', 'password': {'value': 'S3cret!'}}",
+	    "{'userName': 'a', 'urn:ietf:params:scim:schemas:core:2.0:User:password': 'S3cret!'}",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct scim_error err = {0};
+		json_t *r = load(bodies[i]);
+		assert_int_equal(scim_resource_normalize(r, SCIM_USER, &err), 0);
+		char *text = json_dumps(r, JSON_SORT_KEYS);
+		assert_null(strstr(text, "S3cret"));
+		assert_string_equal(
+		    text, "{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"], \"userName\": \"a\"}");
+		assert_string_equal(err.dropped, "password"); /* the name, for the log */
+		free(text);
+		json_decref(r);
+	}
+	struct scim_error err = {0};
+	json_t *r = load("{'userName': 'a', 'password': null, 'displayName': 'password'}");
+	assert_int_equal(scim_resource_normalize(r, SCIM_USER, &err), 0);
+	assert_null(err.dropped); /* nothing was sent */
+	json_decref(r);
+	assert_string_equal(scim_attr_write_only(SCIM_USER, "PASSWORD"), "password");
+	assert_null(scim_attr_write_only(SCIM_USER, "displayName"));
+	assert_null(scim_attr_write_only(SCIM_GROUP, "password"));
+}
+
 static void test_groups(void **state)
 {
 	normalize_ok(SCIM_GROUP,
@@ -234,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_schemas_and_server_attrs),
 	    cmocka_unit_test(test_canonical_names),
 	    cmocka_unit_test(test_nulls_dropped),
+	    cmocka_unit_test(test_password_never_kept),
 	    cmocka_unit_test(test_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
