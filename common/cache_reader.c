@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,21 +179,41 @@ static void harden(struct entra_cache *c)
 	sqlite3_progress_handler(db, ENTRA_CACHE_BUDGET_STEP, budget_tick, &c->budget);
 }
 
-/* Next statement of ENTRA_CACHE_SCHEMA_SQL after *P: its text (no ';') and length. */
-static size_t next_statement(const char **p, const char **text)
+/* Statements of ENTRA_CACHE_SCHEMA_SQL (one ';' after each). */
+#define SCHEMA_STATEMENTS_MAX 16
+
+struct schema_statement {
+	const char *text;
+	size_t len;
+	bool seen;
+};
+
+static size_t schema_statements(struct schema_statement *out)
 {
-	*text = *p;
-	const char *end = strchr(*p, ';');
-	size_t len = end ? (size_t)(end - *p) : strlen(*p);
-	*p += len + (end ? 1 : 0);
-	return len;
+	size_t n = 0;
+	for (const char *p = ENTRA_CACHE_SCHEMA_SQL, *end; (end = strchr(p, ';')) && n < SCHEMA_STATEMENTS_MAX;
+	     p = end + 1)
+		out[n++] = (struct schema_statement){.text = p, .len = (size_t)(end - p)};
+	return n;
 }
 
-/* Each row of sqlite_schema in creation order must be the next statement the project writes,
- * or one of the UNIQUE columns' auto-indexes; nothing else, nothing missing. */
+/* Marks the statement whose text is SQL as seen: false when there is none, or it was seen. */
+static bool schema_statement_take(struct schema_statement *st, size_t n, const char *sql)
+{
+	size_t len = strlen(sql);
+	for (size_t i = 0; i < n; i++)
+		if (st[i].len == len && !memcmp(st[i].text, sql, len))
+			return !st[i].seen && (st[i].seen = true);
+	return false;
+}
+
+/* Each row of sqlite_schema must be one of the statements the project writes (in any order:
+ * the writer creates indexes after the rows), or one of the UNIQUE columns' auto-indexes;
+ * nothing else, nothing twice, nothing missing. */
 static const char *schema_rows_check(sqlite3_stmt *q)
 {
-	const char *expected = ENTRA_CACHE_SCHEMA_SQL;
+	struct schema_statement want[SCHEMA_STATEMENTS_MAX];
+	size_t n = schema_statements(want), matched = 0;
 	int autoindexes = 0, rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(q, 0);
@@ -204,14 +225,13 @@ static const char *schema_rows_check(sqlite3_stmt *q)
 				return "an unexpected object in its schema";
 			continue;
 		}
-		const char *want;
-		size_t len = next_statement(&expected, &want);
-		if (!len || strlen(sql) != len || memcmp(sql, want, len))
+		if (!schema_statement_take(want, n, sql))
 			return "a schema other than the one entra-syncd writes (views, triggers or other objects)";
+		matched++;
 	}
 	if (rc != SQLITE_DONE)
 		return sqlite3_errstr(rc);
-	if (*expected || autoindexes != SCHEMA_AUTOINDEXES)
+	if (matched != n || autoindexes != SCHEMA_AUTOINDEXES)
 		return "an incomplete schema";
 	return NULL;
 }
@@ -240,8 +260,7 @@ static const char *version_check(sqlite3 *db)
 const char *entra_cache_schema_check(sqlite3 *db)
 {
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema ORDER BY rowid", -1, &q, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema", -1, &q, NULL) != SQLITE_OK)
 		return "its schema cannot be read (damaged or hostile)";
 	const char *why = schema_rows_check(q);
 	sqlite3_finalize(q);
@@ -271,6 +290,7 @@ int entra_cache_open(const char *path, struct entra_cache *c, int *err, char *wh
 		return -1;
 	}
 	c->budget = ENTRA_CACHE_LOOKUP_BUDGET;
+	*err = 0;
 	return 0;
 }
 

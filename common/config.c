@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
-#define CONFIG_MAX_LIST 1024
+#define CONFIG_MAX_LIST  1024
 
 enum key_type { K_STRING, K_INT, K_UINT32, K_SIZE, K_BOOL, K_LIST, K_NAME_FORMAT, K_MATCH, K_TRISTATE };
 
@@ -24,54 +24,55 @@ struct key_def {
 	long long min, max; /* for numeric keys */
 };
 
-#define KEY(s, n, t, f, lo, hi) {n, t, offsetof(s, f), lo, hi}
-#define CK(n, t, f) KEY(struct entra_config, n, t, f, 0, 0)
+#define KEY(s, n, t, f, lo, hi)                                                                                        \
+	{                                                                                                              \
+		n, t, offsetof(s, f), lo, hi                                                                           \
+	}
+#define CK(n, t, f)         KEY(struct entra_config, n, t, f, 0, 0)
 #define CN(n, t, f, lo, hi) KEY(struct entra_config, n, t, f, lo, hi)
 
-static const struct key_def entra_keys[] = {
-	CK("tenant_id", K_STRING, tenant_id), CK("client_id", K_STRING, client_id),
-	CK("authority", K_STRING, authority), CK("ca_file", K_STRING, ca_file), {0}};
-static const struct key_def pam_keys[] = {
-	CK("scope", K_STRING, scope),
-	CN("login_timeout", K_INT, login_timeout, 10, 3600),
-	CN("http_timeout", K_INT, http_timeout, 1, 300),
-	CK("qr", K_TRISTATE, qr),
-	CK("cache_dir", K_STRING, pam_cache_dir),
-	CK("authd_socket", K_STRING, authd_socket),
-	{0}};
-static const struct key_def account_keys[] = {
-	CK("cache_db", K_STRING, cache_db),
-	CK("name_format", K_NAME_FORMAT, name_format),
-	CN("uid_min", K_UINT32, uid_min, 1000, 4294967294LL),
-	CN("uid_max", K_UINT32, uid_max, 1000, 4294967294LL),
-	CK("home", K_STRING, home),
-	CK("shell", K_STRING, shell),
-	CK("host", K_STRING, host),
-	{0}};
-static const struct key_def sync_keys[] = {
-	CK("listen", K_STRING, listen),
-	CK("tls_cert", K_STRING, tls_cert),
-	CK("tls_key", K_STRING, tls_key),
-	CK("state_db", K_STRING, state_db),
-	CK("token_file", K_STRING, token_file),
-	CN("max_body", K_SIZE, max_body, 1024, 1LL << 30),
-	CN("max_connections", K_INT, max_connections, 1, 65536),
-	CN("connection_timeout", K_INT, connection_timeout, 1, 3600),
-	CN("request_timeout", K_INT, request_timeout, 1, 3600),
-	CN("publish_interval_ms", K_INT, publish_interval_ms, 0, 60000),
-	{0}};
-static const struct key_def role_keys[] = {
-	KEY(struct entra_role, "rank", K_INT, rank, -1000000, 1000000),
-	KEY(struct entra_role, "groups", K_LIST, groups, 0, 0),
-	KEY(struct entra_role, "login", K_BOOL, login, 0, 0),
-	{0}};
+static const struct key_def entra_keys[] = {CK("tenant_id", K_STRING, tenant_id),
+                                            CK("client_id", K_STRING, client_id),
+                                            CK("authority", K_STRING, authority),
+                                            CK("ca_file", K_STRING, ca_file),
+                                            {0}};
+static const struct key_def pam_keys[] = {CK("scope", K_STRING, scope),
+                                          CN("login_timeout", K_INT, login_timeout, 10, 3600),
+                                          CN("http_timeout", K_INT, http_timeout, 1, 300),
+                                          CK("qr", K_TRISTATE, qr),
+                                          CK("cache_dir", K_STRING, pam_cache_dir),
+                                          CK("authd_socket", K_STRING, authd_socket),
+                                          CK("allow_upn_binding", K_BOOL, allow_upn_binding),
+                                          {0}};
+static const struct key_def account_keys[] = {CK("cache_db", K_STRING, cache_db),
+                                              CK("name_format", K_NAME_FORMAT, name_format),
+                                              CN("uid_min", K_UINT32, uid_min, 1000, 4294967294LL),
+                                              CN("uid_max", K_UINT32, uid_max, 1000, 4294967294LL),
+                                              CK("home", K_STRING, home),
+                                              CK("shell", K_STRING, shell),
+                                              CK("host", K_STRING, host),
+                                              {0}};
+static const struct key_def sync_keys[] = {CK("listen", K_STRING, listen),
+                                           CK("tls_cert", K_STRING, tls_cert),
+                                           CK("tls_key", K_STRING, tls_key),
+                                           CK("state_db", K_STRING, state_db),
+                                           CK("token_file", K_STRING, token_file),
+                                           CN("max_body", K_SIZE, max_body, 1024, 1LL << 30),
+                                           CN("max_connections", K_INT, max_connections, 1, 65536),
+                                           CN("connection_timeout", K_INT, connection_timeout, 1, 3600),
+                                           CN("request_timeout", K_INT, request_timeout, 1, 3600),
+                                           CN("publish_interval_ms", K_INT, publish_interval_ms, 0, 60000),
+                                           {0}};
+static const struct key_def role_keys[] = {KEY(struct entra_role, "rank", K_INT, rank, -1000000, 1000000),
+                                           KEY(struct entra_role, "groups", K_LIST, groups, 0, 0),
+                                           KEY(struct entra_role, "login", K_BOOL, login, 0, 0),
+                                           {0}};
 static const struct key_def ou_keys[] = {KEY(struct entra_ou, "hosts", K_LIST, hosts, 0, 0), {0}};
-static const struct key_def rule_keys[] = {
-	KEY(struct entra_rule, "match", K_MATCH, match, 0, 0),
-	KEY(struct entra_rule, "groups", K_LIST, groups, 0, 0),
-	KEY(struct entra_rule, "role", K_STRING, role, 0, 0),
-	KEY(struct entra_rule, "ous", K_LIST, ous, 0, 0),
-	{0}};
+static const struct key_def rule_keys[] = {KEY(struct entra_rule, "match", K_MATCH, match, 0, 0),
+                                           KEY(struct entra_rule, "groups", K_LIST, groups, 0, 0),
+                                           KEY(struct entra_rule, "role", K_STRING, role, 0, 0),
+                                           KEY(struct entra_rule, "ous", K_LIST, ous, 0, 0),
+                                           {0}};
 
 struct parser {
 	const char *file;
@@ -326,7 +327,7 @@ static int section_start(struct parser *p, char *line)
 		return named_section(p, head, name);
 	}
 	return fail(p, NULL, "unknown section [%s] (known: entra, pam, accounts, sync, role NAME, ou NAME, rule NAME)",
-		    head);
+	            head);
 }
 
 static int key_line(struct parser *p, char *line)
@@ -451,7 +452,10 @@ int entra_config_load(const char *path, struct entra_config *cfg, char *err, siz
 	memset(cfg, 0, sizeof(*cfg));
 	if (!text || read_error || n > CONFIG_MAX_BYTES || memchr(text, '\0', n)) {
 		snprintf(err, errlen, "%s: %s", path,
-			 !text ? "out of memory" : read_error ? "read error" : n > CONFIG_MAX_BYTES ? "larger than 1 MiB" : "contains a NUL byte");
+		         !text                  ? "out of memory"
+		         : read_error           ? "read error"
+		         : n > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+		                                : "contains a NUL byte");
 		free(text);
 		return -1;
 	}
@@ -486,13 +490,16 @@ static int rule_validate(const struct entra_config *cfg, const struct entra_rule
 		return snprintf(err, errlen, "%s: [rule %s] needs 'role'", file, r->name), -1;
 	if (!entra_config_role(cfg, r->role))
 		return snprintf(err, errlen, "%s: [rule %s] role '%s' is not defined by a [role %s] section", file,
-				r->name, r->role, r->role), -1;
+		                r->name, r->role, r->role),
+		       -1;
 	if (!r->ous.n)
-		return snprintf(err, errlen, "%s: [rule %s] needs 'ous' (use 'global' for every host)", file, r->name), -1;
+		return snprintf(err, errlen, "%s: [rule %s] needs 'ous' (use 'global' for every host)", file, r->name),
+		       -1;
 	for (size_t j = 0; j < r->ous.n; j++)
 		if (strcmp(r->ous.items[j], "global") && !entra_config_ou(cfg, r->ous.items[j]))
 			return snprintf(err, errlen, "%s: [rule %s] OU '%s' is not defined by an [ou %s] section", file,
-					r->name, r->ous.items[j], r->ous.items[j]), -1;
+			                r->name, r->ous.items[j], r->ous.items[j]),
+			       -1;
 	return 0;
 }
 
@@ -500,15 +507,18 @@ int entra_config_validate(const struct entra_config *cfg, char *err, size_t errl
 {
 	const char *file = cfg->path ? cfg->path : "entra.conf";
 	if (cfg->uid_min >= cfg->uid_max)
-		return snprintf(err, errlen, "%s: [accounts] uid_min (%u) must be below uid_max (%u)", file, cfg->uid_min,
-				cfg->uid_max), -1;
+		return snprintf(err, errlen, "%s: [accounts] uid_min (%u) must be below uid_max (%u)", file,
+		                cfg->uid_min, cfg->uid_max),
+		       -1;
 	if (cfg->tls_cert && !cfg->tls_key)
 		return snprintf(err, errlen, "%s: [sync] tls_cert needs tls_key", file), -1;
 	if (cfg->tls_key && !cfg->tls_cert)
 		return snprintf(err, errlen, "%s: [sync] tls_key needs tls_cert", file), -1;
 	for (size_t i = 0; i < cfg->n_ous; i++)
 		if (!strcmp(cfg->ous[i].name, "global"))
-			return snprintf(err, errlen, "%s: [ou global] is built in (every host) and cannot be redefined", file), -1;
+			return snprintf(err, errlen, "%s: [ou global] is built in (every host) and cannot be redefined",
+			                file),
+			       -1;
 	for (size_t i = 0; i < cfg->n_rules; i++)
 		if (rule_validate(cfg, &cfg->rules[i], err, errlen))
 			return -1;
@@ -524,9 +534,9 @@ static void list_free(struct entra_list *l)
 
 void entra_config_free(struct entra_config *c)
 {
-	char **strings[] = {&c->path, &c->tenant_id, &c->client_id, &c->authority, &c->ca_file, &c->scope,
-			    &c->pam_cache_dir, &c->authd_socket, &c->cache_db, &c->home, &c->shell, &c->host, &c->listen,
-			    &c->tls_cert, &c->tls_key, &c->state_db, &c->token_file};
+	char **strings[] = {&c->path,          &c->tenant_id,    &c->client_id, &c->authority, &c->ca_file,   &c->scope,
+	                    &c->pam_cache_dir, &c->authd_socket, &c->cache_db,  &c->home,      &c->shell,     &c->host,
+	                    &c->listen,        &c->tls_cert,     &c->tls_key,   &c->state_db,  &c->token_file};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	for (size_t i = 0; i < c->n_roles; i++)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENTRA_DEFAULT_CONFIG "/etc/entra/entra.conf"
+#define ENTRA_DEFAULT_CONFIG       "/etc/entra/entra.conf"
 #define ENTRA_DEFAULT_AUTHD_SOCKET "/run/entra-authd/socket"
 
 enum entra_name_format { ENTRA_NAME_SHORT, ENTRA_NAME_UPN };
@@ -48,20 +48,21 @@ struct entra_config {
 
 	/* [pam] */
 	char *scope;
-	int login_timeout;  /* seconds; must fit inside sshd's LoginGraceTime */
-	int http_timeout;   /* seconds for one HTTPS request */
-	int qr;             /* -1 auto (UTF-8 terminal), 0 no, 1 yes */
-	char *pam_cache_dir; /* root-only cache of discovery and JWKS documents */
-	char *authd_socket;  /* entra-authd's socket; "none": pam_entra always signs in itself */
+	int login_timeout;      /* seconds; must fit inside sshd's LoginGraceTime */
+	int http_timeout;       /* seconds for one HTTPS request */
+	int qr;                 /* -1 auto (UTF-8 terminal), 0 no, 1 yes */
+	char *pam_cache_dir;    /* root-only cache of discovery and JWKS documents */
+	char *authd_socket;     /* entra-authd's socket; "none": pam_entra always signs in itself */
+	bool allow_upn_binding; /* accounts without an Entra object id may sign in by UPN (default no) */
 
 	/* [accounts] */
 	char *cache_db;
 	enum entra_name_format name_format;
 	uint32_t uid_min;
 	uint32_t uid_max;
-	char *home;  /* %u = local name, %U = UPN */
+	char *home; /* %u = local name, %U = UPN */
 	char *shell;
-	char *host;  /* this host's name for OU globs; default gethostname() */
+	char *host; /* this host's name for OU globs; default gethostname() */
 
 	/* [sync] */
 	char *listen;
@@ -69,10 +70,10 @@ struct entra_config {
 	char *tls_key;
 	char *state_db;
 	char *token_file;
-	size_t max_body;     /* bytes; larger SCIM bodies get 413 */
+	size_t max_body; /* bytes; larger SCIM bodies get 413 */
 	int max_connections;
-	int connection_timeout; /* seconds of idle before a connection is dropped */
-	int request_timeout;    /* seconds for a whole request (line, headers, body): then 408 */
+	int connection_timeout;  /* seconds of idle before a connection is dropped */
+	int request_timeout;     /* seconds for a whole request (line, headers, body): then 408 */
 	int publish_interval_ms; /* debounce for cache.db publication */
 
 	struct entra_role *roles;
@@ -87,8 +88,7 @@ struct entra_config {
  * "FILE:LINE: message" to ERR; CFG is left freed. */
 int entra_config_load(const char *path, struct entra_config *cfg, char *err, size_t errlen);
 /* Parses TEXT as if it were the file NAME (used by tests and fuzzers). */
-int entra_config_parse(const char *name, const char *text, struct entra_config *cfg, char *err,
-		       size_t errlen);
+int entra_config_parse(const char *name, const char *text, struct entra_config *cfg, char *err, size_t errlen);
 void entra_config_free(struct entra_config *cfg);
 
 const struct entra_role *entra_config_role(const struct entra_config *cfg, const char *name);

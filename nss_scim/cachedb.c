@@ -99,7 +99,7 @@ int scim_db_refresh(struct scim_db *d, const char *path)
 	}
 	scim_db_close(d);
 	char why[384];
-	int err;
+	int err = 0;
 	if (!(d->path = strdup(path))) {
 		err = ENOMEM;
 	} else if (entra_cache_open(path, &d->cache, &err, why, sizeof(why)) == 0) {

@@ -8,23 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* "file:" URI of PATH for sqlite3_open_v2; '%', '?' and '#' must be escaped there. */
-static char *cache_uri(const char *path)
-{
-	size_t len = strlen(path);
-	char *uri = malloc(len * 3 + sizeof("file:?immutable=1"));
-	if (!uri)
-		return NULL;
-	char *w = uri + sprintf(uri, "file:");
-	for (const char *p = path; *p; p++) {
-		if (*p == '%' || *p == '?' || *p == '#')
-			w += sprintf(w, "%%%02X", (unsigned char)*p);
-		else
-			*w++ = *p;
-	}
-	strcpy(w, "?immutable=1");
-	return uri;
-}
+#include "cache_reader.h"
 
 static int copy_text(char *dst, size_t dstlen, const unsigned char *src)
 {
@@ -38,6 +22,10 @@ static int copy_text(char *dst, size_t dstlen, const unsigned char *src)
 static enum pe_lookup row_read(sqlite3_stmt *st, const char *name, struct pe_account *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+		return snprintf(err, errlen, "cache.db row for '%s' has no numeric uid; republish it with entra-syncd",
+		                name),
+		       PE_ACCOUNT_ERROR;
 	out->uid = sqlite3_column_int64(st, 0);
 	out->login = sqlite3_column_int(st, 3);
 	out->expire = sqlite3_column_int64(st, 4);
@@ -76,26 +64,19 @@ out:
 enum pe_lookup pe_account_lookup(const char *cache_db, const char *name, struct pe_account *out, char *err,
                                  size_t errlen)
 {
-	struct stat sb;
+	struct entra_cache cache;
+	char why[384];
+	int errnum;
 	if (errlen)
 		err[0] = '\0'; /* callers read ERR after NOT_FOUND too: a found-nothing query sets no text */
-	if (stat(cache_db, &sb) != 0) {
-		if (errno == ENOENT)
-			return snprintf(err, errlen, "%s does not exist", cache_db), PE_ACCOUNT_NOT_FOUND;
-		return snprintf(err, errlen, "cannot stat %s: %s", cache_db, strerror(errno)), PE_ACCOUNT_ERROR;
+	if (entra_cache_open(cache_db, &cache, &errnum, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", cache_db, errnum == ENOENT ? "does not exist" : why);
+		return errnum == ENOENT ? PE_ACCOUNT_NOT_FOUND : PE_ACCOUNT_ERROR;
 	}
-	char *uri = cache_uri(cache_db);
-	sqlite3 *db = NULL;
-	enum pe_lookup rc = PE_ACCOUNT_ERROR;
-	if (!uri) {
-		snprintf(err, errlen, "out of memory");
-	} else if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", cache_db, db ? sqlite3_errmsg(db) : "out of memory");
-	} else {
-		rc = query(db, name, out, err, errlen);
-	}
-	sqlite3_close(db);
-	free(uri);
+	enum pe_lookup rc = query(cache.db, name, out, err, errlen);
+	if (rc == PE_ACCOUNT_ERROR && entra_cache_budget_spent(&cache))
+		snprintf(err, errlen, "%s: the look-up exceeded its work bound (damaged or hostile file)", cache_db);
+	entra_cache_close(&cache);
 	return rc;
 }
 
@@ -111,7 +92,8 @@ enum pe_account_state pe_account_state(const struct pe_account *a, time_t now)
 	return PE_ACCOUNT_OK;
 }
 
-int pe_account_binding_check(const struct pe_account *a, const json_t *claims, char *reason, size_t reasonlen)
+int pe_account_binding_check(const struct pe_account *a, bool allow_upn, const json_t *claims, char *reason,
+                             size_t reasonlen)
 {
 	const char *oid = json_string_value(json_object_get(claims, "oid"));
 	const char *upn = json_string_value(json_object_get(claims, "preferred_username"));
@@ -123,9 +105,19 @@ int pe_account_binding_check(const struct pe_account *a, const json_t *claims, c
 			       -1;
 		return 0;
 	}
+	if (!allow_upn)
+		return pe_account_no_object_id(a, reason, reasonlen), -1;
 	if (!upn || strcasecmp(upn, a->upn))
 		return snprintf(reason, reasonlen, "token preferred_username '%.128s' is not the UPN %s of account %s",
 		                upn ? upn : "(none)", a->upn, a->name),
 		       -1;
 	return 0;
+}
+
+void pe_account_no_object_id(const struct pe_account *a, char *reason, size_t reasonlen)
+{
+	snprintf(reason, reasonlen,
+	         "account %s has no Entra object id, and a UPN is no proof of identity; map objectId to externalId "
+	         "in the Entra provisioning app (or set [pam] allow_upn_binding = yes, see pam_entra(8))",
+	         a->name);
 }

@@ -95,7 +95,7 @@ int pe_login_accept_claims(struct pe_session *s, const struct pe_account *accoun
 		return refuse(s, "the token is not from the configured tenant ([entra] tenant_id)");
 	if (!pe_jwt_audience_matches(json_object_get(claims, "aud"), s->cfg.client_id))
 		return refuse(s, "the token is not for the configured application ([entra] client_id)");
-	if (pe_account_binding_check(account, claims, reason, sizeof(reason)))
+	if (pe_account_binding_check(account, s->cfg.allow_upn_binding, claims, reason, sizeof(reason)))
 		return refuse(s, reason);
 	const char *oid = json_string_value(json_object_get(claims, "oid"));
 	entra_log(&s->log, LOG_INFO, "%s signed in with Microsoft Entra ID (oid %s, upn %s)", s->user, oid ? oid : "-",

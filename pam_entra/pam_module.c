@@ -2,6 +2,7 @@
  * cache.db serves. Everything is per call: no global mutable state. */
 #include "account.h"
 #include "login.h"
+#include "reserved_names.h"
 #include "session.h"
 
 #include <security/pam_ext.h>
@@ -25,8 +26,24 @@ static void args_parse(struct pe_session *s, int argc, const char **argv, const 
 	}
 }
 
-/* Loads the config and the account of the PAM user. PHASE_NOT_OURS for root (never ours, and
- * never locked out by a broken entra.conf) and for users the cache does not serve. */
+/* A cache.db that cannot be read: the user's phase fails closed, unless NSS resolves the name to
+ * an account outside the Entra uid range (a local user, who must never be locked out by it). */
+static enum phase_result cache_unreadable(struct pe_session *s, const char *err)
+{
+	if (pe_account_is_local(s->user, s->cfg.uid_min, s->cfg.uid_max)) {
+		entra_log(&s->log, LOG_WARNING, "%s; %s is a local account, left to the rest of the stack", err,
+		          s->user);
+		return PHASE_NOT_OURS;
+	}
+	entra_log(&s->log, LOG_ERR, "%s; check that entra-syncd publishes %s", err, s->cfg.cache_db);
+	return PHASE_FAILED;
+}
+
+/* Loads the config and the account of the PAM user. PHASE_NOT_OURS for root and the system's
+ * reserved names (never ours), for users the cache does not serve, and for everyone while
+ * entra.conf cannot be read: a typo there must not lock out local users (password logins,
+ * sudo, SSH keys, cron), and Entra users cannot sign in meanwhile, since libnss_scim, which
+ * reads the same file, then resolves none of them. */
 static enum phase_result session_start(struct pe_session *s, pam_handle_t *pamh, int argc, const char **argv,
                                        struct pe_account *account)
 {
@@ -39,11 +56,14 @@ static enum phase_result session_start(struct pe_session *s, pam_handle_t *pamh,
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user)
 		return entra_log(&s->log, LOG_ERR, "cannot determine the user name"), PHASE_FAILED;
 	s->user = user;
-	if (!strcmp(user, "root"))
+	if (entra_name_reserved(user))
 		return PHASE_NOT_OURS;
 	if (entra_config_load(config, &s->cfg, err, sizeof(err)))
-		return entra_log(&s->log, LOG_ERR, "%s; fix the file or the module's config= argument", err),
-		       PHASE_FAILED;
+		return entra_log(
+		           &s->log, LOG_ERR,
+		           "%s; ignoring every user until the file is fixed (Entra users cannot sign in meanwhile)",
+		           err),
+		       PHASE_NOT_OURS;
 	switch (pe_account_lookup(s->cfg.cache_db, user, account, err, sizeof(err))) {
 	case PE_ACCOUNT_FOUND:
 		return PHASE_OURS;
@@ -53,9 +73,14 @@ static enum phase_result session_start(struct pe_session *s, pam_handle_t *pamh,
 			          strstr(err, "does not exist") ? err : "not in cache.db");
 		return PHASE_NOT_OURS;
 	default:
-		entra_log(&s->log, LOG_ERR, "%s; check that entra-syncd publishes %s", err, s->cfg.cache_db);
-		return PHASE_FAILED;
+		return cache_unreadable(s, err);
 	}
+}
+
+/* Who the PAM user is, beyond the cache's word: REASON and -1 when another account owns the name. */
+static int identity_check(struct pe_session *s, const struct pe_account *a, char *reason, size_t reasonlen)
+{
+	return pe_account_identity_check(a, s->cfg.uid_min, s->cfg.uid_max, reason, reasonlen);
 }
 
 static void session_end(struct pe_session *s)
@@ -82,6 +107,14 @@ static int auth_for(struct pe_session *s, const struct pe_account *a)
 		return PAM_AUTH_ERR;
 	case PE_ACCOUNT_OK:
 		break;
+	}
+	char reason[512];
+	if (identity_check(s, a, reason, sizeof(reason)))
+		return entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: %s", s->user, reason), PAM_AUTH_ERR;
+	/* Before any prompt: a sign-in that could only be refused afterwards is not started. */
+	if (!a->object_id[0] && !s->cfg.allow_upn_binding) {
+		pe_account_no_object_id(a, reason, sizeof(reason));
+		return entra_log(&s->log, LOG_NOTICE, "refusing sign-in of %s: %s", s->user, reason), PAM_AUTH_ERR;
 	}
 	s->deadline_ms = pe_now_ms() + (long long)s->cfg.login_timeout * 1000;
 	return pe_login(s, a);
@@ -117,8 +150,11 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 static int account_for(struct pe_session *s, const struct pe_account *a)
 {
+	char reason[512];
 	switch (pe_account_state(a, time(NULL))) {
 	case PE_ACCOUNT_OK:
+		if (identity_check(s, a, reason, sizeof(reason)))
+			return entra_log(&s->log, LOG_ERR, "access denied to %s: %s", s->user, reason), PAM_PERM_DENIED;
 		return PAM_SUCCESS;
 	case PE_ACCOUNT_EXPIRED:
 		entra_log(&s->log, LOG_NOTICE, "access denied to %s: the account is disabled or expired", s->user);

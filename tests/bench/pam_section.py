@@ -43,7 +43,7 @@ class PamBench:
         """One login; returns the CPU seconds it cost."""
         argv = ["pamtester", "-v", service, user] + list(OPS)
         before = children_cpu()
-        r = harness.in_namespace(argv, [(site.pamd, "/etc/pam.d")], env=harness.module_env(), input="\n" * 5,
+        r = harness.in_namespace(argv, site.binds(), env=harness.module_env(), input="\n" * 5,
                                  timeout=120)
         cpu = children_cpu() - before
         if r.returncode != 0:

@@ -75,11 +75,11 @@ static void token_checks(const struct pe_jwt *jwt, const json_t *jwks)
 		check_reason(reason, sizeof(reason));
 	free(issuer);
 	struct pe_account acct = {.name = "alice", .uid = 200001, .upn = "alice@contoso.com", .login = 1, .expire = -1};
-	for (int with_oid = 0; with_oid < 2; with_oid++) {
-		if (with_oid)
+	for (int with_oid = 0; with_oid < 3; with_oid++) {
+		if (with_oid == 2)
 			snprintf(acct.object_id, sizeof(acct.object_id), "%s", "0f0e0d0c-0b0a-0908-0706-050403020100");
 		reason[0] = '\0';
-		if (pe_account_binding_check(&acct, jwt->claims, reason, sizeof(reason)))
+		if (pe_account_binding_check(&acct, with_oid == 1, jwt->claims, reason, sizeof(reason)))
 			check_reason(reason, sizeof(reason));
 	}
 }

@@ -10,6 +10,7 @@ The conversation answers every prompt with an empty line (the device code prompt
 import ctypes
 import json
 import os
+import pwd
 import sys
 from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_size_t, c_void_p
 
@@ -60,6 +61,9 @@ def snapshot():
 
 def main():
     service, user = sys.argv[1].encode(), sys.argv[2].encode()
+    # As sshd and login do, the caller resolves the user before PAM: libnss_scim's cache.db
+    # connection (kept for the life of the process) is then the caller's, not the module's.
+    pwd.getpwnam(sys.argv[2])
     threads0, fds0 = snapshot()
     handle = c_void_p()
     conv = PamConv(conversation, None)

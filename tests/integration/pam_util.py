@@ -1,6 +1,7 @@
 """Helpers for the pam_entra tests: the test IdP (tests/idp/idp.py) as a process, a site whose
 entra.conf points at it, and pamtester runs in a private mount namespace whose /etc/pam.d holds
-one service file naming BUILD/pam_entra.so by absolute path."""
+one service file naming BUILD/pam_entra.so by absolute path, and whose nsswitch.conf and
+/etc/entra make libnss_scim serve the site's cache.db."""
 
 import json
 import os
@@ -13,6 +14,7 @@ import uuid
 import pytest
 
 import harness
+import nss_util
 
 IDP = os.path.join(harness.REPO, "tests", "idp", "idp.py")
 SERVICE = "entra-test"
@@ -80,6 +82,14 @@ class PamSite:
         self.pamd = os.path.join(self.site.dir, "pam.d")
         os.makedirs(self.pamd)
         self.write_service()
+        self.nsswitch = os.path.join(self.site.dir, "nsswitch.conf")
+        with open(self.nsswitch, "w") as f:
+            f.write(nss_util.NSSWITCH)
+
+    def binds(self):
+        """What a host with the stack configured has: our PAM service, nsswitch.conf naming scim
+        (pam_entra resolves the user through NSS) and /etc/entra for libnss_scim."""
+        return [(self.pamd, "/etc/pam.d"), (self.nsswitch, "/etc/nsswitch.conf"), (self.site.etc, "/etc/entra")]
 
     def set_pam(self, **values):
         # In-process sign-ins unless a test starts entra-authd: the host may run one of its own.
@@ -106,7 +116,7 @@ class PamSite:
         Returns CompletedProcess; .text has pamtester's results, the prompts and the module's debug log."""
         ops = ops or ("authenticate",)
         argv = ["pamtester", "-v", SERVICE, user] + list(ops)
-        r = harness.in_namespace(argv, [(self.pamd, "/etc/pam.d")] + list(binds), env=harness.module_env(),
+        r = harness.in_namespace(argv, self.binds() + list(binds), env=harness.module_env(),
                                  input="\n" * enters, timeout=timeout)
         r.text = r.stdout + r.stderr  # pamtester's conversation writes prompts to stderr
         return r

@@ -93,10 +93,14 @@ def plain_service(psite):
         f.write(text)
 
 
+def plain_env():
+    """The plain build's libnss_scim for the NSS look-ups pam_entra makes (no sanitizer preload)."""
+    return dict(os.environ, LD_LIBRARY_PATH=harness.PLAIN_BUILD)
+
+
 def pamtester_run(psite, enters=10):
     def run(argv):
-        return harness.in_namespace(argv, [(psite.pamd, "/etc/pam.d")], env=dict(os.environ),
-                                    input="\n" * enters, timeout=600)
+        return harness.in_namespace(argv, psite.binds(), env=plain_env(), input="\n" * enters, timeout=600)
     return run
 
 
@@ -151,8 +155,8 @@ def test_no_threads_or_descriptors_left_in_the_caller(procs, tmp_path, forge):
         plain_service(psite)
         idp.script(user=alice[1], pending=1, forge=forge)
         driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardening_pam_driver.py")
-        r = harness.in_namespace(["/usr/bin/python3", driver, pam_util.SERVICE, "alice"],
-                                 [(psite.pamd, "/etc/pam.d")], env=dict(os.environ), timeout=120)
+        r = harness.in_namespace(["/usr/bin/python3", driver, pam_util.SERVICE, "alice"], psite.binds(),
+                                 env=plain_env(), timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         got = json.loads(r.stdout.strip().splitlines()[-1])
         assert (got["rc"] == 0) == (forge is None), r.stderr[-2000:]

@@ -113,10 +113,14 @@ def test_same_upn_other_oid_refused(idp, site, alice):
     assert_refused(site.pamtester("alice"), "token oid %s is not the Entra object id" % impostor["oid"])
 
 
-def test_upn_binding_when_cache_has_no_object_id(idp):
+def test_no_object_id_refused_before_any_prompt_unless_upn_binding_allowed(idp):
     row, ident = pam_util.new_user("carol", object_id=False)
     s = pam_util.PamSite(idp, [row])
     try:
+        r = s.pamtester("carol")
+        assert_refused(r, "account carol has no Entra object id.*map objectId to externalId.*allow_upn_binding")
+        assert "devicelogin" not in r.text and idp.requests() == []
+        s.set_pam(login_timeout=30, qr="no", allow_upn_binding="yes")  # the admin's opt-in: UPN decides
         idp.script(user=dict(ident, upn="Carol@Contoso.COM"))  # UPNs compare case-insensitively
         r = s.pamtester("carol")
         assert r.returncode == 0, r.text

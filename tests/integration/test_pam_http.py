@@ -144,7 +144,7 @@ def test_certificate_environment_variables_ignored(idp, alice, tmp_path):
         idp.script(user=alice[1])
         env = harness.module_env({"SSL_CERT_FILE": idp.ca, "SSL_CERT_DIR": hashed, "CURL_CA_BUNDLE": idp.ca})
         argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
-        r = harness.in_namespace(argv, [(s.pamd, "/etc/pam.d"), (empty, "/etc/ssl/certs")], env=env,
+        r = harness.in_namespace(argv, s.binds() + [(empty, "/etc/ssl/certs")], env=env,
                                  input="\n" * 5, timeout=120)
         assert r.returncode != 0, r.stdout + r.stderr
         assert "not trusted" in r.stderr, r.stderr
@@ -159,7 +159,7 @@ def test_libcurl_never_loaded(idp, site, alice):
     assert "libcurl" not in needed and "libssl" not in needed, needed
     idp.script(user=alice[1])
     argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
-    r = harness.in_namespace(argv, [(site.pamd, "/etc/pam.d")], env=harness.module_env({"LD_DEBUG": "files"}),
+    r = harness.in_namespace(argv, site.binds(), env=harness.module_env({"LD_DEBUG": "files"}),
                              input="\n" * 5, timeout=120)
     assert r.returncode == 0 and "successfully authenticated" in r.stdout + r.stderr, r.stderr[-3000:]
     loaded = [line for line in r.stderr.splitlines() if "file=" in line]

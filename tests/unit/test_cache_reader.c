@@ -16,6 +16,7 @@
 
 #include "common/cache_reader.h"
 #include "common/cache_schema.h"
+#include "sync/cache_writer.h"
 
 struct fixture {
 	char dir[64];
@@ -97,6 +98,30 @@ static void accepts_the_projects_own_file(void **state)
 	int err = 0;
 	char why[256] = "";
 	write_cache(f, NULL, 3);
+	assert_int_equal(open_cache(f, &c, &err, why), 0);
+}
+
+/* What entra-syncd's writer publishes (indexes created after the rows) is what the reader takes. */
+static void accepts_what_entra_syncd_publishes(void **state)
+{
+	struct fixture *f = *state;
+	struct entra_cache c;
+	int err = 0;
+	char why[256] = "";
+	char dir[] = "/home/alice";
+	struct cache_account a = {.name = "alice",
+	                          .uid = 200001,
+	                          .gecos = "Alice",
+	                          .dir = dir,
+	                          .shell = "/bin/sh",
+	                          .upn = "alice@contoso.com",
+	                          .scim_id = "s1",
+	                          .role = "user",
+	                          .login = 1,
+	                          .expire = -1};
+	struct cache_snapshot snap = {
+	    .accounts = &a, .n_accounts = 1, .host = "web-01", .uid_min = 200000, .uid_max = 300000};
+	assert_int_equal(cache_write(f->path, &snap, 7), 0);
 	assert_int_equal(open_cache(f, &c, &err, why), 0);
 }
 
@@ -217,6 +242,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(accepts_the_projects_own_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(accepts_what_entra_syncd_publishes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_any_other_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_files_others_could_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_what_is_not_a_whole_database, setup, teardown),

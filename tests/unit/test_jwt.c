@@ -352,17 +352,19 @@ static void test_identity_binding(void **state)
 	    .name = "alice", .uid = 200100, .upn = "alice@contoso.com", .object_id = OID, .login = 1, .expire = -1};
 	json_t *c = json_pack("{s:s, s:s}", "oid", "0A1B2C3D-0000-4000-8000-00000000ABCD", "preferred_username",
 	                      "someone@else.com");
-	assert_int_equal(pe_account_binding_check(&a, c, reason, sizeof(reason)), 0); /* oid wins, any case */
+	assert_int_equal(pe_account_binding_check(&a, false, c, reason, sizeof(reason)), 0); /* oid wins, any case */
 	json_object_set_new(c, "oid", json_string("ffffffff-0000-4000-8000-00000000abcd"));
 	json_object_set_new(c, "preferred_username", json_string("alice@contoso.com"));
-	assert_int_equal(pe_account_binding_check(&a, c, reason, sizeof(reason)), -1); /* same UPN, other oid */
+	assert_int_equal(pe_account_binding_check(&a, false, c, reason, sizeof(reason)), -1); /* same UPN, other oid */
 	json_object_del(c, "oid");
-	assert_int_equal(pe_account_binding_check(&a, c, reason, sizeof(reason)), -1);
-	a.object_id[0] = '\0'; /* no object id known: UPN decides */
+	assert_int_equal(pe_account_binding_check(&a, false, c, reason, sizeof(reason)), -1);
+	a.object_id[0] = '\0'; /* no object id known: refused unless the admin opted in to UPN binding */
 	json_object_set_new(c, "preferred_username", json_string("ALICE@Contoso.com"));
-	assert_int_equal(pe_account_binding_check(&a, c, reason, sizeof(reason)), 0);
+	assert_int_equal(pe_account_binding_check(&a, false, c, reason, sizeof(reason)), -1);
+	assert_non_null(strstr(reason, "no Entra object id"));
+	assert_int_equal(pe_account_binding_check(&a, true, c, reason, sizeof(reason)), 0);
 	json_object_set_new(c, "preferred_username", json_string("alice@contoso.com.evil"));
-	assert_int_equal(pe_account_binding_check(&a, c, reason, sizeof(reason)), -1);
+	assert_int_equal(pe_account_binding_check(&a, true, c, reason, sizeof(reason)), -1);
 	json_decref(c);
 }
 
