@@ -92,7 +92,7 @@ class Processes:
         self.procs = []
 
 
-def in_namespace(argv, binds, env=None, input=None, timeout=60, check=False):
+def in_namespace(argv, binds, env=None, input=None, timeout=60, check=False, text=True):
     """Runs ARGV in a private mount namespace where each (source, target) of BINDS is
     bind-mounted. The host's own files never change; a missing target is created as an empty
     mount point."""
@@ -105,7 +105,7 @@ def in_namespace(argv, binds, env=None, input=None, timeout=60, check=False):
         script.append('mount --bind "%s" "%s"' % (source, target))
     script.append('exec "$@"')
     cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(script), "sh"] + list(argv)
-    return subprocess.run(cmd, env=env, input=input, capture_output=True, text=True, timeout=timeout, check=check)
+    return subprocess.run(cmd, env=env, input=input, capture_output=True, text=text, timeout=timeout, check=check)
 
 
 CONFIG_TEMPLATE = """\

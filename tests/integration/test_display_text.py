@@ -31,9 +31,7 @@ def unsafe(ch):
 
 def run_bytes(binds, argv, env, stdin=b""):
     """ARGV in a private mount namespace with BINDS, its output as bytes (never decoded here)."""
-    script = ["set -e"] + ['mount --bind "%s" "%s"' % b for b in binds] + ['exec "$@"']
-    cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(script), "sh"]
-    return subprocess.run(cmd + argv, env=env, input=stdin, capture_output=True, timeout=120)
+    return harness.in_namespace(argv, binds, env=env, input=stdin, timeout=120, text=False)
 
 
 def clean_text(raw, allowed="\n"):
@@ -96,7 +94,7 @@ def shown_line(r):
 def sign_in(site, locale):
     env = harness.module_env({"LC_ALL": locale, "LANG": locale})
     argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
-    return run_bytes([(site.pamd, "/etc/pam.d")], argv, env, stdin=b"\n" * 10)
+    return run_bytes(site.binds(), argv, env, stdin=b"\n" * 10)
 
 
 @pytest.fixture(params=["in-process", "entra-authd"])
