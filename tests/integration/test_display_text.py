@@ -6,7 +6,6 @@ passwd field, and a cut on a character boundary."""
 
 import os
 import shutil
-import subprocess
 import tempfile
 import unicodedata
 
