@@ -83,3 +83,16 @@ size_t entra_text_safe(char *dst, size_t dstlen, const char *src, unsigned flags
 	dst[n] = '\0';
 	return n;
 }
+
+bool entra_text_is_safe(const char *text, size_t max, unsigned flags)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	for (size_t n = 0; s[n];) {
+		uint32_t cp;
+		size_t len = utf8_next(s + n, &cp);
+		if (!len || entra_text_dropped(cp) || (cp == ':' && (flags & ENTRA_TEXT_NO_COLON)) ||
+		    (cp >= 0x80 && (flags & ENTRA_TEXT_ASCII)) || (n += len) > max)
+			return false;
+	}
+	return true;
+}

@@ -30,4 +30,8 @@ size_t entra_text_safe(char *dst, size_t dstlen, const char *src, unsigned flags
  * lines at. */
 bool entra_text_dropped(uint32_t cp);
 
+/* Whether TEXT is at most MAX bytes and entra_text_safe would keep it whole (a reader's check
+ * of text another process wrote). */
+bool entra_text_is_safe(const char *text, size_t max, unsigned flags);
+
 #endif

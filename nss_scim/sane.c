@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "reserved_names.h"
+#include "text_safe.h"
 
 void scim_syslog(int priority, const char *fmt, ...)
 {
@@ -20,17 +21,6 @@ void scim_syslog(int priority, const char *fmt, ...)
 	va_end(ap);
 	/* No openlog(): the host process owns its syslog identity. */
 	syslog(LOG_AUTHPRIV | priority, "libnss_scim: %s", msg);
-}
-
-static bool text_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-	for (; s[n]; n++) {
-		unsigned char c = (unsigned char)s[n];
-		if (n >= max || c < 0x20 || c == 0x7f || c == ':')
-			return false;
-	}
-	return true;
 }
 
 /* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
@@ -69,9 +59,11 @@ bool scim_local_group_name_ok(const char *name)
 	return safe_name_len(name) != 0;
 }
 
+/* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
+ * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
 bool scim_field_ok(const char *text)
 {
-	return text && text_ok(text, SCIM_FIELD_MAX);
+	return text && entra_text_is_safe(text, SCIM_FIELD_MAX, ENTRA_TEXT_NO_COLON);
 }
 
 bool scim_path_ok(const char *path)

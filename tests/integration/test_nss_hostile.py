@@ -137,3 +137,17 @@ def test_system_names_are_never_served(site, host):
     assert host.getent("group", "team").stdout.strip() == "team:*:300003:alice"
     ours = [l.split(":")[0] for l in host.getent("passwd").stdout.splitlines() if ":2000" in l]
     assert ours == ["alice"]
+
+
+def test_unsafe_text_is_never_served(site, host):
+    """Text entra-syncd would never publish (controls, bidi overrides, invalid UTF-8) in a tampered cache."""
+    users = [{"name": "alice", "uid": 200001, "gecos": "Alice M\u00fcller"},
+             {"name": "csi", "uid": 200002, "gecos": "Mallory\u009b31m"},
+             {"name": "bidi", "uid": 200003, "gecos": "Red\u202eevil"},
+             {"name": "cutoff", "uid": 200004, "dir": "/home/\u2066x"}]
+    harness.write_cache(site.cache_db, users=users)
+    assert host.getent("passwd", "alice").stdout.strip() == "alice:x:200001:200001:Alice M\u00fcller:/home/alice:/bin/bash"
+    for name in ("csi", "bidi", "cutoff"):
+        assert host.getent("passwd", name).returncode == 2, name
+    raw = host.run(["getent", "passwd"]).stdout
+    assert "\u009b" not in raw and "\u202e" not in raw and "\u2066" not in raw

@@ -43,6 +43,13 @@ static void fields_and_paths(void **state)
 	assert_false(scim_field_ok(NULL));
 	assert_false(scim_field_ok("x\nroot:x:0:0::/:/bin/sh"));
 	assert_false(scim_field_ok("a:b"));
+	assert_true(scim_field_ok("M\xc3\xbcller")); /* UTF-8 letters are fine */
+	assert_false(scim_field_ok("Mallory\xc2\x9b"
+	                           "31m")); /* U+009B, CSI */
+	assert_false(scim_field_ok("Red\xe2\x80\xae"
+	                           "evil"));     /* U+202E, a bidi override */
+	assert_false(scim_field_ok("cut \xc3")); /* half a character */
+	assert_false(scim_field_ok("\xc0\xaf")); /* an overlong '/' */
 	assert_true(scim_path_ok("/home/alice"));
 	assert_false(scim_path_ok("home/alice"));
 	assert_false(scim_path_ok(""));

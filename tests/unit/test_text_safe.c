@@ -260,6 +260,27 @@ static void random_bytes(void **state)
 	}
 }
 
+/* The reader's check agrees with the writer: text is safe exactly when sanitizing keeps it whole. */
+static void is_safe_agrees_with_the_sanitizer(void **state)
+{
+	srand(2);
+	for (int round = 0; round < 20000; round++) {
+		char in[64], out[64];
+		size_t len = (size_t)rand() % (sizeof(in) - 1);
+		for (size_t i = 0; i < len; i++)
+			in[i] = (char)(rand() % 4 ? 0x80 + rand() % 0x78 : 1 + rand() % 0xff);
+		in[len] = '\0';
+		unsigned flags = (unsigned)round & 3;
+		size_t kept = entra_text_safe(out, sizeof(out), in, flags);
+		assert_int_equal(entra_text_is_safe(in, sizeof(in), flags), kept == len);
+		assert_true(entra_text_is_safe(out, sizeof(out), flags));
+	}
+	assert_true(entra_text_is_safe("Alice M\xc3\xbcller", 64, ENTRA_TEXT_NO_COLON));
+	assert_false(entra_text_is_safe("Alice M\xc3\xbcller", 8, ENTRA_TEXT_NO_COLON)); /* longer than MAX */
+	assert_false(entra_text_is_safe("a:b", 64, ENTRA_TEXT_NO_COLON));
+	assert_true(entra_text_is_safe("a:b", 64, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(cut_at_every_length),
 	    cmocka_unit_test(ascii_mode),
 	    cmocka_unit_test(random_bytes),
+	    cmocka_unit_test(is_safe_agrees_with_the_sanitizer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
