@@ -10,9 +10,10 @@
 #   sync/syncd_main.c      -> $(B)/entra-syncd
 #   sync/cli_main.c        -> $(B)/entra-sync
 #   nss_scim/*.c           -> $(B)/libnss_scim.so.2   (exports only nss_scim/nss_scim.sym)
-#   pam_entra/*.c          -> $(B)/pam_entra.so       (exports only pam_entra/pam_entra.sym)
-#   pam_entra/authd/*.c    -> $(B)/libauthd.a, except authd_main.c
-#   pam_entra/authd/authd_main.c -> $(B)/entra-authd (sign-in broker; links libpamentra.a)
+#   pam_entra/*.c          -> $(B)/pam_entra.so       (exports only pam_entra/pam_entra.sym; no network,
+#                             TLS or JWT code: it signs in through entra-authd)
+#   authd/*.c              -> $(B)/libauthd.a, except authd_main.c
+#   authd/authd_main.c     -> $(B)/entra-authd (the sign-in broker: device code flow, token checks)
 #   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
 #   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
 #   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
@@ -44,7 +45,7 @@ B ?= build
 SANFLAGS :=
 endif
 
-PKGS := jansson libmicrohttpd libcurl sqlite3 libjwt openssl
+PKGS := jansson libmicrohttpd libcurl sqlite3 openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -54,17 +55,17 @@ LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
 SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lssl -lpthread
 NSS_LIBS  := -lsqlite3
-PAM_LIBS  := -lpam -ljansson -ljwt -lsqlite3 -lcrypto
-AUTHD_LIBS := -lpam -ljansson -lsqlite3 -lpthread
-TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS))
+PAM_LIBS  := -lpam -ljansson -lsqlite3
+AUTHD_LIBS := -ljansson -lcrypto -lpthread -ldl
+TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS) $(AUTHD_LIBS))
 
 COMMON_SRC := $(wildcard common/*.c)
 SYNC_MAINS := sync/syncd_main.c sync/cli_main.c
 SYNC_SRC   := $(filter-out $(SYNC_MAINS),$(wildcard sync/*.c))
 NSS_SRC    := $(wildcard nss_scim/*.c)
 PAM_SRC    := $(wildcard pam_entra/*.c)
-AUTHD_MAIN := pam_entra/authd/authd_main.c
-AUTHD_SRC  := $(filter-out $(AUTHD_MAIN),$(wildcard pam_entra/authd/*.c))
+AUTHD_MAIN := authd/authd_main.c
+AUTHD_SRC  := $(filter-out $(AUTHD_MAIN),$(wildcard authd/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -115,7 +116,7 @@ $(B)/pam_entra.so: $(PAM_OBJ) $(B)/libcommon.a pam_entra/pam_entra.sym
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=pam_entra/pam_entra.sym \
 		-o $@ $(PAM_OBJ) $(B)/libcommon.a $(PAM_LIBS)
 
-$(B)/entra-authd: $(call obj,$(AUTHD_MAIN)) $(B)/libauthd.a $(B)/libpamentra.a $(B)/libcommon.a
+$(B)/entra-authd: $(call obj,$(AUTHD_MAIN)) $(B)/libauthd.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(AUTHD_LIBS)
 
 ARCHIVES := $(B)/libsync.a $(B)/libauthd.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
@@ -160,7 +161,7 @@ bench-smoke: all $(BENCH_BINS)
 
 # Debian packages needed to build and test; installed only when missing.
 DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
-	libsqlite3-dev libjwt-dev libssl-dev libpam0g-dev
+	libsqlite3-dev libssl-dev libpam0g-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
 	libnss-cache clang libclang-rt-14-dev valgrind
@@ -215,6 +216,7 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PAMCONFIGDIR)
 	install -m 0644 etc/systemd/entra-syncd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-syncd.service
 	install -m 0644 etc/systemd/entra-authd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.service
+	install -m 0644 etc/systemd/entra-authd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.socket
 	install -m 0644 etc/sysusers.d/entra.conf $(DESTDIR)$(SYSUSERSDIR)/entra.conf
 	install -m 0644 etc/tmpfiles.d/entra.conf $(DESTDIR)$(TMPFILESDIR)/entra.conf
 	install -m 0644 etc/pam-configs/entra $(DESTDIR)$(PAMCONFIGDIR)/entra

@@ -96,3 +96,13 @@ bool entra_text_is_safe(const char *text, size_t max, unsigned flags)
 	}
 	return true;
 }
+
+void entra_text_printable(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+	if (!dstlen)
+		return;
+	for (; src && src[i] && i + 1 < dstlen; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}

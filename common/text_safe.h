@@ -34,4 +34,9 @@ bool entra_text_dropped(uint32_t cp);
  * of text another process wrote). */
 bool entra_text_is_safe(const char *text, size_t max, unsigned flags);
 
+/* Copies SRC (NULL reads as "") into DST, replacing each byte that is not printable ASCII with
+ * '?': for log lines and protocol reasons, where a '?' keeps the trace of what was there. Text
+ * a person sees at sign-in goes through entra_text_safe instead. */
+void entra_text_printable(char *dst, size_t dstlen, const char *src);
+
 #endif

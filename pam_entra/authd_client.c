@@ -1,8 +1,9 @@
 #include "authd_client.h"
 
 #include "authd_proto.h"
-#include "device_flow.h"
-#include "prompt.h"
+#include "clock.h"
+#include "signin_flow.h"
+#include "text_safe.h"
 #include "unix_socket.h"
 
 #include <errno.h>
@@ -19,36 +20,38 @@ struct authd_flow {
 	json_t *claims; /* PE_POLL_DONE: the verified claims */
 };
 
-static void not_used(struct pe_session *s, int priority, const char *why)
+/* Logs why the broker cannot sign the user in, and what to do: PAM_AUTHINFO_UNAVAIL. */
+static int unavailable(struct pe_session *s, const char *why)
 {
-	if (priority != LOG_DEBUG || s->debug)
-		entra_log(&s->log, priority, "%s; signing %s in without entra-authd", why, s->user);
+	entra_log(&s->log, LOG_ERR, "cannot sign %s in: %s", s->user, why);
+	return PAM_AUTHINFO_UNAVAIL;
 }
 
-/* A connection to a broker running as root, or -1 (logged) when there is none to trust. */
+/* A connection to the broker, which must run as root (anyone else could forge claims): the
+ * descriptor, or -1 after logging why not. */
 static int authd_connect(struct pe_session *s)
 {
 	const char *path = s->cfg.authd_socket;
-	char why[512];
+	char why[600];
 	if (!strcmp(path, "none"))
-		return -1;
-	if (geteuid() != 0) /* the broker serves root callers only */
-		return not_used(s, LOG_DEBUG, "not running as root"), -1;
+		return unavailable(s, "[pam] authd_socket = none names no socket: remove the key (pam_entra signs in "
+		                      "only through entra-authd)"),
+		       -1;
 	int fd = entra_seqpacket_connect(path, SOCK_NONBLOCK);
 	if (fd < 0) {
-		int e = errno;
-		snprintf(why, sizeof(why), "entra-authd is not reachable at %s (%s)", path, strerror(e));
-		not_used(s, e == ENOENT || e == ECONNREFUSED ? LOG_DEBUG : LOG_WARNING, why);
-		return -1;
+		snprintf(why, sizeof(why),
+		         "entra-authd is not reachable at %s (%s); start it: systemctl enable --now entra-authd.socket",
+		         path, strerror(errno));
+		return unavailable(s, why), -1;
 	}
 	long long uid = pe_authd_peer_uid(fd);
 	if (uid == 0)
 		return fd;
-	/* Only root could have bound a socket we can rely on: anyone else could forge claims. */
-	snprintf(why, sizeof(why), "ignoring %s: the process behind it runs as uid %lld, not root", path, uid);
-	not_used(s, LOG_WARNING, why);
+	snprintf(why, sizeof(why),
+	         "the process serving %s runs as uid %lld, not root: it is not entra-authd; check [pam] authd_socket",
+	         path, uid);
 	close(fd);
-	return -1;
+	return unavailable(s, why), -1;
 }
 
 static json_t *exchange(struct authd_flow *f, json_t *msg, long long deadline_ms, char *err, size_t errlen)
@@ -75,7 +78,7 @@ static enum pe_poll_result poll_answer(struct pe_session *s, struct authd_flow *
 {
 	const char *result = pe_authd_field(msg, "result");
 	char why[PE_AUTHD_MAX_WHY + 1];
-	pe_printable(why, sizeof(why), pe_authd_field(msg, "why"));
+	entra_text_printable(why, sizeof(why), pe_authd_field(msg, "why"));
 	if (!strcmp(result, "pending"))
 		return PE_POLL_PENDING;
 	if (!strcmp(result, "slow_down"))
@@ -109,32 +112,28 @@ static enum pe_poll_result authd_poll(struct pe_session *s, void *ctx, const str
 	return res;
 }
 
-/* The broker's answer to "start": PAM_SUCCESS with f->code, PE_AUTHD_NOT_USED, or a PAM error. */
+/* The broker's answer to "start": PAM_SUCCESS with f->code, or a PAM error, logged. */
 static int start(struct pe_session *s, struct authd_flow *f)
 {
-	char err[256], why[PE_AUTHD_MAX_WHY + 1];
-	long long deadline = pe_now_ms() + 2LL * s->cfg.http_timeout * 1000 + START_SLACK_MS;
+	char err[256], why[PE_AUTHD_MAX_WHY + 1], text[PE_AUTHD_MAX_WHY + 64];
+	long long deadline = entra_now_ms() + 2LL * s->cfg.http_timeout * 1000 + START_SLACK_MS;
 	json_t *msg = exchange(f,
 	                       json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "op", "start", "v", PE_AUTHD_VERSION, "user",
 	                                 s->user, "tenant_id", s->cfg.tenant_id, "client_id", s->cfg.client_id,
 	                                 "authority", s->cfg.authority),
 	                       deadline, err, sizeof(err));
-	if (!msg)
-		return snprintf(why, sizeof(why), "entra-authd did not answer (%s)", err),
-		       not_used(s, LOG_WARNING, why), PE_AUTHD_NOT_USED;
+	if (!msg) {
+		snprintf(text, sizeof(text), "entra-authd did not answer (%s); see its log", err);
+		return unavailable(s, text);
+	}
 	const char *result = pe_authd_field(msg, "result");
-	int rc = PE_AUTHD_NOT_USED;
-	pe_printable(why, sizeof(why), pe_authd_field(msg, "why"));
+	int rc = PAM_SUCCESS;
+	entra_text_printable(why, sizeof(why), pe_authd_field(msg, "why"));
 	if (!strcmp(result, "code")) {
 		f->code = json_incref(msg);
-		rc = PAM_SUCCESS;
-	} else if (!strcmp(result, "unavailable")) {
-		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: %s (entra-authd)", s->user, why);
-		rc = PAM_AUTHINFO_UNAVAIL;
 	} else {
-		char text[PE_AUTHD_MAX_WHY + 64];
-		snprintf(text, sizeof(text), "entra-authd answered '%.32s' %s", result, why);
-		not_used(s, strcmp(result, "busy") && strcmp(result, "not_served") ? LOG_WARNING : LOG_INFO, text);
+		snprintf(text, sizeof(text), "entra-authd answered '%.32s': %s", result, why);
+		rc = unavailable(s, text);
 	}
 	json_decref(msg);
 	return rc;
@@ -145,7 +144,7 @@ int pe_authd_login(struct pe_session *s, json_t **claims)
 	struct authd_flow f = {.fd = authd_connect(s)};
 	*claims = NULL;
 	if (f.fd < 0)
-		return PE_AUTHD_NOT_USED;
+		return PAM_AUTHINFO_UNAVAIL;
 	int rc = start(s, &f);
 	if (rc == PAM_SUCCESS) {
 		struct pe_flow_backend backend = {.request_code = authd_request_code, .poll = authd_poll, .ctx = &f};

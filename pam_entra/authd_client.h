@@ -1,5 +1,5 @@
-/* pam_entra's side of entra-authd (authd_proto.h): the broker keeps warm TLS connections to
- * Entra, so a sign-in through it costs no OpenSSL start-up in the PAM process. */
+/* pam_entra's side of entra-authd (common/authd_proto.h), the one sign-in path: the broker talks
+ * to Entra and verifies the token, so the PAM process loads no network, TLS or JWT code. */
 #ifndef PE_AUTHD_CLIENT_H
 #define PE_AUTHD_CLIENT_H
 
@@ -7,12 +7,10 @@
 
 #include <jansson.h>
 
-#define PE_AUTHD_NOT_USED (-1000) /* never a PAM code */
-
-/* Signs the PAM user in through entra-authd. PE_AUTHD_NOT_USED when the broker cannot be used
- * (authd_socket = none, nothing listening, its server not root, busy, configured for another
- * tenant): the caller signs in itself. Else a PAM code, logged; on PAM_SUCCESS *CLAIMS holds
- * the claims of the id_token the broker verified (a new reference). */
+/* Signs the PAM user in through entra-authd. PAM_AUTHINFO_UNAVAIL, logged with what to do, when
+ * the broker cannot be used (nothing listening, its server not root, busy, configured for
+ * another tenant); else a PAM code, logged; on PAM_SUCCESS *CLAIMS holds the claims of the
+ * id_token the broker verified (a new reference). */
 int pe_authd_login(struct pe_session *s, json_t **claims);
 
 #endif

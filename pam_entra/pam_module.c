@@ -1,6 +1,7 @@
 /* PAM entry points of pam_entra.so: Microsoft Entra ID device code sign-in for the accounts
  * cache.db serves. Everything is per call: no global mutable state. */
 #include "account.h"
+#include "clock.h"
 #include "login.h"
 #include "reserved_names.h"
 #include "session.h"
@@ -85,7 +86,6 @@ static int identity_check(struct pe_session *s, const struct pe_account *a, char
 
 static void session_end(struct pe_session *s)
 {
-	pe_http_share_release(&s->http);
 	entra_config_free(&s->cfg);
 }
 
@@ -116,7 +116,7 @@ static int auth_for(struct pe_session *s, const struct pe_account *a)
 		pe_account_no_object_id(a, reason, sizeof(reason));
 		return entra_log(&s->log, LOG_NOTICE, "refusing sign-in of %s: %s", s->user, reason), PAM_AUTH_ERR;
 	}
-	s->deadline_ms = pe_now_ms() + (long long)s->cfg.login_timeout * 1000;
+	s->deadline_ms = entra_now_ms() + (long long)s->cfg.login_timeout * 1000;
 	return pe_login(s, a);
 }
 

@@ -23,13 +23,3 @@ int pe_prompt(pam_handle_t *pamh, const char *text)
 	}
 	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_CONV_ERR;
 }
-
-void pe_printable(char *dst, size_t dstlen, const char *src)
-{
-	size_t i = 0;
-	if (!dstlen)
-		return;
-	for (; src && src[i] && i + 1 < dstlen; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-}

@@ -71,10 +71,11 @@ class Demo:
     def __init__(self, build):
         os.environ["ENTRA_BUILD"] = build
         sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+        import authd_util
         import harness
         import pam_util
         import sshd_util
-        self.h, self.pam_util, self.sshd_util = harness, pam_util, sshd_util
+        self.h, self.pam_util, self.sshd_util, self.authd_util = harness, pam_util, sshd_util, authd_util
         self.build = build
         self.procs = harness.Processes()
         self.tmp = tempfile.mkdtemp(prefix="entra-demo-")
@@ -107,8 +108,9 @@ class Demo:
         self.idp = self.pam_util.TestIdp(self.procs, self.tmp, interval=1)
         print("   authority %s (tenant %s)" % (self.idp.authority, self.pam_util.TENANT))
         self.site = h.Site(authority=self.idp.authority, ca_line="ca_file = %s" % self.idp.ca, host="web-01",
-                           policy=POLICY + "\n[pam]\nlogin_timeout = 60\ncache_dir = %s\n"
-                           % os.path.join(self.tmp, "pam-cache"), publish_interval_ms=200)
+                           policy=POLICY + "\n[pam]\nlogin_timeout = 60\ncache_dir = %s\nauthd_socket = %s\n"
+                           % (os.path.join(self.tmp, "pam-cache"), os.path.join(self.tmp, "authd", "socket")),
+                           publish_interval_ms=200)
         # cache.db must be reachable by every user, as /var/lib/entra is (the signed-in session reads it)
         os.chmod(self.site.dir, 0o755)
         self.step("Start entra-syncd and create the SCIM token",
@@ -119,6 +121,16 @@ class Demo:
         print("   token %s...  (shown once)" % self.syncd.token[:12])
         print("   entra-syncd listening on http://127.0.0.1:%d/scim/v2, host name web-01" % self.site.port)
         self.scim = self.syncd.client
+        self.step("Start entra-authd, the sign-in broker",
+                  "pam_entra signs in only through entra-authd (root, no capabilities): the broker runs the device "
+                  "code flow against the identity provider and verifies the ID token, so sshd itself loads no "
+                  "network, TLS or JWT code. In production systemd starts it on the first sign-in "
+                  "(entra-authd.socket).")
+        socket_path = os.path.join(self.tmp, "authd", "socket")
+        os.makedirs(os.path.dirname(socket_path))
+        self.authd = self.authd_util.Authd(self.procs, self.site.config, socket_path,
+                                      os.path.join(self.tmp, "authd.log")).start()
+        print("   entra-authd listening on %s" % socket_path)
 
     def provision(self):
         h = self.h

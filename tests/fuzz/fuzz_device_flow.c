@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "pam_entra/device_flow.h"
+#include "authd/idp_flow.h"
 #include "text_safe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pam_entra/http_parse.h"
+#include "authd/http_parse.h"
 
 #define FUZZ_MAX_BODY 4096
 

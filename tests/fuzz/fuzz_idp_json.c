@@ -1,8 +1,9 @@
-/* libFuzzer target: documents an OpenID provider serves, through pam_entra's real code paths.
+/* libFuzzer target: documents an OpenID provider serves, through the sign-in's real code paths.
  *
  * Input: "DISCOVERY-JSON" FUZZ_SEPARATOR "JWKS-JSON" FUZZ_SEPARATOR "ID-TOKEN". The documents are
- * placed in pam_entra's file cache (where a previous fetch would have left them), then
- * pe_oidc_discover, pe_oidc_jwks and pe_login_check_token run exactly as at sign-in. The
+ * placed in entra-authd's file cache (where a previous fetch would have left them), then
+ * pe_oidc_discover, pe_oidc_jwks and pe_token_verify run exactly as in entra-authd, then
+ * pam_entra's binding check on what it accepts. The
  * authority and the JWKS URL point at 127.0.0.1:1 and the process has its own network namespace
  * when it can, so a fuzzed URL never reaches the network. Strings the module shows the user go
  * through entra_text_safe and the QR encoder as a device code response's would.
@@ -15,10 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authd/file_cache.h"
+#include "authd/oidc.h"
+#include "authd/token_verify.h"
 #include "fuzz_util.h"
-#include "pam_entra/file_cache.h"
-#include "pam_entra/login.h"
-#include "pam_entra/oidc.h"
+#include "pam_entra/account.h"
 #include "pam_entra/qr.h"
 #include "text_safe.h"
 
@@ -42,13 +44,13 @@ static void cache_put(const char *kind, const char *url, const char *doc, size_t
 	}
 }
 
-static void session_init(struct pe_session *s)
+static void session_init(struct authd_request *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
-	s->log = (struct entra_logger){.component = "pam_entra", .facility = LOG_AUTHPRIV};
+	s->log = (struct entra_logger){.component = "entra-authd", .facility = LOG_AUTHPRIV};
 	s->user = "alice";
-	s->deadline_ms = pe_now_ms() + 5000;
+	s->deadline_ms = entra_now_ms() + 5000;
 }
 
 static void show_like_a_prompt(const char *text)
@@ -67,7 +69,7 @@ static void show_like_a_prompt(const char *text)
 
 static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen, const char *token)
 {
-	struct pe_session s;
+	struct authd_request s;
 	struct pe_oidc_provider p;
 	session_init(&s);
 	char url[256];
@@ -84,9 +86,14 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 		cache_put("jwks", JWKS_URL, jwks, jlen);
 		struct pe_account acct = {
 		    .name = "alice", .uid = 200001, .upn = "alice@contoso.com", .login = 1, .expire = -1};
-		int rc = pe_login_check_token(&s, &p, &acct, token ? token : "");
-		if (rc != PAM_SUCCESS && rc != PAM_AUTH_ERR && rc != PAM_AUTHINFO_UNAVAIL)
+		char reason[512] = "";
+		json_t *claims = NULL;
+		int rc = pe_token_verify(&s, &p, token ? token : "", &claims, reason, sizeof(reason));
+		if (rc != AUTHD_OK && rc != AUTHD_REFUSED && rc != AUTHD_UNAVAILABLE)
 			abort();
+		if (rc == AUTHD_OK) /* then pam_entra's binding, as at sign-in */
+			pe_account_binding_check(&acct, false, claims, reason, sizeof(reason));
+		json_decref(claims);
 	}
 	pe_oidc_provider_free(&p);
 	pe_http_share_release(&s.http);

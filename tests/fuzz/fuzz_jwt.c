@@ -11,9 +11,9 @@
 
 #include "fuzz_util.h"
 #include "pam_entra/account.h"
-#include "pam_entra/b64url.h"
-#include "pam_entra/jwk.h"
-#include "pam_entra/jwt.h"
+#include "authd/b64url.h"
+#include "authd/jwk.h"
+#include "authd/jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,14 +9,22 @@ import harness
 
 
 class Authd:
-    def __init__(self, procs, config, socket_path, log_path):
+    def __init__(self, procs, config, socket_path, log_path, binds=(), env=None):
+        """BINDS: (source, target) pairs bind-mounted in the broker's own mount namespace; ENV:
+        variables added to its environment."""
         self.procs, self.config, self.socket, self.log_path = procs, config, socket_path, log_path
+        self.binds = list(binds)
+        self.env = dict(os.environ, **(env or {}))
         self.proc = None
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = self.procs.start([os.path.join(harness.BUILD, "entra-authd"), "-c", self.config],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        argv = [os.path.join(harness.BUILD, "entra-authd"), "-c", self.config]
+        if self.binds:
+            script = ["set -e"] + ['mount --bind "%s" "%s"' % b for b in self.binds] + ['exec "$@"']
+            argv = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(script),
+                    "sh"] + argv
+        self.proc = self.procs.start(argv, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 20
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:

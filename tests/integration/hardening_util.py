@@ -194,6 +194,7 @@ class HostileIdp:
     def __init__(self, procs, directory, mode):
         import ssl
         import subprocess
+        self.procs = procs
         self.dir = os.path.join(directory, "hostile-idp")
         os.makedirs(self.dir, exist_ok=True)
         self.port = harness.free_port()

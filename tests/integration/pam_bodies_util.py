@@ -34,6 +34,7 @@ class CannedIdp:
     def __init__(self, procs, directory):
         import harness
         import pam_util
+        self.procs = procs
         self.dir = os.path.join(directory, "canned-idp")
         os.makedirs(self.dir, exist_ok=True)
         self.port = harness.free_port()

@@ -5,14 +5,17 @@ one service file naming BUILD/pam_entra.so by absolute path, and whose nsswitch.
 
 import json
 import os
+import shutil
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.request
 import uuid
 
 import pytest
 
+import authd_util
 import harness
 import nss_util
 
@@ -26,6 +29,7 @@ IGNORED = "pam_entra-ignored"
 
 class TestIdp:
     def __init__(self, procs, directory, interval=1):
+        self.procs = procs
         self.dir = os.path.join(directory, "idp")
         os.makedirs(self.dir, exist_ok=True)
         self.port = harness.free_port()
@@ -68,10 +72,20 @@ def new_user(name, object_id=True, **fields):
 
 
 class PamSite:
-    """A site (entra.conf, cache.db, pam.d) pointing pam_entra at a test IdP."""
+    """A site (entra.conf, cache.db, pam.d) pointing pam_entra at a test IdP, and the site's own
+    entra-authd (pam_entra signs in only through it), started on the first pamtester run and
+    restarted when the config changed since (it reads the file once, as in production)."""
 
     def __init__(self, idp, users=(), login_timeout=30, qr="no", ca=True, pam_extra=""):
         self.idp = idp
+        self.broker = None
+        self.auto_broker = True
+        self.broker_binds = []  # (source, target) pairs for the broker's own mount namespace
+        self.broker_env = {}    # variables added to the broker's environment
+        # Not under pytest's 0700 tmp_path: a test binds it for a caller that is not root.
+        self.run_dir = tempfile.mkdtemp(prefix="entra-authd-test-")
+        os.chmod(self.run_dir, 0o755)
+        self.authd_socket = os.path.join(self.run_dir, "socket")
         # ca: True trusts the IdP's CA through ca_file, a path names another ca_file, False none.
         ca_file = idp.ca if ca is True else ca
         self.site = harness.Site(authority=idp.authority, ca_line=("ca_file = %s" % ca_file) if ca_file else "")
@@ -92,8 +106,7 @@ class PamSite:
         return [(self.pamd, "/etc/pam.d"), (self.nsswitch, "/etc/nsswitch.conf"), (self.site.etc, "/etc/entra")]
 
     def set_pam(self, **values):
-        # In-process sign-ins unless a test starts entra-authd: the host may run one of its own.
-        values.setdefault("authd_socket", "none")
+        values.setdefault("authd_socket", self.authd_socket)
         lines = ["[pam]", "cache_dir = %s" % self.cache_dir]
         lines += ["%s = %s" % kv for kv in values.items()]
         self.site.write_config(policy=harness.DEFAULT_POLICY + "\n" + "\n".join(lines) + "\n" + self.pam_extra)
@@ -116,13 +129,41 @@ class PamSite:
         Returns CompletedProcess; .text has pamtester's results, the prompts and the module's debug log."""
         ops = ops or ("authenticate",)
         argv = ["pamtester", "-v", SERVICE, user] + list(ops)
+        seen = self.broker_ready()
         r = harness.in_namespace(argv, self.binds() + list(binds), env=harness.module_env(),
                                  input="\n" * enters, timeout=timeout)
+        # The broker's log lines of this sign-in follow pam_entra's, as both reach the journal.
+        r.stderr += self.broker.logs()[seen:] if self.broker else ""
         r.text = r.stdout + r.stderr  # pamtester's conversation writes prompts to stderr
         return r
 
+    def broker_ready(self):
+        """Starts (or restarts, after a config change) the site's entra-authd unless a test
+        manages its own (auto_broker false); returns the length of its log so far."""
+        with open(self.site.config) as f:
+            config = f.read()
+        state = (config, list(self.broker_binds), dict(self.broker_env))
+        if self.broker and (self.broker_state != state or self.broker.proc.poll() is not None):
+            self.stop_broker()
+        if not self.broker and self.auto_broker:
+            log = os.path.join(self.site.dir, "authd.log")
+            self.broker = authd_util.Authd(self.idp.procs, self.site.config, self.authd_socket, log,
+                                           self.broker_binds, self.broker_env).start()
+            self.broker_state = state
+        return len(self.broker.logs()) if self.broker else 0
+
+    def stop_broker(self):
+        """Stops the site's entra-authd and checks its exit (0, and no leak under ASan)."""
+        if self.broker:
+            broker, self.broker = self.broker, None
+            broker.stop_cleanly()
+
     def cleanup(self):
-        self.site.cleanup()
+        try:
+            self.stop_broker()
+        finally:
+            self.site.cleanup()
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 # Fixtures shared by the pam_entra test modules (imported there; conftest's `site` is another).

@@ -50,7 +50,7 @@ def scim_nsswitch():
 
 
 class EntraHost:
-    def __init__(self, procs, broker=False):
+    def __init__(self, procs):
         self.procs = procs
         # Not pytest's tmp_path: its parents are 0700, and sessions run as the Entra users.
         self.dir = tempfile.mkdtemp(prefix="entra-sshd-e2e-")
@@ -59,8 +59,8 @@ class EntraHost:
         os.makedirs(self.homes, mode=0o755)
         self.site = None
         self.idp = pam_util.TestIdp(procs, self.dir, interval=1)
-        # broker: sign-ins go through an entra-authd of this test (started by start_authd).
-        self.authd_socket = os.path.join(self.dir, "authd", "socket") if broker else "none"
+        # Sign-ins go through an entra-authd of this test (started by start_authd).
+        self.authd_socket = os.path.join(self.dir, "authd", "socket")
         self.site = harness.Site(authority=self.idp.authority, ca_line="ca_file = %s" % self.idp.ca,
                                  home=os.path.join(self.homes, "%u"), policy=harness.DEFAULT_POLICY +
                                  "\n[pam]\nlogin_timeout = 60\nqr = no\ncache_dir = %s\nauthd_socket = %s\n"

@@ -1,12 +1,12 @@
-"""entra-authd, the sign-in broker: pam_entra signs in through it when root serves its socket,
-and signs in itself when it is absent, untrusted, busy or configured for another tenant."""
+"""entra-authd, the sign-in broker and pam_entra's one way to sign in: it must run as root and
+serve pam_entra's tenant; when it is absent, untrusted or configured for another tenant the
+sign-in is unavailable (PAM_AUTHINFO_UNAVAIL) with a log line that says what to do."""
 
 import json
 import os
 import socket
 import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -26,16 +26,10 @@ def wait_for_file(path, seconds=20):
 
 @pytest.fixture
 def broker_site(idp, alice):  # noqa: F811
-    # Not under pytest's 0700 tmp_path: the untrusted-broker test binds it as another user.
-    run_dir = tempfile.mkdtemp(prefix="entra-authd-test-")
-    os.chmod(run_dir, 0o755)
-    path = os.path.join(run_dir, "socket")
-    s = pam_util.PamSite(idp, [alice[0]])
-    s.set_pam(login_timeout=30, qr="no", authd_socket=path)
-    s.authd_socket = path
+    s = pam_util.PamSite(idp, [alice[0]])  # its socket's directory is 0755, not under pytest's 0700 tmp_path
+    s.auto_broker = False  # these tests start (or withhold) the broker themselves
     yield s
     s.cleanup()
-    shutil.rmtree(run_dir)
 
 
 @pytest.fixture
@@ -94,11 +88,33 @@ def test_declined_sign_in_is_refused(idp, broker_site, alice, authd):  # noqa: F
     assert "authorization_declined" in authd.logs()
 
 
-def test_without_a_broker_pam_entra_signs_in_itself(idp, broker_site, alice):  # noqa: F811
+UNAVAILABLE = "Authentication service cannot retrieve authentication info"
+
+# A caller of the broker's socket (run as another user with setpriv): one connection per user
+# name given, each asking for a sign-in and held open; prints the broker's first answers.
+CALLER = r"""
+import json, socket, sys
+answers, conns = [], []
+for user in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.settimeout(20); s.connect(sys.argv[1])
+    try:
+        s.send(json.dumps({"op": "start", "v": 1, "user": user, "tenant_id": "%s", "client_id": "%s",
+                           "authority": "%s"}).encode())
+    except OSError:
+        pass  # turned away at once (busy): the answer is already there
+    answers.append(json.loads(s.recv(16384))["result"])
+    conns.append(s)  # held open: each one holds a slot
+print(" ".join(answers))
+"""
+
+
+def test_without_a_broker_the_sign_in_is_unavailable(idp, broker_site, alice):  # noqa: F811
     idp.script(user=alice[1])
     r = broker_site.pamtester("alice", "authenticate")
-    assert r.returncode == 0, r.text
-    assert "entra-authd is not reachable" in r.text
+    assert r.returncode != 0 and UNAVAILABLE in r.text, r.text
+    assert "entra-authd is not reachable at %s" % broker_site.authd_socket in r.text
+    assert "systemctl enable --now entra-authd.socket" in r.text
+    assert idp.requests() == [], "pam_entra must never talk to the IdP itself"
 
 
 FAKE_BROKER = r"""
@@ -131,43 +147,33 @@ def test_a_broker_not_run_by_root_is_never_trusted(idp, broker_site, alice, proc
     wait_for_file(heard)
     idp.script(user=alice[1])
     r = broker_site.pamtester("alice", "authenticate")
-    assert r.returncode == 0, r.text
-    assert "not root" in r.text
+    assert r.returncode != 0 and UNAVAILABLE in r.text, r.text
+    assert "runs as uid 65534, not root: it is not entra-authd" in r.text
     assert open(heard).read() == "", "pam_entra told an untrusted broker about the sign-in"
-    assert idp.requests("/devicecode"), "pam_entra should have signed in itself"
+    assert idp.requests() == []
 
 
-def test_a_broker_for_another_tenant_is_not_used(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
+def test_a_broker_for_another_tenant_is_refused(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
     other = os.path.join(str(tmp_path), "other.conf")
     config_variant(broker_site.site.config, other,
                    lambda text: text.replace(pam_util.TENANT, "99999999-2222-3333-4444-555555555555"))
     broker = Authd(procs, other, broker_site.authd_socket, os.path.join(str(tmp_path), "authd.log")).start()
     idp.script(user=alice[1])
     r = broker_site.pamtester("alice", "authenticate")
-    assert r.returncode == 0, r.text
+    assert r.returncode != 0 and UNAVAILABLE in r.text, r.text
     assert "serves another [entra] tenant_id" in r.text
     assert "serves another" in broker.logs()
+    assert idp.requests() == []
 
 
-def test_a_non_root_caller_is_turned_away(authd, broker_site, idp):  # noqa: F811
-    # An unprivileged user can neither make the broker talk to Entra nor hold its slots.
-    script = r"""
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.settimeout(5); s.connect(sys.argv[1])
-print(json.loads(s.recv(16384))["result"])  # answered at once, before any request
-try:
-    s.send(json.dumps({"op": "start", "v": 1, "user": "alice"}).encode())
-    print(s.recv(16384))
-except OSError as e:
-    print("closed", e.errno)
-"""
+def test_a_caller_that_is_not_root_cannot_sign_in_someone_else(authd, broker_site, idp):  # noqa: F811
+    # An unprivileged user can make the broker talk to Entra only for its own account.
+    script = CALLER % (pam_util.TENANT, pam_util.CLIENT, idp.authority)
     idp.control(op="reset")
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
-                        script, broker_site.authd_socket], capture_output=True, text=True, timeout=30)
-    lines = r.stdout.split("\n")
-    assert lines[0] == "not_served", r.stdout + r.stderr
-    assert lines[1] in ("b''", "closed 32", "closed 104"), r.stdout
-    assert not idp.requests(), "the broker talked to the IdP for an unprivileged caller"
+                        script, broker_site.authd_socket, "alice"], capture_output=True, text=True, timeout=30)
+    assert r.stdout.split() == ["not_served"], r.stdout + r.stderr
+    assert not idp.requests(), "the broker talked to the IdP for another account"
 
 
 def test_garbage_gets_an_answer_and_the_broker_keeps_serving(idp, broker_site, alice, authd):  # noqa: F811
@@ -214,3 +220,63 @@ def test_key_rotation_through_the_broker_and_its_memo(idp, broker_site, alice, a
     idp.script(user=alice[1])
     assert broker_site.pamtester("alice").returncode == 0  # the new keys, from memory
     assert idp.requests("/discovery/v2.0/keys") == []
+
+
+def test_socket_activation_starts_the_broker_on_the_first_sign_in(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
+    """systemd's sd_listen_fds protocol, through systemd's own systemd-socket-activate: the
+    socket exists before the broker runs, the first connection starts it, and with nothing to do
+    it exits (0, no leak) after --idle-exit seconds."""
+    activate = shutil.which("systemd-socket-activate")
+    if not activate:
+        pytest.skip("systemd-socket-activate not installed")
+    log = open(os.path.join(str(tmp_path), "authd.log"), "ab")
+    proc = procs.start([activate, "--seqpacket", "-l", broker_site.authd_socket,
+                        os.path.join(harness.BUILD, "entra-authd"), "-c", broker_site.site.config, "--idle-exit", "2"],
+                       stdout=log, stderr=subprocess.STDOUT)
+    wait_for_file(broker_site.authd_socket)
+    idp.script(user=alice[1])
+    r = broker_site.pamtester("alice", "authenticate")
+    assert r.returncode == 0, r.text + open(log.name).read()
+    assert proc.wait(timeout=20) == 0, open(log.name).read()
+    text = open(log.name).read()
+    assert "(passed by systemd)" in text and "idle for 2 s: exiting" in text, text
+
+
+def test_a_passed_descriptor_that_is_not_a_seqpacket_listener_is_refused(broker_site, procs, tmp_path):
+    activate = shutil.which("systemd-socket-activate")
+    if not activate:
+        pytest.skip("systemd-socket-activate not installed")
+    log = open(os.path.join(str(tmp_path), "authd.log"), "ab")
+    proc = procs.start([activate, "-l", broker_site.authd_socket,  # a stream socket, not SEQPACKET
+                        os.path.join(harness.BUILD, "entra-authd"), "-c", broker_site.site.config],
+                       stdout=log, stderr=subprocess.STDOUT)
+    wait_for_file(broker_site.authd_socket)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(broker_site.authd_socket)
+    assert proc.wait(timeout=20) == 1
+    s.close()
+    assert "not one listening AF_UNIX SOCK_SEQPACKET socket" in open(log.name).read()
+
+
+
+
+def test_a_caller_that_is_not_root_signs_in_only_as_itself(idp, broker_site, alice, procs, tmp_path):  # noqa: F811
+    """A screen locker runs PAM as the user: the broker serves it for the account NSS resolves
+    to its own uid, at most 4 at once, and never for another account."""
+    _, bob = pam_util.new_user("bob")
+    broker_site.broker_binds = [b for b in broker_site.binds() if b[1] != "/etc/pam.d"]  # NSS sees the cache
+    env = {"LD_LIBRARY_PATH": harness.BUILD}
+    broker = Authd(procs, broker_site.site.config, broker_site.authd_socket, os.path.join(str(tmp_path), "a.log"),
+                   broker_site.broker_binds, env).start()
+    script = CALLER % (pam_util.TENANT, pam_util.CLIENT, idp.authority)
+    as_alice = ["setpriv", "--reuid=%d" % alice[0]["uid"], "--regid=%d" % alice[0]["uid"], "--clear-groups",
+                "/usr/bin/python3", "-c", script, broker_site.authd_socket]
+    r = subprocess.run(as_alice + ["bob", "root"], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["not_served", "not_served"], r.stdout + r.stderr
+    assert idp.requests() == [], "the broker talked to the IdP for another account"
+    r = subprocess.run(as_alice + ["alice"] * 5, capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["code"] * 4 + ["busy"], r.stdout + r.stderr + broker.logs()[-2000:]
+    assert len(idp.requests("/devicecode")) == 4
+    assert "refused a sign-in for another account from uid %d" % alice[0]["uid"] in broker.logs()
+    time.sleep(1)  # the callers hung up: their sign-ins end
+    broker.stop_cleanly()

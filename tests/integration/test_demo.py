@@ -24,7 +24,10 @@ def test_demo_runs_end_to_end_and_cleans_up():
     assert "getent passwd carol      # no account on web-01\n     (no output)" in out
     assert "login here:   no: disabled in Entra" in out
     assert "Press Enter once you have signed in" in out
-    signed = out.split("== 7.")[1].split("== 8.")[0]
+    assert "entra-authd listening on" in out
+    steps = out.split("\x1b[1m== ")
+    signed = [step for step in steps if "Sign in over SSH with the device code flow (alice)" in step][0]
     assert "(alice) gid=" in signed and "signed in, exit 0" in signed
-    assert "Permission denied" in out.split("== 8.")[1]
+    wrong = [step for step in steps if "A valid token of the wrong person is refused" in step][0]
+    assert "Permission denied" in wrong
     assert not [d for d in set(os.listdir("/tmp")) - before if d.startswith("entra-demo-")]

@@ -1,12 +1,9 @@
 """Display text from outside reaches passwd lines and terminals clean (common/text_safe.c): a
 gecos provisioned over SCIM and read back through glibc (getent), and the code and URL an IdP
-answers, as pam_entra shows them at sign-in, in-process and through entra-authd. Clean means
+answers, as pam_entra shows them at sign-in through entra-authd. Clean means
 valid UTF-8, no C0/C1 control (U+009B is CSI), no bidi or other format character, no ':' in a
 passwd field, and a cut on a character boundary."""
 
-import os
-import shutil
-import tempfile
 import unicodedata
 
 import pytest
@@ -14,7 +11,6 @@ import pytest
 import aup_util as au
 import harness
 import pam_util
-from authd_util import Authd
 from nss_util import NssHost
 from pam_util import alice, idp  # noqa: F401  (fixtures)
 
@@ -96,19 +92,11 @@ def sign_in(site, locale):
     return run_bytes(site.binds(), argv, env, stdin=b"\n" * 10)
 
 
-@pytest.fixture(params=["in-process", "entra-authd"])
-def prompt_site(request, procs, tmp_path, idp, alice):  # noqa: F811
+@pytest.fixture
+def prompt_site(idp, alice):  # noqa: F811
     site = pam_util.PamSite(idp, [alice[0]])
-    run_dir = broker = None
-    if request.param == "entra-authd":
-        run_dir = tempfile.mkdtemp(prefix="entra-authd-test-")
-        socket_path = os.path.join(run_dir, "socket")
-        site.set_pam(login_timeout=30, qr="no", authd_socket=socket_path)
-        broker = Authd(procs, site.site.config, socket_path, str(tmp_path / "authd.log")).start()
-    yield site, request.param
-    if broker:
-        broker.stop_cleanly()
-        shutil.rmtree(run_dir)
+    site.broker_ready()  # sign_in runs pamtester itself: the site's entra-authd must be up first
+    yield site, "entra-authd"
     site.cleanup()
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -66,6 +65,21 @@ class Host:
         r.report = json.loads(r.stdout) if json_out and r.stdout.startswith("{") else None
         return r
 
+    def start_broker(self, procs):
+        """entra-authd on the default socket path, as doctor sees /run: a good host has one."""
+        run_dir = os.path.join(self.run, "entra-authd")
+        os.makedirs(run_dir)
+        line = "authd_socket = %s/socket" % run_dir
+        config = config_variant(self.site.config, os.path.join(self.dir, "authd.conf"),
+                                lambda text: text.replace("[pam]", "[pam]\n" + line, 1) if "[pam]" in text
+                                else text + "\n[pam]\n" + line + "\n")
+        self.broker = Authd(procs, config, os.path.join(run_dir, "socket"), os.path.join(self.dir, "authd.log"))
+        return self.broker.start()
+
+    def stop_broker(self):
+        self.broker.stop_cleanly()
+        shutil.rmtree(os.path.join(self.run, "entra-authd"))
+
     def cleanup(self):
         self.site.cleanup()
 
@@ -86,6 +100,7 @@ def idp(procs, tmp_path):
 @pytest.fixture
 def host(procs, idp):
     h = Host(procs, idp)
+    h.start_broker(procs)
     yield h
     h.cleanup()
 
@@ -245,31 +260,27 @@ def test_usage_errors_exit_2(host):
     assert host.doctor("--pam-service", "../etc/shadow").returncode == 2
 
 
-def test_authd_missing_warns_with_the_command_to_start_it(host):
+def test_authd_missing_fails_with_the_command_to_start_it(host):
+    host.stop_broker()
     r = host.doctor()
     (authd,) = by_check(r.report, "authd")
-    assert authd["status"] == "warn", authd
-    assert "entra-authd is not running (no /run/entra-authd/socket" in authd["message"]
-    assert authd["fix"] == "systemctl enable --now entra-authd"
-    assert r.returncode == 0  # a warning: sign-ins still work in-process
+    assert authd["status"] == "fail", authd
+    assert "entra-authd is not listening (no /run/entra-authd/socket" in authd["message"]
+    assert "Entra users cannot sign in" in authd["message"]
+    assert authd["fix"] == "systemctl enable --now entra-authd.socket"
+    assert r.returncode == 1
 
 
 def test_authd_running_as_root_is_ok(procs, host):
     # /run inside doctor's namespace is host.run: the broker listens there under the default path.
-    run_dir = os.path.join(host.run, "entra-authd")
-    os.makedirs(run_dir)
-    line = "authd_socket = %s/socket" % run_dir
-    config = config_variant(host.site.config, os.path.join(host.dir, "authd.conf"),
-                            lambda text: text.replace("[pam]", "[pam]\n" + line, 1) if "[pam]" in text
-                            else text + "\n[pam]\n" + line + "\n")
-    broker = Authd(procs, config, os.path.join(run_dir, "socket"), os.path.join(host.dir, "authd.log")).start()
     r = host.doctor()
     (authd,) = by_check(r.report, "authd")
     assert authd["status"] == "ok", authd
-    assert "entra-authd answers on /run/entra-authd/socket (pid %d)" % broker.proc.pid == authd["message"]
+    assert "entra-authd answers on /run/entra-authd/socket (pid %d)" % host.broker.proc.pid == authd["message"]
 
 
 def test_authd_socket_served_by_another_user_fails(procs, host):
+    host.stop_broker()
     run_dir = os.path.join(host.run, "entra-authd")
     os.makedirs(run_dir)
     for path in (host.dir, host.run):  # the fake binds its socket as uid 65534
@@ -286,5 +297,5 @@ def test_authd_socket_served_by_another_user_fails(procs, host):
     r = host.doctor()
     (authd,) = by_check(r.report, "authd")
     assert authd["status"] == "fail", authd
-    assert "runs as uid 65534, not root: pam_entra ignores it" in authd["message"]
+    assert "runs as uid 65534, not root: pam_entra refuses to use it" in authd["message"]
     assert r.returncode == 1

@@ -25,6 +25,7 @@ EXPECTED = {
     "etc/entra/entra.conf.example": 0o644,
     "lib/systemd/system/entra-syncd.service": 0o644,
     "lib/systemd/system/entra-authd.service": 0o644,
+    "lib/systemd/system/entra-authd.socket": 0o644,
     "usr/lib/sysusers.d/entra.conf": 0o644,
     "usr/lib/tmpfiles.d/entra.conf": 0o644,
     "usr/share/pam-configs/entra": 0o644,
@@ -123,8 +124,11 @@ def verified_unit(destdir, name):
     check_dir = os.path.join(destdir, "..", "unit-check")
     os.makedirs(check_dir, exist_ok=True)
     check = os.path.join(check_dir, name)
-    with open(check, "w") as f:
-        f.write(text.replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir))
+    # A socket unit is checked with the service it starts beside it.
+    for unit in [name] + ([name.replace(".socket", ".service")] if name.endswith(".socket") else []):
+        with open(os.path.join(destdir, "lib/systemd/system", unit)) as src, \
+                open(os.path.join(check_dir, unit), "w") as f:
+            f.write(src.read().replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir))
     r = subprocess.run(["systemd-analyze", "verify", check], capture_output=True, text=True,
                        env=dict(os.environ, MANPATH=os.path.join(destdir, "usr/share/man")))
     assert r.returncode == 0 and name.split(".")[0] not in r.stdout + r.stderr, r.stdout + r.stderr
@@ -145,15 +149,26 @@ def test_systemd_unit_verifies(destdir):
 
 def test_authd_unit_verifies_root_without_capabilities(destdir):
     """pam_entra trusts only a root peer: the broker runs as root, but with no capability and
-    only its socket directory and the JWKS cache writable."""
+    only the JWKS cache writable; systemd holds its socket (entra-authd.socket) and starts it on
+    the first sign-in."""
     text = verified_unit(destdir, "entra-authd.service")
-    for line in HARDENING + ("User=root\n", "RuntimeDirectory=entra-authd\n", "RuntimeDirectoryMode=0755",
-                             "ReadWritePaths=/var/cache/entra\n",
-                             "ExecStart=/usr/sbin/entra-authd -c /etc/entra/entra.conf\n"):
+    hardening = [line for line in HARDENING if line != "WantedBy=multi-user.target"]
+    for line in hardening + ["User=root\n", "ReadWritePaths=/var/cache/entra\n", "Requires=entra-authd.socket\n",
+                             "Also=entra-authd.socket\n",
+                             "ExecStart=/usr/sbin/entra-authd -c /etc/entra/entra.conf\n"]:
         assert line in text, line
     assert "AmbientCapabilities=\n" in text
     assert "ExecReload" not in text  # it does not reload on SIGHUP: restart it
-    assert "ListenStream" not in text and "Sockets=" not in text  # it creates its own socket
+    # a RuntimeDirectory= would be removed when the idle broker exits, and the socket with it
+    assert "RuntimeDirectory" not in text and "WantedBy=" not in text
+
+
+def test_authd_socket_unit_verifies(destdir):
+    text = verified_unit(destdir, "entra-authd.socket")
+    for line in ("ListenSequentialPacket=/run/entra-authd/socket\n", "SocketMode=0666\n", "DirectoryMode=0755\n",
+                 "WantedBy=sockets.target\n"):
+        assert line in text, line
+    assert "Accept=no" in text  # one broker for all connections, not one per connection
 
 
 def test_debian_packages_cover_every_installed_file(destdir):

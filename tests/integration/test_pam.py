@@ -290,7 +290,8 @@ def test_trust_is_system_certificate_directory_plus_ca_file(idp, alice, tmp_path
     s = pam_util.PamSite(idp, [alice[0]], ca=pems[ca_file] if ca_file else False)
     try:
         idp.script(user=alice[1])
-        r = s.pamtester("alice", binds=[(certs, "/etc/ssl/certs")])
+        s.broker_binds = [(certs, "/etc/ssl/certs")]  # entra-authd's view of the system store
+        r = s.pamtester("alice")
         if trusted:
             assert r.returncode == 0, r.text
         else:

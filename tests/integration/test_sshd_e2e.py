@@ -27,6 +27,7 @@ def host(procs):
     h = EntraHost(procs)
     try:
         h.provision()
+        h.start_authd()
         h.start_sshd()
         yield h
     finally:
@@ -50,22 +51,6 @@ class Person:
     @property
     def text(self):
         return "\n".join(self.prompts)
-
-
-@pytest.fixture
-def broker_host(procs):
-    missing = sshd_e2e_util.plain_modules_missing()
-    if missing:
-        pytest.skip(missing)
-    h = EntraHost(procs, broker=True)
-    try:
-        h.provision()
-        h.start_authd()
-        h.start_sshd()
-        yield h
-    finally:
-        procs.stop_all()
-        h.cleanup()
 
 
 def sign_in(host, user, approve_as):
@@ -150,8 +135,7 @@ def test_disabled_user_key_login_refused_by_account_phase(host):
     assert host.in_view("getent", "passwd", "carol").stdout.startswith("carol:x:%d:" % host.uid("carol"))
 
 
-def test_sign_in_over_ssh_through_entra_authd(broker_host):
-    host = broker_host
+def test_sign_in_over_ssh_through_entra_authd(host):
     person, ok, output, status = sign_in(host, "alice", approve_as="alice")
     assert ok, host.sshd.logs()[-4000:] + host.authd.logs()[-2000:]
     assert CODE.search(person.text) and "Press Enter once you have signed in" in person.text

@@ -8,9 +8,9 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/authd_proto.h"
-#include "pam_entra/device_flow.h"
-#include "pam_entra/net_connect.h"
+#include "authd/net_connect.h"
+#include "common/authd_proto.h"
+#include "common/device_code.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ static int pair_teardown(void **state)
 
 static long long soon(void)
 {
-	return pe_net_now_ms() + 2000;
+	return entra_now_ms() + 2000;
 }
 
 static void round_trip(void **state)
@@ -102,7 +102,7 @@ static void hang_up_and_deadline(void **state)
 {
 	int *fds = *state;
 	char err[256] = "";
-	assert_null(pe_authd_recv(fds[1], pe_net_now_ms() + 50, err, sizeof(err)));
+	assert_null(pe_authd_recv(fds[1], entra_now_ms() + 50, err, sizeof(err)));
 	assert_string_equal(err, "timed out");
 	close(fds[0]);
 	fds[0] = -1;

@@ -7,7 +7,7 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/doc_memo.h"
+#include "authd/doc_memo.h"
 
 #include <pthread.h>
 #include <stdio.h>

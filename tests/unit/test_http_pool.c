@@ -9,12 +9,12 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/http.h"
-#include "pam_entra/http_pool.h"
-#include "pam_entra/http_url.h"
-#include "pam_entra/net_connect.h"
-#include "pam_entra/ssl_lib.h"
-#include "pam_entra/tls.h"
+#include "authd/http.h"
+#include "authd/http_pool.h"
+#include "authd/http_url.h"
+#include "authd/net_connect.h"
+#include "authd/ssl_lib.h"
+#include "authd/tls.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -463,7 +463,7 @@ static struct pe_tls_conn *conn_open(struct pe_http_pool *pool, const struct ser
 	char err[256] = "";
 	assert_int_equal(pe_url_parse(srv->url, &u, err, sizeof(err)), 0);
 	struct pe_tls_conn *conn =
-	    pe_tls_connect(pe_http_pool_tls(pool), &u, pe_net_now_ms() + TIMEOUT_MS, err, sizeof(err));
+	    pe_tls_connect(pe_http_pool_tls(pool), &u, entra_now_ms() + TIMEOUT_MS, err, sizeof(err));
 	if (!conn)
 		fail_msg("connect: %s", err);
 	return conn;

@@ -8,9 +8,9 @@
 #include <cmocka.h>
 
 #include "pam_entra/account.h"
-#include "pam_entra/b64url.h"
-#include "pam_entra/jwk.h"
-#include "pam_entra/jwt.h"
+#include "authd/b64url.h"
+#include "authd/jwk.h"
+#include "authd/jwt.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

@@ -6,8 +6,8 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/file_cache.h"
-#include "pam_entra/http.h"
+#include "authd/file_cache.h"
+#include "authd/http.h"
 
 #include <fcntl.h>
 #include <stdio.h>

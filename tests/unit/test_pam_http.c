@@ -8,11 +8,11 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/http.h"
-#include "pam_entra/http_parse.h"
-#include "pam_entra/http_url.h"
-#include "pam_entra/ssl_lib.h"
-#include "pam_entra/tls_bio.h"
+#include "authd/http.h"
+#include "authd/http_parse.h"
+#include "authd/http_url.h"
+#include "authd/ssl_lib.h"
+#include "authd/tls_bio.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

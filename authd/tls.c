@@ -136,7 +136,7 @@ static int ssl_wait(struct pe_tls_conn *conn, int ssl_error, long long deadline_
                     size_t errlen)
 {
 	short events = ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-	int ready = pe_net_wait(conn->fd, events, deadline_ms);
+	int ready = entra_wait_fd(conn->fd, events, deadline_ms);
 	if (ready > 0)
 		return 0;
 	if (ready == 0)

@@ -1,6 +1,7 @@
-"""pam_entra's own HTTP/1.1 client on libssl against the test IdP: one keep-alive connection per
-sign-in, reconnection when the IdP drops it, chunked answers, no resend after a partial answer,
-certificate name and trust checks, and libcurl never loaded."""
+"""entra-authd's HTTPS client against the test IdP, through whole sign-ins: one keep-alive
+connection per sign-in, reconnection when the IdP drops it, chunked answers, no resend after a
+partial answer, certificate name and trust checks (the broker's own view of /etc/hosts and
+/etc/ssl/certs); and the PAM process, which loads no network, TLS or HTTP library at all."""
 
 import os
 import subprocess
@@ -23,8 +24,8 @@ def sign_in(idp, site, alice, **behaviour):
     return site.pamtester("alice")
 
 
-def test_device_code_request_and_polls_share_one_connection(idp, site, alice):
-    r = sign_in(idp, site, alice)  # warms the discovery/JWKS cache
+def test_device_code_request_and_polls_share_one_warm_connection(idp, site, alice):
+    r = sign_in(idp, site, alice)  # warms the broker's discovery/JWKS memo and its connection
     assert r.returncode == 0, r.text
     first = peers(idp.requests())
     idp.control(op="reset")
@@ -33,7 +34,7 @@ def test_device_code_request_and_polls_share_one_connection(idp, site, alice):
     reqs = idp.requests()
     assert [q["path"].rsplit("/", 1)[-1] for q in reqs] == ["devicecode", "token", "token", "token"], reqs
     assert len(peers(reqs)) == 1, reqs
-    assert not peers(reqs) & first, "a connection outlived its PAM call"
+    assert peers(reqs) <= first, "the broker did not keep its connection to the IdP warm between sign-ins"
 
 
 def test_idp_closing_the_connection_between_requests(idp, site, alice):
@@ -88,7 +89,8 @@ def test_host_name_authority_resolved_and_verified(idp, alice, tmp_path):
     s = site_at(idp, alice, "https://localhost:%d" % idp.port)
     try:
         idp.script(user=alice[1])
-        r = s.pamtester("alice", binds=[(hosts_file(tmp_path, "unused.test"), "/etc/hosts")])
+        s.broker_binds = [(hosts_file(tmp_path, "unused.test"), "/etc/hosts")]
+        r = s.pamtester("alice")
         assert r.returncode == 0 and "successfully authenticated" in r.text, r.text
     finally:
         s.cleanup()
@@ -98,7 +100,8 @@ def test_certificate_for_another_host_name_refused(idp, alice, tmp_path):
     s = site_at(idp, alice, "https://idp.other.test:%d" % idp.port)
     try:
         idp.script(user=alice[1])
-        r = s.pamtester("alice", binds=[(hosts_file(tmp_path, "idp.other.test"), "/etc/hosts")])
+        s.broker_binds = [(hosts_file(tmp_path, "idp.other.test"), "/etc/hosts")]
+        r = s.pamtester("alice")
         assert r.returncode != 0, r.text
         assert "TLS certificate of idp.other.test is for another host name or address" in r.stderr, r.stderr
         assert idp.requests() == []
@@ -120,7 +123,8 @@ def test_ca_neither_in_ca_file_nor_system_refused(idp, alice, tmp_path):
     s = pam_util.PamSite(idp, [alice[0]], ca=unrelated_ca(tmp_path))
     try:
         idp.script(user=alice[1])
-        r = s.pamtester("alice", binds=[(empty, "/etc/ssl/certs")])
+        s.broker_binds = [(empty, "/etc/ssl/certs")]
+        r = s.pamtester("alice")
         assert r.returncode != 0, r.text
         assert "TLS certificate of 127.0.0.1 not trusted: unable to get local issuer certificate; " \
                "check [entra] ca_file" in r.stderr, r.stderr
@@ -130,8 +134,9 @@ def test_ca_neither_in_ca_file_nor_system_refused(idp, alice, tmp_path):
 
 
 def test_certificate_environment_variables_ignored(idp, alice, tmp_path):
-    """SSL_CERT_FILE/SSL_CERT_DIR/OPENSSL_CONF come from whoever runs su or sudo: naming the
-    IdP's CA there must not make it trusted."""
+    """SSL_CERT_FILE/SSL_CERT_DIR/CURL_CA_BUNDLE in the broker's environment (a unit's
+    Environment=, a proxy wrapper) name no trust anchor: naming the IdP's CA there must not make
+    it trusted."""
     empty = str(tmp_path / "certs")
     os.makedirs(empty)
     hashed = str(tmp_path / "user-certs")  # what SSL_CERT_DIR would need: <subject hash>.0
@@ -142,26 +147,33 @@ def test_certificate_environment_variables_ignored(idp, alice, tmp_path):
     s = pam_util.PamSite(idp, [alice[0]], ca=False)
     try:
         idp.script(user=alice[1])
-        env = harness.module_env({"SSL_CERT_FILE": idp.ca, "SSL_CERT_DIR": hashed, "CURL_CA_BUNDLE": idp.ca})
-        argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
-        r = harness.in_namespace(argv, s.binds() + [(empty, "/etc/ssl/certs")], env=env,
-                                 input="\n" * 5, timeout=120)
+        s.broker_env = {"SSL_CERT_FILE": idp.ca, "SSL_CERT_DIR": hashed, "CURL_CA_BUNDLE": idp.ca}
+        s.broker_binds = [(empty, "/etc/ssl/certs")]
+        r = s.pamtester("alice")
         assert r.returncode != 0, r.stdout + r.stderr
         assert "not trusted" in r.stderr, r.stderr
     finally:
         s.cleanup()
 
 
-def test_libcurl_never_loaded(idp, site, alice):
-    """The loader's own log of a whole sign-in: libssl comes in by dlopen, libcurl never."""
+NETWORK_LIBRARIES = ("libssl", "libcrypto", "libcurl", "libgnutls", "libnss3", "libjwt")
+
+
+def test_the_pam_process_loads_no_network_code(idp, site, alice):
+    """pam_entra.so names no TLS, HTTP or JWT library, and the loader's own log of a whole
+    sign-in shows none loaded into the PAM process: entra-authd does that work."""
     so = os.path.join(harness.BUILD, "pam_entra.so")
     needed = subprocess.run(["readelf", "-d", so], capture_output=True, text=True, check=True).stdout
-    assert "libcurl" not in needed and "libssl" not in needed, needed
+    strings = subprocess.run(["strings", so], capture_output=True, text=True, check=True).stdout
+    for lib in NETWORK_LIBRARIES:
+        assert lib not in needed and lib not in strings, lib
+    assert "HTTP/1.1" not in strings and "RS256" not in strings
     idp.script(user=alice[1])
+    site.broker_ready()
     argv = ["pamtester", "-v", pam_util.SERVICE, "alice", "authenticate"]
     r = harness.in_namespace(argv, site.binds(), env=harness.module_env({"LD_DEBUG": "files"}),
                              input="\n" * 5, timeout=120)
     assert r.returncode == 0 and "successfully authenticated" in r.stdout + r.stderr, r.stderr[-3000:]
     loaded = [line for line in r.stderr.splitlines() if "file=" in line]
-    assert any("file=libssl.so.3" in line for line in loaded), loaded
-    assert not [line for line in loaded if "libcurl" in line], loaded
+    assert any("pam_entra.so" in line for line in loaded), loaded
+    assert not [line for line in loaded if any(lib in line for lib in NETWORK_LIBRARIES)], loaded

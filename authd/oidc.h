@@ -3,7 +3,7 @@
 #ifndef PE_OIDC_H
 #define PE_OIDC_H
 
-#include "session.h"
+#include "request.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -22,16 +22,16 @@ struct pe_oidc_provider {
 
 /* Fetches (or reads from the cache) {authority}/{tenant_id}/v2.0/.well-known/openid-configuration.
  * 0, or -1 after logging what went wrong. */
-int pe_oidc_discover(struct pe_session *s, struct pe_oidc_provider *provider);
+int pe_oidc_discover(struct authd_request *s, struct pe_oidc_provider *provider);
 void pe_oidc_provider_free(struct pe_oidc_provider *provider);
 
 /* The JWKS at JWKS_URI: from the file cache when younger than PE_JWKS_TTL unless FORCE.
  * *FETCHED tells whether it came from the network in this call. NULL after logging. */
-json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, bool *fetched);
+json_t *pe_oidc_jwks(struct authd_request *s, const char *jwks_uri, bool force, bool *fetched);
 
 /* Whether an unknown kid may refetch the JWKS now (cached copy at least
  * PE_JWKS_REFETCH_MIN_AGE old, or no usable cache). */
-bool pe_oidc_jwks_refetch_allowed(struct pe_session *s, const char *jwks_uri);
+bool pe_oidc_jwks_refetch_allowed(struct authd_request *s, const char *jwks_uri);
 
 /* The file cache's name for URL: KIND-<first 16 bytes of SHA-256(URL) in hex>.json. */
 void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *url);

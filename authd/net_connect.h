@@ -6,10 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-long long pe_net_now_ms(void);
-/* Waits until FD is ready for EVENTS (POLLIN/POLLOUT) or DEADLINE_MS: 1 ready, 0 timed out,
- * -1 poll failed. */
-int pe_net_wait(int fd, short events, long long deadline_ms);
+#include "clock.h"
+
 /* A connected non-blocking TCP socket to HOST:PORT (tries every address), or -1 with the
  * reason in ERR (naming AUTHORITY, "host:port"). *TIMED_OUT tells a passed deadline from a refusal. */
 int pe_net_connect(const char *host, unsigned port, bool numeric, const char *authority, long long deadline_ms,

@@ -21,7 +21,7 @@ void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *
 	snprintf(out, outlen, "%s-%s.json", kind, hex);
 }
 
-static bool cache_usable(struct pe_session *s)
+static bool cache_usable(struct authd_request *s)
 {
 	char err[512];
 	if (pe_cache_dir_ready(s->cfg.pam_cache_dir, err, sizeof(err)) == 0)
@@ -41,7 +41,7 @@ static json_t *json_object_parse(const char *text, size_t len)
 }
 
 /* The file cache's copy of URL when younger than TTL; also kept in the session's memo. */
-static json_t *cached_json(struct pe_session *s, const char *name, const char *url, long ttl)
+static json_t *cached_json(struct authd_request *s, const char *name, const char *url, long ttl)
 {
 	char *text = pe_cache_read(s->cfg.pam_cache_dir, name, ttl, PE_HTTP_MAX_RESPONSE);
 	json_t *doc = text ? json_object_parse(text, strlen(text)) : NULL;
@@ -51,7 +51,8 @@ static json_t *cached_json(struct pe_session *s, const char *name, const char *u
 	return doc;
 }
 
-static json_t *fetch_json(struct pe_session *s, const char *url, const char *kind, long ttl, bool force, bool *fetched)
+static json_t *fetch_json(struct authd_request *s, const char *url, const char *kind, long ttl, bool force,
+                          bool *fetched)
 {
 	char name[64], err[512];
 	json_t *doc;
@@ -62,7 +63,7 @@ static json_t *fetch_json(struct pe_session *s, const char *url, const char *kin
 	pe_oidc_cache_name(name, sizeof(name), kind, url);
 	if (cache && !force && (doc = cached_json(s, name, url, ttl)))
 		return doc;
-	struct pe_http_opts opts = pe_http_opts(s);
+	struct pe_http_opts opts = authd_http_opts(s);
 	struct pe_http_response resp;
 	if (pe_http_get(&opts, url, &resp, err, sizeof(err))) {
 		entra_log(&s->log, LOG_ERR,
@@ -86,7 +87,7 @@ static json_t *fetch_json(struct pe_session *s, const char *url, const char *kin
 	return doc;
 }
 
-static const char *https_field(struct pe_session *s, const json_t *doc, const char *field)
+static const char *https_field(struct authd_request *s, const json_t *doc, const char *field)
 {
 	const char *v = json_string_value(json_object_get(doc, field));
 	if (!v || strncmp(v, "https://", 8)) {
@@ -99,7 +100,7 @@ static const char *https_field(struct pe_session *s, const json_t *doc, const ch
 	return v;
 }
 
-int pe_oidc_discover(struct pe_session *s, struct pe_oidc_provider *p)
+int pe_oidc_discover(struct authd_request *s, struct pe_oidc_provider *p)
 {
 	char url[2048];
 	bool fetched;
@@ -136,7 +137,7 @@ void pe_oidc_provider_free(struct pe_oidc_provider *p)
 	memset(p, 0, sizeof(*p));
 }
 
-json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, bool *fetched)
+json_t *pe_oidc_jwks(struct authd_request *s, const char *jwks_uri, bool force, bool *fetched)
 {
 	json_t *jwks = fetch_json(s, jwks_uri, "jwks", PE_JWKS_TTL, force, fetched);
 	if (jwks && !json_is_array(json_object_get(jwks, "keys"))) {
@@ -147,7 +148,7 @@ json_t *pe_oidc_jwks(struct pe_session *s, const char *jwks_uri, bool force, boo
 	return jwks;
 }
 
-bool pe_oidc_jwks_refetch_allowed(struct pe_session *s, const char *jwks_uri)
+bool pe_oidc_jwks_refetch_allowed(struct authd_request *s, const char *jwks_uri)
 {
 	char name[64];
 	pe_oidc_cache_name(name, sizeof(name), "jwks", jwks_uri);

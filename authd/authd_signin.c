@@ -1,12 +1,16 @@
 #include "authd_signin.h"
 
-#include "pam_entra/authd_proto.h"
-#include "pam_entra/device_flow.h"
-#include "pam_entra/http_pool.h"
-#include "pam_entra/login.h"
-#include "pam_entra/oidc.h"
-#include "pam_entra/prompt.h"
+#include "clock.h"
 
+#include "authd_proto.h"
+#include "http_pool.h"
+#include "idp_flow.h"
+#include "oidc.h"
+#include "text_safe.h"
+#include "token_verify.h"
+
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,8 @@ static const char *const forwarded_claims[] = {"oid", "tid", "aud", "iss", "sub"
 struct signin {
 	const struct authd_context *ctx;
 	int fd;
-	struct pe_session s;
+	uid_t caller_uid;
+	struct authd_request s;
 	char user[MAX_USER];
 	struct pe_oidc_provider provider;
 	struct pe_device_code dc;
@@ -31,7 +36,7 @@ struct signin {
 static void reply(struct signin *in, json_t *msg)
 {
 	char err[256];
-	if (msg && pe_authd_send(in->fd, msg, pe_now_ms() + START_WAIT_MS, err, sizeof(err)))
+	if (msg && pe_authd_send(in->fd, msg, entra_now_ms() + START_WAIT_MS, err, sizeof(err)))
 		entra_log(in->ctx->log, LOG_WARNING, "cannot answer pam_entra for %s: %s", in->user, err);
 	json_decref(msg);
 }
@@ -59,11 +64,22 @@ static bool start_matches(const struct entra_config *cfg, const json_t *msg, cha
 	return false;
 }
 
+/* Root may ask for any account (sshd, login, su and sudo run PAM as root); any other caller, such
+ * as a screen locker running as the user, only for the account NSS resolves to its own uid. */
+static bool caller_may_sign_in(uid_t caller_uid, const char *user)
+{
+	if (caller_uid == 0)
+		return true;
+	char buf[4096];
+	struct passwd pw, *found = NULL;
+	return getpwnam_r(user, &pw, buf, sizeof(buf), &found) == 0 && found && pw.pw_uid == caller_uid;
+}
+
 /* Reads "start": 0 with in->user set, or -1 after answering or on a silent hang-up. */
 static int start_read(struct signin *in)
 {
 	char err[256], why[256];
-	json_t *msg = pe_authd_recv(in->fd, pe_now_ms() + START_WAIT_MS, err, sizeof(err));
+	json_t *msg = pe_authd_recv(in->fd, entra_now_ms() + START_WAIT_MS, err, sizeof(err));
 	const char *user = pe_authd_field(msg, "user");
 	int rc = -1;
 	if (!msg)
@@ -74,8 +90,12 @@ static int start_read(struct signin *in)
 		reply(in, pe_authd_answer("mismatch", why)), entra_log(in->ctx->log, LOG_WARNING, "%s", why);
 	else if (!*user || strlen(user) >= sizeof(in->user))
 		reply(in, pe_authd_answer("unavailable", "the user name is empty or too long"));
+	else if (!caller_may_sign_in(in->caller_uid, user))
+		reply(in, pe_authd_answer("not_served", "a caller that is not root is signed in only as itself")),
+		    entra_log(in->ctx->log, LOG_NOTICE, "refused a sign-in for another account from uid %lu",
+		              (unsigned long)in->caller_uid);
 	else
-		rc = 0, pe_printable(in->user, sizeof(in->user), user);
+		rc = 0, entra_text_printable(in->user, sizeof(in->user), user);
 	json_decref(msg);
 	return rc;
 }
@@ -107,9 +127,9 @@ static void token_answer(struct signin *in, const char *id_token)
 	char reason[512] = "";
 	json_t *claims;
 	int rc = pe_token_verify(&in->s, &in->provider, id_token, &claims, reason, sizeof(reason));
-	if (rc == PAM_SUCCESS) {
+	if (rc == AUTHD_OK) {
 		reply(in, signed_in_answer(claims));
-	} else if (rc == PAM_AUTH_ERR) {
+	} else if (rc == AUTHD_REFUSED) {
 		entra_log(in->ctx->log, LOG_NOTICE, "refusing sign-in of %s: %s", in->user, reason);
 		reply(in, pe_authd_answer("refused", reason));
 	} else {
@@ -124,18 +144,18 @@ static bool poll_once(struct signin *in, long long *interval_ms, long long *last
 {
 	char *id_token = NULL;
 	if (*last_poll)
-		pe_sleep_ms(&in->s, *last_poll + *interval_ms - pe_now_ms());
-	enum pe_poll_result res = pe_token_poll(&in->s, &in->provider, &in->dc, &id_token);
-	*last_poll = pe_now_ms();
+		authd_sleep_ms(&in->s, *last_poll + *interval_ms - entra_now_ms());
+	enum authd_poll_result res = pe_token_poll(&in->s, &in->provider, &in->dc, &id_token);
+	*last_poll = entra_now_ms();
 	switch (res) {
-	case PE_POLL_PENDING:
+	case AUTHD_POLL_PENDING:
 		reply(in, json_pack("{s:s}", "result", "pending"));
 		return true;
-	case PE_POLL_SLOW_DOWN:
+	case AUTHD_POLL_SLOW_DOWN:
 		*interval_ms += SLOW_DOWN_MS;
 		reply(in, json_pack("{s:s}", "result", "slow_down"));
 		return true;
-	case PE_POLL_DONE:
+	case AUTHD_POLL_DONE:
 		token_answer(in, id_token);
 		explicit_bzero(id_token, strlen(id_token));
 		free(id_token);
@@ -154,7 +174,7 @@ static void poll_loop(struct signin *in)
 		json_t *msg = pe_authd_recv(in->fd, in->s.deadline_ms, err, sizeof(err));
 		bool poll = msg && !strcmp(pe_authd_field(msg, "op"), "poll");
 		json_decref(msg);
-		if (!poll || pe_remaining_ms(&in->s) <= 0 || !poll_once(in, &interval_ms, &last_poll))
+		if (!poll || authd_remaining_ms(&in->s) <= 0 || !poll_once(in, &interval_ms, &last_poll))
 			return;
 	}
 }
@@ -165,26 +185,26 @@ static void flow(struct signin *in)
 		reply(in, pe_authd_answer("unavailable", "OpenID discovery failed: see entra-authd's log"));
 		return;
 	}
-	if (pe_device_code_request(&in->s, &in->provider, &in->dc) != PAM_SUCCESS) {
+	if (pe_device_code_request(&in->s, &in->provider, &in->dc) != AUTHD_OK) {
 		reply(in, pe_authd_answer("unavailable", "the device code request failed: see entra-authd's log"));
 		return;
 	}
-	long long code_deadline = pe_now_ms() + in->dc.expires_in * 1000;
+	long long code_deadline = entra_now_ms() + in->dc.expires_in * 1000;
 	if (code_deadline < in->s.deadline_ms)
 		in->s.deadline_ms = code_deadline;
 	reply(in, code_answer(&in->dc));
 	poll_loop(in);
 }
 
-void authd_signin_serve(const struct authd_context *ctx, int fd)
+void authd_signin_serve(const struct authd_context *ctx, int fd, uid_t caller_uid)
 {
-	struct signin in = {.ctx = ctx, .fd = fd};
+	struct signin in = {.ctx = ctx, .fd = fd, .caller_uid = caller_uid};
 	if (start_read(&in))
 		return;
 	in.s.cfg = *ctx->cfg; /* a shallow copy of read-only settings: never freed here */
 	in.s.log = *ctx->log;
 	in.s.user = in.user;
-	in.s.deadline_ms = pe_now_ms() + (long long)ctx->cfg->login_timeout * 1000;
+	in.s.deadline_ms = entra_now_ms() + (long long)ctx->cfg->login_timeout * 1000;
 	in.s.http.pool = ctx->pool;
 	in.s.memo = ctx->memo;
 	flow(&in);

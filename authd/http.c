@@ -194,7 +194,7 @@ static int perform(const struct pe_http_opts *o, const char *url, const char *fo
 	memset(resp, 0, sizeof(*resp));
 	if (pe_url_parse(url, &u, err, errlen))
 		return -1;
-	long long deadline_ms = pe_net_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 1);
+	long long deadline_ms = entra_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 1);
 	struct pe_tls_client *c = client_get(o, &owned, err, errlen);
 	char *req = c ? request_build(&u, form, o->share != NULL, &req_len) : NULL;
 	if (c && (!req || !(p = malloc(sizeof(*p))))) {

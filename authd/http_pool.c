@@ -108,7 +108,7 @@ struct pe_tls_conn *pe_http_pool_take(struct pe_http_pool *pool, const char *aut
 	struct pe_tls_conn *drop[PE_HTTP_POOL_MAX_IDLE], *conn = NULL;
 	size_t stale = 0;
 	pthread_mutex_lock(&pool->lock);
-	long long now = pe_net_now_ms();
+	long long now = entra_now_ms();
 	while (stale < pool->n_idle && now - pool->idle[stale].since_ms > pool->max_idle_ms)
 		stale++; /* oldest first: the stale ones are a prefix */
 	idle_shift(pool, stale, drop);
@@ -130,7 +130,7 @@ void pe_http_pool_put(struct pe_http_pool *pool, struct pe_tls_conn *conn)
 		if (pool->n_idle == pool->max_idle)
 			idle_shift(pool, 1, &drop);
 		/* the time is read under the lock so that the array stays ordered by it */
-		pool->idle[pool->n_idle++] = (struct idle_conn){.conn = conn, .since_ms = pe_net_now_ms()};
+		pool->idle[pool->n_idle++] = (struct idle_conn){.conn = conn, .since_ms = entra_now_ms()};
 	}
 	pthread_mutex_unlock(&pool->lock);
 	if (drop)

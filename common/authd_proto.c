@@ -1,7 +1,7 @@
 #include "authd_proto.h"
 
-#include "net_connect.h"
-#include "prompt.h"
+#include "clock.h"
+#include "text_safe.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 
 static int wait_ready(int fd, short events, long long deadline_ms, char *err, size_t errlen)
 {
-	int ready = pe_net_wait(fd, events, deadline_ms);
+	int ready = entra_wait_fd(fd, events, deadline_ms);
 	if (ready > 0)
 		return 0;
 	snprintf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
@@ -84,7 +84,7 @@ const char *pe_authd_field(const json_t *msg, const char *name)
 json_t *pe_authd_answer(const char *result, const char *why)
 {
 	char cut[PE_AUTHD_MAX_WHY + 1]; /* printable ASCII: a cut can never split a UTF-8 sequence */
-	pe_printable(cut, sizeof(cut), why);
+	entra_text_printable(cut, sizeof(cut), why);
 	return json_pack("{s:s, s:s}", "result", result, "why", cut);
 }
 

@@ -48,9 +48,6 @@ int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex
  * (Entra's multi-tenant metadata uses that placeholder). New string or NULL. */
 char *pe_issuer_expected(const char *discovery_issuer, const char *tenant_id);
 
-/* Whether AUD (a string, or an array of strings) names CLIENT_ID. */
-bool pe_jwt_audience_matches(const json_t *aud, const char *client_id);
-
 /* The JWK in JWKS whose kid equals KID, or NULL. */
 const json_t *pe_jwks_find(const json_t *jwks, const char *kid);
 

@@ -13,28 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-long long pe_net_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int pe_net_wait(int fd, short events, long long deadline_ms)
-{
-	for (;;) {
-		long long left = deadline_ms - pe_net_now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd pfd = {.fd = fd, .events = events};
-		int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* A look-up shared by the caller and the resolver thread; the last one to let go frees it, so
  * a caller that gave up at its deadline never waits for a slow DNS server. */
 struct resolve_job {
@@ -168,7 +146,7 @@ static int connect_one(const struct addrinfo *ai, long long deadline_ms, int *fd
 	int err = 0;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && (err = errno) == EINPROGRESS) {
 		socklen_t len = sizeof(err);
-		int ready = pe_net_wait(fd, POLLOUT, deadline_ms);
+		int ready = entra_wait_fd(fd, POLLOUT, deadline_ms);
 		if (ready <= 0)
 			err = ready == 0 ? ETIMEDOUT : errno;
 		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
@@ -195,7 +173,7 @@ int pe_net_connect(const char *host, unsigned port, bool numeric, const char *au
 	int fd = -1, why = ENOENT;
 	for (const struct addrinfo *ai = res; ai && fd < 0 && !*timed_out; ai = ai->ai_next) {
 		why = connect_one(ai, deadline_ms, &fd);
-		*timed_out = why == ETIMEDOUT && pe_net_now_ms() >= deadline_ms;
+		*timed_out = why == ETIMEDOUT && entra_now_ms() >= deadline_ms;
 	}
 	freeaddrinfo(res);
 	if (fd >= 0)

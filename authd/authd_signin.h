@@ -1,10 +1,12 @@
-/* One sign-in conversation of entra-authd with pam_entra (pam_entra/authd_proto.h): a device
+/* One sign-in conversation of entra-authd with pam_entra (common/authd_proto.h): a device
  * code from the IdP, paced token polls, and the id_token verified before its claims go back. */
 #ifndef AUTHD_SIGNIN_H
 #define AUTHD_SIGNIN_H
 
 #include "config.h"
 #include "log.h"
+
+#include <sys/types.h>
 
 struct pe_http_pool;
 struct pe_doc_memo;
@@ -17,7 +19,9 @@ struct authd_context {
 	struct pe_doc_memo *memo;  /* parsed discovery and JWKS documents (thread-safe) */
 };
 
-/* Serves one connection until the sign-in ends or the peer hangs up; does not close FD. */
-void authd_signin_serve(const struct authd_context *ctx, int fd);
+/* Serves one connection from a process running as CALLER_UID until the sign-in ends or the
+ * peer hangs up; does not close FD. A caller that is not root (a screen locker) is served only
+ * for the account NSS resolves to its own uid. */
+void authd_signin_serve(const struct authd_context *ctx, int fd, uid_t caller_uid);
 
 #endif

@@ -5,40 +5,64 @@
 #include "authd_server.h"
 #include "authd_signin.h"
 #include "config.h"
+#include "doc_memo.h"
+#include "http_pool.h"
 #include "log.h"
-#include "pam_entra/doc_memo.h"
-#include "pam_entra/http_pool.h"
 #include "sd_notify.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+
+/* Socket-activated: after this long without a sign-in the broker exits; its socket stays. */
+#define IDLE_EXIT_DEFAULT_S 600
 
 static const struct entra_logger logger = {"entra-authd", LOG_AUTHPRIV, true, true};
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: entra-authd [-c FILE]\n"
-	             "  -c, --config FILE  configuration file (default " ENTRA_DEFAULT_CONFIG ")\n"
-	             "Serves pam_entra's Entra sign-ins on [pam] authd_socket in the foreground. SIGTERM stops;\n"
-	             "restart it after changing FILE.\n");
+	fprintf(out,
+	        "usage: entra-authd [-c FILE] [--idle-exit SECONDS]\n"
+	        "  -c, --config FILE       configuration file (default " ENTRA_DEFAULT_CONFIG ")\n"
+	        "      --idle-exit SECONDS exit after SECONDS without a sign-in when systemd passed the socket\n"
+	        "                          (default %d; 0: never)\n"
+	        "Serves pam_entra's Entra sign-ins in the foreground: on the socket systemd passes\n"
+	        "(entra-authd.socket), else on [pam] authd_socket, which it creates. SIGTERM stops;\n"
+	        "restart it after changing FILE.\n",
+	        IDLE_EXIT_DEFAULT_S);
 }
 
-static int args_parse(int argc, char **argv, const char **config)
+struct options {
+	const char *config;
+	int idle_exit_s;
+};
+
+static int args_parse(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"idle-exit", required_argument, NULL, 'i'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
-	*config = ENTRA_DEFAULT_CONFIG;
+	char *end;
+	*o = (struct options){.config = ENTRA_DEFAULT_CONFIG, .idle_exit_s = IDLE_EXIT_DEFAULT_S};
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c')
-			*config = optarg;
-		else
+		if (c == 'c') {
+			o->config = optarg;
+		} else if (c == 'i') {
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 0 || v > 86400)
+				return fprintf(stderr, "entra-authd: --idle-exit takes 0 to 86400 seconds\n"), 2;
+			o->idle_exit_s = (int)v;
+		} else {
 			return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
+		}
 	}
 	if (optind != argc)
 		return usage(stderr), 2;
@@ -57,8 +81,8 @@ static int config_read(const char *path, struct entra_config *cfg)
 	}
 	if (!strcmp(cfg->authd_socket, "none")) {
 		entra_log(&logger, LOG_ERR,
-		          "%s: [pam] authd_socket = none: pam_entra does not use entra-authd; "
-		          "set a socket path or disable entra-authd.service",
+		          "%s: [pam] authd_socket = none names no socket: remove the key (pam_entra signs in only "
+		          "through entra-authd)",
 		          path);
 		entra_config_free(cfg);
 		return -1;
@@ -80,27 +104,41 @@ static int signals_take(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static int run(const struct entra_config *cfg, int signal_fd)
+/* The socket systemd passed, else one of its own at [pam] authd_socket (*OWN set): -1 logged. */
+static int listen_socket(const struct entra_config *cfg, bool *own)
 {
+	int fd = authd_listen_inherited(&logger);
+	*own = fd == -1;
+	if (*own)
+		fd = authd_listen(&logger, cfg->authd_socket);
+	return fd < 0 ? -1 : fd;
+}
+
+static int run(const struct entra_config *cfg, const struct options *o, int signal_fd)
+{
+	bool own;
 	char err[512];
 	struct pe_http_pool *pool = pe_http_pool_new(cfg->ca_file, err, sizeof(err));
 	if (!pool)
 		return entra_log(&logger, LOG_ERR, "cannot set up TLS: %s", err), 1;
 	struct pe_doc_memo *memo = pe_doc_memo_new();
-	int listen_fd = memo ? authd_listen(&logger, cfg->authd_socket) : -1;
+	int listen_fd = memo ? listen_socket(cfg, &own) : -1;
 	if (listen_fd < 0) {
 		pe_doc_memo_free(memo);
 		pe_http_pool_free(pool);
 		return 1;
 	}
 	struct authd_context ctx = {.cfg = cfg, .log = &logger, .pool = pool, .memo = memo};
-	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s", cfg->tenant_id, cfg->authd_socket);
+	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s%s", cfg->tenant_id, cfg->authd_socket,
+	          own ? "" : " (passed by systemd)");
 	if (sd_notify_send("READY=1"))
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
-	authd_serve(&ctx, listen_fd, signal_fd);
+	/* Only a socket systemd holds outlives an idle exit: the next sign-in starts us again. */
+	authd_serve(&ctx, listen_fd, signal_fd, own ? 0 : o->idle_exit_s);
 	sd_notify_send("STOPPING=1");
 	close(listen_fd);
-	unlink(cfg->authd_socket);
+	if (own)
+		unlink(cfg->authd_socket);
 	int running = authd_signins_running();
 	entra_log(&logger, LOG_INFO, "stopped (%d sign-ins cut short)", running);
 	if (!running) { /* else their threads still use the pool and memo: exit ends them */
@@ -112,19 +150,19 @@ static int run(const struct entra_config *cfg, int signal_fd)
 
 int main(int argc, char **argv)
 {
-	const char *config;
+	struct options o;
 	struct entra_config cfg;
-	int rc = args_parse(argc, argv, &config);
+	int rc = args_parse(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (config_read(config, &cfg))
+	if (config_read(o.config, &cfg))
 		return 1;
 	int signal_fd = signals_take();
 	if (signal_fd < 0) {
 		entra_log(&logger, LOG_ERR, "cannot take signals: %s", strerror(errno));
 		return 1;
 	}
-	rc = run(&cfg, signal_fd);
+	rc = run(&cfg, &o, signal_fd);
 	if (!authd_signins_running())
 		entra_config_free(&cfg);
 	return rc;

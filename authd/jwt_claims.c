@@ -1,5 +1,6 @@
 /* Claim checks for Entra v2.0 id_tokens. */
 #include "jwt.h"
+#include "token_claims.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,6 @@ char *pe_issuer_expected(const char *discovery_issuer, const char *tenant_id)
 	}
 	*w = '\0';
 	return out;
-}
-
-bool pe_jwt_audience_matches(const json_t *aud, const char *client_id)
-{
-	size_t i;
-	const json_t *item;
-	if (json_is_string(aud))
-		return !strcmp(json_string_value(aud), client_id);
-	json_array_foreach(aud, i,
-	                   item) if (json_is_string(item) && !strcmp(json_string_value(item), client_id)) return true;
-	return false;
 }
 
 /* A NumericDate claim as whole seconds; -1 if missing or not a number. */
@@ -86,7 +76,7 @@ int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex
 		return snprintf(reason, reasonlen, "token iss '%.128s' is not the expected '%.128s'",
 		                iss ? iss : "(none)", ex->issuer),
 		       PE_JWT_REFUSED;
-	if (!pe_jwt_audience_matches(json_object_get(c, "aud"), ex->client_id))
+	if (!entra_audience_matches(json_object_get(c, "aud"), ex->client_id))
 		return snprintf(reason, reasonlen, "token aud is not this client_id %.64s", ex->client_id),
 		       PE_JWT_REFUSED;
 	/* Tenant ids are GUIDs; their case carries no meaning. */

@@ -1,0 +1,22 @@
+#include "request.h"
+
+#include "clock.h"
+
+long long authd_remaining_ms(const struct authd_request *s)
+{
+	return s->deadline_ms - entra_now_ms();
+}
+
+struct pe_http_opts authd_http_opts(struct authd_request *s)
+{
+	long long timeout = (long long)s->cfg.http_timeout * 1000, left = authd_remaining_ms(s);
+	if (left < timeout)
+		timeout = left > 1 ? left : 1;
+	return (struct pe_http_opts){.ca_file = s->cfg.ca_file, .timeout_ms = (long)timeout, .share = &s->http};
+}
+
+void authd_sleep_ms(const struct authd_request *s, long long ms)
+{
+	long long left = authd_remaining_ms(s);
+	entra_sleep_ms(ms < left ? ms : left);
+}
