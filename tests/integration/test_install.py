@@ -124,8 +124,10 @@ def verified_unit(destdir, name):
     check_dir = os.path.join(destdir, "..", "unit-check")
     os.makedirs(check_dir, exist_ok=True)
     check = os.path.join(check_dir, name)
-    # A socket unit is checked with the service it starts beside it.
-    for unit in [name] + ([name.replace(".socket", ".service")] if name.endswith(".socket") else []):
+    # A socket unit and the service it starts are checked with each other beside them.
+    stem = name.rsplit(".", 1)[0]
+    units = os.listdir(os.path.join(destdir, "lib/systemd/system"))
+    for unit in [u for u in units if u.rsplit(".", 1)[0] == stem]:
         with open(os.path.join(destdir, "lib/systemd/system", unit)) as src, \
                 open(os.path.join(check_dir, unit), "w") as f:
             f.write(src.read().replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir))
