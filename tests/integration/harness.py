@@ -27,6 +27,12 @@ def sanitizer_preload():
         path = subprocess.run(["gcc", "-print-file-name=" + name], capture_output=True, text=True).stdout.strip()
         if os.path.isabs(path):
             libs.append(os.path.realpath(path))
+    # pam_unix's libcrypt arrives by dlopen, after ASan looked up the real crypt() for its
+    # interceptor and found none (pam_unix then calls address 0): preloaded, it is found.
+    multiarch = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True).stdout.strip()
+    libcrypt = "/lib/%s/libcrypt.so.1" % (multiarch or "x86_64-linux-gnu")
+    if libs and os.path.exists(libcrypt):
+        libs.append(libcrypt)
     return " ".join(libs)
 
 
