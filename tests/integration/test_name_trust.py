@@ -1,0 +1,46 @@
+"""Trust boundaries around Unix names, end to end through the real entra-syncd, cache.db and
+glibc (getent with libnss_scim in a private mount namespace): a group any tenant user can create
+never takes an account away."""
+
+import pytest
+
+import aup_util as au
+import harness
+import syncd_util
+from nss_util import NssHost
+
+pytestmark = pytest.mark.needs_root
+
+GUID_USERS = "3b0c6a6e-1111-4c1d-9d0e-000000000001"
+GUID_DAVE_EMPTY = "7a1f0c2e-5555-4c1d-9d0e-000000000005"
+GUID_DAVE_ELSEWHERE = "7a1f0c2e-6666-4c1d-9d0e-000000000006"
+
+
+def user_guid(n):
+    return "9e8d7c6b-0000-4000-8000-%012d" % n
+
+
+def test_tenant_group_never_takes_a_users_account(site, syncd, scim):
+    dave = au.provision_user(scim, "dave@contoso.com", user_guid(1))
+    erin = au.provision_user(scim, "erin@contoso.com", user_guid(2))  # no rule: no account here
+    au.provision_group(scim, "Linux Users", GUID_USERS, [dave])
+    au.wait_passwd(syncd, lambda pw: "dave" in pw)
+    uid = au.passwd(site)["dave"][0]
+    # Entra lets any user create a security group: one empty, one whose member has no account here.
+    empty = au.provision_group(scim, "Dave!", GUID_DAVE_EMPTY, [])
+    au.provision_group(scim, "DAVE", GUID_DAVE_ELSEWHERE, [erin])
+    syncd_util.wait_for_log(syncd.log_path, "group 'DAVE' (SCIM id")
+    log = syncd.logs()
+    assert "group 'Dave!' (SCIM id %s) gets no Unix group dave: a user here has that name" % empty in log, log
+    assert au.passwd(site)["dave"][0] == uid
+    assert [r[0] for r in au.query(site, "SELECT name FROM groups")] == ["linux-users"]
+    explain = harness.cli(site, "rules", "explain", "dave").stdout
+    assert "local name:   dave (ok)" in explain and "login here:   yes" in explain, explain
+    check = harness.cli(site, "rules", "check", check=False).stdout
+    assert "'Dave!'" in check and "Unix name dave taken by a user, not published" in check, check
+    if au.nss_ready():
+        host = NssHost(site)
+        out = host.getent("passwd", "dave")
+        assert out.returncode == 0 and out.stdout.startswith("dave:x:%d:%d:" % (uid, uid)), out.stdout + out.stderr
+        group = host.getent("group", "dave")  # dave's private group, nothing of the tenant's groups
+        assert group.returncode == 0 and group.stdout.strip() == "dave:*:%d:" % uid, group.stdout
