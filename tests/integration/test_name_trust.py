@@ -1,6 +1,9 @@
 """Trust boundaries around Unix names, end to end through the real entra-syncd, cache.db and
 glibc (getent with libnss_scim in a private mount namespace): a group any tenant user can create
-never takes an account away."""
+never takes an account away, and a name that becomes local between two SCIM changes leaves the
+cache within seconds."""
+
+import time
 
 import pytest
 
@@ -44,3 +47,40 @@ def test_tenant_group_never_takes_a_users_account(site, syncd, scim):
         assert out.returncode == 0 and out.stdout.startswith("dave:x:%d:%d:" % (uid, uid)), out.stdout + out.stderr
         group = host.getent("group", "dave")  # dave's private group, nothing of the tenant's groups
         assert group.returncode == 0 and group.stdout.strip() == "dave:*:%d:" % uid, group.stdout
+
+
+def test_a_name_that_becomes_local_leaves_the_cache(site, procs):
+    passwd = open("/etc/passwd").read()
+    group = open("/etc/group").read()
+    syncd = au.NamespacedSyncd(site, procs, passwd, group)
+    scim = syncd.client
+    bob = au.provision_user(scim, "bob@contoso.com", user_guid(3))
+    carol = au.provision_user(scim, "carol@contoso.com", user_guid(4))
+    au.provision_group(scim, "Linux Users", GUID_USERS, [bob, carol])
+    au.wait_passwd(syncd, lambda pw: {"bob", "carol"} <= set(pw))
+    host = NssHost(site, extra_binds=syncd.binds) if au.nss_ready() else None
+    if host:
+        out = host.getent("passwd", "bob")
+        assert out.stdout.startswith("bob:x:%d:" % au.passwd(site)["bob"][0]), out.stdout + out.stderr
+    # An admin adds a local bob between two SCIM changes (the file the daemon reads, edited in place).
+    with open(dict((t, s) for s, t in syncd.binds)["/etc/passwd"], "a") as f:
+        f.write("bob:x:1500:1500:Local Bob:/home/bob:/bin/sh\n")
+    t0 = time.monotonic()
+    au.wait_passwd(syncd, lambda pw: "bob" not in pw, timeout=3)
+    took_passwd = time.monotonic() - t0
+    log = syncd.logs()
+    assert "/etc/passwd changed since the last publish" in log, log
+    assert "no account for bob@contoso.com (local name bob): the local name exists in /etc/passwd" in log, log
+    assert "carol" in au.passwd(site)
+    if host:
+        assert host.getent("passwd", "bob").stdout.startswith("bob:x:1500:1500:Local Bob:")
+        assert host.getent("-s", "scim", "passwd", "bob").returncode == 2
+    # The same for a group that becomes local.
+    with open(dict((t, s) for s, t in syncd.binds)["/etc/group"], "a") as f:
+        f.write("linux-users:x:1600:\n")
+    t0 = time.monotonic()
+    syncd.wait_for_cache(lambda con: not con.execute("SELECT 1 FROM groups WHERE name = 'linux-users'").fetchall(),
+                         timeout=3)
+    took_group = time.monotonic() - t0
+    assert "/etc/group changed since the last publish" in syncd.logs()
+    print("a newly local name left cache.db after %.2f s (passwd), %.2f s (group)" % (took_passwd, took_group))

@@ -1,5 +1,6 @@
 /* Unit tests for Unix names (sync/names.c) and name clashes (sync/accounts.c): short and upn
- * formats, group name sanitising, reserved names, /etc/passwd and /etc/group, shared names. */
+ * formats, group name sanitising, reserved names, /etc/passwd and /etc/group and their changes,
+ * shared names. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +118,43 @@ static void test_local_files(void **state)
 	assert_true(names_local_has(&l, "sudo"));
 	names_local_free(&l);
 	unlink(pw), unlink(gr);
+	free(pw), free(gr);
+}
+
+/* The publisher republishes when a stamp changes: an edit in place, a file renamed into place
+ * (useradd, vipw), a file that appears or goes. */
+static void test_local_stamp_sees_edits(void **state)
+{
+	char *pw = write_temp("root:x:0:0:root:/root:/bin/bash\n");
+	char *gr = write_temp("root:x:0:\n");
+	char fresh[64];
+	struct names_local_stamp was, now;
+	names_local_stamp(pw, gr, &was);
+	names_local_stamp(pw, gr, &now);
+	assert_null(names_local_changed(&was, &now));
+	FILE *f = fopen(pw, "a");
+	assert_non_null(f);
+	fputs("bob:x:1500:1500::/home/bob:/bin/sh\n", f);
+	fclose(f);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), pw);
+	was = now;
+	snprintf(fresh, sizeof(fresh), "%s.new", gr);
+	FILE *g = fopen(fresh, "w"); /* the same bytes, another inode */
+	assert_non_null(g);
+	fputs("root:x:0:\n", g);
+	fclose(g);
+	assert_int_equal(rename(fresh, gr), 0);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), gr);
+	was = now;
+	unlink(gr);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), gr);
+	was = now;
+	names_local_stamp(pw, gr, &now);
+	assert_null(names_local_changed(&was, &now)); /* still missing: no change */
+	unlink(pw);
 	free(pw), free(gr);
 }
 
@@ -310,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_group_sanitising),
 	    cmocka_unit_test(test_reserved),
 	    cmocka_unit_test(test_local_files),
+	    cmocka_unit_test(test_local_stamp_sees_edits),
 	    cmocka_unit_test(test_clashes_short),
 	    cmocka_unit_test(test_group_never_takes_a_users_name),
 	    cmocka_unit_test(test_only_what_is_published_clashes),
