@@ -12,7 +12,8 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-#define REFUSAL_LOG_MAX 20 /* per publish, so a bad directory cannot flood the journal */
+#define REFUSAL_LOG_MAX    20 /* per publish, so a bad directory cannot flood the journal */
+#define NO_OBJECT_ID_NAMED 5  /* accounts named in the one line about missing object ids */
 
 const char *account_verdict_text(enum account_verdict v)
 {
@@ -616,6 +617,9 @@ uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_con
 			h = fnv(h, dir->groups[g].scim_id, strlen(dir->groups[g].scim_id) + 1);
 			h = fnv(h, &a->groups[g].name_state, sizeof(a->groups[g].name_state));
 		}
+	for (size_t i = 0; i < a->snap.n_accounts; i++)
+		if (!a->snap.accounts[i].object_id)
+			h = fnv(h, a->snap.accounts[i].scim_id, strlen(a->snap.accounts[i].scim_id) + 1);
 	for (size_t r = 0; r < a->plan.n_rules; r++)
 		for (size_t j = 0; j < a->plan.rules[r].n_refs; j++)
 			h = fnv(h, &a->plan.rules[r].refs[j].n_same_name, sizeof(size_t));
@@ -670,6 +674,28 @@ static void groups_report(const struct accounts *a, const struct directory *dir)
 		          logged - REFUSAL_LOG_MAX);
 }
 
+/* One line however many: pam_entra binds a sign-in to the account's object id, so these
+ * accounts can sign in only where an admin allowed binding by UPN. */
+static void no_object_id_report(const struct accounts *a)
+{
+	char named[320] = "";
+	size_t n = 0, len = 0;
+	for (size_t i = 0; i < a->snap.n_accounts; i++) {
+		if (a->snap.accounts[i].object_id || n++ >= NO_OBJECT_ID_NAMED || len >= sizeof(named))
+			continue;
+		int w = snprintf(named + len, sizeof(named) - len, "%s%s", len ? ", " : "", a->snap.accounts[i].name);
+		len += w > 0 ? (size_t)w : 0;
+	}
+	if (n)
+		entra_log(
+		    &logger, LOG_WARNING,
+		    "%zu of %zu accounts have no Entra object id (their externalId is not a GUID; Entra's default "
+		    "mapping sends mailNickname): %s%s; pam_entra refuses their sign-in unless [pam] "
+		    "allow_upn_binding = yes. Fix: in the Entra enterprise app, Provisioning > Mappings > users, "
+		    "map objectId to externalId (their uids then change once: chown their files)",
+		    n, a->snap.n_accounts, named, n > NO_OBJECT_ID_NAMED ? ", ..." : "");
+}
+
 void accounts_report(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
                      const struct names_local *local)
 {
@@ -691,4 +717,5 @@ void accounts_report(const struct accounts *a, const struct entra_config *cfg, c
 				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
 	users_report(a, dir);
 	groups_report(a, dir);
+	no_object_id_report(a);
 }

@@ -72,7 +72,8 @@ int accounts_build(const struct entra_config *cfg, const struct directory *dir, 
                    struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out);
 void accounts_free(struct accounts *a);
 /* A hash of the findings accounts_report logs (refused users and groups, ambiguous names,
- * missing role groups), so the publisher logs them only when they change. */
+ * missing role groups, accounts without an object id), so the publisher logs them only when
+ * they change. */
 uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
                                 const struct names_local *local);
 /* Logs those findings with what to do (at most a few lines per kind). */

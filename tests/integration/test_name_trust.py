@@ -1,8 +1,9 @@
 """Trust boundaries around Unix names, end to end through the real entra-syncd, cache.db and
 glibc (getent with libnss_scim in a private mount namespace): a group any tenant user can create
-never takes an account away, and a name that becomes local between two SCIM changes leaves the
-cache within seconds."""
+never takes an account away, a name that becomes local between two SCIM changes leaves the cache
+within seconds, and accounts without an Entra object id are reported."""
 
+import os
 import time
 
 import pytest
@@ -84,3 +85,16 @@ def test_a_name_that_becomes_local_leaves_the_cache(site, procs):
     took_group = time.monotonic() - t0
     assert "/etc/group changed since the last publish" in syncd.logs()
     print("a newly local name left cache.db after %.2f s (passwd), %.2f s (group)" % (took_passwd, took_group))
+
+
+def test_accounts_without_object_id_are_logged(site, syncd, scim):
+    # Entra's default mapping sends mailNickname as externalId: no object id.
+    ids = [au.provision_user(scim, upn) for upn in ("hank@contoso.com", "ivy@contoso.com")]
+    ids.append(au.provision_user(scim, "judy@contoso.com", user_guid(5)))
+    au.provision_group(scim, "Linux Users", GUID_USERS, ids)
+    au.wait_passwd(syncd, lambda pw: {"hank", "ivy", "judy"} <= set(pw))
+    log = syncd_util.wait_for_log(syncd.log_path, "2 of 3 accounts have no Entra object id")
+    line = [l for l in log.splitlines() if "have no Entra object id" in l][-1]
+    assert "hank, ivy;" in line and "judy" not in line, line
+    assert "allow_upn_binding = yes" in line and "map objectId to externalId" in line, line
+    assert log.count("have no Entra object id") == 1  # logged when it changes, not on every publish
