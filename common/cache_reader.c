@@ -45,8 +45,15 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Cheap check of the SQLite header before SQLite sees the file: garbage and truncated copies
- * are refused here (immutable=1 would otherwise read a short file as zero pages). */
+/* Rows of sqlite_schema in the project's file: 6 statements and 2 UNIQUE auto-indexes. */
+#define SCHEMA_ROWS 8
+/* The database header (100 bytes) and the b-tree page header of page 1 that follows it. */
+#define HEAD_BYTES 108
+
+/* Cheap checks of the SQLite header and of page 1 before SQLite sees the file: garbage and
+ * truncated copies are refused here (immutable=1 would otherwise read a short file as zero
+ * pages), and so is any schema that is not one leaf page of exactly the project's rows, since
+ * SQLite parses every schema row, in C and unbounded by the work budget, before a query runs. */
 static const char *header_problem(const unsigned char *h, const struct stat *st)
 {
 	if (memcmp(h, "SQLite format 3", 16) != 0)
@@ -59,6 +66,8 @@ static const char *header_problem(const unsigned char *h, const struct stat *st)
 		return "size does not match its page count (truncated?)";
 	if ((uint64_t)st->st_size % page)
 		return "size is not a whole number of pages (truncated?)";
+	if (h[100] != 0x0D || be16(h + 103) != SCHEMA_ROWS)
+		return "a schema other than the one entra-syncd writes (not one page of its 8 objects)";
 	return NULL;
 }
 
@@ -92,51 +101,32 @@ static const char *ownership_problem(const char *path, const struct stat *st)
 	return NULL;
 }
 
-/* Opens PATH once for the checks that need no SQLite: type, size, header, owner and mode. */
-static int file_check(const char *path, struct stat *st, int *err, char *why, size_t whylen)
+/* Opens PATH for the checks that need no SQLite: type, size, header, page 1, owner and mode.
+ * Never a symlink (O_NOFOLLOW), never blocking on a FIFO or device (O_NONBLOCK, then only a
+ * regular file passes): the descriptor, which SQLite is then given (so the file it reads is the
+ * file checked, whatever is renamed over PATH meanwhile), or -1. */
+static int file_open_checked(const char *path, struct stat *st, int *err, char *why, size_t whylen)
 {
-	unsigned char h[100];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	unsigned char h[HEAD_BYTES];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
-		int e = errno == ENOTDIR ? ENOENT : errno;
-		if (stat(path, st) != 0)
+		int e = errno == ENOTDIR ? ENOENT : errno == ELOOP ? EACCES : errno;
+		if (lstat(path, st) != 0)
 			memset(st, 0, sizeof(*st));
-		return fail(err, e, why, whylen, strerror(e));
+		return fail(err, e, why, whylen, e == EACCES ? "untrusted file: a symbolic link" : strerror(e));
 	}
 	ssize_t n = fstat(fd, st) == 0 && S_ISREG(st->st_mode) ? pread(fd, h, sizeof(h), 0) : -1;
+	const char *problem =
+	    n != (ssize_t)sizeof(h) ? "not a regular file of at least 108 bytes" : header_problem(h, st);
+	int e = EIO;
+	if (!problem && (problem = ownership_problem(path, st)) != NULL)
+		e = EACCES;
+	if (!problem)
+		return fd;
 	close(fd);
-	if (n != (ssize_t)sizeof(h))
-		return fail(err, EIO, why, whylen, "not a regular file of at least 100 bytes");
-	const char *problem = header_problem(h, st);
-	if (problem)
-		return fail(err, EIO, why, whylen, problem);
-	if ((problem = ownership_problem(path, st)) != NULL) {
-		*err = EACCES;
-		snprintf(why, whylen, "untrusted file: %s", problem);
-		return -1;
-	}
-	return 0;
-}
-
-/* "file:" URI for PATH with everything but unreserved characters percent-encoded. */
-static char *uri_for(const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t len = strlen(path);
-	char *uri = malloc(5 + 3 * len + sizeof("?immutable=1&mode=ro"));
-	if (!uri)
-		return NULL;
-	char *o = stpcpy(uri, "file:");
-	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    strchr("/._-~", *c)) {
-			*o++ = (char)*c;
-		} else {
-			*o++ = '%', *o++ = hex[*c >> 4], *o++ = hex[*c & 15];
-		}
-	}
-	strcpy(o, "?immutable=1&mode=ro");
-	return uri;
+	*err = e;
+	snprintf(why, whylen, "%s%s", e == EACCES ? "untrusted file: " : "", problem);
+	return -1;
 }
 
 static int budget_tick(void *arg)
@@ -267,21 +257,29 @@ const char *entra_cache_schema_check(sqlite3 *db)
 	return why ? why : version_check(db);
 }
 
+/* SQLite opens the checked descriptor's file through /proc (at sqlite3_open_v2, not later). */
+static int sqlite_open_fd(int fd, struct entra_cache *c, int *err, char *why, size_t whylen)
+{
+	char uri[64];
+	snprintf(uri, sizeof(uri), "file:/proc/self/fd/%d?immutable=1&mode=ro", fd);
+	int rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	fail(err, EIO, why, whylen, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	entra_cache_close(c);
+	return -1;
+}
+
 int entra_cache_open(const char *path, struct entra_cache *c, int *err, char *why, size_t whylen)
 {
 	memset(c, 0, sizeof(*c));
-	if (file_check(path, &c->st, err, why, whylen))
+	int fd = file_open_checked(path, &c->st, err, why, whylen);
+	if (fd < 0)
 		return -1;
-	char *uri = uri_for(path);
-	if (!uri)
-		return fail(err, ENOMEM, why, whylen, "out of memory");
-	int rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
-	free(uri);
-	if (rc != SQLITE_OK) {
-		fail(err, EIO, why, whylen, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-		entra_cache_close(c);
+	int rc = sqlite_open_fd(fd, c, err, why, whylen);
+	close(fd);
+	if (rc)
 		return -1;
-	}
 	harden(c);
 	const char *problem = entra_cache_schema_check(c->db);
 	if (problem) {

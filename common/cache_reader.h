@@ -2,10 +2,11 @@
  * libnss_scim and pam_entra read it inside every process that resolves a user, sshd and sudo
  * included: a compromised daemon or a misplaced file must never make them hang, crash or
  * serve an account the project did not write. So before a row is read the file must be a
- * regular file nobody else can have written (owner and mode of the file and its directory),
- * a whole SQLite file, with exactly the schema common/cache_schema.h creates (no views, no
- * triggers, no extra tables or indexes), opened in SQLite's defensive mode with an untrusted
- * schema, tight limits, and a work budget that stops any one look-up. */
+ * regular file (never a symlink, FIFO or device) nobody else can have written (owner and mode
+ * of the file and its directory), a whole SQLite file whose schema is one page of exactly the
+ * objects common/cache_schema.h creates (no views, no triggers, no extra tables or indexes);
+ * SQLite reads that very file (the checked descriptor, through /proc/self/fd), in defensive
+ * mode with an untrusted schema, tight limits, and a work budget that stops any one look-up. */
 #ifndef ENTRA_CACHE_READER_H
 #define ENTRA_CACHE_READER_H
 
@@ -15,11 +16,11 @@
 
 /* SQLite calls the budget's progress handler every ENTRA_CACHE_BUDGET_STEP virtual machine
  * instructions; a statement that runs ENTRA_CACHE_LOOKUP_BUDGET of those calls fails with
- * SQLITE_INTERRUPT. 16k x 1k instructions is about 16M: the largest honest look-up (a group of
- * 100k members) needs about 900 steps (tests/unit/test_cache_reader.c), a runaway one is cut off
- * within tens of milliseconds. */
+ * SQLITE_INTERRUPT. 2k x 1k instructions is about 2M, a tenth of a second at most: the largest
+ * honest look-up (a group of 100k members) needs about 900 steps (tests/unit/test_cache_reader.c),
+ * so groups of up to about 200k members are served. */
 #define ENTRA_CACHE_BUDGET_STEP   1024
-#define ENTRA_CACHE_LOOKUP_BUDGET 16384L
+#define ENTRA_CACHE_LOOKUP_BUDGET 2048L
 
 struct entra_cache {
 	sqlite3 *db;

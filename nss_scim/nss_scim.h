@@ -144,8 +144,8 @@ void scim_scan_skipped(struct scim_cursor *c);
 /* Rewinds C (set*ent / end*ent) and releases its scan, taking the module lock. */
 void scim_cursor_rewind(struct scim_cursor *c);
 
-/* Defence against a tampered cache. A name we serve as ours: safe in a passwd line and on a
- * command line (no ':', ',', blanks, controls, leading '-', all digits) and not reserved. */
+/* Defence against a tampered cache. A name we serve as ours: only the characters entra-syncd
+ * writes ([a-z0-9_.@-], no leading '-', not all digits) and not reserved. */
 bool scim_name_ok(const char *name);
 /* strlen(NAME) when scim_name_ok(NAME), else 0. */
 size_t scim_name_len(const char *name);

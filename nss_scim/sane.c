@@ -23,8 +23,19 @@ void scim_syslog(int priority, const char *fmt, ...)
 	syslog(LOG_AUTHPRIV | priority, "libnss_scim: %s", msg);
 }
 
+/* Whether byte C may stand in a name: OURS, only what entra-syncd writes (lowercase ASCII
+ * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of
+ * a multi-byte character and no capital ("Root") reaches ls, ps or who; else (a local group
+ * a role grants, as /etc/group has it) any printable ASCII but the separators. */
+static bool name_byte_ok(unsigned char c, bool ours)
+{
+	if (ours)
+		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
+	return c > 0x20 && c < 0x7f && c != ':' && c != ',';
+}
+
 /* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
-static size_t safe_name_len(const char *name)
+static size_t name_len(const char *name, bool ours)
 {
 	if (!name || *name == '-')
 		return 0;
@@ -32,7 +43,7 @@ static size_t safe_name_len(const char *name)
 	size_t n = 0;
 	for (; name[n]; n++) { /* one pass: this runs for every group member served */
 		unsigned char c = (unsigned char)name[n];
-		if (n >= SCIM_NAME_MAX || c < 0x20 || c == 0x7f || c == ':' || c == ',' || c == ' ')
+		if (n >= SCIM_NAME_MAX || !name_byte_ok(c, ours))
 			return 0;
 		digits_only = digits_only && c >= '0' && c <= '9';
 	}
@@ -44,7 +55,7 @@ static size_t safe_name_len(const char *name)
 
 size_t scim_name_len(const char *name)
 {
-	size_t n = safe_name_len(name);
+	size_t n = name_len(name, true);
 	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
 	return n && !entra_name_reserved(name) ? n : 0;
 }
@@ -56,7 +67,7 @@ bool scim_name_ok(const char *name)
 
 bool scim_local_group_name_ok(const char *name)
 {
-	return safe_name_len(name) != 0;
+	return name_len(name, false) != 0;
 }
 
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a

@@ -12,7 +12,8 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-#define REFUSAL_LOG_MAX 20 /* per publish, so a bad directory cannot flood the journal */
+#define REFUSAL_LOG_MAX    20 /* per publish, so a bad directory cannot flood the journal */
+#define NO_OBJECT_ID_NAMED 5  /* accounts named in the one line about missing object ids */
 
 const char *account_verdict_text(enum account_verdict v)
 {
@@ -30,9 +31,7 @@ const char *account_verdict_text(enum account_verdict v)
 	case ACCOUNT_NAME_LOCAL:
 		return "the local name exists in /etc/passwd or /etc/group";
 	case ACCOUNT_NAME_SHARED:
-		return "another provisioned user would get the same local name";
-	case ACCOUNT_NAME_IS_GROUP:
-		return "a provisioned group has the same name";
+		return "another user with an account on this host would get the same local name";
 	case ACCOUNT_NO_ID:
 		return "no uid allocated yet (entra-syncd allocates on its next publish; check its log)";
 	case ACCOUNT_ID_LOCAL:
@@ -45,7 +44,7 @@ const char *account_verdict_text(enum account_verdict v)
 
 const char *name_state_text(enum name_state s)
 {
-	static const char *const text[] = {"ok", "invalid", "reserved", "exists locally", "shared", "clashes"};
+	static const char *const text[] = {"ok", "invalid", "reserved", "exists locally", "shared", "taken by a user"};
 	return s <= NAME_CLASH ? text[s] : "unknown";
 }
 
@@ -101,11 +100,18 @@ static int names_compute(const struct entra_config *cfg, const struct directory 
 	return 0;
 }
 
-/* Users and groups share one namespace (private groups): every name two objects would get is
- * refused for all of them. A hash count of each name, O(n) without sorting 100k strings. */
+/* Users and groups share one namespace (private groups), and only what would be published takes
+ * part: two users with an account here lose the name they share; a user's name always wins over
+ * a group's (any tenant user may create a group: it must never take an account away); two groups
+ * that would both be published lose the name they share. Hash counts, O(n) without sorting. */
 struct name_count {
 	const char *name;
-	unsigned users, groups;
+	unsigned users, disabled, groups; /* users_share_mark counts disabled accounts apart */
+};
+
+struct name_table {
+	struct name_count *slots;
+	size_t mask;
 };
 
 static uint64_t name_hash(const char *s)
@@ -116,46 +122,56 @@ static uint64_t name_hash(const char *s)
 	return h ^ (h >> 29); /* FNV's multiply moves bits only upward; the table masks the low ones */
 }
 
-static struct name_count *name_slot(struct name_count *t, size_t mask, const char *name)
-{
-	size_t i = name_hash(name) & mask;
-	while (t[i].name && strcmp(t[i].name, name) != 0)
-		i = (i + 1) & mask;
-	return &t[i];
-}
-
-/* Every contender of a shared name loses it: SHARED between two of a kind, CLASH otherwise. */
-static void name_mark(enum name_state *st, const struct name_count *c, bool is_user)
-{
-	if (*st != NAME_OK || c->users + c->groups < 2)
-		return;
-	*st = (is_user ? c->users : c->groups) > 1 ? NAME_SHARED : NAME_CLASH;
-}
-
-static int clashes_mark(const struct directory *dir, struct accounts *a)
+/* Room for N names at most half full. */
+static int name_table_init(struct name_table *t, size_t n)
 {
 	size_t cap = 16;
-	while (cap < (dir->n_users + dir->n_groups) * 2)
+	while (cap < n * 2)
 		cap *= 2;
-	struct name_count *t = calloc(cap, sizeof(*t));
-	if (!t)
+	t->slots = calloc(cap, sizeof(*t->slots));
+	t->mask = cap - 1;
+	return t->slots ? 0 : -1;
+}
+
+/* The slot of NAME: its counts, or an empty slot (counts 0) when it was never added. */
+static struct name_count *name_find(const struct name_table *t, const char *name)
+{
+	size_t i = name_hash(name) & t->mask;
+	while (t->slots[i].name && strcmp(t->slots[i].name, name) != 0)
+		i = (i + 1) & t->mask;
+	return &t->slots[i];
+}
+
+static struct name_count *name_add(struct name_table *t, const char *name)
+{
+	struct name_count *c = name_find(t, name);
+	c->name = name;
+	return c;
+}
+
+/* After the verdicts: users who would both get an account here refuse each other's name; a
+ * disabled account (nobody signs in through it) never takes a name from an active one. */
+static int users_share_mark(const struct directory *dir, struct accounts *a)
+{
+	struct name_table t;
+	if (name_table_init(&t, dir->n_users))
 		return -1;
-	for (size_t i = 0; i < dir->n_users + dir->n_groups; i++) {
-		bool is_user = i < dir->n_users;
-		const char *name = is_user ? a->users[i].name : a->groups[i - dir->n_users].name;
-		if (!name)
-			continue;
-		struct name_count *c = name_slot(t, cap - 1, name);
-		c->name = name;
-		is_user ? c->users++ : c->groups++;
-	}
 	for (size_t i = 0; i < dir->n_users; i++)
-		if (a->users[i].name)
-			name_mark(&a->users[i].name_state, name_slot(t, cap - 1, a->users[i].name), true);
-	for (size_t i = 0; i < dir->n_groups; i++)
-		if (a->groups[i].name)
-			name_mark(&a->groups[i].name_state, name_slot(t, cap - 1, a->groups[i].name), false);
-	free(t);
+		if (a->users[i].verdict == ACCOUNT_OK) {
+			struct name_count *c = name_add(&t, a->users[i].name);
+			dir->users[i].active ? c->users++ : c->disabled++;
+		}
+	for (size_t i = 0; i < dir->n_users; i++) {
+		struct account_user *u = &a->users[i];
+		if (u->verdict != ACCOUNT_OK)
+			continue;
+		const struct name_count *c = name_find(&t, u->name);
+		if (dir->users[i].active ? c->users < 2 : c->users + c->disabled < 2)
+			continue;
+		u->name_state = NAME_SHARED, u->verdict = ACCOUNT_NAME_SHARED;
+		a->n_refused++;
+	}
+	free(t.slots);
 	return 0;
 }
 
@@ -251,16 +267,33 @@ out:
 
 /* --- verdicts --- */
 
+static enum account_verdict name_verdict(enum name_state s)
+{
+	switch (s) {
+	case NAME_OK:
+		return ACCOUNT_OK;
+	case NAME_RESERVED:
+		return ACCOUNT_NAME_RESERVED;
+	case NAME_LOCAL:
+		return ACCOUNT_NAME_LOCAL;
+	case NAME_SHARED:
+		return ACCOUNT_NAME_SHARED;
+	case NAME_INVALID:
+	case NAME_CLASH: /* groups only */
+		break;
+	}
+	return ACCOUNT_NAME_INVALID;
+}
+
+/* The verdict before users_share_mark (a shared name is decided among the users it leaves OK). */
 static enum account_verdict verdict_of(const struct account_user *u, const struct names_local *local)
 {
-	static const enum account_verdict by_name[] = {ACCOUNT_OK,         ACCOUNT_NAME_INVALID, ACCOUNT_NAME_RESERVED,
-	                                               ACCOUNT_NAME_LOCAL, ACCOUNT_NAME_SHARED,  ACCOUNT_NAME_IS_GROUP};
 	if (!u->aup.role)
 		return ACCOUNT_NO_RULE;
 	if (!u->aup.covering_ou)
 		return ACCOUNT_NOT_THIS_HOST;
 	if (u->name_state != NAME_OK)
-		return by_name[u->name_state];
+		return name_verdict(u->name_state);
 	if (!u->uid)
 		return u->id_shared ? ACCOUNT_ID_SHARED : ACCOUNT_NO_ID;
 	if (local && names_local_id_used(local, u->uid))
@@ -377,6 +410,16 @@ static int group_add(const struct directory *dir, size_t g, struct accounts *a)
 	return 0;
 }
 
+static bool group_has_account(const struct directory *dir, const struct accounts *a, size_t g)
+{
+	for (size_t k = 0; k < dir->groups[g].n_members; k++) {
+		size_t u = dir->groups[g].members[k];
+		if (u < dir->n_users && a->users[u].snapshot >= 0)
+			return true;
+	}
+	return false;
+}
+
 /* A SCIM group is published when its name and gid are usable and a member has an account. */
 static bool group_publishable(const struct directory *dir, const struct names_local *local, const struct accounts *a,
                               size_t g)
@@ -384,12 +427,36 @@ static bool group_publishable(const struct directory *dir, const struct names_lo
 	if (a->groups[g].name_state != NAME_OK || !a->groups[g].gid ||
 	    (local && names_local_id_used(local, a->groups[g].gid)))
 		return false;
-	for (size_t k = 0; k < dir->groups[g].n_members; k++) {
-		size_t u = dir->groups[g].members[k];
-		if (u < dir->n_users && a->users[u].snapshot >= 0)
-			return true;
+	return group_has_account(dir, a, g);
+}
+
+/* After the accounts: a group never gets a published user's name (nor a Unix entry then; rules
+ * still match it by object id), and two groups that would both be published lose theirs. */
+static int groups_name_mark(const struct directory *dir, const struct names_local *local, struct accounts *a)
+{
+	struct name_table t;
+	if (name_table_init(&t, dir->n_users + dir->n_groups))
+		return -1;
+	for (size_t i = 0; i < dir->n_users; i++)
+		if (a->users[i].snapshot >= 0)
+			name_add(&t, a->users[i].name)->users++;
+	for (size_t g = 0; g < dir->n_groups; g++) {
+		struct account_group *ag = &a->groups[g];
+		if (ag->name_state != NAME_OK)
+			continue;
+		if (name_find(&t, ag->name)->users)
+			ag->name_state = NAME_CLASH;
+		else if (group_publishable(dir, local, a, g))
+			name_add(&t, ag->name)->groups++;
 	}
-	return false;
+	for (size_t g = 0; g < dir->n_groups; g++) {
+		struct account_group *ag = &a->groups[g];
+		if (ag->name_state == NAME_OK && name_find(&t, ag->name)->groups > 1 &&
+		    group_publishable(dir, local, a, g))
+			ag->name_state = NAME_SHARED;
+	}
+	free(t.slots);
+	return 0;
 }
 
 static size_t members_count(const struct directory *dir)
@@ -450,6 +517,8 @@ static int snapshot_build(const struct entra_config *cfg, const struct directory
 	for (size_t i = 0; i < dir->n_users; i++)
 		if (a->users[i].verdict == ACCOUNT_OK && account_add(cfg, dir, i, a))
 			return -1;
+	if (groups_name_mark(dir, local, a))
+		return -1;
 	for (size_t g = 0; g < dir->n_groups; g++) {
 		a->groups[g].snapshot = -1;
 		if (group_publishable(dir, local, a, g) && group_add(dir, g, a))
@@ -466,8 +535,8 @@ int accounts_build(const struct entra_config *cfg, const struct directory *dir, 
 	out->n_users = dir->n_users, out->n_groups = dir->n_groups, out->quiet = quiet;
 	if (!(out->users = calloc(dir->n_users + 1, sizeof(*out->users))) ||
 	    !(out->groups = calloc(dir->n_groups + 1, sizeof(*out->groups))) ||
-	    aup_prepare(cfg, dir, quiet, &out->plan) || names_compute(cfg, dir, local, out) || clashes_mark(dir, out) ||
-	    ids_assign(dir, local, ids, db, out) || evaluate_all(dir, local, out) ||
+	    aup_prepare(cfg, dir, quiet, &out->plan) || names_compute(cfg, dir, local, out) ||
+	    ids_assign(dir, local, ids, db, out) || evaluate_all(dir, local, out) || users_share_mark(dir, out) ||
 	    snapshot_build(cfg, dir, local, out)) {
 		entra_log(&logger, LOG_ERR, "out of memory building the accounts of %zu users", dir->n_users);
 		accounts_free(out);
@@ -507,6 +576,33 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
+/* Refused groups worth a line: every group a user's name beat (a tenant user may have made it
+ * to take that name), and the others that would have been published but for their name. */
+static bool group_refusal_logged(const struct directory *dir, const struct accounts *a, size_t g)
+{
+	enum name_state s = a->groups[g].name_state;
+	return s == NAME_CLASH || (s != NAME_OK && group_has_account(dir, a, g));
+}
+
+static const char *group_refusal_text(enum name_state s)
+{
+	switch (s) {
+	case NAME_INVALID:
+		return "its display name gives no valid Unix name";
+	case NAME_RESERVED:
+		return "the name is reserved for the system";
+	case NAME_LOCAL:
+		return "the name exists in /etc/passwd or /etc/group";
+	case NAME_SHARED:
+		return "another group with members here would get the same name; rename one in Entra";
+	case NAME_CLASH:
+		return "a user here has that name and users' names win (AUP rules still match the group)";
+	case NAME_OK:
+		break;
+	}
+	return "ok";
+}
+
 uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
                                 const struct names_local *local)
 {
@@ -516,6 +612,14 @@ uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_con
 			h = fnv(h, dir->users[i].scim_id, strlen(dir->users[i].scim_id) + 1);
 			h = fnv(h, &a->users[i].verdict, sizeof(a->users[i].verdict));
 		}
+	for (size_t g = 0; g < dir->n_groups; g++)
+		if (group_refusal_logged(dir, a, g)) {
+			h = fnv(h, dir->groups[g].scim_id, strlen(dir->groups[g].scim_id) + 1);
+			h = fnv(h, &a->groups[g].name_state, sizeof(a->groups[g].name_state));
+		}
+	for (size_t i = 0; i < a->snap.n_accounts; i++)
+		if (!a->snap.accounts[i].object_id)
+			h = fnv(h, a->snap.accounts[i].scim_id, strlen(a->snap.accounts[i].scim_id) + 1);
 	for (size_t r = 0; r < a->plan.n_rules; r++)
 		for (size_t j = 0; j < a->plan.rules[r].n_refs; j++)
 			h = fnv(h, &a->plan.rules[r].refs[j].n_same_name, sizeof(size_t));
@@ -527,10 +631,74 @@ uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_con
 	return h;
 }
 
+/* A display name for a log line: any tenant user may name a group, so no control characters
+ * (a newline would forge a line) and at most OUTLEN - 1 bytes. */
+static const char *log_text(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+	for (; s && s[n] && n + 1 < outlen; n++)
+		out[n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
+	out[n] = '\0';
+	return out;
+}
+
+static void users_report(const struct accounts *a, const struct directory *dir)
+{
+	size_t logged = 0;
+	for (size_t i = 0; i < dir->n_users; i++) {
+		const struct account_user *u = &a->users[i];
+		if (u->verdict <= ACCOUNT_NOT_THIS_HOST || logged++ >= REFUSAL_LOG_MAX)
+			continue;
+		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", dir->users[i].user_name,
+		          u->name ? u->name : "-", account_verdict_text(u->verdict));
+	}
+	if (logged > REFUSAL_LOG_MAX)
+		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
+		          logged - REFUSAL_LOG_MAX);
+}
+
+static void groups_report(const struct accounts *a, const struct directory *dir)
+{
+	size_t logged = 0;
+	char display[128];
+	for (size_t g = 0; g < dir->n_groups; g++) {
+		if (!group_refusal_logged(dir, a, g) || logged++ >= REFUSAL_LOG_MAX)
+			continue;
+		entra_log(&logger, LOG_WARNING, "group '%s' (SCIM id %s) gets no Unix group %s: %s",
+		          log_text(dir->groups[g].display_name, display, sizeof(display)), dir->groups[g].scim_id,
+		          a->groups[g].name ? a->groups[g].name : "-", group_refusal_text(a->groups[g].name_state));
+	}
+	if (logged > REFUSAL_LOG_MAX)
+		entra_log(&logger, LOG_WARNING,
+		          "... and %zu more groups without a Unix group; see `entra-sync rules check`",
+		          logged - REFUSAL_LOG_MAX);
+}
+
+/* One line however many: pam_entra binds a sign-in to the account's object id, so these
+ * accounts can sign in only where an admin allowed binding by UPN. */
+static void no_object_id_report(const struct accounts *a)
+{
+	char named[320] = "";
+	size_t n = 0, len = 0;
+	for (size_t i = 0; i < a->snap.n_accounts; i++) {
+		if (a->snap.accounts[i].object_id || n++ >= NO_OBJECT_ID_NAMED || len >= sizeof(named))
+			continue;
+		int w = snprintf(named + len, sizeof(named) - len, "%s%s", len ? ", " : "", a->snap.accounts[i].name);
+		len += w > 0 ? (size_t)w : 0;
+	}
+	if (n)
+		entra_log(
+		    &logger, LOG_WARNING,
+		    "%zu of %zu accounts have no Entra object id (their externalId is not a GUID; Entra's default "
+		    "mapping sends mailNickname): %s%s; pam_entra refuses their sign-in unless [pam] "
+		    "allow_upn_binding = yes. Fix: in the Entra enterprise app, Provisioning > Mappings > users, "
+		    "map objectId to externalId (their uids then change once: chown their files)",
+		    n, a->snap.n_accounts, named, n > NO_OBJECT_ID_NAMED ? ", ..." : "");
+}
+
 void accounts_report(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
                      const struct names_local *local)
 {
-	size_t logged = 0;
 	for (size_t r = 0; r < a->plan.n_rules; r++)
 		for (size_t j = 0; j < a->plan.rules[r].n_refs; j++)
 			if (a->plan.rules[r].refs[j].n_same_name > 1)
@@ -547,14 +715,7 @@ void accounts_report(const struct accounts *a, const struct entra_config *cfg, c
 				          "[role %s] group '%s' is not in /etc/group; skipped "
 				          "(create it with groupadd or remove it from the role)",
 				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
-	for (size_t i = 0; i < dir->n_users; i++) {
-		const struct account_user *u = &a->users[i];
-		if (u->verdict <= ACCOUNT_NOT_THIS_HOST || logged++ >= REFUSAL_LOG_MAX)
-			continue;
-		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", dir->users[i].user_name,
-		          u->name ? u->name : "-", account_verdict_text(u->verdict));
-	}
-	if (logged > REFUSAL_LOG_MAX)
-		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
-		          logged - REFUSAL_LOG_MAX);
+	users_report(a, dir);
+	groups_report(a, dir);
+	no_object_id_report(a);
 }

@@ -23,13 +23,14 @@ enum account_verdict {
 	ACCOUNT_NAME_INVALID,  /* the UPN gives no valid Linux name */
 	ACCOUNT_NAME_RESERVED, /* root, daemon, sudo, systemd-*, ... */
 	ACCOUNT_NAME_LOCAL,    /* a name in /etc/passwd or /etc/group */
-	ACCOUNT_NAME_SHARED,   /* two provisioned users would get this name */
-	ACCOUNT_NAME_IS_GROUP, /* a provisioned group has this name */
+	ACCOUNT_NAME_SHARED,   /* another user with an account here would get this name */
 	ACCOUNT_NO_ID,         /* no uid allocated (range full, state.db error, or not yet) */
 	ACCOUNT_ID_LOCAL,      /* its uid is now used by a local account or group */
 	ACCOUNT_ID_SHARED,     /* another provisioned user has the same Entra object id */
 };
 
+/* NAME_SHARED: two users (or two groups) that would both be published here; NAME_CLASH (groups
+ * only): a published user has this name, and users' names win over groups'. */
 enum name_state { NAME_OK, NAME_INVALID, NAME_RESERVED, NAME_LOCAL, NAME_SHARED, NAME_CLASH };
 
 struct account_user {
@@ -70,8 +71,9 @@ struct accounts {
 int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
                    struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out);
 void accounts_free(struct accounts *a);
-/* A hash of the findings accounts_report logs (refused users, ambiguous names, missing role
- * groups), so the publisher logs them only when they change. */
+/* A hash of the findings accounts_report logs (refused users and groups, ambiguous names,
+ * missing role groups, accounts without an object id), so the publisher logs them only when
+ * they change. */
 uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_config *cfg, const struct directory *dir,
                                 const struct names_local *local);
 /* Logs those findings with what to do (at most a few lines per kind). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casefold.h"
 #include "log.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
@@ -34,7 +35,8 @@ static int ref_resolve(const struct directory *dir, const char *rule, bool quiet
 	size_t first = 0;
 	for (size_t g = 0; g < dir->n_groups; g++) {
 		const char *dn = dir->groups[g].display_name;
-		if (dn && !strcasecmp(r->text, dn) && r->n_same_name++ == 0)
+		/* case-insensitive beyond ASCII: "MÜNCHEN" names "München" */
+		if (dn && casefold_eq(r->text, dn) && r->n_same_name++ == 0)
 			first = g;
 	}
 	if (r->n_same_name == 1)

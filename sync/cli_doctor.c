@@ -10,15 +10,11 @@ static const struct {
 	const char *name;
 	void (*run)(struct doctor *d);
 } doctor_checks[] = {
-    {"config", doctor_check_config},
-    {"cache", doctor_check_cache},
-    {"provisioning", doctor_check_provisioning},
-    {"nsswitch", doctor_check_nsswitch},
-    {"pam", doctor_check_pam},
-    {"sshd", doctor_check_sshd},
-    {"clock", doctor_check_clock},
-    {"discovery", doctor_check_discovery},
-    {"tokens", doctor_check_tokens},
+    {"config", doctor_check_config},       {"cache", doctor_check_cache},
+    {"identity", doctor_check_identity},   {"provisioning", doctor_check_provisioning},
+    {"nsswitch", doctor_check_nsswitch},   {"pam", doctor_check_pam},
+    {"sshd", doctor_check_sshd},           {"clock", doctor_check_clock},
+    {"discovery", doctor_check_discovery}, {"tokens", doctor_check_tokens},
     {"authd", doctor_check_authd},
 };
 #define N_CHECKS (sizeof(doctor_checks) / sizeof(doctor_checks[0]))
@@ -27,7 +23,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: entra-sync [-c FILE] [--json] doctor [--sshd-config FILE] [--pam-service NAME]\n"
 	                "                  [--daemon-user USER] [--max-age SECONDS] [--skip CHECK,...]\n"
-	                "checks: config cache provisioning nsswitch pam sshd clock discovery tokens authd\n");
+	                "checks: config cache identity provisioning nsswitch pam sshd clock discovery tokens authd\n");
 	return 2;
 }
 

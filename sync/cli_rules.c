@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "accounts.h"
+#include "casefold.h"
 #include "cli.h"
 #include "cli_view.h"
 #include "directory.h"
@@ -22,7 +23,7 @@ static int ref_check(const struct cli_view *v, const struct aup_rule_plan *rp, c
 		       "none:\n",
 		       rp->rule->name, ref->text, ref->n_same_name);
 		for (size_t g = 0; g < v->dir.n_groups; g++)
-			if (v->dir.groups[g].display_name && !strcasecmp(v->dir.groups[g].display_name, ref->text)) {
+			if (v->dir.groups[g].display_name && casefold_eq(v->dir.groups[g].display_name, ref->text)) {
 				printf("         ");
 				cli_view_group_describe(&v->dir.groups[g], stdout);
 				printf("\n");

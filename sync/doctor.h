@@ -40,6 +40,7 @@ void doctor_print_json(const struct doctor *d, FILE *out);
 
 void doctor_check_config(struct doctor *d);
 void doctor_check_cache(struct doctor *d);
+void doctor_check_identity(struct doctor *d);
 void doctor_check_provisioning(struct doctor *d);
 void doctor_check_nsswitch(struct doctor *d);
 void doctor_check_pam(struct doctor *d);

@@ -157,6 +157,55 @@ void doctor_check_cache(struct doctor *d)
 	sqlite3_close(db);
 }
 
+#define IDENTITY_NAMED 5 /* accounts named in the warning */
+
+/* Names read from cache.db go to the admin's terminal: cache.db is written by an unprivileged
+ * daemon, so anything but printable ASCII is shown as '?'. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+/* pam_entra binds a sign-in to the account's Entra object id; an account without one (its
+ * externalId was Entra's default, mailNickname) signs in only where binding by UPN is allowed. */
+void doctor_check_identity(struct doctor *d)
+{
+	const char *path = d->cfg->cache_db;
+	char err[256], missing[32], total[32] = "?", names[400] = "";
+	sqlite3 *db = open_readonly(path, true, err, sizeof(err));
+	int rc = db ? query_text(db, "SELECT count(*) FROM passwd WHERE coalesce(object_id, '') = ''", NULL, missing,
+	                         sizeof(missing))
+	            : -1;
+	if (rc == 0) {
+		query_text(db, "SELECT count(*) FROM passwd", NULL, total, sizeof(total));
+		query_text(db,
+		           "SELECT group_concat(name, ', ') FROM (SELECT name FROM passwd "
+		           "WHERE coalesce(object_id, '') = '' ORDER BY name LIMIT 5)",
+		           NULL, names, sizeof(names));
+	}
+	sqlite3_close(db);
+	if (rc != 0) {
+		doctor_report(d, "identity", DOCTOR_SKIP, NULL, "%s cannot be read (see the cache check)", path);
+		return;
+	}
+	long long n = strtoll(missing, NULL, 10);
+	if (n == 0) {
+		doctor_report(d, "identity", DOCTOR_OK, NULL, "all %s account(s) in %s carry an Entra object id", total,
+		              path);
+		return;
+	}
+	printable(names);
+	doctor_report(d, "identity", DOCTOR_WARN,
+	              "in the Entra enterprise app: Provisioning > Mappings > Provision Microsoft Entra ID Users, map "
+	              "objectId to externalId, then restart provisioning (these accounts then get uids derived from "
+	              "the object id: chown their files)",
+	              "%lld of %s account(s) have no Entra object id (%s%s): pam_entra refuses their sign-in unless "
+	              "[pam] allow_upn_binding = yes, which binds it by UPN alone",
+	              n, total, names, n > IDENTITY_NAMED ? ", ..." : "");
+}
+
 void doctor_check_provisioning(struct doctor *d)
 {
 	const char *path = d->cfg->state_db;

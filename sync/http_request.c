@@ -203,6 +203,37 @@ static bool query_arg(struct MHD_Connection *con, const char *name, const char *
 	return true;
 }
 
+#define PRECONDITION_MAX 1024 /* bytes of one precondition header, all its lines joined */
+
+struct header_join {
+	const char *name;
+	char *out;
+	size_t len;
+	bool seen;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_join *j = cls;
+	if (!key || !value || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	/* RFC 7230 3.2.2: several lines of a list header are one comma-separated list; one too long
+	 * for the buffer is cut, which leaves a malformed list that names nothing */
+	int n = snprintf(j->out + j->len, PRECONDITION_MAX - j->len, "%s%s", j->seen ? ", " : "", value);
+	j->len += n < 0 ? 0 : (size_t)n >= PRECONDITION_MAX - j->len ? PRECONDITION_MAX - 1 - j->len : (size_t)n;
+	j->seen = true;
+	return MHD_YES;
+}
+
+/* Every NAME header line joined into OUT (PRECONDITION_MAX bytes); NULL when there is none. */
+static const char *precondition_header(struct MHD_Connection *con, const char *name, char *out)
+{
+	struct header_join j = {name, out, 0, false};
+	out[0] = '\0';
+	MHD_get_connection_values(con, MHD_HEADER_KIND, join_header, &j);
+	return j.seen ? out : NULL;
+}
+
 static bool host_usable(const char *h)
 {
 	size_t n = h ? strlen(h) : 0;
@@ -224,7 +255,7 @@ static enum MHD_Result dispatch(const struct http_ctx *ctx, struct MHD_Connectio
 {
 	struct scim_request req;
 	struct scim_response resp;
-	char base[320];
+	char base[320], if_match[PRECONDITION_MAX], if_none_match[PRECONDITION_MAX];
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	const char *path = url + strlen(HTTP_SCIM_PREFIX);
@@ -234,6 +265,8 @@ static enum MHD_Result dispatch(const struct http_ctx *ctx, struct MHD_Connectio
 	    !query_arg(con, "count", &req.count) || !query_arg(con, "attributes", &req.attributes) ||
 	    !query_arg(con, "excludedAttributes", &req.excluded_attributes))
 		return queue_error(con, r, 400, "invalidValue", "a query argument contains a NUL byte (%00)", NULL);
+	req.if_match = precondition_header(con, MHD_HTTP_HEADER_IF_MATCH, if_match);
+	req.if_none_match = precondition_header(con, MHD_HTTP_HEADER_IF_NONE_MATCH, if_none_match);
 	req.body = r->body;
 	req.body_len = r->len;
 	base_url(ctx, con, base, sizeof(base));

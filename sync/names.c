@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -197,4 +198,39 @@ int64_t names_local_gid(const struct names_local *l, const char *name)
 bool names_local_id_used(const struct names_local *l, uint32_t id)
 {
 	return l->n_ids && bsearch(&id, l->ids, l->n_ids, sizeof(*l->ids), id_cmp);
+}
+
+static void file_stamp(const char *path, struct names_file_stamp *out)
+{
+	struct stat st;
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) != 0) {
+		out->err = errno;
+		return;
+	}
+	out->dev = st.st_dev, out->ino = st.st_ino, out->size = st.st_size;
+	out->mtime = st.st_mtim, out->ctime = st.st_ctim;
+}
+
+void names_local_stamp(const char *passwd_path, const char *group_path, struct names_local_stamp *out)
+{
+	out->passwd_path = passwd_path, out->group_path = group_path;
+	file_stamp(passwd_path, &out->passwd);
+	file_stamp(group_path, &out->group);
+}
+
+static bool file_stamp_same(const struct names_file_stamp *a, const struct names_file_stamp *b)
+{
+	return a->err == b->err && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+const char *names_local_changed(const struct names_local_stamp *was, const struct names_local_stamp *now)
+{
+	if (!file_stamp_same(&was->passwd, &now->passwd))
+		return now->passwd_path;
+	if (!file_stamp_same(&was->group, &now->group))
+		return now->group_path;
+	return NULL;
 }

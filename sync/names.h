@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
 #include "reserved_names.h"
@@ -23,6 +24,8 @@ int names_group(const char *display_name, char *out, size_t outlen);
 
 /* Names and ids of /etc/passwd and /etc/group, read from the files (never through NSS, which
  * would find our own accounts). */
+#define NAMES_PASSWD_FILE "/etc/passwd"
+#define NAMES_GROUP_FILE  "/etc/group"
 struct local_entry {
 	char *name;
 	uint32_t id;
@@ -44,5 +47,23 @@ bool names_local_has(const struct names_local *l, const char *name);
 int64_t names_local_gid(const struct names_local *l, const char *name);
 /* True when ID is a local uid or gid. */
 bool names_local_id_used(const struct names_local *l, uint32_t id);
+
+/* One version of a local file as stat(2) sees it: an edit in place changes its size, mtime or
+ * ctime; useradd, vipw and package scripts rename a new file into place (another inode). */
+struct names_file_stamp {
+	int err; /* 0, or the errno of stat (ENOENT: no such file) */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+struct names_local_stamp {
+	const char *passwd_path, *group_path; /* not owned */
+	struct names_file_stamp passwd, group;
+};
+/* Stamps both files now; taken before names_local_load reads them, a change in between shows. */
+void names_local_stamp(const char *passwd_path, const char *group_path, struct names_local_stamp *out);
+/* The path of the first file that differs between WAS and NOW, or NULL when neither does. */
+const char *names_local_changed(const struct names_local_stamp *was, const struct names_local_stamp *now);
 
 #endif

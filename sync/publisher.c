@@ -1,6 +1,7 @@
 /* The publisher thread (sync/publisher.h): debounces change notifications and publishes
  * cache.db from its own state.db connection through a publish engine (sync/publish_engine.h):
- * incremental after a SCIM change, in full at start, after SIGHUP and on any doubt. */
+ * incremental after a SCIM change or a change of /etc/passwd or /etc/group (polled), in full
+ * at start, after SIGHUP and on any doubt. */
 #include "publisher.h"
 
 #include <errno.h>
@@ -22,6 +23,11 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 
 #define FIRST_CHANGE_DELAY_MS 50   /* lets the rest of a burst arrive before the first publish */
 #define RETRY_DELAY_MS        5000 /* after a failed publish, unless a change comes first */
+/* How often the thread stats /etc/passwd and /etc/group: two stat(2) calls, so a name that
+ * became local (useradd, vipw, a config manager) leaves the cache within about a second. A
+ * poll, not inotify: it also sees a file bind-mounted or replaced in a container, and needs no
+ * watch to re-arm when useradd renames a new file into place. */
+#define LOCAL_POLL_MS 1000
 /* A lone change (a client that waits for the previous one to become visible) is published
  * FIRST_CHANGE_DELAY_MS after it arrives, but no sooner than half the last publish's duration
  * after it ended (an incremental publish is short, so that is soon) nor later than one
@@ -54,6 +60,9 @@ struct publisher {
 	/* owned by the thread */
 	sqlite3 *db;
 	struct publish_engine *engine;
+	struct names_local_stamp local_seen; /* the local files the last publish read */
+	bool local_stamped;
+	long long next_poll_ms;
 };
 
 static long long now_ms(void)
@@ -74,7 +83,9 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg, boo
 	struct publish_result res;
 	long long t0 = now_ms();
 	int rc = -1;
-	if (names_local_load("/etc/passwd", "/etc/group", &local) == 0) {
+	names_local_stamp(NAMES_PASSWD_FILE, NAMES_GROUP_FILE, &p->local_seen);
+	p->local_stamped = true;
+	if (names_local_load(NAMES_PASSWD_FILE, NAMES_GROUP_FILE, &local) == 0) {
 		rc = publish_engine_run(p->engine, cfg, p->db, &local, full, &res);
 		names_local_free(&local);
 	}
@@ -144,22 +155,59 @@ static void run_one(struct publisher *p)
 	pthread_cond_broadcast(&p->done);
 }
 
+/* Marks a change pending, to be published like a lone SCIM change; it cancels a retry
+ * back-off. Lock held. */
+static void pending_mark(struct publisher *p)
+{
+	if (!p->pending || p->pending_since_ms > now_ms()) {
+		p->pending = true;
+		p->pending_since_ms = now_ms();
+	}
+}
+
+/* With the lock held (released while stat runs): when /etc/passwd or /etc/group changed since
+ * the last publish read them, publish again, so the cache stops serving a name or id that has
+ * become local (names_local_load refuses those) without waiting for the next SCIM change. */
+static void local_poll(struct publisher *p)
+{
+	struct names_local_stamp now;
+	p->next_poll_ms = now_ms() + LOCAL_POLL_MS;
+	if (!p->local_stamped)
+		return; /* the first publish is pending and will read them */
+	pthread_mutex_unlock(&p->lock);
+	names_local_stamp(NAMES_PASSWD_FILE, NAMES_GROUP_FILE, &now);
+	pthread_mutex_lock(&p->lock);
+	const char *changed = names_local_changed(&p->local_seen, &now);
+	if (!changed)
+		return;
+	entra_log(&logger, LOG_NOTICE,
+	          "%s changed since the last publish; publishing again so that no Entra account or group "
+	          "keeps a name or id that is now local",
+	          changed);
+	p->local_seen = now; /* one line per change, however long the publish waits */
+	pending_mark(p);
+}
+
 static void *publisher_main(void *arg)
 {
 	struct publisher *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		if (!p->pending) {
-			pthread_cond_wait(&p->wake, &p->lock);
-			continue;
+		if (now_ms() >= p->next_poll_ms) {
+			local_poll(p);
+			continue; /* it released the lock: stop and pending may have changed */
 		}
-		long long due = due_ms(p);
-		if (now_ms() < due) {
-			struct timespec ts = deadline_of(due);
-			pthread_cond_timedwait(&p->wake, &p->lock, &ts);
-			continue;
+		long long wake = p->next_poll_ms;
+		if (p->pending) {
+			long long due = due_ms(p);
+			if (now_ms() >= due) {
+				run_one(p);
+				continue;
+			}
+			wake = due < wake ? due : wake;
 		}
-		run_one(p);
+		struct timespec ts = deadline_of(wake);
+		pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 	}
 	if (p->pending) /* the last change before shutdown still reaches the readers */
 		run_one(p);
@@ -242,10 +290,7 @@ void publisher_notify(struct publisher *p)
 		p->changes_while_busy++;
 	p->changes_since_start++;
 	p->last_change_ms = now_ms();
-	if (!p->pending || p->pending_since_ms > now_ms()) { /* a change cancels a retry back-off */
-		p->pending = true;
-		p->pending_since_ms = now_ms();
-	}
+	pending_mark(p);
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -14,24 +14,28 @@ struct scim_service;
 typedef void (*scim_change_fn)(void *arg);
 
 struct scim_request {
-	const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-	const char *path;        /* below the mount point, e.g. "/Users/abc" (no "/scim/v2") */
+	const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *path;   /* below the mount point, e.g. "/Users/abc" (no "/scim/v2") */
 	/* Query arguments, already percent-decoded ('+' and "%20" as space); NULL when absent. */
 	const char *filter;
 	const char *start_index;
 	const char *count;
 	const char *attributes;
 	const char *excluded_attributes;
-	const char *body;        /* NULL or the raw request body */
+	/* Preconditions (RFC 7232, RFC 7644 3.14): every If-Match / If-None-Match header line,
+	 * comma-joined; NULL when absent. */
+	const char *if_match;
+	const char *if_none_match;
+	const char *body; /* NULL or the raw request body */
 	size_t body_len;
-	const char *base_url;    /* "https://host:port/scim/v2", for meta.location */
+	const char *base_url; /* "https://host:port/scim/v2", for meta.location */
 };
 
 struct scim_response {
 	int status;
-	json_t *body;            /* owned; NULL for 204 */
-	char location[512];      /* Location header for 201, else "" */
-	char etag[64];           /* ETag (W/"version"), else "" */
+	json_t *body;       /* owned; NULL for 204 */
+	char location[512]; /* Location header for 201, else "" */
+	char etag[64];      /* ETag (W/"version"), else ""; a 304 has one and no body */
 };
 
 /* Opens (creating or migrating) state.db and prepares every statement. ON_CHANGE may be NULL;

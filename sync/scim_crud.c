@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "scim_etag.h"
 #include "scim_internal.h"
 #include "scim_member_patch.h"
 #include "scim_patch.h"
@@ -86,6 +87,54 @@ static void fail_write(struct scim_ctx *c, int rc, const json_t *res)
 		scim_fail_store(c, rc);
 }
 
+static bool has_preconditions(const struct scim_ctx *c)
+{
+	return c->req->if_match || c->req->if_none_match;
+}
+
+/* RFC 7644 3.14 against the resource at VERSION: 0 to go on, else -1 with the 304 or 412 set. */
+static int preconditions(struct scim_ctx *c, long long version)
+{
+	bool get = strcmp(c->req->method, "GET") == 0;
+	switch (scim_etag_evaluate(c->req->if_match, c->req->if_none_match, get, version)) {
+	case SCIM_PRECONDITION_OK:
+		return 0;
+	case SCIM_NOT_MODIFIED:
+		scim_response_clear(c->resp);
+		c->resp->status = 304;
+		snprintf(c->resp->etag, sizeof(c->resp->etag), "W/\"%lld\"", version);
+		return -1;
+	case SCIM_PRECONDITION_FAIL:
+		break;
+	}
+	if (c->req->if_match && !scim_etag_list_matches(c->req->if_match, version))
+		scim_fail(c, 412, NULL,
+		          "If-Match does not name the current version of %s %s, which is W/\"%lld\": it changed "
+		          "since it was read; read it again and retry",
+		          scim_type_name(c->type), c->id, version);
+	else
+		scim_fail(c, 412, NULL, "If-None-Match names the current version of %s %s (W/\"%lld\")",
+		          scim_type_name(c->type), c->id, version);
+	return -1;
+}
+
+/* The preconditions of a request on C->id, read inside its transaction: 0 to go on (also when
+ * there are none), else -1 with the 304, 404 or 412 set. */
+static int check_preconditions(struct scim_ctx *c)
+{
+	struct store_record rec;
+	if (!has_preconditions(c))
+		return 0;
+	int rc = store_get(c->svc->st, c->type, c->id, &rec);
+	if (rc != STORE_OK) {
+		scim_fail_store(c, rc);
+		return -1;
+	}
+	long long version = rec.version;
+	store_record_clear(&rec);
+	return preconditions(c, version);
+}
+
 /* Sets the response to the stored resource ID (read inside the current transaction). */
 static int respond_with(struct scim_ctx *c, const char *id, int status, const struct scim_projection *proj)
 {
@@ -151,7 +200,7 @@ static void write_resource(struct scim_ctx *c, const char *id, json_t *res, bool
 {
 	char now[STORE_TIME_LEN];
 	store_now(now);
-	if (scim_write_begin(c) < 0)
+	if (scim_write_begin(c) < 0 || (!insert && check_preconditions(c) < 0))
 		return;
 	int rc =
 	    insert ? store_insert(c->svc->st, c->type, id, res, now) : store_update(c->svc->st, c->type, id, res, now);
@@ -205,14 +254,14 @@ void scim_get(struct scim_ctx *c)
 		return;
 	if (store_begin(c->svc->st, false) != STORE_OK)
 		scim_fail_store(c, STORE_ERROR);
-	else if (respond_with(c, c->id, 200, &proj) == 0)
+	else if (check_preconditions(c) == 0 && respond_with(c, c->id, 200, &proj) == 0)
 		store_commit(c->svc->st);
 	scim_projection_free(&proj);
 }
 
 void scim_delete(struct scim_ctx *c)
 {
-	if (scim_write_begin(c) < 0)
+	if (scim_write_begin(c) < 0 || check_preconditions(c) < 0)
 		return;
 	int rc = store_delete(c->svc->st, c->type, c->id); /* memberships go with it (ON DELETE CASCADE) */
 	if (rc != STORE_OK) {
@@ -277,6 +326,10 @@ static void apply_patch(struct scim_ctx *c, const json_t *ops, const struct scim
 	json_t *res = patch_target(c, &version, plan);
 	if (!res)
 		return;
+	if (preconditions(c, version) < 0) {
+		json_decref(res);
+		return;
+	}
 	if (scim_patch_apply(res, c->type, ops, &err) < 0) {
 		scim_fail_err(c, &err);
 		json_decref(res);

@@ -85,7 +85,8 @@ static const struct attr_def user_attrs[] = {
 };
 
 static const struct attr_def group_attrs[] = {
-    {"displayName", "string", "R", NULL, "server", NULL, NULL},
+    /* uniqueness none (RFC 7643 4.2): Entra allows two groups of one name */
+    {"displayName", "string", "R", NULL, NULL, NULL, NULL},
     {"members", "complex", "M", NULL, NULL, NULL, member_subs},
     END,
 };

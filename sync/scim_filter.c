@@ -1,4 +1,6 @@
 /* RFC 7644 3.4.2.2 filters: a recursive-descent parser into a small tree, and its evaluator. */
+#include "casefold.h"
+#include "scim_datetime.h"
 #include "scim_internal.h"
 #include "scim_resource.h"
 
@@ -21,6 +23,7 @@ struct attr_ref {
 	char *sub;          /* sub-attribute or NULL */
 	char *attr_lower;   /* lowercased attr, for scim_filter_simple_eq */
 	bool case_exact[2]; /* indexed by enum scim_resource_type */
+	bool date_time;     /* meta.created, meta.lastModified: compared chronologically */
 };
 
 struct scim_filter {
@@ -30,6 +33,7 @@ struct scim_filter {
 	struct attr_ref ref;       /* COMPARE, VALUE_PATH */
 	enum compare_op op;        /* COMPARE */
 	json_t *literal;           /* COMPARE, not for pr */
+	struct scim_time when;     /* the literal as an instant, when ref.date_time orders it */
 	struct scim_filter *inner; /* VALUE_PATH: evaluated against each element */
 	bool nested;               /* parsed inside a value path */
 };
@@ -129,7 +133,6 @@ static bool accept_keyword(struct parser *p, const char *kw)
 
 /* ---------- attribute paths ---------- */
 
-
 static char *lower_dup(const char *s)
 {
 	char *d = strdup(s);
@@ -170,8 +173,8 @@ static int split_attr_path(const char *s, size_t n, struct attr_ref *ref, const 
 	return 0;
 }
 
-/* Full dotted path used for caseExact: "[parent.][urn:]attr[.sub]". */
-static void ref_set_case_exact(struct attr_ref *ref, const char *parent)
+/* Full dotted path used for caseExact and dateTime: "[parent.][urn:]attr[.sub]". */
+static void ref_set_types(struct attr_ref *ref, const char *parent)
 {
 	char path[SCIM_FILTER_MAX_LEN * 2 + 8];
 
@@ -180,6 +183,7 @@ static void ref_set_case_exact(struct attr_ref *ref, const char *parent)
 	         ref->sub ? ref->sub : "");
 	ref->case_exact[SCIM_USER] = scim_attr_case_exact(SCIM_USER, path);
 	ref->case_exact[SCIM_GROUP] = scim_attr_case_exact(SCIM_GROUP, path);
+	ref->date_time = scim_attr_date_time(SCIM_USER, path) || scim_attr_date_time(SCIM_GROUP, path);
 }
 
 /* ---------- literals ---------- */
@@ -493,6 +497,21 @@ fail:
 	return NULL;
 }
 
+/* RFC 7644 3.4.2.2: a dateTime compares chronologically, so its literal must be a dateTime
+ * (co, sw and ew keep comparing text). P->pos is just past the literal. */
+static int parse_date_time(struct parser *p, struct scim_filter *f)
+{
+	if (!f->ref.date_time || json_is_null(f->literal) || f->op == OP_CO || f->op == OP_SW || f->op == OP_EW)
+		return 0;
+	if (json_is_string(f->literal) &&
+	    scim_time_parse(json_string_value(f->literal), json_string_length(f->literal), &f->when) == 0)
+		return 0;
+	return scim_error_set(p->err, 400, "invalidFilter",
+	                      "filter is not valid before offset %zu: '%s' is a dateTime: compare it with a quoted "
+	                      "xsd:dateTime such as \"2026-12-03T08:24:47.5Z\" or \"2026-12-03T07:24:47-01:00\"",
+	                      p->pos, f->ref.sub ? f->ref.sub : f->ref.attr);
+}
+
 static struct scim_filter *parse_attr_expr(struct parser *p)
 {
 	struct scim_filter *f = node_new(NODE_COMPARE);
@@ -517,7 +536,7 @@ static struct scim_filter *parse_attr_expr(struct parser *p)
 		parse_oom(p);
 		goto fail;
 	}
-	ref_set_case_exact(&f->ref, p->parent);
+	ref_set_types(&f->ref, p->parent);
 	if (p->pos < p->len && p->text[p->pos] == '[') {
 		p->pos++;
 		return parse_value_path(p, f);
@@ -527,7 +546,7 @@ static struct scim_filter *parse_attr_expr(struct parser *p)
 	if (f->op == OP_PR)
 		return f;
 	f->literal = parse_literal(p);
-	if (!f->literal)
+	if (!f->literal || parse_date_time(p, f) < 0)
 		goto fail;
 	return f;
 fail:
@@ -685,30 +704,10 @@ struct scim_filter *scim_filter_parse_value_filter(const char *text, size_t len,
 
 /* ---------- evaluation ---------- */
 
-static unsigned char fold(unsigned char c, bool case_exact)
+static int bytes_compare(const char *a, size_t an, const char *b, size_t bn)
 {
-	return (!case_exact && c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-static int str_compare(const char *a, size_t an, const char *b, size_t bn, bool case_exact)
-{
-	size_t n = an < bn ? an : bn;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = fold((unsigned char)a[i], case_exact), y = fold((unsigned char)b[i], case_exact);
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return an == bn ? 0 : (an < bn ? -1 : 1);
-}
-
-static bool str_contains(const char *hay, size_t hn, const char *needle, size_t nn, bool case_exact)
-{
-	if (nn > hn)
-		return false;
-	for (size_t i = 0; i + nn <= hn; i++)
-		if (str_compare(hay + i, nn, needle, nn, case_exact) == 0)
-			return true;
-	return false;
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c ? c : (an > bn) - (an < bn);
 }
 
 static bool ordering_op(enum compare_op op)
@@ -732,21 +731,56 @@ static bool order_holds(enum compare_op op, int cmp)
 	}
 }
 
-static int string_match(enum compare_op op, const json_t *lit, const json_t *v, bool case_exact)
+/* co, sw, ew on the bytes as given (folded text when case-insensitive): UTF-8 is
+ * self-synchronising, so a byte match of valid text starts and ends on character boundaries. */
+static int text_match(enum compare_op op, const char *a, size_t an, const char *b, size_t bn)
+{
+	switch (op) {
+	case OP_CO:
+		return memmem(a, an, b, bn) != NULL;
+	case OP_SW:
+		return an >= bn && memcmp(a, b, bn) == 0;
+	case OP_EW:
+		return an >= bn && memcmp(a + an - bn, b, bn) == 0;
+	default:
+		return order_holds(op, bytes_compare(a, an, b, bn));
+	}
+}
+
+/* caseExact=false: Unicode simple case folding (casefold.h), so "MÜLLER" eq "Müller". */
+static int folded_match(enum compare_op op, const char *a, size_t an, const char *b, size_t bn, struct scim_error *err)
+{
+	if (op != OP_CO && op != OP_SW && op != OP_EW)
+		return order_holds(op, casefold_cmp(a, an, b, bn));
+	char *fa = malloc(CASEFOLD_MAX_LEN(an)), *fb = malloc(CASEFOLD_MAX_LEN(bn));
+	int r = fa && fb ? text_match(op, fa, casefold_utf8(a, an, fa), fb, casefold_utf8(b, bn, fb))
+	                 : scim_error_set(err, 500, NULL, "out of memory comparing strings");
+	free(fa);
+	free(fb);
+	return r;
+}
+
+static int string_match(enum compare_op op, const json_t *lit, const json_t *v, bool case_exact, struct scim_error *err)
 {
 	const char *a = json_string_value(v), *b = json_string_value(lit);
 	size_t an = json_string_length(v), bn = json_string_length(lit);
+	return case_exact ? text_match(op, a, an, b, bn) : folded_match(op, a, an, b, bn, err);
+}
 
-	switch (op) {
-	case OP_CO:
-		return str_contains(a, an, b, bn, case_exact);
-	case OP_SW:
-		return an >= bn && str_compare(a, bn, b, bn, case_exact) == 0;
-	case OP_EW:
-		return an >= bn && str_compare(a + an - bn, bn, b, bn, case_exact) == 0;
-	default:
-		return order_holds(op, str_compare(a, an, b, bn, case_exact));
-	}
+/* A stored dateTime against the filter's instant; text that is no dateTime matches nothing. */
+static int time_match(const struct scim_filter *f, const json_t *v)
+{
+	struct scim_time t;
+	if (!json_is_string(v) || scim_time_parse(json_string_value(v), json_string_length(v), &t) < 0)
+		return 0;
+	return order_holds(f->op, scim_time_cmp(&t, &f->when));
+}
+
+/* Entra writes booleans as strings: `primary eq "True"` matches a stored true, in any case. */
+static int bool_text_match(const struct scim_filter *f, const json_t *v)
+{
+	bool b;
+	return f->op == OP_EQ && scim_json_as_bool(f->literal, &b) == 1 && b == json_is_true(v);
 }
 
 static int cannot_evaluate(const struct scim_filter *f, struct scim_error *err, const char *why)
@@ -763,10 +797,14 @@ static int compare_one(const struct scim_filter *f, const json_t *v, bool case_e
 
 	if (json_is_boolean(v) && ordering_op(f->op))
 		return cannot_evaluate(f, err, "it is a boolean");
+	if (json_is_string(lit) && f->ref.date_time && f->op != OP_CO && f->op != OP_SW && f->op != OP_EW)
+		return time_match(f, v);
 	if (json_is_string(lit)) {
+		if (json_is_boolean(v))
+			return bool_text_match(f, v);
 		if (!json_is_string(v))
 			return 0;
-		return string_match(f->op, lit, v, case_exact);
+		return string_match(f->op, lit, v, case_exact, err);
 	}
 	if (json_is_number(lit)) {
 		double x, y;
@@ -949,20 +987,36 @@ int scim_filter_eq_clauses(const struct scim_filter *f, json_t *out)
 	return json_object_set_new(out, f->ref.attr, json_deep_copy(f->literal));
 }
 
+/* ATTR_PATH without the core schema URN of TYPE, when it has one. */
+static const char *strip_core_urn(enum scim_resource_type type, const char *attr_path)
+{
+	const char *core = type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER;
+	size_t core_len = strlen(core);
+	if (strlen(attr_path) > core_len && attr_path[core_len] == ':' && scim_ieq(attr_path, core_len, core, core_len))
+		return attr_path + core_len + 1;
+	return attr_path;
+}
+
+bool scim_attr_date_time(enum scim_resource_type type, const char *attr_path)
+{
+	if (!attr_path)
+		return false;
+	attr_path = strip_core_urn(type, attr_path);
+	return scim_ieq_str(attr_path, "meta.created") || scim_ieq_str(attr_path, "meta.lastModified");
+}
+
 /* RFC 7643: id, externalId, meta.*, $ref, members.value, groups.value compare case-exactly. */
 bool scim_attr_case_exact(enum scim_resource_type type, const char *attr_path)
 {
 	static const char *const exact_user[] = {"id",       "externalid", "groups.value", "x509certificates.value",
 	                                         "password", NULL};
 	static const char *const exact_group[] = {"id", "externalid", "members.value", NULL};
-	const char *core = type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER;
 	const char *const *list = type == SCIM_GROUP ? exact_group : exact_user;
-	size_t core_len = strlen(core), n;
+	size_t n;
 
 	if (!attr_path)
 		return false;
-	if (strlen(attr_path) > core_len && attr_path[core_len] == ':' && scim_ieq(attr_path, core_len, core, core_len))
-		attr_path += core_len + 1;
+	attr_path = strip_core_urn(type, attr_path);
 	n = strlen(attr_path);
 	if (scim_ieq_str(attr_path, "meta") || (n > 5 && scim_ieq(attr_path, 5, "meta.", 5)))
 		return true;

@@ -183,6 +183,10 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 		const struct attr_def *def = find_def(subs, k);
 		const char *name = def ? def->name : k;
 		snprintf(at, sizeof(at), "%s.%s", where, name);
+		if (!def && scim_ieq_str(k, "password")) { /* in an extension too: a secret is never kept */
+			note_dropped(err, "password");
+			continue;
+		}
 		if (json_object_get(out, name)) {
 			json_decref(out);
 			return invalid(err, at, "appears more than once");
@@ -345,6 +349,22 @@ static int normalize_extension(json_t **ext, const char *urn, struct scim_error 
 	return 0;
 }
 
+static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v, struct scim_error *err);
+
+/* {"urn:...:core:2.0:User": {...}}: the core schema's attributes under its URN, as a PATCH value
+ * may name them; each is normalised as if at the top (so a password in it is dropped too). */
+static int normalize_core_object(json_t *out, enum scim_resource_type type, json_t *obj, struct scim_error *err)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		if (normalize_top(out, type, k, v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Normalises one top-level member into OUT under its canonical name. */
 static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v, struct scim_error *err)
 {
@@ -356,6 +376,8 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 	const char *never = scim_attr_write_only(type, key);
 	if (never) /* also under its fully qualified name, which the table does not list */
 		return json_is_null(v) ? 0 : note_dropped(err, never);
+	if (json_is_object(v) && scim_ieq_str(key, type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER))
+		return normalize_core_object(out, type, v, err);
 	if (extension)
 		name = SCIM_SCHEMA_ENTERPRISE;
 	else if (scim_ieq_str(key, "schemas"))

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casefold.h"
 #include "store_internal.h"
 
 const struct entra_logger store_logger = {"entra-syncd", LOG_DAEMON, true, false};
@@ -45,16 +46,44 @@ static const char *const migrations[] = {
     "CREATE INDEX members_by_user ON members(user_id, group_id);"
     "CREATE TABLE kv(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version = 1;",
+    /* 2: userName uniqueness and name look-ups by Unicode case folding (entra_fold, casefold.h);
+     * group display names need not be unique (RFC 7643 uniqueness none: Entra allows duplicates),
+     * so groups is rebuilt without the constraint, rowids kept (they are the creation order). An
+     * older row whose folded userName another already has keeps a NULL key (logged at open). */
+    "ALTER TABLE users ADD COLUMN user_key TEXT;"
+    "ALTER TABLE users ADD COLUMN display_key TEXT;"
+    "UPDATE users SET user_key = entra_fold(user_name), display_key = entra_fold(display_name);"
+    "UPDATE users SET user_key = NULL WHERE rowid NOT IN (SELECT min(rowid) FROM users GROUP BY user_key);"
+    "CREATE UNIQUE INDEX users_user_key ON users(user_key);"
+    "CREATE INDEX users_display_key ON users(display_key);"
+    "CREATE TABLE groups_v2("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " display_name TEXT NOT NULL COLLATE NOCASE,"
+    " external_id TEXT,"
+    " json TEXT NOT NULL,"
+    " created TEXT NOT NULL,"
+    " last_modified TEXT NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 1,"
+    " display_key TEXT);"
+    "INSERT INTO groups_v2(rowid, id, display_name, external_id, json, created, last_modified, version,"
+    " display_key) SELECT rowid, id, display_name, external_id, json, created, last_modified, version,"
+    " entra_fold(display_name) FROM groups ORDER BY rowid;"
+    "DROP TABLE groups;"
+    "ALTER TABLE groups_v2 RENAME TO groups;"
+    "CREATE INDEX groups_external_id ON groups(external_id);"
+    "CREATE INDEX groups_display_key ON groups(display_key);"
+    "PRAGMA user_version = 2;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION, "one step per schema version");
 
 #define U_COLS "SELECT id, json, created, last_modified, version FROM users "
 #define G_COLS "SELECT id, json, created, last_modified, version FROM groups "
 #define PAGE   " ORDER BY rowid LIMIT ?2 OFFSET ?3"
 
 /* Parameters shared by insert/update of both types: ?1 id, ?2 userName, ?3 externalId,
- * ?4 displayName, ?5 active, ?6 json, ?7 now. */
+ * ?4 displayName, ?5 active, ?6 json, ?7 now, ?8 folded userName, ?9 folded displayName. */
 static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_BEGIN_READ] = "BEGIN",
     [S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -64,13 +93,15 @@ static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_SAVEPOINT_RELEASE] = "RELEASE request",
     [S_SAVEPOINT_ROLLBACK] = "ROLLBACK TO request",
     [S_U_INSERT] = "INSERT INTO users(id, user_name, external_id, display_name, active, json, created,"
-                   " last_modified, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)",
-    [S_G_INSERT] = "INSERT INTO groups(id, display_name, external_id, json, created, last_modified, version)"
-                   " VALUES(?1, ?4, ?3, ?6, ?7, ?7, 1)",
+                   " last_modified, version, user_key, display_key)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1, ?8, ?9)",
+    [S_G_INSERT] = "INSERT INTO groups(id, display_name, external_id, json, created, last_modified, version,"
+                   " display_key) VALUES(?1, ?4, ?3, ?6, ?7, ?7, 1, ?9)",
     [S_U_UPDATE] = "UPDATE users SET user_name = ?2, external_id = ?3, display_name = ?4, active = ?5,"
-                   " json = ?6, last_modified = ?7, version = version + 1 WHERE id = ?1",
+                   " json = ?6, last_modified = ?7, version = version + 1, user_key = ?8, display_key = ?9"
+                   " WHERE id = ?1",
     [S_G_UPDATE] = "UPDATE groups SET display_name = ?4, external_id = ?3, json = ?6, last_modified = ?7,"
-                   " version = version + 1 WHERE id = ?1",
+                   " version = version + 1, display_key = ?9 WHERE id = ?1",
     [S_U_TOUCH] = "UPDATE users SET last_modified = ?2, version = version + 1 WHERE id = ?1",
     [S_G_TOUCH] = "UPDATE groups SET last_modified = ?2, version = version + 1 WHERE id = ?1",
     [S_U_DELETE] = "DELETE FROM users WHERE id = ?1",
@@ -81,11 +112,11 @@ static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_G_ALL] = G_COLS PAGE,
     [S_U_BY_ID] = U_COLS "WHERE id = ?1" PAGE,
     [S_G_BY_ID] = G_COLS "WHERE id = ?1" PAGE,
-    [S_U_BY_USER_NAME] = U_COLS "WHERE user_name = ?1" PAGE,
+    [S_U_BY_USER_NAME] = U_COLS "WHERE user_key = ?1" PAGE,
     [S_U_BY_EXTERNAL_ID] = U_COLS "WHERE external_id = ?1" PAGE,
     [S_G_BY_EXTERNAL_ID] = G_COLS "WHERE external_id = ?1" PAGE,
-    [S_U_BY_DISPLAY_NAME] = U_COLS "WHERE display_name = ?1 COLLATE NOCASE" PAGE,
-    [S_G_BY_DISPLAY_NAME] = G_COLS "WHERE display_name = ?1" PAGE,
+    [S_U_BY_DISPLAY_NAME] = U_COLS "WHERE display_key = ?1" PAGE,
+    [S_G_BY_DISPLAY_NAME] = G_COLS "WHERE display_key = ?1" PAGE,
     [S_M_EACH] = "SELECT m.user_id, u.user_name FROM members m JOIN users u ON u.id = m.user_id"
                  " WHERE m.group_id = ?1 ORDER BY m.user_id",
     [S_M_SET_CLEAR] = "DELETE FROM temp.member_set",
@@ -197,13 +228,119 @@ static int check_version(sqlite3 *db, char *err, size_t errlen)
 	return -1;
 }
 
-/* Applies every migration step above the file's user_version in one write transaction. */
-static int migrate(sqlite3 *db, char *err, size_t errlen)
+/* entra_fold(text): its Unicode simple case folding, for the migration that fills the key columns. */
+static void fold_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	char *out = s ? sqlite3_malloc64(CASEFOLD_MAX_LEN(n)) : NULL;
+	if (!s)
+		sqlite3_result_null(ctx);
+	else if (!out)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_text64(ctx, out, casefold_utf8(s, n, out), sqlite3_free, SQLITE_UTF8);
+}
+
+#define SAVED_TRIGGERS_MAX 32
+
+/* Triggers others installed (the publisher's change log) on the tables a step rebuilds. */
+struct saved_triggers {
+	char *name[SAVED_TRIGGERS_MAX], *sql[SAVED_TRIGGERS_MAX];
+	size_t n;
+};
+
+static int triggers_save(sqlite3 *db, struct saved_triggers *t)
+{
+	sqlite3_stmt *s;
+	int rc;
+	memset(t, 0, sizeof(*t));
+	if (sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL", -1,
+	                       &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && t->n < SAVED_TRIGGERS_MAX) {
+		size_t i = t->n++;
+		t->name[i] = strdup((const char *)sqlite3_column_text(s, 0));
+		t->sql[i] = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!t->name[i] || !t->sql[i])
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1; /* a row left over: more triggers than we keep */
+}
+
+/* Creates again the saved triggers a DROP TABLE took with it. */
+static int triggers_restore(sqlite3 *db, const struct saved_triggers *t, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
+		sqlite3_bind_text(s, 1, t->name[i], -1, SQLITE_STATIC);
+		bool gone = sqlite3_step(s) == SQLITE_DONE;
+		sqlite3_reset(s);
+		if (gone)
+			rc = exec_sql(db, t->sql[i], err, errlen);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void triggers_free(struct saved_triggers *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->name[i]), free(t->sql[i]);
+	t->n = 0;
+}
+
+static void log_unkeyed_users(sqlite3 *db, const char *path)
+{
+	int n = 0;
+	if (query_int(db, "SELECT count(*) FROM users WHERE user_key IS NULL", &n) == 0 && n > 0)
+		entra_log(&store_logger, LOG_WARNING,
+		          "state.db %s: %d users have a userName another user has when case is folded (Unicode); "
+		          "Entra's look-ups by userName find only the older one: delete the duplicates in Entra",
+		          path, n);
+}
+
+/* Applies the steps in one write transaction, foreign keys off (a rebuilt table is dropped). */
+static int migrate_steps(sqlite3 *db, int version, char *err, size_t errlen)
 {
 	char why[256];
-	int version = 0;
-	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+	struct saved_triggers saved;
+	if (triggers_save(db, &saved) < 0) {
+		snprintf(err, errlen, "cannot read the schema: %s", sqlite3_errmsg(db));
+		triggers_free(&saved);
 		return -1;
+	}
+	for (int v = version; v < N_MIGRATIONS; v++) {
+		if (exec_sql(db, migrations[v], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "migration to schema version %d failed: %s", v + 1, why);
+			triggers_free(&saved);
+			return -1;
+		}
+	}
+	int rc = triggers_restore(db, &saved, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "migration could not keep the change log's triggers: %s", why);
+	triggers_free(&saved);
+	return rc;
+}
+
+/* Applies every migration step above the file's user_version in one write transaction. */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	int version = 0;
+	if (sqlite3_create_function_v2(db, "entra_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+	                               NULL, fold_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    exec_sql(db, "PRAGMA foreign_keys = OFF", err, errlen) < 0)
+		return -1;
+	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+		goto out;
 	if (query_int(db, "PRAGMA user_version", &version) < 0) {
 		snprintf(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
 		goto fail;
@@ -214,16 +351,17 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 		         N_MIGRATIONS);
 		goto fail;
 	}
-	for (int v = version; v < N_MIGRATIONS; v++) {
-		if (exec_sql(db, migrations[v], why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "migration to schema version %d failed: %s", v + 1, why);
-			goto fail;
-		}
+	if (version < N_MIGRATIONS && migrate_steps(db, version, err, errlen) < 0)
+		goto fail;
+	if (exec_sql(db, "COMMIT", err, errlen) == 0) {
+		if (version < 2)
+			log_unkeyed_users(db, path);
+		return exec_sql(db, "PRAGMA foreign_keys = ON", err, errlen);
 	}
-	if (exec_sql(db, "COMMIT", err, errlen) == 0)
-		return 0;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return -1;
 }
 
@@ -254,7 +392,7 @@ static struct store *open_connection(const char *path, bool reader, char *err, s
 	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
 	    set_pragmas(st->db, reader, why, sizeof(why)) < 0 ||
-	    (reader ? check_version(st->db, why, sizeof(why)) : migrate(st->db, why, sizeof(why))) < 0 ||
+	    (reader ? check_version(st->db, why, sizeof(why)) : migrate(st->db, path, why, sizeof(why))) < 0 ||
 	    prepare_all(st, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "state_db %s: %s", path, why[0] ? why : sqlite3_errmsg(st->db));
 		store_close(st);

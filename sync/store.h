@@ -6,11 +6,14 @@
  * thread-safe on its own: scim_service gives its one writer connection to one request at a
  * time (group_commit.c) and each reader its own pooled read-only connection (store_pool.c).
  *
- * Schema (version 1), for readers such as `entra-sync users`:
+ * Schema (version 2), for readers such as `entra-sync users`:
  *   users(id TEXT PK, user_name TEXT UNIQUE NOCASE, external_id, display_name, active INTEGER,
- *         json TEXT, created TEXT, last_modified TEXT, version INTEGER)
- *   groups(id TEXT PK, display_name TEXT UNIQUE NOCASE, external_id, json, created,
- *          last_modified, version)
+ *         json TEXT, created TEXT, last_modified TEXT, version INTEGER,
+ *         user_key TEXT UNIQUE, display_key TEXT)
+ *   groups(id TEXT PK, display_name TEXT NOCASE (not unique: Entra allows duplicates),
+ *          external_id, json, created, last_modified, version, display_key TEXT)
+ * The *_key columns hold the name's Unicode simple case folding (casefold.h): userName is unique
+ * by it, and look-ups by userName or displayName use it.
  *   members(group_id -> groups.id, user_id -> users.id, both ON DELETE CASCADE)
  *   kv(key TEXT PK, value TEXT)          e.g. "last_request" = unix seconds
  * `json` is the resource as received and normalised, without id, meta and (groups) members.
@@ -25,7 +28,7 @@
 
 #include "scim_filter.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_LEN         36 /* a UUID v4 in text form */
 #define STORE_TIME_LEN       32 /* "2024-05-01T12:00:00.123Z" */
 
@@ -33,7 +36,7 @@ enum store_status {
 	STORE_OK = 0,
 	STORE_ERROR = -1,     /* SQLite or memory failure (logged) */
 	STORE_NOT_FOUND = -2, /* no resource with that id */
-	STORE_CONFLICT = -3,  /* userName / group displayName already taken */
+	STORE_CONFLICT = -3,  /* userName already taken (compared with Unicode case folding) */
 	STORE_INVALID = -4,   /* the resource lacks its required name attribute */
 };
 
@@ -49,9 +52,9 @@ struct store_record {
 enum store_lookup {
 	STORE_ALL,             /* every resource, oldest first */
 	STORE_BY_ID,           /* exact */
-	STORE_BY_USER_NAME,    /* case-insensitive; users only */
+	STORE_BY_USER_NAME,    /* case-insensitive (Unicode simple case folding); users only */
 	STORE_BY_EXTERNAL_ID,  /* exact */
-	STORE_BY_DISPLAY_NAME, /* case-insensitive */
+	STORE_BY_DISPLAY_NAME, /* case-insensitive (Unicode simple case folding) */
 };
 
 struct store;

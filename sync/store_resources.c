@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casefold.h"
 #include "store_internal.h"
 
 /* Indexed columns taken from a resource, plus its JSON text. */
@@ -13,6 +14,7 @@ struct columns {
 	const char *display_name;
 	int active;
 	char *json;
+	char *user_key, *display_key; /* folded names (casefold.h): uniqueness and look-ups */
 };
 
 static const json_t *get_ci(const json_t *obj, const char *key)
@@ -65,6 +67,14 @@ static char *dump_stored(enum scim_resource_type type, const json_t *res)
 	return text;
 }
 
+static void columns_free(struct columns *c)
+{
+	free(c->json);
+	free(c->user_key);
+	free(c->display_key);
+	memset(c, 0, sizeof(*c));
+}
+
 static int columns_from(enum scim_resource_type type, const json_t *res, struct columns *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -77,7 +87,13 @@ static int columns_from(enum scim_resource_type type, const json_t *res, struct 
 	if ((type == SCIM_USER && !c->user_name) || (type == SCIM_GROUP && !c->display_name))
 		return STORE_INVALID;
 	c->json = dump_stored(type, res);
-	return c->json ? STORE_OK : STORE_ERROR;
+	c->user_key = casefold_dup(c->user_name);
+	c->display_key = casefold_dup(c->display_name);
+	if (!c->json || (c->user_name && !c->user_key) || (c->display_name && !c->display_key)) {
+		columns_free(c);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 static void bind_columns(sqlite3_stmt *s, const char *id, const struct columns *c, const char *now)
@@ -89,6 +105,8 @@ static void bind_columns(sqlite3_stmt *s, const char *id, const struct columns *
 	sqlite3_bind_int(s, 5, c->active);
 	sqlite3_bind_text(s, 6, c->json, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, c->user_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, c->display_key, -1, SQLITE_STATIC);
 }
 
 /* Runs an insert or update of RES; a UNIQUE violation on the name is a conflict. */
@@ -109,7 +127,7 @@ static int write_row(struct store *st, enum store_stmt id_stmt, enum scim_resour
 	else
 		ret = store_fail(st, "write resource");
 	store_release(s);
-	free(c.json);
+	columns_free(&c);
 	return ret;
 }
 
@@ -200,9 +218,13 @@ int store_scan(struct store *st, enum scim_resource_type type, enum store_lookup
 	int rc, ret = STORE_OK;
 	if (!store_has_lookup(type, by))
 		return STORE_ERROR;
+	/* names are looked up by their folded key column */
+	char *key = by == STORE_BY_USER_NAME || by == STORE_BY_DISPLAY_NAME ? casefold_dup(value) : NULL;
+	if (value && (by == STORE_BY_USER_NAME || by == STORE_BY_DISPLAY_NAME) && !key)
+		return STORE_ERROR;
 	sqlite3_stmt *s = store_stmt(st, (enum store_stmt)scan_stmts[type][by]);
 	if (by != STORE_ALL)
-		sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 1, key ? key : value, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, limit);
 	sqlite3_bind_int64(s, 3, offset < 0 ? 0 : offset);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -218,6 +240,7 @@ int store_scan(struct store *st, enum scim_resource_type type, enum store_lookup
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = store_fail(st, "read resources");
 	store_release(s);
+	free(key);
 	return ret;
 }
 

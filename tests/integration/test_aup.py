@@ -208,7 +208,7 @@ def test_two_domains_same_short_name_get_neither(site, syncd, scim):
     au.provision_group(scim, "Linux Users", GUID_USERS, [a, b, c])
     au.wait_passwd(syncd, lambda pw: "judy" in pw)
     assert "alice" not in au.passwd(site)
-    assert "another provisioned user" in harness.cli(site, "rules", "explain", "alice@b.com").stdout
+    assert "another user with an account on this host" in harness.cli(site, "rules", "explain", "alice@b.com").stdout
     status = harness.cli(site, "status").stdout
     assert "alice@a.com: no account" in status and "alice@b.com: no account" in status, status
     assert "2 refused" in status, status

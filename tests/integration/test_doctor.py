@@ -17,6 +17,7 @@ from authd_util import Authd, config_variant
 pytestmark = pytest.mark.needs_root
 
 GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nLoginGraceTime 150\n"
+ALICE_OID = "9e8d7c6b-0000-4000-8000-000000000001"
 GOOD_NSSWITCH = "passwd: files systemd scim\ngroup: files [SUCCESS=merge] scim\nshadow: files scim\nhosts: files dns\n"
 
 
@@ -26,7 +27,7 @@ class Host:
     def __init__(self, procs, idp):
         self.site = harness.Site(authority=idp.authority, ca_line="ca_file = %s" % idp.ca)
         self.dir = self.site.dir
-        harness.write_cache(self.site.cache_db, [dict(name="alice", uid=200123)])
+        harness.write_cache(self.site.cache_db, [dict(name="alice", uid=200123, object_id=ALICE_OID)])
         harness.cli(self.site, "token", "new")
         self.nsswitch = os.path.join(self.dir, "nsswitch.conf")
         self.write(self.nsswitch, GOOD_NSSWITCH)
@@ -108,7 +109,7 @@ def host(procs, idp):
 def test_good_host_passes_every_check(host):
     r = host.doctor()
     assert r.returncode == 0, r.stdout + r.stderr
-    for name in ("config", "cache", "nsswitch", "pam", "sshd", "discovery", "tokens"):
+    for name in ("config", "cache", "identity", "nsswitch", "pam", "sshd", "discovery", "tokens"):
         assert statuses(r.report, name) == ["ok"], (name, r.stdout)
     assert statuses(r.report, "clock") == ["skip"]
     assert r.report["ok"] is True and r.report["failures"] == 0
@@ -162,6 +163,22 @@ def test_stale_cache_is_a_warning(host):
     assert r.report["warnings"] >= 1
     assert host.doctor("--max-age", "10000").report and \
         statuses(host.doctor("--max-age", "10000").report, "cache") == ["ok"]
+
+
+def test_accounts_without_object_id_warn_with_the_mapping_fix(host):
+    users = [dict(name="alice", uid=200123, object_id=ALICE_OID)]
+    users += [dict(name="user%d" % i, uid=200200 + i) for i in range(6)]  # externalId was mailNickname
+    harness.write_cache(host.site.cache_db, users)
+    r = host.doctor()
+    assert r.returncode == 0, r.stdout  # a warning: such accounts need [pam] allow_upn_binding
+    (ident,) = by_check(r.report, "identity")
+    assert ident["status"] == "warn", ident
+    assert ident["message"].startswith("6 of 7 account(s) have no Entra object id (user0, user1, user2, user3, "
+                                       "user4, ...)"), ident
+    assert "allow_upn_binding = yes" in ident["message"]
+    assert "map objectId to externalId" in ident["fix"]
+    text = host.doctor(json_out=False).stdout
+    assert "[WARN] identity" in text and "fix: in the Entra enterprise app" in text, text
 
 
 def test_missing_cache_fails(host):

@@ -91,11 +91,12 @@ def count_groups_named(client, name):
 
 def test_failures_inside_batches_keep_the_other_writes(site, procs):
     """Half the threads create users; the other half send writes that fail once they hold the
-    writer: a rename onto a taken userName (409), a group whose displayName is taken (409),
-    a PATCH of a user that does not exist (404). All run at once, so they share batches."""
+    writer: a rename onto a taken userName (409), a new user whose userName is taken once case
+    is folded (409), a PATCH of a user that does not exist (404). All run at once, so they share
+    batches."""
     syncd = harness.Syncd(site, procs)
     client = syncd.client
-    for upn in ("victim@contoso.com", "taken@contoso.com"):
+    for upn in ("victim@contoso.com", "taken@contoso.com", "t\u00e4ken@contoso.com"):
         status, _, body, raw = client.post("/Users", harness.entra_user(upn))
         assert status == 201, raw
         if upn.startswith("victim"):
@@ -112,7 +113,7 @@ def test_failures_inside_batches_keep_the_other_writes(site, procs):
             rename = harness.entra_user("TAKEN@contoso.com", "victim")
             return c.put("/Users/" + victim["id"], rename), 409
         if i % 3 == 1:
-            return c.post("/Groups", harness.entra_group("TAKEN team", "x-%d-%d" % (n, i))), 409
+            return c.post("/Users", harness.entra_user("T\u00c4KEN@contoso.com", "x-%d-%d" % (n, i))), 409
         missing = "/Users/00000000-0000-4000-8000-%012d" % (n * 100 + i)
         return c.patch(missing, harness.patch_body({"op": "replace", "path": "active", "value": False})), 404
 
@@ -141,7 +142,7 @@ def test_failures_inside_batches_keep_the_other_writes(site, procs):
     status, _, body, raw = client.get("/Users/" + victim["id"])
     assert status == 200 and body["userName"] == "victim@contoso.com", raw
     assert count_groups_named(client, "Taken Team") == 1
-    assert set(stored) == set(acked) | {"victim@contoso.com", "taken@contoso.com"}
+    assert set(stored) == set(acked) | {"victim@contoso.com", "taken@contoso.com", "t\u00e4ken@contoso.com"}
     # and everything acknowledged is durable
     syncd.stop(signal.SIGKILL)
     syncd.start()

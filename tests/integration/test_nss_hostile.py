@@ -151,3 +151,49 @@ def test_unsafe_text_is_never_served(site, host):
         assert host.getent("passwd", name).returncode == 2, name
     raw = host.run(["getent", "passwd"]).stdout
     assert "\u009b" not in raw and "\u202e" not in raw and "\u2066" not in raw
+
+
+def test_names_entra_syncd_never_writes_are_never_served(site, host):
+    """Only [a-z0-9_.@-]: no capital ("Root"), no byte of a multi-byte character (CSI as U+009B,
+    a bidi override, a Cyrillic o), whatever the cache holds."""
+    names = ["Root", "x\u009b31mRED", "evil\u202eexe", "r\u043eot", "Alice"]
+    users = [{"name": "alice", "uid": 200001}] + [{"name": n, "uid": 200002 + i} for i, n in enumerate(names)]
+    harness.write_cache(site.cache_db, users=users, groups=[{"name": "Team\u202e", "gid": 300001}],
+                        members=[(300001, 200001)])
+    for i in range(len(names)):
+        assert host.getent("passwd", str(200002 + i)).returncode == 2, names[i]
+    assert host.getent("group", "300001").returncode == 2
+    ours = [l.split(":")[0] for l in host.getent("passwd").stdout.splitlines() if ":2000" in l]
+    assert ours == ["alice"]
+
+
+SWAPPER = r"""
+import os, sys, time
+cache, good, fifo = sys.argv[1:4]
+deadline = time.monotonic() + float(sys.argv[4])
+while time.monotonic() < deadline:
+    os.link(good, cache + ".a"); os.rename(cache + ".a", cache)
+    if os.path.lexists(cache + ".a"):  # rename between two links of one file does nothing
+        os.unlink(cache + ".a")
+    os.mkfifo(cache + ".b"); os.rename(cache + ".b", cache)
+"""
+
+
+def test_a_cache_swapped_for_a_fifo_never_hangs_a_look_up(site, host, procs):
+    """The owner of the cache's directory renames a FIFO over it and back, over and over: the
+    file SQLite opens is the one checked (never a FIFO, on which open() blocks), so no look-up
+    waits, at most it finds nothing."""
+    standard_cache(site)
+    good = site.cache_db + ".good"
+    os.link(site.cache_db, good)
+    swapper = procs.start(["/usr/bin/python3", "-c", SWAPPER, site.cache_db, good, "fifo", "60"])
+    try:
+        found = 0
+        for _ in range(150):
+            r = host.run(["getent", "passwd", "alice"], timeout=5)  # a hang is a TimeoutExpired
+            assert r.returncode in (0, 2), r.stderr
+            found += r.returncode == 0
+        assert swapper.poll() is None, "the swapper stopped early"
+    finally:
+        procs.stop(swapper)
+    assert found > 0  # the good file was seen too: the race was real

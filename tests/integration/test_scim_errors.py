@@ -82,9 +82,10 @@ def test_duplicates_are_409_uniqueness(scim):
     assert_scim_error(status, body, 409, "uniqueness")
     status, _, body, _ = scim.put("/Users/" + other["id"], entra_user("gina@contoso.com"))
     assert_scim_error(status, body, 409, "uniqueness")
-    create(scim, "Groups", entra_group("Web Team", "g1"))
-    status, _, body, _ = scim.post("/Groups", entra_group("web team", "g2"))
-    assert_scim_error(status, body, 409, "uniqueness", detail_has="web team")
+    # beyond ASCII too: Unicode case folding
+    create(scim, "Users", entra_user("j\u00f6rg@contoso.com"))
+    status, _, body, _ = scim.post("/Users", entra_user("J\u00d6RG@contoso.com", external_id="other"))
+    assert_scim_error(status, body, 409, "uniqueness", detail_has="J\u00d6RG@contoso.com")
     # The refused rename changed nothing.
     assert scim.get("/Users/" + other["id"])[2]["userName"] == "hank@contoso.com"
 

@@ -198,6 +198,43 @@ static void refuses_what_is_not_a_whole_database(void **state)
 	assert_int_equal(err, EIO);
 }
 
+/* Many schema objects cost SQLite's schema parse time that no work budget bounds: such a file is
+ * refused from its first page, before SQLite opens it (no connection, budget untouched). */
+static void refuses_a_bloated_schema_before_sqlite_reads_it(void **state)
+{
+	struct fixture *f = *state;
+	struct entra_cache c;
+	int err = 0;
+	char why[256] = "";
+	char sql[64 * 2000] = "BEGIN;";
+	for (int i = 0; i < 2000; i++)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "CREATE VIEW v%d AS SELECT 1;", i);
+	strcat(sql, "COMMIT;");
+	write_cache(f, sql, 1);
+	assert_int_equal(open_cache(f, &c, &err, why), -1);
+	assert_int_equal(err, EIO);
+	assert_non_null(strstr(why, "not one page of its 8 objects"));
+	assert_null(c.db);
+	assert_int_equal(c.budget, 0); /* no connection was ever made */
+}
+
+/* A symlink is never followed, whatever it points at: the file read must be the one checked. */
+static void refuses_a_symlink(void **state)
+{
+	struct fixture *f = *state;
+	struct entra_cache c;
+	int err = 0;
+	char why[256] = "", target[128];
+	write_cache(f, NULL, 1);
+	snprintf(target, sizeof(target), "%s/real.db", f->dir);
+	assert_int_equal(rename(f->path, target), 0);
+	assert_int_equal(symlink(target, f->path), 0);
+	assert_int_equal(open_cache(f, &c, &err, why), -1);
+	assert_int_equal(err, EACCES);
+	assert_non_null(strstr(why, "symbolic link"));
+	unlink(target);
+}
+
 /* Runs the module's member query for group 300001; returns sqlite3_step's last code and the rows. */
 static int members_query(struct entra_cache *c, int *rows)
 {
@@ -247,6 +284,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(refuses_files_others_could_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_what_is_not_a_whole_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(budget_bounds_one_look_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(refuses_a_bloated_schema_before_sqlite_reads_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(refuses_a_symlink, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for Unix names (sync/names.c) and name clashes (sync/accounts.c): short and upn
- * formats, group name sanitising, reserved names, /etc/passwd and /etc/group, shared names. */
+ * formats, group name sanitising, reserved names, /etc/passwd and /etc/group and their changes,
+ * shared names. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +121,43 @@ static void test_local_files(void **state)
 	free(pw), free(gr);
 }
 
+/* The publisher republishes when a stamp changes: an edit in place, a file renamed into place
+ * (useradd, vipw), a file that appears or goes. */
+static void test_local_stamp_sees_edits(void **state)
+{
+	char *pw = write_temp("root:x:0:0:root:/root:/bin/bash\n");
+	char *gr = write_temp("root:x:0:\n");
+	char fresh[64];
+	struct names_local_stamp was, now;
+	names_local_stamp(pw, gr, &was);
+	names_local_stamp(pw, gr, &now);
+	assert_null(names_local_changed(&was, &now));
+	FILE *f = fopen(pw, "a");
+	assert_non_null(f);
+	fputs("bob:x:1500:1500::/home/bob:/bin/sh\n", f);
+	fclose(f);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), pw);
+	was = now;
+	snprintf(fresh, sizeof(fresh), "%s.new", gr);
+	FILE *g = fopen(fresh, "w"); /* the same bytes, another inode */
+	assert_non_null(g);
+	fputs("root:x:0:\n", g);
+	fclose(g);
+	assert_int_equal(rename(fresh, gr), 0);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), gr);
+	was = now;
+	unlink(gr);
+	names_local_stamp(pw, gr, &now);
+	assert_string_equal(names_local_changed(&was, &now), gr);
+	was = now;
+	names_local_stamp(pw, gr, &now);
+	assert_null(names_local_changed(&was, &now)); /* still missing: no change */
+	unlink(pw);
+	free(pw), free(gr);
+}
+
 /* --- clashes, through the account builder --- */
 
 static const char *const policy = "[accounts]\nhost = web-01\nname_format = %s\n"
@@ -200,17 +238,90 @@ static void test_clashes_short(void **state)
 	assert_int_equal(f.acc.users[daemon].verdict, ACCOUNT_NAME_RESERVED);
 	assert_int_equal(f.acc.users[bob].verdict, ACCOUNT_NAME_LOCAL);
 	assert_int_equal(f.acc.users[devs].verdict, ACCOUNT_NAME_LOCAL); /* a local group's name */
-	assert_int_equal(f.acc.users[web].verdict, ACCOUNT_NAME_IS_GROUP);
+	assert_int_equal(f.acc.users[web].verdict, ACCOUNT_OK);          /* a user's name wins over a group's */
 	assert_int_equal(f.acc.groups[g_web].name_state, NAME_CLASH);
 	assert_int_equal(f.acc.groups[g_devs].name_state, NAME_LOCAL);
 	assert_int_equal(f.acc.groups[g_sudo].name_state, NAME_RESERVED);
 	assert_int_equal(f.acc.users[carol].verdict, ACCOUNT_OK);
-	/* Only carol and the group "linux-users" are published. */
-	assert_int_equal(f.acc.snap.n_accounts, 1);
-	assert_string_equal(f.acc.snap.accounts[0].name, "carol");
+	/* carol, web-team and the group "linux-users" (both members) are published. */
+	assert_int_equal(f.acc.snap.n_accounts, 2);
+	assert_string_equal(f.acc.snap.accounts[f.acc.users[carol].snapshot].name, "carol");
+	assert_string_equal(f.acc.snap.accounts[f.acc.users[web].snapshot].name, "web-team");
 	assert_int_equal(f.acc.snap.n_groups, 1);
 	assert_string_equal(f.acc.snap.groups[0].name, "linux-users");
-	assert_int_equal(f.acc.snap.n_members, 1);
+	assert_int_equal(f.acc.snap.n_members, 2);
+	clash_teardown(&f);
+}
+
+/* Any tenant user may create a security group: one that takes a user's Unix name must never
+ * take the account away, whether it is empty or its members have no account here. */
+static void test_group_never_takes_a_users_name(void **state)
+{
+	struct clash_fx f;
+	clash_setup(&f, "short");
+	size_t g = fx_group(&f.dir, "g1", NULL, "Linux Users");
+	size_t dave = member(&f, g, "u1", "dave@contoso.com");
+	size_t empty = fx_group(&f.dir, "g2", "00000000-0000-4000-8000-000000000002", "Dave!");
+	size_t elsewhere = fx_group(&f.dir, "g3", NULL, "DAVE");
+	size_t erin = fx_user(&f.dir, "u2", NULL, "erin@contoso.com", true); /* matches no rule */
+	fx_member(&f.dir, erin, elsewhere);
+	size_t own = fx_group(&f.dir, "g4", NULL, "dave"); /* dave himself is a member */
+	fx_member(&f.dir, dave, own);
+	clash_build(&f);
+	assert_int_equal(f.acc.users[dave].verdict, ACCOUNT_OK);
+	assert_string_equal(f.acc.snap.accounts[f.acc.users[dave].snapshot].name, "dave");
+	assert_int_equal(f.acc.users[erin].verdict, ACCOUNT_NO_RULE);
+	for (size_t k = 0; k < 3; k++) {
+		size_t grp = (size_t[]){empty, elsewhere, own}[k];
+		assert_int_equal(f.acc.groups[grp].name_state, NAME_CLASH);
+		assert_int_equal(f.acc.groups[grp].snapshot, -1);
+	}
+	assert_int_equal(f.acc.snap.n_accounts, 1);
+	assert_int_equal(f.acc.snap.n_groups, 1);
+	assert_string_equal(f.acc.snap.groups[0].name, "linux-users");
+	assert_int_equal(f.acc.n_refused, 0);
+	clash_teardown(&f);
+}
+
+/* What would not be published here knocks nobody out: a user without an account here, a
+ * disabled account against an active one, a group without members here. */
+static void test_only_what_is_published_clashes(void **state)
+{
+	struct clash_fx f;
+	clash_setup(&f, "short");
+	size_t g = fx_group(&f.dir, "g1", NULL, "Linux Users");
+	size_t carol = member(&f, g, "u1", "carol@contoso.com");
+	size_t frank = fx_user(&f.dir, "u2", NULL, "frank@contoso.com", true); /* no rule: no account */
+	size_t g_frank = fx_group(&f.dir, "g2", NULL, "Frank");
+	fx_member(&f.dir, carol, g_frank);
+	size_t alice = member(&f, g, "u3", "alice@a.com");
+	size_t alice_b = fx_user(&f.dir, "u4", NULL, "alice@b.com", true); /* no rule */
+	size_t ann_on = member(&f, g, "u5", "ann@a.com");
+	size_t ann_off = fx_user(&f.dir, "u6", NULL, "ann@b.com", false);
+	fx_member(&f.dir, ann_off, g);
+	size_t old1 = fx_user(&f.dir, "u7", NULL, "old@a.com", false),
+	       old2 = fx_user(&f.dir, "u8", NULL, "old@b.com", false);
+	fx_member(&f.dir, old1, g), fx_member(&f.dir, old2, g);
+	size_t ops_used = fx_group(&f.dir, "g3", NULL, "Ops"), ops_empty = fx_group(&f.dir, "g4", NULL, "OPS!");
+	fx_member(&f.dir, carol, ops_used);
+	size_t web1 = fx_group(&f.dir, "g5", NULL, "Web"), web2 = fx_group(&f.dir, "g6", NULL, "web!");
+	fx_member(&f.dir, carol, web1), fx_member(&f.dir, alice, web2);
+	clash_build(&f);
+	assert_int_equal(f.acc.users[frank].verdict, ACCOUNT_NO_RULE);
+	assert_int_equal(f.acc.groups[g_frank].name_state, NAME_OK);
+	assert_true(f.acc.groups[g_frank].snapshot >= 0);
+	assert_int_equal(f.acc.users[alice].verdict, ACCOUNT_OK);
+	assert_int_equal(f.acc.users[alice_b].verdict, ACCOUNT_NO_RULE);
+	assert_int_equal(f.acc.users[ann_on].verdict, ACCOUNT_OK);
+	assert_int_equal(f.acc.users[ann_off].verdict, ACCOUNT_NAME_SHARED);
+	assert_int_equal(f.acc.users[old1].verdict, ACCOUNT_NAME_SHARED); /* two of a kind: neither */
+	assert_int_equal(f.acc.users[old2].verdict, ACCOUNT_NAME_SHARED);
+	assert_int_equal(f.acc.groups[ops_used].name_state, NAME_OK);
+	assert_true(f.acc.groups[ops_used].snapshot >= 0);
+	assert_int_equal(f.acc.groups[ops_empty].snapshot, -1);
+	assert_int_equal(f.acc.groups[web1].name_state, NAME_SHARED); /* two published groups: neither */
+	assert_int_equal(f.acc.groups[web2].name_state, NAME_SHARED);
+	assert_int_equal(f.acc.n_refused, 3);
 	clash_teardown(&f);
 }
 
@@ -237,7 +348,10 @@ int main(void)
 	    cmocka_unit_test(test_group_sanitising),
 	    cmocka_unit_test(test_reserved),
 	    cmocka_unit_test(test_local_files),
+	    cmocka_unit_test(test_local_stamp_sees_edits),
 	    cmocka_unit_test(test_clashes_short),
+	    cmocka_unit_test(test_group_never_takes_a_users_name),
+	    cmocka_unit_test(test_only_what_is_published_clashes),
 	    cmocka_unit_test(test_upn_format_keeps_domains_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

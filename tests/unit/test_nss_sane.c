@@ -19,8 +19,29 @@ static void names(void **state)
 	assert_true(scim_name_ok("alice@contoso.com"));
 	assert_true(scim_name_ok("web-team"));
 	assert_true(scim_name_ok("a1"));
-	const char *bad[] = {NULL,  "",     "-rf",  ".",     "..",   "12345",  "a:b",  "a,b",
-	                     "a b", "a\tb", "a\nb", "a\x7f", "root", "daemon", "sudo", "systemd-network"};
+	const char *bad[] = {NULL,
+	                     "",
+	                     "-rf",
+	                     ".",
+	                     "..",
+	                     "12345",
+	                     "a:b",
+	                     "a,b",
+	                     "a b",
+	                     "a\tb",
+	                     "a\nb",
+	                     "a\x7f",
+	                     "root",
+	                     "daemon",
+	                     "sudo",
+	                     "systemd-network",
+	                     "Root",
+	                     "Alice",
+	                     "x\xc2\x9b"
+	                     "31m",
+	                     "ro\xd0\xbet",
+	                     "evil\xe2\x80\xae"
+	                     "exe"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(scim_name_ok(bad[i]));
 	memset(longest, 'a', sizeof(longest));

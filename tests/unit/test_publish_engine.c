@@ -187,11 +187,29 @@ static void op_create_user(struct fx *f)
 		f->n_users++;
 }
 
+/* Whether a group is named NAME (case-insensitively), as Entra asks before it creates one. */
+static bool group_name_taken(struct fx *f, const char *name)
+{
+	char filter[128];
+	snprintf(filter, sizeof(filter), "displayName eq \"%s\"", name);
+	struct scim_request req = {.method = "GET", .path = "/Groups", .filter = filter, .base_url = "https://h"};
+	struct scim_response resp = {0};
+	scim_service_handle(f->svc, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	bool taken = json_integer_value(json_object_get(resp.body, "totalResults")) > 0;
+	scim_response_clear(&resp);
+	return taken;
+}
+
 static void op_create_group(struct fx *f)
 {
 	if (f->n_groups == MAX_IDS)
 		return;
 	const char *name = group_names[rnd(f, sizeof(group_names) / sizeof(*group_names))];
+	/* Entra matches groups on displayName: it links a second one to the group it finds (renames
+	 * below still make a name shared now and then, as in a tenant) */
+	if (group_name_taken(f, name))
+		return;
 	json_t *b =
 	    json_pack("{s:[s],s:s}", "schemas", "urn:ietf:params:scim:schemas:core:2.0:Group", "displayName", name);
 	const char *ext = guids[rnd(f, 4)];

@@ -209,6 +209,8 @@ static void test_password_never_kept(void **state)
 	    "{'userName': 'a', 'password': 5}",
 	    "{'userName': 'a', 'password': {'value': 'S3cret!'}}",
 	    "{'userName': 'a', 'urn:ietf:params:scim:schemas:core:2.0:User:password': 'S3cret!'}",
+	    "{'userName': 'a', 'urn:ietf:params:scim:schemas:core:2.0:User': {'password': 'S3cret!'}}",
+	    "{'urn:ietf:params:scim:schemas:core:2.0:User': {'userName': 'a', 'Password': 'S3cret!'}}",
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct scim_error err = {0};
@@ -230,6 +232,17 @@ static void test_password_never_kept(void **state)
 	assert_string_equal(scim_attr_write_only(SCIM_USER, "PASSWORD"), "password");
 	assert_null(scim_attr_write_only(SCIM_USER, "displayName"));
 	assert_null(scim_attr_write_only(SCIM_GROUP, "password"));
+	/* Nor inside an extension, where the schema does not list it. */
+	err = (struct scim_error){0};
+	r = load("{'userName': 'a', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': "
+	         "{'department': 'd', 'password': 'S3cret!'}}");
+	assert_int_equal(scim_resource_normalize(r, SCIM_USER, &err), 0);
+	char *text = json_dumps(r, JSON_SORT_KEYS);
+	assert_null(strstr(text, "S3cret"));
+	assert_non_null(strstr(text, "\"department\": \"d\""));
+	assert_string_equal(err.dropped, "password");
+	free(text);
+	json_decref(r);
 }
 
 static void test_groups(void **state)

@@ -17,6 +17,7 @@
 
 #include "sync/directory.h"
 #include "sync/store.h"
+#include "sync/store_changes.h"
 
 struct fixture {
 	char dir[64];
@@ -130,7 +131,9 @@ static void newer_schema_is_refused(void **state)
 	/* Put it back so teardown and later opens work. */
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
 	sqlite3_close(db);
 	f->st = store_open(f->path, err, sizeof(err));
 	assert_non_null(f->st);
@@ -189,8 +192,14 @@ static void insert_update_version_and_conflicts(void **state)
 	add_group(f->st, "Web Team", g1);
 	store_new_id(g2);
 	json_t *g = json_pack("{s:s}", "displayName", "web team");
-	assert_int_equal(store_insert(f->st, SCIM_GROUP, g2, g, now), STORE_CONFLICT);
+	assert_int_equal(store_insert(f->st, SCIM_GROUP, g2, g, now), STORE_OK); /* Entra allows duplicates */
 	json_decref(g);
+	/* userName is unique by Unicode case folding, not by ASCII case alone */
+	add_user(f->st, "m\xc3\xbcller@contoso.com", id2);
+	store_new_id(id2);
+	json_t *folded = user("M\xc3\x9cLLER@contoso.com", "mueller");
+	assert_int_equal(store_insert(f->st, SCIM_USER, id2, folded, now), STORE_CONFLICT);
+	json_decref(folded);
 	assert_int_equal(store_get(f->st, SCIM_GROUP, g1, &rec), STORE_OK);
 	assert_null(json_object_get(rec.resource, "members")); /* kept in the members table only */
 	store_record_clear(&rec);
@@ -319,6 +328,72 @@ static void directory_load_small(void **state)
 	directory_free(&d);
 }
 
+/* The schema of version 1, as entra-syncd wrote it until group display names could repeat. */
+static const char v1_schema[] =
+    "CREATE TABLE users(id TEXT PRIMARY KEY NOT NULL, user_name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " external_id TEXT, display_name TEXT, active INTEGER NOT NULL DEFAULT 1, json TEXT NOT NULL,"
+    " created TEXT NOT NULL, last_modified TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX users_external_id ON users(external_id);"
+    "CREATE INDEX users_display_name ON users(display_name COLLATE NOCASE);"
+    "CREATE TABLE groups(id TEXT PRIMARY KEY NOT NULL, display_name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " external_id TEXT, json TEXT NOT NULL, created TEXT NOT NULL, last_modified TEXT NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX groups_external_id ON groups(external_id);"
+    "CREATE TABLE members(group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+    " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, PRIMARY KEY(group_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX members_by_user ON members(user_id, group_id);"
+    "CREATE TABLE kv(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO users(id, user_name, display_name, json, created, last_modified) VALUES"
+    " ('u1', 'm\xc3\xbcller@x', 'M', '{\"userName\":\"m\xc3\xbcller@x\"}', 't', 't'),"
+    " ('u2', 'M\xc3\x9cLLER@x', 'M', '{\"userName\":\"M\xc3\x9cLLER@x\"}', 't', 't');"
+    "INSERT INTO groups(id, display_name, json, created, last_modified, version) VALUES"
+    " ('g2', 'Second', '{\"displayName\":\"Second\"}', 't', 't', 7),"
+    " ('g1', 'First', '{\"displayName\":\"First\"}', 't', 't', 3);"
+    "INSERT INTO members VALUES ('g2', 'u1'), ('g1', 'u1'), ('g1', 'u2');";
+
+/* Version 1 -> 2: groups is rebuilt without its UNIQUE; nothing else may change on the way:
+ * memberships (a DROP with foreign keys on would cascade), rowid order, versions, and the
+ * change log's triggers on groups (dropped with the table). */
+static void migration_from_v1_keeps_everything(void **state)
+{
+	char dir[64] = "/tmp/test-store-XXXXXX", path[128], err[512];
+	sqlite3 *db;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_changes_install(db), 1);
+	sqlite3_close(db);
+
+	struct store *st = store_open(path, err, sizeof(err));
+	assert_non_null(st);
+	db = store_db(st);
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(pragma_int(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM members"), 3);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND"
+	                                " tbl_name = 'groups'"),
+	                 3);
+	assert_int_equal(store_changes_install(db), 1); /* the log stays valid: no full rebuild needed */
+	assert_int_equal(pragma_int(db, "SELECT version FROM groups WHERE id = 'g2'"), 7);
+	assert_int_equal(pragma_int(db, "SELECT rowid FROM groups WHERE id = 'g1'"), 2);
+	/* the older of two userNames equal under folding keeps the key, the other none (logged) */
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM users WHERE user_key = 'm\xc3\xbcller@x'"), 1);
+	assert_int_equal(pragma_int(db, "SELECT user_key IS NULL FROM users WHERE id = 'u2'"), 1);
+	/* and the new schema takes a second group of an existing name */
+	char id[STORE_ID_LEN + 1], now[STORE_TIME_LEN];
+	json_t *g = json_pack("{s:s}", "displayName", "FIRST");
+	store_now(now);
+	store_new_id(id);
+	assert_int_equal(store_insert(st, SCIM_GROUP, id, g, now), STORE_OK);
+	json_decref(g);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM publish_changes WHERE kind = 2"), 1);
+	store_close(st);
+	sqlite_files_remove(path);
+	rmdir(dir);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -372,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(missing_directory_is_a_clear_error),
 	    cmocka_unit_test(uuid_v4_format),
 	    cmocka_unit_test_setup_teardown(insert_update_version_and_conflicts, setup, teardown),
+	    cmocka_unit_test(migration_from_v1_keeps_everything),
 	    cmocka_unit_test_setup_teardown(members_replace_diffs_and_cascades, setup, teardown),
 	    cmocka_unit_test_setup_teardown(lookups_and_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(kv_and_transactions, setup, teardown),
