@@ -1,17 +1,18 @@
 #include "jwk.h"
 
 #include "b64url.h"
-#include "crypto_lib.h"
 #include "jwt.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define JWK_MAX_MODULUS_BYTES 1024 /* 8192-bit keys; larger is not a real signing key */
 
-static BIGNUM *jwk_bignum(const struct pe_crypto_lib *c, const json_t *jwk, const char *field, size_t max_bytes,
-                          char *reason, size_t reasonlen)
+static BIGNUM *jwk_bignum(const json_t *jwk, const char *field, size_t max_bytes, char *reason, size_t reasonlen)
 {
 	const char *text = json_string_value(json_object_get(jwk, field));
 	unsigned char *raw = NULL;
@@ -25,7 +26,7 @@ static BIGNUM *jwk_bignum(const struct pe_crypto_lib *c, const json_t *jwk, cons
 		snprintf(reason, reasonlen, "JWK '%s' is not valid base64url of a sane size", field);
 		return NULL;
 	}
-	BIGNUM *bn = c->BN_bin2bn(raw, (int)len, NULL);
+	BIGNUM *bn = BN_bin2bn(raw, (int)len, NULL);
 	free(raw);
 	if (!bn)
 		snprintf(reason, reasonlen, "out of memory");
@@ -46,51 +47,48 @@ static int jwk_usable_for_rs256(const json_t *jwk, char *reason, size_t reasonle
 	return 0;
 }
 
-static EVP_PKEY *rsa_key_from_bignums(const struct pe_crypto_lib *c, const BIGNUM *n, const BIGNUM *e)
+static EVP_PKEY *rsa_key_from_bignums(const BIGNUM *n, const BIGNUM *e)
 {
 	EVP_PKEY *pkey = NULL;
 	OSSL_PARAM *params = NULL;
-	OSSL_PARAM_BLD *bld = c->OSSL_PARAM_BLD_new();
-	EVP_PKEY_CTX *ctx = c->EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	if (!bld || !ctx || !c->OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !c->OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) || !(params = c->OSSL_PARAM_BLD_to_param(bld)) ||
-	    c->EVP_PKEY_fromdata_init(ctx) <= 0 || c->EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!bld || !ctx || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) || !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		pkey = NULL;
-	c->OSSL_PARAM_free(params);
-	c->OSSL_PARAM_BLD_free(bld);
-	c->EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
 	return pkey;
 }
 
 EVP_PKEY *pe_jwk_rsa_public_key(const json_t *jwk, char *reason, size_t reasonlen)
 {
-	const struct pe_crypto_lib *c = pe_crypto_lib(reason, reasonlen);
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *n = NULL, *e = NULL;
-	if (!c)
-		return NULL;
 	if (!json_is_object(jwk)) {
 		snprintf(reason, reasonlen, "JWK is not a JSON object");
 		goto out;
 	}
 	if (jwk_usable_for_rs256(jwk, reason, reasonlen))
 		goto out;
-	if (!(n = jwk_bignum(c, jwk, "n", JWK_MAX_MODULUS_BYTES, reason, reasonlen)) ||
-	    !(e = jwk_bignum(c, jwk, "e", 8, reason, reasonlen)))
+	if (!(n = jwk_bignum(jwk, "n", JWK_MAX_MODULUS_BYTES, reason, reasonlen)) ||
+	    !(e = jwk_bignum(jwk, "e", 8, reason, reasonlen)))
 		goto out;
-	if (c->BN_num_bits(n) < PE_JWT_MIN_RSA_BITS) {
-		snprintf(reason, reasonlen, "JWK modulus has %d bits, at least %d are required", c->BN_num_bits(n),
+	if (BN_num_bits(n) < PE_JWT_MIN_RSA_BITS) {
+		snprintf(reason, reasonlen, "JWK modulus has %d bits, at least %d are required", BN_num_bits(n),
 		         PE_JWT_MIN_RSA_BITS);
 		goto out;
 	}
-	if (!c->BN_is_odd(e) || c->BN_num_bits(e) < 2 || c->BN_num_bits(e) > 33) {
+	if (!BN_is_odd(e) || BN_num_bits(e) < 2 || BN_num_bits(e) > 33) {
 		snprintf(reason, reasonlen, "JWK public exponent is not a sane RSA exponent");
 		goto out;
 	}
-	if (!(pkey = rsa_key_from_bignums(c, n, e)))
+	if (!(pkey = rsa_key_from_bignums(n, e)))
 		snprintf(reason, reasonlen, "OpenSSL refused the JWK's RSA key");
 out:
-	c->BN_free(n);
-	c->BN_free(e);
+	BN_free(n);
+	BN_free(e);
 	return pkey;
 }

@@ -1,9 +1,9 @@
 #include "jwt.h"
 
 #include "b64url.h"
-#include "crypto_lib.h"
 #include "jwk.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +89,14 @@ const json_t *pe_jwks_find(const json_t *jwks, const char *kid)
 	return NULL;
 }
 
-static int rs256_verify(const struct pe_crypto_lib *c, EVP_PKEY *pkey, const struct pe_jwt *jwt)
+static int rs256_verify(EVP_PKEY *pkey, const struct pe_jwt *jwt)
 {
-	EVP_MD_CTX *md = c->EVP_MD_CTX_new();
-	int ok = md && (size_t)c->EVP_PKEY_get_size(pkey) == jwt->sig_len &&
-	         c->EVP_DigestVerifyInit(md, NULL, c->EVP_sha256(), NULL, pkey) == 1 &&
-	         c->EVP_DigestVerify(md, jwt->sig, jwt->sig_len, (const unsigned char *)jwt->signing_input,
-	                             jwt->signing_input_len) == 1;
-	c->EVP_MD_CTX_free(md);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && (size_t)EVP_PKEY_get_size(pkey) == jwt->sig_len &&
+	         EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+	         EVP_DigestVerify(md, jwt->sig, jwt->sig_len, (const unsigned char *)jwt->signing_input,
+	                          jwt->signing_input_len) == 1;
+	EVP_MD_CTX_free(md);
 	return ok;
 }
 
@@ -110,10 +110,8 @@ int pe_jwt_verify_signature(const struct pe_jwt *jwt, const json_t *jwks, char *
 	EVP_PKEY *pkey = pe_jwk_rsa_public_key(jwk, why, sizeof(why));
 	if (!pkey)
 		return snprintf(reason, reasonlen, "signing key '%.64s' unusable: %s", jwt->kid, why), PE_JWT_REFUSED;
-	/* pe_jwk_rsa_public_key returned a key: libcrypto is loaded. */
-	const struct pe_crypto_lib *c = pe_crypto_lib(why, sizeof(why));
-	int ok = rs256_verify(c, pkey, jwt);
-	c->EVP_PKEY_free(pkey);
+	int ok = rs256_verify(pkey, jwt);
+	EVP_PKEY_free(pkey);
 	if (!ok)
 		return snprintf(reason, reasonlen, "token signature does not verify with key '%.64s'", jwt->kid),
 		       PE_JWT_REFUSED;

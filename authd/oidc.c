@@ -1,9 +1,9 @@
 #include "oidc.h"
 
-#include "crypto_lib.h"
 #include "doc_memo.h"
 #include "file_cache.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +11,10 @@
 
 void pe_oidc_cache_name(char *out, size_t outlen, const char *kind, const char *url)
 {
-	const struct pe_crypto_lib *c = pe_crypto_lib(NULL, 0);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char hex[33] = "";
-	if (c && c->EVP_Digest(url, strlen(url), md, &mdlen, c->EVP_sha256(), NULL) == 1 && mdlen >= 16)
+	if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= 16)
 		for (int i = 0; i < 16; i++)
 			sprintf(hex + 2 * i, "%02x", md[i]);
 	snprintf(out, outlen, "%s-%s.json", kind, hex);
