@@ -14,6 +14,8 @@
 #                             TLS or JWT code: it signs in through entra-authd)
 #   authd/*.c              -> $(B)/libauthd.a, except authd_main.c
 #   authd/authd_main.c     -> $(B)/entra-authd (the sign-in broker: device code flow, token checks)
+#   httpc/*.c              -> $(B)/libhttpc.a (the HTTPS client on libcurl: entra-authd and
+#                             entra-sync doctor, through httpc/httpc.h)
 #   tests/unit/test_*.c    -> $(B)/tests/test_*       (cmocka, linked with every component archive)
 #   tests/tools/*.c        -> $(B)/tests/tools/*      (C helpers the integration tests drive)
 #   tests/integration/test_*.py run by pytest with ENTRA_BUILD=$(B)
@@ -53,11 +55,12 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 	-Icommon -I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
-SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lssl -lpthread
+SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lpthread
+CLI_LIBS  := $(SYNC_LIBS) -lcurl
 NSS_LIBS  := -lsqlite3
 PAM_LIBS  := -lpam -ljansson -lsqlite3
-AUTHD_LIBS := -ljansson -lcrypto -lpthread -ldl
-TEST_LIBS := -lcmocka -lpam $(sort $(SYNC_LIBS) $(PAM_LIBS) $(AUTHD_LIBS))
+AUTHD_LIBS := -lcurl -ljansson -lcrypto -lpthread
+TEST_LIBS := -lcmocka -lpam $(sort $(CLI_LIBS) $(PAM_LIBS) $(AUTHD_LIBS))
 
 COMMON_SRC := $(wildcard common/*.c)
 SYNC_MAINS := sync/syncd_main.c sync/cli_main.c
@@ -66,6 +69,7 @@ NSS_SRC    := $(wildcard nss_scim/*.c)
 PAM_SRC    := $(wildcard pam_entra/*.c)
 AUTHD_MAIN := authd/authd_main.c
 AUTHD_SRC  := $(filter-out $(AUTHD_MAIN),$(wildcard authd/*.c))
+HTTPC_SRC  := $(wildcard httpc/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -77,6 +81,7 @@ SYNC_OBJ   := $(call obj,$(SYNC_SRC))
 NSS_OBJ    := $(call obj,$(NSS_SRC))
 PAM_OBJ    := $(call obj,$(PAM_SRC))
 AUTHD_OBJ  := $(call obj,$(AUTHD_SRC))
+HTTPC_OBJ  := $(call obj,$(HTTPC_SRC))
 
 PROGRAMS := $(B)/entra-syncd $(B)/entra-sync $(B)/libnss_scim.so.2 $(B)/pam_entra.so $(B)/entra-authd
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -103,11 +108,13 @@ $(B)/libpamentra.a: $(PAM_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libauthd.a: $(AUTHD_OBJ)
 	@rm -f $@; ar rcs $@ $^
+$(B)/libhttpc.a: $(HTTPC_OBJ)
+	@rm -f $@; ar rcs $@ $^
 
 $(B)/entra-syncd: $(call obj,sync/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
-$(B)/entra-sync: $(call obj,sync/cli_main.c) $(B)/libsync.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
+$(B)/entra-sync: $(call obj,sync/cli_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 
 $(B)/libnss_scim.so.2: $(NSS_OBJ) $(B)/libcommon.a nss_scim/nss_scim.sym
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,libnss_scim.so.2 -Wl,--version-script=nss_scim/nss_scim.sym \
@@ -116,16 +123,16 @@ $(B)/pam_entra.so: $(PAM_OBJ) $(B)/libcommon.a pam_entra/pam_entra.sym
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=pam_entra/pam_entra.sym \
 		-o $@ $(PAM_OBJ) $(B)/libcommon.a $(PAM_LIBS)
 
-$(B)/entra-authd: $(call obj,$(AUTHD_MAIN)) $(B)/libauthd.a $(B)/libcommon.a
+$(B)/entra-authd: $(call obj,$(AUTHD_MAIN)) $(B)/libauthd.a $(B)/libhttpc.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(AUTHD_LIBS)
 
-ARCHIVES := $(B)/libsync.a $(B)/libauthd.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
+ARCHIVES := $(B)/libsync.a $(B)/libauthd.a $(B)/libhttpc.a $(B)/libpamentra.a $(B)/libnssscim.a $(B)/libcommon.a
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
 $(B)/bench/%: $(B)/obj/tests/bench/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS) -lcurl
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(ARCHIVES) $(TEST_LIBS)

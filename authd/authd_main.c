@@ -1,12 +1,12 @@
-/* entra-authd: the sign-in broker of pam_entra. It keeps one TLS context and warm connections
- * to Entra, runs the device code flow's requests and verifies the id_token, so a sign-in costs
- * the PAM process no OpenSSL start-up. Foreground, systemd Type=notify; SIGTERM/SIGINT stop it.
- * Signals are taken from a signalfd, blocked before any thread starts. */
+/* entra-authd: the sign-in broker of pam_entra. It keeps warm connections to Entra (libcurl,
+ * through [entra] proxy when set), runs the device code flow's requests and verifies the
+ * id_token, so the PAM process loads no network code. Foreground, systemd Type=notify;
+ * SIGTERM/SIGINT stop it. Signals are taken from a signalfd, blocked before any thread starts. */
 #include "authd_server.h"
 #include "authd_signin.h"
 #include "config.h"
 #include "doc_memo.h"
-#include "http_pool.h"
+#include "httpc/httpc.h"
 #include "log.h"
 #include "sd_notify.h"
 
@@ -114,23 +114,38 @@ static int listen_socket(const struct entra_config *cfg, bool *own)
 	return fd < 0 ? -1 : fd;
 }
 
+/* The HTTPS client every sign-in shares: [entra] ca_file and proxy, [pam] http_timeout. */
+static struct pe_http_client *http_client_new(const struct entra_config *cfg)
+{
+	char err[512];
+	struct pe_http_settings settings = {.ca_file = cfg->ca_file,
+	                                    .proxy = cfg->proxy,
+	                                    .connect_timeout_ms = (long)cfg->http_timeout * 1000,
+	                                    .user_agent = "entra-authd"};
+	struct pe_http_client *http = pe_http_client_new(&settings, err, sizeof(err));
+	if (!http)
+		entra_log(&logger, LOG_ERR, "cannot set up HTTPS: %s", err);
+	return http;
+}
+
 static int run(const struct entra_config *cfg, const struct options *o, int signal_fd)
 {
 	bool own;
-	char err[512];
-	struct pe_http_pool *pool = pe_http_pool_new(cfg->ca_file, err, sizeof(err));
-	if (!pool)
-		return entra_log(&logger, LOG_ERR, "cannot set up TLS: %s", err), 1;
+	struct pe_http_client *http = http_client_new(cfg);
+	if (!http)
+		return 1;
 	struct pe_doc_memo *memo = pe_doc_memo_new();
 	int listen_fd = memo ? listen_socket(cfg, &own) : -1;
 	if (listen_fd < 0) {
 		pe_doc_memo_free(memo);
-		pe_http_pool_free(pool);
+		pe_http_client_free(http);
 		return 1;
 	}
-	struct authd_context ctx = {.cfg = cfg, .log = &logger, .pool = pool, .memo = memo};
-	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s%s", cfg->tenant_id, cfg->authd_socket,
-	          own ? "" : " (passed by systemd)");
+	struct authd_context ctx = {.cfg = cfg, .log = &logger, .http = http, .memo = memo};
+	const char *proxy = pe_http_client_proxy(http);
+	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s%s; %s%s", cfg->tenant_id, cfg->authd_socket,
+	          own ? "" : " (passed by systemd)",
+	          proxy ? "HTTPS through the proxy " : "direct HTTPS (no [entra] proxy)", proxy ? proxy : "");
 	if (sd_notify_send("READY=1"))
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	/* Only a socket systemd holds outlives an idle exit: the next sign-in starts us again. */
@@ -141,8 +156,8 @@ static int run(const struct entra_config *cfg, const struct options *o, int sign
 		unlink(cfg->authd_socket);
 	int running = authd_signins_running();
 	entra_log(&logger, LOG_INFO, "stopped (%d sign-ins cut short)", running);
-	if (!running) { /* else their threads still use the pool and memo: exit ends them */
-		pe_http_pool_free(pool);
+	if (!running) { /* else their threads still use the client and memo: exit ends them */
+		pe_http_client_free(http);
 		pe_doc_memo_free(memo);
 	}
 	return 0;
@@ -155,6 +170,9 @@ int main(int argc, char **argv)
 	int rc = args_parse(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
+	char err[256];
+	if (pe_http_global_init(err, sizeof(err))) /* before any thread starts */
+		return entra_log(&logger, LOG_ERR, "%s", err), 1;
 	if (config_read(o.config, &cfg))
 		return 1;
 	int signal_fd = signals_take();
@@ -163,7 +181,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run(&cfg, &o, signal_fd);
-	if (!authd_signins_running())
+	if (!authd_signins_running()) {
 		entra_config_free(&cfg);
+		pe_http_global_cleanup();
+	}
 	return rc;
 }

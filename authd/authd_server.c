@@ -1,7 +1,7 @@
 #include "authd_server.h"
 
 #include "authd_proto.h"
-#include "net_connect.h"
+#include "clock.h"
 #include "unix_socket.h"
 
 #include <errno.h>

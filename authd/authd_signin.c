@@ -3,7 +3,6 @@
 #include "clock.h"
 
 #include "authd_proto.h"
-#include "http_pool.h"
 #include "idp_flow.h"
 #include "oidc.h"
 #include "text_safe.h"
@@ -160,6 +159,10 @@ static bool poll_once(struct signin *in, long long *interval_ms, long long *last
 		explicit_bzero(id_token, strlen(id_token));
 		free(id_token);
 		return false;
+	case AUTHD_POLL_UNAVAILABLE:
+		reply(in,
+		      pe_authd_answer("unavailable", "the token endpoint cannot be reached: see entra-authd's log"));
+		return false;
 	default:
 		reply(in, pe_authd_answer("refused", "the token request failed or was refused: see entra-authd's log"));
 		return false;
@@ -205,10 +208,9 @@ void authd_signin_serve(const struct authd_context *ctx, int fd, uid_t caller_ui
 	in.s.log = *ctx->log;
 	in.s.user = in.user;
 	in.s.deadline_ms = entra_now_ms() + (long long)ctx->cfg->login_timeout * 1000;
-	in.s.http.pool = ctx->pool;
+	in.s.http = ctx->http;
 	in.s.memo = ctx->memo;
 	flow(&in);
 	pe_device_code_free(&in.dc);
 	pe_oidc_provider_free(&in.provider);
-	pe_http_share_release(&in.s.http);
 }

@@ -109,8 +109,8 @@ int pe_device_code_request(struct authd_request *s, const struct pe_oidc_provide
 	struct pe_http_response r;
 	memset(dc, 0, sizeof(*dc));
 	if (pe_http_post_form(&opts, p->device_authorization_endpoint, fields, &r, err, sizeof(err))) {
-		entra_log(&s->log, LOG_ERR, "device code request failed: %s; check the network and [entra] ca_file",
-		          err);
+		entra_log(&s->log, LOG_ERR,
+		          "device code request failed: %s; check the network, [entra] ca_file and [entra] proxy", err);
 		return AUTHD_UNAVAILABLE;
 	}
 	int rc = AUTHD_OK;
@@ -194,7 +194,7 @@ enum authd_poll_result pe_token_poll(struct authd_request *s, const struct pe_oi
 	struct pe_http_response r;
 	if (pe_http_post_form(&opts, p->token_endpoint, fields, &r, err, sizeof(err))) {
 		entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: token request failed: %s", s->user, err);
-		return AUTHD_POLL_FAILED;
+		return AUTHD_POLL_UNAVAILABLE;
 	}
 	enum authd_poll_result res = poll_answer(s, &r, id_token);
 	pe_http_response_free(&r);

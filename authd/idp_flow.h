@@ -6,8 +6,15 @@
 #include "oidc.h"
 #include "request.h"
 
-/* What one poll of the token endpoint led to. */
-enum authd_poll_result { AUTHD_POLL_DONE, AUTHD_POLL_PENDING, AUTHD_POLL_SLOW_DOWN, AUTHD_POLL_FAILED };
+/* What one poll of the token endpoint led to. UNAVAILABLE: the request itself failed (network,
+ * TLS, proxy); FAILED: the IdP's answer ends the sign-in. */
+enum authd_poll_result {
+	AUTHD_POLL_DONE,
+	AUTHD_POLL_PENDING,
+	AUTHD_POLL_SLOW_DOWN,
+	AUTHD_POLL_FAILED,
+	AUTHD_POLL_UNAVAILABLE
+};
 
 /* A device authorization request (AUTHD_OK with DC filled, or AUTHD_UNAVAILABLE, logged), and one
  * token poll (on AUTHD_POLL_DONE *ID_TOKEN is a new string). */

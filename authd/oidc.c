@@ -66,7 +66,7 @@ static json_t *fetch_json(struct authd_request *s, const char *url, const char *
 	struct pe_http_response resp;
 	if (pe_http_get(&opts, url, &resp, err, sizeof(err))) {
 		entra_log(&s->log, LOG_ERR,
-		          "cannot fetch the %s document: %s; check [entra] authority, ca_file and the "
+		          "cannot fetch the %s document: %s; check [entra] authority, ca_file, proxy and the "
 		          "network",
 		          kind, err);
 		return NULL;

@@ -1,10 +1,10 @@
 /* One sign-in the broker serves: its settings, log, deadline and what it shares with the others
- * (the HTTP pool, the parsed discovery and JWKS documents). Owned by the sign-in's thread. */
+ * (the HTTPS client, the parsed discovery and JWKS documents). Owned by the sign-in's thread. */
 #ifndef AUTHD_REQUEST_H
 #define AUTHD_REQUEST_H
 
 #include "config.h"
-#include "http.h"
+#include "httpc/httpc.h"
 #include "log.h"
 
 struct pe_doc_memo;
@@ -19,10 +19,10 @@ enum authd_result {
 struct authd_request {
 	struct entra_config cfg; /* a shallow copy of the broker's read-only settings: never freed here */
 	struct entra_logger log;
-	const char *user;          /* the account being signed in, printable, for log lines */
-	long long deadline_ms;     /* CLOCK_MONOTONIC ms by which the whole sign-in must end */
-	struct pe_http_share http; /* the pool's TLS context and connections, for this sign-in's requests */
-	struct pe_doc_memo *memo;  /* parsed discovery/JWKS documents shared by all sign-ins */
+	const char *user;            /* the account being signed in, printable, for log lines */
+	long long deadline_ms;       /* CLOCK_MONOTONIC ms by which the whole sign-in must end */
+	struct pe_http_client *http; /* the broker's, shared by every sign-in (thread-safe); never freed here */
+	struct pe_doc_memo *memo;    /* parsed discovery/JWKS documents shared by all sign-ins */
 };
 
 /* Milliseconds left before the deadline (<= 0 when it passed). */

@@ -31,11 +31,9 @@ struct key_def {
 #define CK(n, t, f)         KEY(struct entra_config, n, t, f, 0, 0)
 #define CN(n, t, f, lo, hi) KEY(struct entra_config, n, t, f, lo, hi)
 
-static const struct key_def entra_keys[] = {CK("tenant_id", K_STRING, tenant_id),
-                                            CK("client_id", K_STRING, client_id),
-                                            CK("authority", K_STRING, authority),
-                                            CK("ca_file", K_STRING, ca_file),
-                                            {0}};
+static const struct key_def entra_keys[] = {CK("tenant_id", K_STRING, tenant_id), CK("client_id", K_STRING, client_id),
+                                            CK("authority", K_STRING, authority), CK("ca_file", K_STRING, ca_file),
+                                            CK("proxy", K_STRING, proxy),         {0}};
 static const struct key_def pam_keys[] = {CK("scope", K_STRING, scope),
                                           CN("login_timeout", K_INT, login_timeout, 10, 3600),
                                           CN("http_timeout", K_INT, http_timeout, 1, 300),
@@ -510,6 +508,11 @@ int entra_config_validate(const struct entra_config *cfg, char *err, size_t errl
 		return snprintf(err, errlen, "%s: [accounts] uid_min (%u) must be below uid_max (%u)", file,
 		                cfg->uid_min, cfg->uid_max),
 		       -1;
+	/* The rest (host, port, no path) is checked by the HTTPS client, which links libcurl's parser. */
+	if (cfg->proxy && strncasecmp(cfg->proxy, "http://", 7) && strncasecmp(cfg->proxy, "https://", 8))
+		return snprintf(err, errlen, "%s: [entra] proxy must be an http:// or https:// URL (HTTP CONNECT)",
+		                file),
+		       -1;
 	if (cfg->tls_cert && !cfg->tls_key)
 		return snprintf(err, errlen, "%s: [sync] tls_cert needs tls_key", file), -1;
 	if (cfg->tls_key && !cfg->tls_cert)
@@ -534,9 +537,12 @@ static void list_free(struct entra_list *l)
 
 void entra_config_free(struct entra_config *c)
 {
-	char **strings[] = {&c->path,          &c->tenant_id,    &c->client_id, &c->authority, &c->ca_file,   &c->scope,
-	                    &c->pam_cache_dir, &c->authd_socket, &c->cache_db,  &c->home,      &c->shell,     &c->host,
-	                    &c->listen,        &c->tls_cert,     &c->tls_key,   &c->state_db,  &c->token_file};
+	if (c->proxy)
+		explicit_bzero(c->proxy, strlen(c->proxy)); /* may hold the proxy's password */
+	char **strings[] = {&c->path,    &c->tenant_id, &c->client_id,     &c->authority,    &c->ca_file,
+	                    &c->proxy,   &c->scope,     &c->pam_cache_dir, &c->authd_socket, &c->cache_db,
+	                    &c->home,    &c->shell,     &c->host,          &c->listen,       &c->tls_cert,
+	                    &c->tls_key, &c->state_db,  &c->token_file};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	for (size_t i = 0; i < c->n_roles; i++)

@@ -45,6 +45,7 @@ struct entra_config {
 	char *client_id;
 	char *authority;
 	char *ca_file;
+	char *proxy; /* http(s)://[user:password@]host:port: entra-authd's and doctor's only way out */
 
 	/* [pam] */
 	char *scope;

@@ -1,25 +1,17 @@
-/* doctor: the clock and the reachability of the tenant's OpenID Connect discovery document.
- * HTTPS with OpenSSL (entra-sync links it already): system trust store plus ca_file, TLS 1.2+,
- * host name verified, one HTTP/1.0 GET (no chunked encoding), bounded size and time. */
+/* doctor: the clock and the reachability of the tenant's OpenID Connect discovery document,
+ * fetched with entra-authd's own HTTPS client and settings (httpc: trust, [entra] proxy,
+ * [pam] http_timeout), so this check cannot pass where a sign-in would fail. */
 #include "doctor.h"
 
-#include <arpa/inet.h>
+#include "httpc/httpc.h"
+
 #include <errno.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/timex.h>
-#include <time.h>
-#include <unistd.h>
 
-#define DISCOVERY_TIMEOUT_S 5
-#define DISCOVERY_MAX       (256 * 1024)
+#define VIA_MAX 340
 
 void doctor_check_clock(struct doctor *d)
 {
@@ -42,198 +34,90 @@ void doctor_check_clock(struct doctor *d)
 	}
 }
 
-struct url {
-	char host[256];
-	char port[8];
-	char path[1024];
-};
-
-/* https://HOST[:PORT]/PATH or https://[V6]:PORT/PATH */
-static int url_parse(const char *text, struct url *u)
+/* " (through the proxy HOST:PORT)" when there is one, for the report's lines. */
+static const char *via(const struct pe_http_client *http, char *buf, size_t len)
 {
-	if (strncmp(text, "https://", 8))
-		return -1;
-	const char *h = text + 8, *hend, *slash = strchr(h, '/');
-	if (!slash)
-		slash = h + strlen(h);
-	const char *port = NULL;
-	if (*h == '[') {
-		hend = memchr(h, ']', (size_t)(slash - h));
-		if (!hend)
-			return -1;
-		h++;
-		port = hend[1] == ':' ? hend + 2 : NULL;
-	} else {
-		hend = memchr(h, ':', (size_t)(slash - h));
-		if (hend)
-			port = hend + 1;
-		else
-			hend = slash;
-	}
-	if (hend == h || (size_t)(hend - h) >= sizeof(u->host) || (port && (size_t)(slash - port) >= sizeof(u->port)))
-		return -1;
-	snprintf(u->host, sizeof(u->host), "%.*s", (int)(hend - h), h);
-	snprintf(u->port, sizeof(u->port), "%.*s", port ? (int)(slash - port) : 3, port ? port : "443");
-	if (snprintf(u->path, sizeof(u->path), "%s", *slash ? slash : "/") >= (int)sizeof(u->path))
-		return -1;
-	return 0;
+	const char *proxy = pe_http_client_proxy(http);
+	snprintf(buf, len, "%s%s%s", proxy ? " (through the proxy " : "", proxy ? proxy : "", proxy ? ")" : "");
+	return buf;
 }
 
-static int tcp_connect(const struct url *u, char *err, size_t errlen)
+static void discovery_document(struct doctor *d, const char *url, const struct pe_http_response *r, const char *how)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	int rc = getaddrinfo(u->host, u->port, &hints, &res);
-	if (rc) {
-		snprintf(err, errlen, "cannot resolve %s: %s", u->host, gai_strerror(rc));
-		return -1;
-	}
-	int fd = -1;
-	struct timeval tv = {.tv_sec = DISCOVERY_TIMEOUT_S};
-	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		/* On Linux SO_SNDTIMEO also bounds connect(). */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			snprintf(err, errlen, "cannot connect to %s port %s: %s", u->host, u->port, strerror(errno));
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-static SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		snprintf(err, errlen, "OpenSSL: out of memory");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_default_verify_paths(ctx);
-	if (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-		snprintf(err, errlen, "cannot load [entra] ca_file %s", ca_file);
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-static int tls_handshake(SSL *ssl, const struct url *u, char *err, size_t errlen)
-{
-	unsigned char addr[16];
-	bool literal = inet_pton(AF_INET, u->host, addr) == 1 || inet_pton(AF_INET6, u->host, addr) == 1;
-	if (literal)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), u->host);
-	else
-		SSL_set_tlsext_host_name(ssl, u->host), SSL_set1_host(ssl, u->host);
-	if (SSL_connect(ssl) == 1)
-		return 0;
-	long verify = SSL_get_verify_result(ssl);
-	unsigned long e = ERR_get_error();
-	if (verify != X509_V_OK)
-		snprintf(err, errlen, "TLS certificate of %s not trusted: %s", u->host,
-		         X509_verify_cert_error_string(verify));
-	else
-		snprintf(err, errlen, "TLS handshake with %s failed: %s", u->host,
-		         e ? ERR_reason_error_string(e) : "connection closed");
-	return -1;
-}
-
-/* Sends the GET and reads the whole response into *OUT (NUL-terminated); returns its length. */
-static long https_get(const struct url *u, const char *ca_file, char **out, char *err, size_t errlen)
-{
-	long len = -1;
-	SSL_CTX *ctx = tls_context(ca_file, err, errlen);
-	int fd = ctx ? tcp_connect(u, err, errlen) : -1;
-	SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
-	char *buf = ssl ? malloc(DISCOVERY_MAX + 1) : NULL;
-	if (!buf || !SSL_set_fd(ssl, fd) || tls_handshake(ssl, u, err, errlen))
-		goto done;
-	char req[1500];
-	int n =
-	    snprintf(req, sizeof(req),
-	             "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: entra-sync-doctor\r\nAccept: application/json\r\n\r\n",
-	             u->path, u->host);
-	if (n >= (int)sizeof(req) || SSL_write(ssl, req, n) != n) {
-		snprintf(err, errlen, "cannot send the request to %s", u->host);
-		goto done;
-	}
-	time_t deadline = time(NULL) + DISCOVERY_TIMEOUT_S;
-	size_t got = 0;
-	int r;
-	while (got < DISCOVERY_MAX && time(NULL) <= deadline &&
-	       (r = SSL_read(ssl, buf + got, (int)(DISCOVERY_MAX - got))) > 0)
-		got += (size_t)r;
-	buf[got] = '\0';
-	*out = buf, buf = NULL, len = (long)got;
-done:
-	free(buf);
-	if (ssl)
-		SSL_free(ssl);
-	if (fd >= 0)
-		close(fd);
-	SSL_CTX_free(ctx);
-	return len;
-}
-
-static void discovery_document(struct doctor *d, const char *url, const char *response)
-{
-	int status = 0;
-	const char *body = strstr(response, "\r\n\r\n");
-	if (sscanf(response, "HTTP/%*d.%*d %d", &status) != 1 || !body) {
-		doctor_report(d, "discovery", DOCTOR_FAIL, "check [entra] authority", "%s: not an HTTP response", url);
-		return;
-	}
-	json_error_t jerr;
-	json_t *doc = json_loads(body + 4, 0, &jerr);
-	if (status != 200) {
+	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
+	if (r->status != 200) {
 		const char *why = json_string_value(json_object_get(doc, "error_description"));
 		doctor_report(d, "discovery", DOCTOR_FAIL,
-		              "check [entra] tenant_id (Directory (tenant) ID) and authority", "%s: HTTP %d%s%.300s",
-		              url, status, why ? ": " : "", why ? why : "");
+		              "check [entra] tenant_id (Directory (tenant) ID) and authority", "%s%s: HTTP %ld%s%.300s",
+		              url, how, r->status, why ? ": " : "", why ? why : "");
 	} else if (!doc || !json_is_string(json_object_get(doc, "device_authorization_endpoint")) ||
 	           !json_is_string(json_object_get(doc, "token_endpoint")) ||
 	           !json_is_string(json_object_get(doc, "jwks_uri"))) {
-		doctor_report(d, "discovery", DOCTOR_FAIL,
-		              "check [entra] authority: it must be an OpenID Connect provider",
-		              "%s: no device_authorization_endpoint, token_endpoint and jwks_uri in the response", url);
+		doctor_report(
+		    d, "discovery", DOCTOR_FAIL, "check [entra] authority: it must be an OpenID Connect provider",
+		    "%s%s: no device_authorization_endpoint, token_endpoint and jwks_uri in the response", url, how);
 	} else {
 		const char *issuer = json_string_value(json_object_get(doc, "issuer"));
-		doctor_report(d, "discovery", DOCTOR_OK, NULL, "%s reachable, issuer %s", url,
+		doctor_report(d, "discovery", DOCTOR_OK, NULL, "%s reachable%s, issuer %s", url, how,
 		              issuer ? issuer : "(none)");
 	}
 	json_decref(doc);
 }
 
+/* The client entra-authd would build from this configuration; NULL after reporting why not. */
+static struct pe_http_client *http_client(struct doctor *d)
+{
+	const struct entra_config *c = d->cfg;
+	char err[512];
+	struct pe_http_settings settings = {.ca_file = c->ca_file,
+	                                    .proxy = c->proxy,
+	                                    .connect_timeout_ms = (long)c->http_timeout * 1000,
+	                                    .user_agent = "entra-sync-doctor"};
+	/* entra-sync runs no threads: libcurl's global set-up may happen here. */
+	if (pe_http_global_init(err, sizeof(err)) == 0) {
+		struct pe_http_client *http = pe_http_client_new(&settings, err, sizeof(err));
+		if (http)
+			return http;
+		pe_http_global_cleanup();
+	}
+	doctor_report(d, "discovery", DOCTOR_FAIL, "fix [entra] ca_file or proxy", "%s", err);
+	return NULL;
+}
+
+static void discovery_fetch(struct doctor *d, const char *url)
+{
+	char err[1024], how[VIA_MAX];
+	struct pe_http_client *http = http_client(d);
+	if (!http)
+		return;
+	struct pe_http_opts opts = {.client = http, .timeout_ms = (long)d->cfg->http_timeout * 1000};
+	struct pe_http_response r;
+	via(http, how, sizeof(how));
+	if (pe_http_get(&opts, url, &r, err, sizeof(err)))
+		doctor_report(d, "discovery", DOCTOR_FAIL,
+		              "allow HTTPS from this host to the authority (firewall, DNS, [entra] proxy); for a "
+		              "private or TLS-inspecting CA set [entra] ca_file",
+		              "%s", err);
+	else
+		discovery_document(d, url, &r, how);
+	pe_http_response_free(&r);
+	pe_http_client_free(http);
+	pe_http_global_cleanup();
+}
+
 void doctor_check_discovery(struct doctor *d)
 {
 	const struct entra_config *c = d->cfg;
-	char url[1200], err[512] = "", *response = NULL;
-	struct url u;
+	char url[1200];
 	size_t alen = strlen(c->authority);
 	while (alen && c->authority[alen - 1] == '/')
 		alen--;
-	snprintf(url, sizeof(url), "%.*s/%s/v2.0/.well-known/openid-configuration", (int)alen, c->authority,
-	         c->tenant_id ? c->tenant_id : "");
-	if (!c->tenant_id || url_parse(url, &u)) {
+	if (!c->tenant_id || strncmp(c->authority, "https://", 8) ||
+	    snprintf(url, sizeof(url), "%.*s/%s/v2.0/.well-known/openid-configuration", (int)alen, c->authority,
+	             c->tenant_id) >= (int)sizeof(url)) {
 		doctor_report(d, "discovery", DOCTOR_FAIL, "set [entra] authority to an https:// URL and tenant_id",
 		              "cannot build an https:// discovery URL from authority %s", c->authority);
 		return;
 	}
-	if (https_get(&u, c->ca_file, &response, err, sizeof(err)) < 0) {
-		doctor_report(
-		    d, "discovery", DOCTOR_FAIL,
-		    "allow HTTPS from this host to the authority (firewall, DNS); for a private CA set [entra] "
-		    "ca_file",
-		    "%s: %s", url, err);
-		return;
-	}
-	discovery_document(d, url, response);
-	free(response);
+	discovery_fetch(d, url);
 }

@@ -19,6 +19,7 @@
 #include "authd/file_cache.h"
 #include "authd/oidc.h"
 #include "authd/token_verify.h"
+#include "common/clock.h"
 #include "fuzz_util.h"
 #include "pam_entra/account.h"
 #include "pam_entra/qr.h"
@@ -75,10 +76,8 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 	char url[256];
 	snprintf(url, sizeof(url), "%s/%s/v2.0/.well-known/openid-configuration", AUTHORITY, TENANT);
 	cache_put("discovery", url, discovery, dlen);
-	if (pe_oidc_discover(&s, &p)) {
-		pe_http_share_release(&s.http);
+	if (pe_oidc_discover(&s, &p))
 		return -1;
-	}
 	show_like_a_prompt(p.issuer);
 	show_like_a_prompt(p.device_authorization_endpoint);
 	if (jwks) {
@@ -96,7 +95,6 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 		json_decref(claims);
 	}
 	pe_oidc_provider_free(&p);
-	pe_http_share_release(&s.http);
 	return 0;
 }
 

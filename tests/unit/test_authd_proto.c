@@ -8,8 +8,8 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "authd/net_connect.h"
 #include "common/authd_proto.h"
+#include "common/clock.h"
 #include "common/device_code.h"
 
 #include <stdlib.h>

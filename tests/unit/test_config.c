@@ -18,6 +18,7 @@ static const char *const full_config =
 	"client_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n"
 	"authority = https://login.microsoftonline.com   ; discovery base\n"
 	"ca_file   = /path/ca.pem\n"
+	"proxy     = http://user:pw@proxy.example:3128\n"
 	"\n"
 	"[accounts]\n"
 	"cache_db    = /var/lib/entra/cache.db\n"
@@ -57,6 +58,7 @@ static void parses_every_section(void **state)
 	assert_string_equal(c.tenant_id, "11111111-2222-3333-4444-555555555555");
 	assert_string_equal(c.authority, "https://login.microsoftonline.com");
 	assert_string_equal(c.ca_file, "/path/ca.pem");
+	assert_string_equal(c.proxy, "http://user:pw@proxy.example:3128");
 	assert_int_equal(c.name_format, ENTRA_NAME_UPN);
 	assert_int_equal(c.uid_min, 300000);
 	assert_int_equal(c.uid_max, 400000);
@@ -95,6 +97,7 @@ static void empty_file_gives_defaults(void **state)
 	assert_int_equal(c.uid_max, 2000200000u);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.qr, -1);
+	assert_null(c.proxy); /* no proxy: direct connections, the environment's variables ignored */
 	gethostname(host, sizeof(host) - 1);
 	assert_string_equal(c.host, host);
 	entra_config_free(&c);
@@ -137,6 +140,8 @@ static void rejects_bad_input(void **state)
 	expect_error("[ou web]\nhosts = , ,\n", "empty list");
 	expect_error("[sync]\ntls_cert = /c.pem\n", "tls_cert needs tls_key");
 	expect_error("[entra]\n[sync]\nmax_body = 1\n", "bad.conf:3: [sync] max_body");
+	expect_error("[entra]\nproxy = socks5://127.0.0.1:1080\n", "[entra] proxy must be an http:// or https:// URL");
+	expect_error("[entra]\nproxy = proxy.example:3128\n", "[entra] proxy must be an http:// or https:// URL");
 }
 
 static void comments_and_hash_in_values(void **state)

@@ -1,4 +1,4 @@
-/* pam_entra's root-only file cache and the HTTPS client's refusals that need no server. */
+/* The broker's root-only file cache of discovery and JWKS documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,6 @@
 #include <cmocka.h>
 
 #include "authd/file_cache.h"
-#include "authd/http.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,25 +100,12 @@ static void test_untrusted_files_ignored(void **state)
 	assert_null(pe_cache_read(d->cache, "link.json", 60, 1024)); /* never follows symlinks */
 }
 
-static void test_http_refuses_plain_http(void **state)
-{
-	struct pe_http_opts opts = {.timeout_ms = 2000};
-	struct pe_http_response r;
-	char err[512] = "";
-	assert_int_equal(pe_http_get(&opts, "http://127.0.0.1:9/", &r, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "only https URLs are allowed"));
-	assert_int_equal(pe_http_get(&opts, "file:///etc/passwd", &r, err, sizeof(err)), -1);
-	const char *fields[] = {"a", "b c&d", NULL};
-	assert_int_equal(pe_http_post_form(&opts, "ftp://127.0.0.1/", fields, &r, err, sizeof(err)), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_dir_created_private, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_read_ttl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_untrusted_files_ignored, setup, teardown),
-	    cmocka_unit_test(test_http_refuses_plain_http),
 	};
 	return cmocka_run_group_tests_name("pam_cache", tests, NULL, NULL);
 }

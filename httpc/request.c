@@ -1,0 +1,196 @@
+/* One request: a handle from the client's pool, the request's own options (URL, deadline,
+ * body), the answer collected up to PE_HTTP_MAX_RESPONSE bytes, the handle back. */
+#include "httpc_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST_MAX 256
+
+struct body {
+	char *data;
+	size_t len, cap;
+	bool too_large;
+};
+
+/* Returning less than it was given makes libcurl end the transfer (CURLE_WRITE_ERROR). */
+static size_t body_write(char *ptr, size_t size, size_t n, void *userp)
+{
+	struct body *b = userp;
+	size_t add = size * n; /* size is always 1 */
+	if (add > PE_HTTP_MAX_RESPONSE - b->len) {
+		b->too_large = true;
+		return 0;
+	}
+	if (b->len + add + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + add + 1)
+			cap *= 2;
+		char *grown = realloc(b->data, cap);
+		if (!grown)
+			return 0;
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, add);
+	b->len += add;
+	return add;
+}
+
+/* HOST of URL when URL is https://, else -1 with ERR. libcurl refuses other schemes too
+ * (CURLOPT_PROTOCOLS_STR); this check gives the clearer message. */
+static int url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL;
+	int rc = -1;
+	if (!u)
+		snprintf(err, errlen, "out of memory");
+	else if (curl_url_set(u, CURLUPART_URL, url, 0) || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0))
+		snprintf(err, errlen, "not a valid URL");
+	else if (strcmp(scheme, "https"))
+		snprintf(err, errlen, "only https URLs are allowed");
+	else if (curl_url_get(u, CURLUPART_HOST, &h, 0))
+		snprintf(err, errlen, "the URL names no host");
+	else if (snprintf(host, hostlen, "%s", h) >= (int)hostlen)
+		snprintf(err, errlen, "the host name is too long");
+	else
+		rc = 0;
+	curl_free(scheme);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* The request's own options; FORM NULL: a GET. */
+static CURLcode request_set(CURL *h, const char *url, const char *form, long timeout_ms, struct body *b, char *curl_err)
+{
+	CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	if (rc == CURLE_OK && form)
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+	if (rc == CURLE_OK && form)
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+	return rc;
+}
+
+/* Nothing of a finished request (its buffers, its body) stays reachable from the handle. */
+static void request_unset(CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+}
+
+static int body_finish(struct body *b, struct pe_http_response *resp)
+{
+	if (!b->data && !(b->data = malloc(1)))
+		return -1;
+	b->data[b->len] = '\0';
+	resp->body = b->data;
+	resp->len = b->len;
+	return 0;
+}
+
+static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
+                   char *err, size_t errlen)
+{
+	char host[HOST_MAX], why[512] = "", curl_err[CURL_ERROR_SIZE] = "";
+	struct body b = {0};
+	memset(resp, 0, sizeof(*resp));
+	if (!o->client)
+		return snprintf(err, errlen, "%.200s: no HTTPS client", url), -1;
+	if (url_host(url, host, sizeof(host), why, sizeof(why)))
+		return snprintf(err, errlen, "%.200s: %s", url, why), -1;
+	CURL *h = httpc_handle_take(o->client);
+	if (!h)
+		return snprintf(err, errlen, "%.200s: cannot set up a libcurl handle", url), -1;
+	CURLcode rc = request_set(h, url, form, o->timeout_ms, &b, curl_err);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	else
+		httpc_error_text(o->client, h, rc, curl_err, host, b.too_large, why, sizeof(why));
+	request_unset(h);
+	httpc_handle_give(o->client, h, rc == CURLE_OK);
+	if (rc == CURLE_OK && body_finish(&b, resp) == 0)
+		return 0;
+	free(b.data);
+	memset(resp, 0, sizeof(*resp));
+	return snprintf(err, errlen, "%.200s: %s", url, rc == CURLE_OK ? "out of memory" : why), -1;
+}
+
+int pe_http_get(const struct pe_http_opts *opts, const char *url, struct pe_http_response *resp, char *err,
+                size_t errlen)
+{
+	return perform(opts, url, NULL, resp, err, errlen);
+}
+
+/* RFC 3986 percent-encoding of everything but the unreserved characters. */
+static char *percent_encode(char *out, const char *in)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '.' || *p == '_' || *p == '~') {
+			*out++ = (char)*p;
+		} else {
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
+		}
+	}
+	return out;
+}
+
+static char *form_encode(const char *const *fields)
+{
+	size_t need = 1;
+	for (size_t i = 0; fields[i] && fields[i + 1]; i += 2) {
+		size_t name = strlen(fields[i]), value = strlen(fields[i + 1]);
+		if (name > PE_HTTP_MAX_RESPONSE || value > PE_HTTP_MAX_RESPONSE)
+			return NULL; /* far beyond any OAuth field; keeps the size arithmetic bounded */
+		need += 3 * (name + value) + 2;
+	}
+	char *form = malloc(need), *end = form;
+	for (size_t i = 0; form && fields[i] && fields[i + 1]; i += 2) {
+		if (i)
+			*end++ = '&';
+		end = percent_encode(end, fields[i]);
+		*end++ = '=';
+		end = percent_encode(end, fields[i + 1]);
+	}
+	if (form)
+		*end = '\0';
+	return form;
+}
+
+int pe_http_post_form(const struct pe_http_opts *opts, const char *url, const char *const *fields,
+                      struct pe_http_response *resp, char *err, size_t errlen)
+{
+	char *form = form_encode(fields);
+	if (!form) {
+		memset(resp, 0, sizeof(*resp));
+		return snprintf(err, errlen, "out of memory"), -1;
+	}
+	int rc = perform(opts, url, form, resp, err, errlen);
+	explicit_bzero(form, strlen(form)); /* the device code */
+	free(form);
+	return rc;
+}
+
+void pe_http_response_free(struct pe_http_response *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
