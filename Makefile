@@ -166,12 +166,13 @@ bench: all $(BENCH_BINS)
 bench-smoke: all $(BENCH_BINS)
 	$(PYTHON) tests/bench/run.py --build $(abspath $(B)) --out $(B)/bench-smoke.json --smoke
 
-# Debian packages needed to build and test; installed only when missing.
+# Debian packages needed to build and test; installed only when missing. tinyproxy-bin is the
+# forward proxy the proxy tests start themselves (the tinyproxy package would also run a service).
 DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
 	libsqlite3-dev libssl-dev libpam0g-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
-	libnss-cache clang libclang-rt-14-dev valgrind
+	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

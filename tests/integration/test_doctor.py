@@ -13,6 +13,7 @@ import pytest
 import harness
 import pam_util
 from authd_util import Authd, config_variant
+from proxy_util import Tinyproxy
 
 pytestmark = pytest.mark.needs_root
 
@@ -56,13 +57,13 @@ class Host:
     def set_sshd(self, text):
         self.write(self.sshd_config, "HostKey %s\n%s" % (self.hostkey, text))
 
-    def doctor(self, *extra, json_out=True, skip="clock"):
+    def doctor(self, *extra, json_out=True, skip="clock", env=None):
         argv = [os.path.join(harness.BUILD, "entra-sync"), "-c", self.site.config]
         argv += ["--json"] if json_out else []
         argv += ["doctor", "--sshd-config", self.sshd_config, "--daemon-user", "root"]
         argv += (["--skip", skip] if skip else []) + list(extra)
         binds = [(self.nsswitch, "/etc/nsswitch.conf"), (self.pamd, "/etc/pam.d"), (self.run, "/run")]
-        r = harness.in_namespace(argv, binds, timeout=60)
+        r = harness.in_namespace(argv, binds, env=env, timeout=60)
         r.report = json.loads(r.stdout) if json_out and r.stdout.startswith("{") else None
         return r
 
@@ -247,6 +248,44 @@ def test_discovery_needs_the_ca_and_a_listener(host, idp):
     r = host.doctor()
     (disc,) = by_check(r.report, "discovery")
     assert disc["status"] == "fail" and "cannot connect" in disc["message"]
+
+
+def test_certificate_variables_add_no_trust_to_discovery(host, idp):
+    """doctor trusts what entra-authd trusts: SSL_CERT_FILE, SSL_CERT_DIR and CURL_CA_BUNDLE in
+    the admin's shell name no anchor, so they cannot make the check pass."""
+    host.site.write_config(ca_line="")
+    hashed = os.path.join(host.dir, "user-certs")
+    os.makedirs(hashed)
+    digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", idp.ca], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    os.symlink(idp.ca, os.path.join(hashed, digest + ".0"))
+    r = host.doctor(env=dict(os.environ, SSL_CERT_FILE=idp.ca, SSL_CERT_DIR=hashed, CURL_CA_BUNDLE=idp.ca))
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "fail" and "not trusted" in disc["message"], disc
+
+
+def test_discovery_through_the_proxy(procs, tmp_path, host, idp):
+    """doctor reaches the authority the way entra-authd does: through [entra] proxy."""
+    proxy = Tinyproxy(procs, str(tmp_path / "proxy"))
+    host.site.write_config(ca_line="ca_file = %s\nproxy = %s" % (idp.ca, proxy.url))
+    r = host.doctor(env=dict(os.environ, no_proxy="*"))
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "ok" and "through the proxy %s" % proxy.name in disc["message"], disc
+    assert proxy.connects() == ["CONNECT 127.0.0.1:%d HTTP/1.1" % idp.port], proxy.log()
+
+
+def test_discovery_names_a_refusing_or_missing_proxy(procs, tmp_path, host, idp):
+    proxy = Tinyproxy(procs, str(tmp_path / "proxy"), connect_ports=(443,))
+    host.site.write_config(ca_line="ca_file = %s\nproxy = %s" % (idp.ca, proxy.url))
+    (disc,) = by_check(host.doctor().report, "discovery")
+    assert disc["status"] == "fail", disc
+    assert "the proxy %s refused the tunnel to 127.0.0.1: HTTP 403" % proxy.name in disc["message"], disc
+    assert "[entra] proxy" in disc["fix"]
+    host.site.write_config(ca_line="ca_file = %s\nproxy = http://user:d0wn-s3cret@127.0.0.1:9" % idp.ca)
+    r = host.doctor()
+    (disc,) = by_check(r.report, "discovery")
+    assert disc["status"] == "fail" and "cannot connect to the proxy 127.0.0.1:9" in disc["message"], disc
+    assert "d0wn-s3cret" not in r.stdout + r.stderr
 
 
 def test_unknown_tenant_reports_the_idp_error(host, idp):
