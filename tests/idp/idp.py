@@ -11,11 +11,8 @@ D receives ca.pem (the test CA to trust), server.pem, server.key and, once liste
     {"op": "script", "behaviour": {...}}  behaviour for the next device code issued (FIFO)
     {"op": "rotate", "drop_oldest": false} new signing key, old ones stay in the JWKS
     {"op": "config", "interval": 1, "issuer_placeholder": false, "expires_in": 900}
-    {"op": "config", "chunked": true}      answers with Transfer-Encoding: chunked (+ a trailer)
     {"op": "config", "close_after_response": true}  closes each connection after one answer,
                                           without saying so (no Connection: close)
-    {"op": "config", "truncate": "/oauth2/v2.0/devicecode"}  answers requests to paths ending
-                                          so with half the body, then closes the connection
     {"op": "requests"}                    the request log: [{"method","path","time","form","peer"}]
     {"op": "reset"}                       clears the request log
 
@@ -145,9 +142,7 @@ class Idp:
         self.interval = 5
         self.expires_in = 900
         self.issuer_placeholder = False
-        self.chunked = False               # transfer behaviours of the non-control answers
-        self.close_after_response = False
-        self.truncate = None
+        self.close_after_response = False  # transfer behaviour of the non-control answers
         self.scripts = []
         self.codes = {}
         self.requests = []
@@ -332,26 +327,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Cache-Control", "no-store, no-cache")
-        if idp.chunked and not control:
-            return self.reply_chunked(data)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if idp.truncate and not control and path.endswith(idp.truncate):
-            self.wfile.write(data[:len(data) // 2])
-            self.close_connection = True
-            return
         self.wfile.write(data)
         if idp.close_after_response and not control:
             self.close_connection = True
-
-    def reply_chunked(self, data):
-        """DATA in 7-byte chunks with extensions, then a trailer field."""
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for i in range(0, len(data), 7):
-            piece = data[i:i + 7]
-            self.wfile.write(b"%x;piece=%d\r\n%s\r\n" % (len(piece), i // 7, piece))
-        self.wfile.write(b"0\r\nX-Body-Length: %d\r\n\r\n" % len(data))
 
     def record(self, form=None):
         entry = {"method": self.command, "path": urllib.parse.urlsplit(self.path).path, "time": time.time(),
@@ -432,8 +412,7 @@ class Handler(BaseHTTPRequestHandler):
                     idp.keys.pop(0)
                 return self.reply(200, {"kids": [k.kid for k in idp.keys]})
             if op == "config":
-                for name in ("interval", "expires_in", "issuer_placeholder", "chunked", "close_after_response",
-                             "truncate"):
+                for name in ("interval", "expires_in", "issuer_placeholder", "close_after_response"):
                     if name in cmd:
                         setattr(idp, name, cmd[name])
                 return self.reply(200, {})
