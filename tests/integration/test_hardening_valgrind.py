@@ -100,6 +100,7 @@ def plain_env():
 
 def pamtester_run(psite, enters=10):
     def run(argv):
+        psite.broker_ready()  # the site's entra-authd (sanitized or not, it is not under memcheck)
         return harness.in_namespace(argv, psite.binds(), env=plain_env(), input="\n" * enters, timeout=600)
     return run
 
@@ -155,6 +156,7 @@ def test_no_threads_or_descriptors_left_in_the_caller(procs, tmp_path, forge):
         plain_service(psite)
         idp.script(user=alice[1], pending=1, forge=forge)
         driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardening_pam_driver.py")
+        psite.broker_ready()
         r = harness.in_namespace(["/usr/bin/python3", driver, pam_util.SERVICE, "alice"], psite.binds(),
                                  env=plain_env(), timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
