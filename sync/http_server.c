@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http_notice.h"
 #include "http_request.h"
 #include "log.h"
+#include "log_limit.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
@@ -30,14 +30,14 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_deadline *deadline;
 	struct http_ctx ctx;
-	struct http_notice mhd_notice;
+	struct log_limit mhd_notice;
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	unsigned held = 0;
-	if (!http_notice_due(cls, &held))
+	if (!log_limit_due(cls, &held))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -155,14 +155,14 @@ static struct http_deadline_opts deadline_opts(const struct http_server_opts *o)
 static struct http_server *server_new(const struct http_server_opts *o, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	if (!srv || http_notice_init(&srv->mhd_notice, MHD_LOG_BURST) != 0) {
+	if (!srv || log_limit_init(&srv->mhd_notice, MHD_LOG_BURST, LOG_LIMIT_FLOOD_WINDOW_S) != 0) {
 		free(srv);
 		entra_errf(err, errlen, "cannot serve on %s: out of memory", o->listen->text);
 		return NULL;
 	}
 	struct http_deadline_opts dl = deadline_opts(o);
 	if (!(srv->deadline = http_deadline_start(&dl, err, errlen))) {
-		http_notice_destroy(&srv->mhd_notice);
+		log_limit_destroy(&srv->mhd_notice);
 		free(srv);
 		return NULL;
 	}
@@ -205,7 +205,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		           "certificate and key? see the libmicrohttpd message above)",
 		           o->listen->text, strerror(errno));
 		http_deadline_stop(srv->deadline);
-		http_notice_destroy(&srv->mhd_notice);
+		log_limit_destroy(&srv->mhd_notice);
 		free(srv);
 		return NULL;
 	}
@@ -218,6 +218,6 @@ void http_server_stop(struct http_server *srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
 	http_deadline_stop(srv->deadline); /* after the daemon: connections reference it until closed */
-	http_notice_destroy(&srv->mhd_notice);
+	log_limit_destroy(&srv->mhd_notice);
 	free(srv);
 }
