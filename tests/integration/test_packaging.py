@@ -76,6 +76,9 @@ def lifecycle(built):
         return r.returncode, r.stdout
 
     try:
+        # A host that has the packages installed starts the root from scratch, too.
+        root.run("dpkg --purge %s >/dev/null 2>&1 || true" % " ".join(PACKAGES))
+        root.take_calls()
         root.dpkg("-i", *PACKAGES)
         steps["install"] = (root.take_calls(), {"user": root.run("getent passwd entra-sync").stdout})
         set_up_a_provisioned_host(root)
@@ -181,7 +184,7 @@ def test_lintian_is_clean_at_the_pedantic_level(built):
         pytest.skip("lintian is not installed (make deps)")
     changes, _ = built
     r = subprocess.run(["lintian", "--pedantic", "-I", "-E", "--fail-on", "error,warning,info,pedantic,experimental",
-                        "--no-tag-display-limit", changes], capture_output=True, text=True, timeout=900)
+                        "--tag-display-limit", "0", changes], capture_output=True, text=True, timeout=900)
     tags = [l for l in r.stdout.splitlines() if re.match(r"^[EWIPXO]: ", l)]
     assert r.returncode == 0 and tags == [], r.stdout + r.stderr
 
@@ -221,3 +224,17 @@ def test_lintian_overrides_are_well_formed_and_each_says_why():
             assert reason, "%s: no comment gives the reason for %r" % (path, line)
             if known is not None:
                 assert m.group(2) in known, (path, m.group(2))
+
+
+def test_files_the_readme_tells_to_copy_are_in_the_packages(built):
+    """README: `cp /usr/share/doc/...` sources exist, uncompressed, in some package."""
+    _changes, debs = built
+    shipped = set()
+    for deb in debs.values():
+        listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
+        shipped |= {l.split()[-1].lstrip(".") for l in listing.splitlines()}
+    readme = open(os.path.join(harness.REPO, "README.md")).read()
+    sources = re.findall(r"^cp (/usr/share/doc/\S+) ", readme, re.M)
+    assert sources, "the README copies nothing from /usr/share/doc"
+    for path in sources:
+        assert path in shipped, path
