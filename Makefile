@@ -47,7 +47,7 @@ B ?= build
 SANFLAGS :=
 endif
 
-PKGS := jansson libmicrohttpd libcurl sqlite3 openssl
+PKGS := jansson libmicrohttpd libcurl sqlite3 openssl gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -55,7 +55,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 	-Icommon -I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
-SYNC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lpthread
+SYNC_LIBS := -lmicrohttpd -lgnutls -ljansson -lsqlite3 -lcrypto -lpthread
 CLI_LIBS  := $(SYNC_LIBS) -lcurl
 NSS_LIBS  := -lsqlite3
 PAM_LIBS  := -lpam -ljansson -lsqlite3
@@ -168,11 +168,11 @@ bench-smoke: all $(BENCH_BINS)
 
 # Debian packages needed to build and test; installed only when missing. tinyproxy-bin is the
 # forward proxy the proxy tests start themselves (the tinyproxy package would also run a service).
-DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev \
+DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev \
 	libsqlite3-dev libssl-dev libpam0g-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
-	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin
+	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

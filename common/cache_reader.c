@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cache_schema.h"
+#include "cache_vfs.h"
 
 #define CACHE_STR_(x) #x
 #define CACHE_STR(x)  CACHE_STR_(x)
@@ -257,12 +258,10 @@ const char *entra_cache_schema_check(sqlite3 *db)
 	return why ? why : version_check(db);
 }
 
-/* SQLite opens the checked descriptor's file through /proc (at sqlite3_open_v2, not later). */
+/* SQLite reads the checked descriptor's file (common/cache_vfs.c), never a name. */
 static int sqlite_open_fd(int fd, struct entra_cache *c, int *err, char *why, size_t whylen)
 {
-	char uri[64];
-	snprintf(uri, sizeof(uri), "file:/proc/self/fd/%d?immutable=1&mode=ro", fd);
-	int rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = entra_cache_vfs_open(fd, &c->db);
 	if (rc == SQLITE_OK)
 		return 0;
 	fail(err, EIO, why, whylen, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

@@ -5,7 +5,7 @@
  * regular file (never a symlink, FIFO or device) nobody else can have written (owner and mode
  * of the file and its directory), a whole SQLite file whose schema is one page of exactly the
  * objects common/cache_schema.h creates (no views, no triggers, no extra tables or indexes);
- * SQLite reads that very file (the checked descriptor, through /proc/self/fd), in defensive
+ * SQLite reads that very file (the checked descriptor, common/cache_vfs.c), in defensive
  * mode with an untrusted schema, tight limits, and a work budget that stops any one look-up. */
 #ifndef ENTRA_CACHE_READER_H
 #define ENTRA_CACHE_READER_H

@@ -31,7 +31,7 @@ static void evict(struct http_deadline *d, struct http_deadline_conn *v)
 {
 	unsigned held = 0, from_source = http_source_counts_get(d->sources, &v->source);
 	char more[64] = "";
-	if (http_notice_due(&d->evicted, &held)) {
+	if (log_limit_due(&d->evicted, &held)) {
 		if (held)
 			snprintf(more, sizeof(more), "; %u more closed like this since the last message", held);
 		entra_log(&logger, LOG_NOTICE,

@@ -72,7 +72,7 @@ static void log_late(struct http_deadline *d, const struct http_deadline_conn *c
 		          c->client, d->timeout_s);
 		return;
 	}
-	if (!http_notice_due(&d->preauth_cut, &held))
+	if (!log_limit_due(&d->preauth_cut, &held))
 		return;
 	if (held)
 		snprintf(more, sizeof(more), "; %u more cut like this since the last message", held);
@@ -172,11 +172,11 @@ static int init_sync(struct http_deadline *d)
 		return -1;
 	if (pthread_mutex_init(&d->lock, NULL) != 0)
 		goto no_lock;
-	if (http_notice_init(&d->evicted, 1) != 0)
+	if (log_limit_init(&d->evicted, 1, LOG_LIMIT_FLOOD_WINDOW_S) != 0)
 		goto no_evicted;
-	if (http_notice_init(&d->preauth_cut, 1) == 0)
+	if (log_limit_init(&d->preauth_cut, 1, LOG_LIMIT_FLOOD_WINDOW_S) == 0)
 		return 0;
-	http_notice_destroy(&d->evicted);
+	log_limit_destroy(&d->evicted);
 no_evicted:
 	pthread_mutex_destroy(&d->lock);
 no_lock:
@@ -186,8 +186,8 @@ no_lock:
 
 static void destroy_sync(struct http_deadline *d)
 {
-	http_notice_destroy(&d->preauth_cut);
-	http_notice_destroy(&d->evicted);
+	log_limit_destroy(&d->preauth_cut);
+	log_limit_destroy(&d->evicted);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->wake);
 }

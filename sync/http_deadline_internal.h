@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "http_deadline.h"
-#include "http_notice.h"
 #include "http_source.h"
+#include "log_limit.h"
 
 enum conn_phase {
 	CONN_WAITING,   /* no request line yet: first request, or between keep-alive requests */
@@ -46,8 +46,8 @@ struct http_deadline {
 	unsigned dying;  /* cut, not yet closed by libmicrohttpd */
 	unsigned unauth; /* counted in the share */
 	struct http_source_counts *sources;
-	struct http_notice evicted, preauth_cut; /* one line per window each */
-	char *reply_408;                         /* whole HTTP responses, built once */
+	struct log_limit evicted, preauth_cut; /* one line per window each */
+	char *reply_408;                       /* whole HTTP responses, built once */
 	size_t reply_len;
 	char *reply_preauth;
 	size_t reply_preauth_len;

@@ -3,26 +3,22 @@
 #include "errmsg.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "http_notice.h"
 #include "http_request.h"
+#include "http_tls.h"
 #include "log.h"
+#include "log_limit.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
 #define HTTP_THREADS                 8           /* requests in flight at once: more join each group commit */
 #define HTTP_HEADER_MEMORY           (32 * 1024) /* request line + headers per connection */
-#define PEM_MAX_BYTES                (256 * 1024)
-#define HTTP_REQUEST_TIMEOUT_DEFAULT 30 /* seconds, as [sync] request_timeout */
+#define HTTP_REQUEST_TIMEOUT_DEFAULT 30          /* seconds, as [sync] request_timeout */
 #define TLS_PRIORITIES               "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define MHD_LOG_BURST                20 /* libmicrohttpd lines per window: one per closed connection in a flood */
 
@@ -30,14 +26,14 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_deadline *deadline;
 	struct http_ctx ctx;
-	struct http_notice mhd_notice;
+	struct log_limit mhd_notice;
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	unsigned held = 0;
-	if (!http_notice_due(cls, &held))
+	if (!log_limit_due(cls, &held))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -47,44 +43,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 		entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s (%u earlier messages not logged)", msg, held);
 	else
 		entra_log(&logger, LOG_WARNING, "libmicrohttpd: %s", msg);
-}
-
-/* Reads a PEM file into a NUL-terminated buffer (libmicrohttpd wants strings). */
-static char *read_pem(const char *path, const char *what, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0) {
-		entra_errf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX_BYTES) {
-		close(fd);
-		entra_errf(err, errlen, "%s %s is not a PEM file of at most %d bytes", what, path, PEM_MAX_BYTES);
-		return NULL;
-	}
-	char *buf = calloc(1, (size_t)st.st_size + 1);
-	size_t len = 0;
-	while (buf && len < (size_t)st.st_size) {
-		ssize_t got = read(fd, buf + len, (size_t)st.st_size - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-	}
-	close(fd);
-	if (!buf || len != (size_t)st.st_size) {
-		free(buf);
-		entra_errf(err, errlen, "cannot read %s %s", what, path);
-		return NULL;
-	}
-	if (!strstr(buf, "-----BEGIN ")) {
-		OPENSSL_clear_free(buf, len);
-		entra_errf(err, errlen, "%s %s is not PEM (expected a -----BEGIN ...----- block)", what, path);
-		return NULL;
-	}
-	return buf;
 }
 
 /* libmicrohttpd's cap per exact peer address, on every connection. Unauthenticated ones are also
@@ -103,8 +61,7 @@ static unsigned pool_size(int max_connections)
 	return max_connections < HTTP_THREADS ? (unsigned)max_connections : HTTP_THREADS;
 }
 
-static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_server_opts *o, const char *cert,
-                                    const char *key)
+static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_server_opts *o)
 {
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (o->listen->ipv6)
@@ -112,8 +69,8 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 	if (o->listen->tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem tls_opts[] = {
-	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
+	    /* Each handshake takes the pair in use from http_tls.c: SIGHUP can replace it. */
+	    {MHD_OPTION_HTTPS_CERT_CALLBACK2, 0, (void *)http_tls_retrieve},
 	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
 	    {MHD_OPTION_END, 0, NULL},
 	};
@@ -155,14 +112,14 @@ static struct http_deadline_opts deadline_opts(const struct http_server_opts *o)
 static struct http_server *server_new(const struct http_server_opts *o, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	if (!srv || http_notice_init(&srv->mhd_notice, MHD_LOG_BURST) != 0) {
+	if (!srv || log_limit_init(&srv->mhd_notice, MHD_LOG_BURST, LOG_LIMIT_FLOOD_WINDOW_S) != 0) {
 		free(srv);
 		entra_errf(err, errlen, "cannot serve on %s: out of memory", o->listen->text);
 		return NULL;
 	}
 	struct http_deadline_opts dl = deadline_opts(o);
 	if (!(srv->deadline = http_deadline_start(&dl, err, errlen))) {
-		http_notice_destroy(&srv->mhd_notice);
+		log_limit_destroy(&srv->mhd_notice);
 		free(srv);
 		return NULL;
 	}
@@ -176,40 +133,64 @@ static struct http_server *server_new(const struct http_server_opts *o, char *er
 	return srv;
 }
 
+/* Loads tls_cert/tls_key before anything is bound; the start log names what is served. */
+static int tls_start(const struct http_server_opts *o, char *err, size_t errlen)
+{
+	char warn[512], desc[300];
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return entra_errf(err, errlen,
+		                  "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
+	if (http_tls_load(o->tls_cert, o->tls_key, true, err, errlen, warn, sizeof(warn)) != 0)
+		return -1;
+	http_tls_describe(desc, sizeof(desc));
+	entra_log(&logger, LOG_INFO, "serving certificate %s from %s", desc, o->tls_cert);
+	if (warn[0])
+		entra_log(&logger, LOG_WARNING,
+		          "%s: Entra refuses it; renew it and reload (systemctl reload entra-syncd)", warn);
+	return 0;
+}
+
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
 {
-	char *cert = NULL, *key = NULL;
-	if (o->listen->tls) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			entra_errf(err, errlen,
-			           "this libmicrohttpd has no TLS support: use a TLS reverse proxy on loopback");
-			return NULL;
-		}
-		if (!(cert = read_pem(o->tls_cert, "tls_cert", err, errlen)))
-			return NULL;
-		if (!(key = read_pem(o->tls_key, "tls_key", err, errlen))) {
-			free(cert);
-			return NULL;
-		}
-	}
+	if (o->listen->tls && tls_start(o, err, errlen) != 0)
+		return NULL;
 	struct http_server *srv = server_new(o, err, errlen);
 	if (srv)
-		srv->mhd = start_mhd(srv, o, cert, key);
-	/* libmicrohttpd loads the key into GnuTLS while starting; our copy is no longer needed. */
-	free(cert);
-	if (key)
-		OPENSSL_clear_free(key, strlen(key));
+		srv->mhd = start_mhd(srv, o);
 	if (srv && !srv->mhd) {
 		entra_errf(err, errlen,
-		           "cannot serve on %s: %s (is the port in use, or are tls_cert/tls_key not a matching PEM "
-		           "certificate and key? see the libmicrohttpd message above)",
+		           "cannot serve on %s: %s (is the port in use? see the libmicrohttpd message above)",
 		           o->listen->text, strerror(errno));
 		http_deadline_stop(srv->deadline);
-		http_notice_destroy(&srv->mhd_notice);
+		log_limit_destroy(&srv->mhd_notice);
 		free(srv);
-		return NULL;
+		srv = NULL;
 	}
+	if (!srv)
+		http_tls_clear();
 	return srv;
+}
+
+int http_server_reload_tls(struct http_server *srv, const char *tls_cert, const char *tls_key)
+{
+	char err[1024], warn[512], desc[300];
+	if (!srv->ctx.tls)
+		return 0;
+	if (!tls_cert || !*tls_cert || !tls_key || !*tls_key) {
+		http_tls_describe(desc, sizeof(desc));
+		entra_log(&logger, LOG_WARNING,
+		          "tls_cert/tls_key are no longer both set: still serving %s; turning TLS off needs a restart",
+		          desc);
+		return -1;
+	}
+	if (http_tls_load(tls_cert, tls_key, false, err, sizeof(err), warn, sizeof(warn)) != 0) {
+		http_tls_describe(desc, sizeof(desc));
+		entra_log(&logger, LOG_ERR, "keeping the certificate in use (%s): %s", desc, err);
+		return -1;
+	}
+	http_tls_describe(desc, sizeof(desc));
+	entra_log(&logger, LOG_INFO, "reloaded TLS: serving certificate %s from %s", desc, tls_cert);
+	return 0;
 }
 
 void http_server_stop(struct http_server *srv)
@@ -217,7 +198,9 @@ void http_server_stop(struct http_server *srv)
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
+	if (srv->ctx.tls)
+		http_tls_clear();
 	http_deadline_stop(srv->deadline); /* after the daemon: connections reference it until closed */
-	http_notice_destroy(&srv->mhd_notice);
+	log_limit_destroy(&srv->mhd_notice);
 	free(srv);
 }

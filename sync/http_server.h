@@ -31,6 +31,11 @@ struct http_server;
 
 /* Binds and starts serving. NULL with the reason in ERR (port in use, bad TLS files, ...). */
 struct http_server *http_server_start(const struct http_server_opts *opts, char *err, size_t errlen);
+/* SIGHUP: reads TLS_CERT and TLS_KEY again (the same paths or new ones) and serves them to
+ * every connection opened from now on. A pair that cannot be read, does not match or is not
+ * valid now is not used: the certificate in use stays and the reason is logged. Nothing to do
+ * on a plain HTTP listener. 0 reloaded (or plain HTTP), -1 kept the old pair. */
+int http_server_reload_tls(struct http_server *srv, const char *tls_cert, const char *tls_key);
 /* Stops accepting, lets requests in progress finish, closes every connection. */
 void http_server_stop(struct http_server *srv);
 

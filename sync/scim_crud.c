@@ -1,12 +1,11 @@
 /* POST, GET by id, PUT, PATCH, DELETE of /Users and /Groups. A write runs under its own savepoint
  * inside a batch transaction shared with concurrent writes (scim_write_begin, group_commit.h). */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
+#include "log_limit.h"
 #include "scim_etag.h"
 #include "scim_internal.h"
 #include "scim_member_patch.h"
@@ -22,20 +21,13 @@ static const struct entra_logger crud_logger = {"entra-syncd", LOG_DAEMON, true,
  * it was discarded: its name, never its value; at most one line a minute, counting the rest. */
 static void log_dropped(struct scim_ctx *c, const char *id, const char *attr)
 {
-	static _Atomic long long last_logged;
-	static atomic_ulong unlogged;
+	static struct log_limit limit = LOG_LIMIT_INIT(1, DROPPED_LOG_INTERVAL);
+	unsigned held = 0;
 	char more[80] = "";
-	if (!attr || c->resp->status < 200 || c->resp->status > 299)
+	if (!attr || c->resp->status < 200 || c->resp->status > 299 || !log_limit_due(&limit, &held))
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long now = ts.tv_sec + 1, last = atomic_load(&last_logged); /* 0: never logged */
-	atomic_fetch_add(&unlogged, 1);
-	if ((last && now - last < DROPPED_LOG_INTERVAL) || !atomic_compare_exchange_strong(&last_logged, &last, now))
-		return;
-	unsigned long counted = atomic_exchange(&unlogged, 0), others = counted ? counted - 1 : 0;
-	if (others)
-		snprintf(more, sizeof(more), " (and from %lu more writes since the last report)", others);
+	if (held)
+		snprintf(more, sizeof(more), " (and from %u more writes since the last report)", held);
 	entra_log(&crud_logger, LOG_WARNING,
 	          "%s /%s/%s: dropped its %s attribute%s: entra-syncd never stores or returns one (RFC 7643 "
 	          "writeOnly, returned never); remove the %s mapping from the enterprise application's attribute "

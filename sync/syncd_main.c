@@ -12,11 +12,11 @@
 
 #include "config.h"
 #include "log.h"
+#include "sd_notify.h"
 #include "sync/http_listen.h"
 #include "sync/http_server.h"
 #include "sync/publisher.h"
 #include "sync/scim_api.h"
-#include "sd_notify.h"
 #include "sync/tokens.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
@@ -36,8 +36,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: entra-syncd [-c FILE]\n"
 	             "  -c, --config FILE  configuration file (default " ENTRA_DEFAULT_CONFIG ")\n"
-	             "Serves SCIM 2.0 under /scim/v2 in the foreground. SIGHUP re-reads FILE and the token\n"
-	             "file; SIGTERM stops. Create bearer tokens with `entra-sync token new`.\n");
+	             "Serves SCIM 2.0 under /scim/v2 in the foreground. SIGHUP re-reads FILE, the token file\n"
+	             "and tls_cert/tls_key; SIGTERM stops. Create bearer tokens with `entra-sync token new`.\n");
 }
 
 static struct entra_config *config_read(const char *path)
@@ -137,19 +137,28 @@ static bool str_changed(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
-/* Settings bound at start; a reload cannot apply them to the running listener or database. */
+static bool tls_set(const struct entra_config *cfg)
+{
+	return cfg->tls_cert && *cfg->tls_cert && cfg->tls_key && *cfg->tls_key;
+}
+
+/* Settings bound at start; a reload cannot apply them to the running listener or database.
+ * tls_cert and tls_key are read again on every reload (http_server_reload_tls). */
 static void warn_restart_needed(const struct entra_config *old, const struct entra_config *cfg)
 {
-	if (str_changed(old->listen, cfg->listen) || str_changed(old->tls_cert, cfg->tls_cert) ||
-	    str_changed(old->tls_key, cfg->tls_key) || str_changed(old->state_db, cfg->state_db) ||
-	    old->max_body != cfg->max_body || old->max_connections != cfg->max_connections ||
-	    old->connection_timeout != cfg->connection_timeout || old->request_timeout != cfg->request_timeout)
+	if (str_changed(old->listen, cfg->listen) || tls_set(old) != tls_set(cfg) ||
+	    str_changed(old->state_db, cfg->state_db) || old->max_body != cfg->max_body ||
+	    old->max_connections != cfg->max_connections || old->connection_timeout != cfg->connection_timeout ||
+	    old->request_timeout != cfg->request_timeout)
 		entra_log(&logger, LOG_WARNING,
-		          "listen, tls_cert, tls_key, state_db, max_body, max_connections, connection_timeout and "
-		          "request_timeout changed in %s take effect only after `systemctl restart entra-syncd`",
+		          "listen, state_db, max_body, max_connections, connection_timeout, request_timeout and "
+		          "turning TLS on or off changed in %s take effect only after `systemctl restart entra-syncd`",
 		          cfg->path);
 }
 
+/* SIGHUP: the configuration, the token file and the TLS pair, each kept when its new version
+ * is bad. The TLS files are read again even when their paths did not change: a renewed
+ * certificate is served after `systemctl reload entra-syncd`. */
 static void reload(struct daemon *d)
 {
 	entra_log(&logger, LOG_INFO, "SIGHUP: re-reading %s", d->config_path);
@@ -158,10 +167,12 @@ static void reload(struct daemon *d)
 		entra_log(&logger, LOG_ERR, "keeping the previous configuration; fix %s and send SIGHUP again",
 		          d->config_path);
 		token_store_reload(d->tokens, NULL);
+		http_server_reload_tls(d->http, d->cfg->tls_cert, d->cfg->tls_key);
 		return;
 	}
 	warn_restart_needed(d->boot_cfg, cfg);
 	token_store_reload(d->tokens, cfg->token_file);
+	http_server_reload_tls(d->http, cfg->tls_cert, cfg->tls_key);
 	publisher_reload(d->pub, cfg);
 	if (d->cfg != d->boot_cfg)
 		config_drop(d->cfg);

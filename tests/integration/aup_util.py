@@ -8,6 +8,15 @@ import subprocess
 import harness
 
 
+# The object id of the group DEFAULT_POLICY's rules name ("Linux Users").
+GUID_USERS = "3b0c6a6e-1111-4c1d-9d0e-000000000001"
+
+
+def user_guid(n):
+    """User N's Entra object id (externalId as objectId maps it)."""
+    return "9e8d7c6b-0000-4000-8000-%012d" % n
+
+
 def provision_user(scim, upn, external_id=None, active=True):
     status, _, body, raw = scim.post("/Users", harness.entra_user(upn, external_id=external_id, active=active))
     assert status == 201, raw

@@ -2,6 +2,7 @@
 cache.db watcher that checks every snapshot it sees, and /proc readings of a daemon."""
 
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -165,7 +166,6 @@ def group_member_ids(client, group_id):
 def loopback_socket(source, port, timeout=5.0):
     """A TCP connection to 127.0.0.1:PORT from the loopback address SOURCE (e.g. 127.0.0.7), so
     per-address connection limits can be told apart from the test's own client on 127.0.0.1."""
-    import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.bind((source, 0))
@@ -247,3 +247,43 @@ def valgrind_verdict(log_path, allowed_fd_paths=()):
         if int(fd) > 2 and what.strip() != log_path and what.strip() not in allowed_fd_paths:
             problems.append("descriptor %s left open: %s" % (fd, what.strip() or "(socket)"))
     return problems, text
+
+
+class Trickler(threading.Thread):
+    """Sends FIRST at once, then one byte of REST every INTERVAL seconds, reading whatever comes
+    back; records when the daemon closed the connection (closed_after, seconds from the first
+    bytes; None while open). Setting hold stops the trickle and leaves the socket open."""
+
+    def __init__(self, port, first, rest, interval=0.5, source="127.0.0.9"):
+        super().__init__(daemon=True)
+        self.sock = loopback_socket(source, port)
+        self.first, self.rest, self.interval = first, rest, interval
+        self.received = b""
+        self.started = time.monotonic()  # set again when the first bytes go out
+        self.closed_after = None
+        self.sent = 0  # bytes of REST sent
+        self.hold = threading.Event()
+
+    def run(self):
+        self.sock.settimeout(self.interval)
+        self.started = time.monotonic()
+        try:
+            if self.first:
+                self.sock.sendall(self.first)
+            for i in range(len(self.rest) + 1):
+                try:
+                    chunk = self.sock.recv(4096)
+                    self.received += chunk
+                    if not chunk:
+                        break
+                except socket.timeout:
+                    pass
+                if self.hold.is_set():
+                    return
+                if i < len(self.rest):
+                    self.sock.sendall(self.rest[i:i + 1])
+                    self.sent += 1
+        except OSError:
+            pass  # reset by the daemon after its answer
+        self.closed_after = time.monotonic() - self.started
+        self.sock.close()

@@ -71,7 +71,7 @@ class EntraHost:
         self.oids, self.scim_ids = {}, {}
 
     # ---- SCIM, as Entra's provisioning service sends it ---------------------------------------
-    def provision(self):
+    def provision(self, make_homes=True):
         for name, _groups in PEOPLE:
             upn = "%s@%s" % (name, TENANT_DOMAIN)
             oid = str(uuid.uuid4())
@@ -88,8 +88,9 @@ class EntraHost:
         self.syncd.wait_for_cache(lambda con: con.execute(
             "SELECT count(*) FROM passwd WHERE expire = -1 AND login = 1").fetchone()[0] == len(PEOPLE) and
             con.execute("SELECT count(*) FROM local_members").fetchone()[0] == 1)
-        for name, _groups in PEOPLE:
-            self.make_home(name)
+        if make_homes:
+            for name, _groups in PEOPLE:
+                self.make_home(name)
 
     def disable(self, name):
         """PATCH active "False" (a string, as Entra sends it), then wait for the published cache."""
@@ -156,6 +157,30 @@ class EntraHost:
             "pam.d/sshd": sshd_util.pam_sshd_stack(build, PAM_CONFIG, args="debug"),
         }, libs=[os.path.join(build, "libnss_scim.so.2")])
         self.sshd = sshd_util.Sshd(self.procs, self.view, self.dir, build, env=dict(VIEW_ENV), pubkey=True)
+
+    def start_sshd_with_profile(self, etc_files=None):
+        """sshd with Debian's own /etc/pam.d/sshd, its common-* files written by
+        `pam-auth-update --enable entra` from the shipped profile, and the uninstrumented
+        modules where `make install` puts them, so the profile's bare `pam_entra.so` and
+        `pam_mkhomedir.so` load as on an installed host. /usr/share/pam-configs and
+        /var/lib/pam are private copies in the view."""
+        build = harness.PLAIN_BUILD
+        files = {"entra/entra.conf": open(self.site.config).read(), "nsswitch.conf": scim_nsswitch()}
+        files.update(etc_files or {})
+        self.view = sshd_util.MountView(self.procs, self.dir, files, libs=[
+            os.path.join(build, "libnss_scim.so.2"), (os.path.join(build, "pam_entra.so"), "security/pam_entra.so")])
+        configs, lib_pam = os.path.join(self.dir, "pam-configs"), os.path.join(self.dir, "var-lib-pam")
+        shutil.copytree("/usr/share/pam-configs", configs)
+        shutil.copy(os.path.join(harness.REPO, "etc", "pam-configs", "entra"), os.path.join(configs, "entra"))
+        if os.path.isdir("/var/lib/pam"):
+            shutil.copytree("/var/lib/pam", lib_pam)
+        else:
+            os.makedirs(lib_pam)
+        r = self.view.run(["sh", "-c", "mount --bind %s /usr/share/pam-configs && mount --bind %s /var/lib/pam && "
+                           "DEBIAN_FRONTEND=noninteractive pam-auth-update --package --enable entra" %
+                           (configs, lib_pam)], env=dict(VIEW_ENV))
+        assert r.returncode == 0, r.stdout + r.stderr
+        self.sshd = sshd_util.Sshd(self.procs, self.view, self.dir, build, env=dict(VIEW_ENV))
 
     def start_authd(self):
         os.makedirs(os.path.dirname(self.authd_socket))

@@ -25,7 +25,8 @@ class MountView:
     def __init__(self, procs, workdir, etc_files, libs=()):
         """ETC_FILES: {relative path under /etc: text}. LIBS: shared objects that appear in the
         multiarch library directory (as `make install` puts libnss_scim.so.2), so every process
-        of the view, sshd's sessions included, finds them without LD_LIBRARY_PATH."""
+        of the view, sshd's sessions included, finds them without LD_LIBRARY_PATH; an item
+        (path, "security/pam_entra.so") names its place under that directory."""
         self.upper = os.path.join(workdir, "etc-upper")
         self.work = os.path.join(workdir, "etc-work")
         os.makedirs(self.work)
@@ -42,8 +43,11 @@ class MountView:
             os.makedirs(lib_upper)
             os.makedirs(lib_work)
             for lib in libs:
-                shutil.copy(lib, os.path.join(lib_upper, os.path.basename(lib)))
-                os.chmod(os.path.join(lib_upper, os.path.basename(lib)), 0o644)
+                lib, rel = lib if isinstance(lib, tuple) else (lib, os.path.basename(lib))
+                dest = os.path.join(lib_upper, rel)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                shutil.copy(lib, dest)
+                os.chmod(dest, 0o644)
             script.append("mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s"
                           % (libdir, lib_upper, lib_work, libdir))
         script = "\n".join(script + [

@@ -13,21 +13,16 @@ import aup_util as au
 import harness
 from nss_util import NssHost
 
-GUID_USERS = "3b0c6a6e-1111-4c1d-9d0e-000000000001"
 GUID_ADMINS = "3b0c6a6e-2222-4c1d-9d0e-000000000002"
 GUID_OPS = "3b0c6a6e-3333-4c1d-9d0e-000000000003"
 
 
-def user_guid(n):
-    return "9e8d7c6b-0000-4000-8000-%012d" % n
-
-
 def test_any_rules_and_lowest_role_wins(site, syncd, scim):
-    alice = au.provision_user(scim, "alice@contoso.com", user_guid(1))
-    bob = au.provision_user(scim, "bob@contoso.com", user_guid(2))
-    carol = au.provision_user(scim, "carol@contoso.com", user_guid(3))
-    nobody = au.provision_user(scim, "nobody.here@contoso.com", user_guid(4))
-    au.provision_group(scim, "Linux Users", GUID_USERS, [alice, carol])
+    alice = au.provision_user(scim, "alice@contoso.com", au.user_guid(1))
+    bob = au.provision_user(scim, "bob@contoso.com", au.user_guid(2))
+    carol = au.provision_user(scim, "carol@contoso.com", au.user_guid(3))
+    nobody = au.provision_user(scim, "nobody.here@contoso.com", au.user_guid(4))
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [alice, carol])
     au.provision_group(scim, "Linux Admins", GUID_ADMINS, [bob, carol])
     au.wait_passwd(syncd, lambda pw: {"alice", "bob", "carol"} <= set(pw))
     pw = au.passwd(site)
@@ -110,7 +105,7 @@ def test_ou_globs_decide_the_host(procs, host, expected):
         syncd = harness.Syncd(site, procs)
         scim = syncd.client
         frank = au.provision_user(scim, "frank@contoso.com")
-        au.provision_group(scim, "Linux Users", GUID_USERS, [frank])
+        au.provision_group(scim, "Linux Users", au.GUID_USERS, [frank])
         # The group is published only with a member who has an account; wait on the state.
         time.sleep(0.5)
         syncd.wait_for_cache(lambda con: au.generation(site) >= 2)
@@ -123,8 +118,8 @@ def test_ou_globs_decide_the_host(procs, host, expected):
 
 
 def test_disabled_and_deleted_users(site, syncd, scim):
-    gina = au.provision_user(scim, "gina@contoso.com", user_guid(7))
-    au.provision_group(scim, "Linux Users", GUID_USERS, [gina])
+    gina = au.provision_user(scim, "gina@contoso.com", au.user_guid(7))
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [gina])
     au.wait_passwd(syncd, lambda pw: "gina" in pw)
     uid = au.passwd(site)["gina"][0]
     au.replace(scim, "/Users/" + gina, "active", "False")  # Entra sends booleans as strings too
@@ -138,8 +133,8 @@ def test_disabled_and_deleted_users(site, syncd, scim):
     assert status == 204
     au.wait_passwd(syncd, lambda pw: "gina" not in pw)
     # The uid stays reserved; the same Entra object provisioned again gets it back.
-    assert au.state_ids(site)["u:" + user_guid(7)] == uid
-    again = au.provision_user(scim, "gina@contoso.com", user_guid(7))
+    assert au.state_ids(site)["u:" + au.user_guid(7)] == uid
+    again = au.provision_user(scim, "gina@contoso.com", au.user_guid(7))
     au.add_members(scim, _group_id(scim, "Linux Users"), again)
     au.wait_passwd(syncd, lambda pw: "gina" in pw)
     assert au.passwd(site)["gina"][0] == uid
@@ -186,7 +181,7 @@ def test_renames_keep_ids(procs):
 def test_reserved_names_get_no_account(site, syncd, scim):
     ids = [au.provision_user(scim, upn) for upn in ("root@contoso.com", "daemon@contoso.com",
                                                     "systemd-network@contoso.com", "ivy@contoso.com")]
-    au.provision_group(scim, "Linux Users", GUID_USERS, ids)
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, ids)
     au.wait_passwd(syncd, lambda pw: "ivy" in pw)
     assert set(au.passwd(site)) == {"ivy"}
     assert 0 not in [r[0] for r in au.query(site, "SELECT uid FROM passwd")]
@@ -205,7 +200,7 @@ def test_two_domains_same_short_name_get_neither(site, syncd, scim):
     a = au.provision_user(scim, "alice@a.com")
     b = au.provision_user(scim, "alice@b.com")
     c = au.provision_user(scim, "judy@a.com")
-    au.provision_group(scim, "Linux Users", GUID_USERS, [a, b, c])
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [a, b, c])
     au.wait_passwd(syncd, lambda pw: "judy" in pw)
     assert "alice" not in au.passwd(site)
     assert "another user with an account on this host" in harness.cli(site, "rules", "explain", "alice@b.com").stdout
@@ -225,7 +220,7 @@ def test_clash_with_local_account(site, procs):
     scim = syncd.client
     kate = au.provision_user(scim, "LocalKate@contoso.com")
     leo = au.provision_user(scim, "leo@contoso.com")
-    au.provision_group(scim, "Linux Users", GUID_USERS, [kate, leo])
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [kate, leo])
     au.provision_group(scim, "LocalDevs", GUID_OPS, [leo])
     au.wait_passwd(syncd, lambda pw: "leo" in pw)
     assert "localkate" not in au.passwd(site)
@@ -273,7 +268,7 @@ def test_publication_is_debounced_and_prompt(procs):
         time.sleep(2.2)
         start_gen = au.generation(site)
         t0 = time.monotonic()
-        group = au.provision_group(scim, "Linux Users", GUID_USERS, users[:1])
+        group = au.provision_group(scim, "Linux Users", au.GUID_USERS, users[:1])
         au.wait_passwd(syncd, lambda pw: "burst00" in pw, timeout=5)
         latency = time.monotonic() - t0
         assert latency < 0.5, latency
@@ -303,7 +298,7 @@ def test_rules_check(procs):
         syncd = harness.Syncd(site, procs)
         scim = syncd.client
         nina = au.provision_user(scim, "nina@contoso.com")
-        au.provision_group(scim, "Linux Users", GUID_USERS, [nina])
+        au.provision_group(scim, "Linux Users", au.GUID_USERS, [nina])
         au.provision_group(scim, "Linux Admins", GUID_ADMINS, [])
         bad = harness.cli(site, "rules", "check", check=False)
         assert bad.returncode == 1, bad.stdout + bad.stderr

@@ -16,7 +16,6 @@ from pam_util import alice, idp  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.needs_root
 
-GUID_USERS = "3b0c6a6e-1111-4c1d-9d0e-000000000001"
 LONG_NAME = "\u5c71\u7530\u00e9\U0001F600" * 30  # 3+3+2+4 bytes, 360 bytes in all
 
 
@@ -53,7 +52,7 @@ def test_gecos_through_getent_is_clean_utf8(site, syncd, scim):
         status, _, created, raw = scim.post("/Users", body)
         assert status == 201, raw
         ids.append(created["id"])
-    au.provision_group(scim, "Linux Users", GUID_USERS, ids)
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, ids)
     au.wait_passwd(syncd, lambda pw: {"gecos" + k for k in names} <= set(pw))
     host = NssHost(site)
     out = {}

@@ -6,7 +6,6 @@ connections are covered in test_syncd.py.)"""
 
 import os
 import socket
-import threading
 import time
 
 import pytest
@@ -269,41 +268,6 @@ def deadline_site():
     s.cleanup()
 
 
-class Trickler(threading.Thread):
-    """Sends FIRST, then one byte of REST every INTERVAL seconds, reading whatever comes back;
-    records when the daemon answered and when it closed the connection."""
-
-    def __init__(self, port, first, rest, interval=0.5, source="127.0.0.9"):
-        super().__init__(daemon=True)
-        self.sock = hu.loopback_socket(source, port)
-        self.first, self.rest, self.interval = first, rest, interval
-        self.received = b""
-        self.started = time.monotonic()  # set again when the first bytes go out
-        self.closed_after = None
-        self.sent = 0
-
-    def run(self):
-        self.sock.settimeout(self.interval)
-        self.started = time.monotonic()
-        try:
-            self.sock.sendall(self.first)
-            for i in range(len(self.rest) + 1):
-                try:
-                    chunk = self.sock.recv(4096)
-                    self.received += chunk
-                    if not chunk:
-                        break
-                except socket.timeout:
-                    pass
-                if i < len(self.rest):
-                    self.sock.sendall(self.rest[i:i + 1])
-                    self.sent += 1
-        except OSError:
-            pass  # reset by the daemon after its answer
-        self.closed_after = time.monotonic() - self.started
-        self.sock.close()
-
-
 def stop_clean(syncd):
     """Stops the daemon and checks that it exited 0 with no sanitizer report (leaks included)."""
     assert syncd.stop() == 0
@@ -328,7 +292,7 @@ def test_slowloris_body_is_cut_off_at_request_timeout_while_others_are_served(de
     body = b'{' + USER_SCHEMA + b',"userName":"slow@contoso.com"}'
     request = raw_request("POST", "/Users", syncd.token, body)
     head = request[:-len(body)]
-    t = Trickler(deadline_site.port, head, body)  # 60 bytes at 2/s: 30 s without the deadline
+    t = hu.Trickler(deadline_site.port, head, body)  # 60 bytes at 2/s: 30 s without the deadline
     t.start()
     worst, served = 0.0, 0
     while t.is_alive() and time.monotonic() - t.started < 8:
@@ -352,7 +316,7 @@ def test_slowloris_headers_are_cut_off_at_request_timeout(deadline_site, procs):
     syncd = harness.Syncd(deadline_site, procs)
     request = raw_request("GET", "/Users", syncd.token, b"")
     line_end = request.index(b"\r\n") + 2
-    t = Trickler(deadline_site.port, request[:line_end], request[line_end:])
+    t = hu.Trickler(deadline_site.port, request[:line_end], request[line_end:])
     t.start()
     assert_cut_with_408(t, 3)
     assert timed_get(syncd.client)[0] == 200
@@ -361,7 +325,7 @@ def test_slowloris_headers_are_cut_off_at_request_timeout(deadline_site, procs):
 
 def test_trickled_request_line_is_closed_like_an_idle_connection(deadline_site, procs):
     syncd = harness.Syncd(deadline_site, procs)
-    t = Trickler(deadline_site.port, b"G", b"ET /scim/v2/Users?count=1&x=" + b"a" * 100 + b" HTTP/1.1\r\n")
+    t = hu.Trickler(deadline_site.port, b"G", b"ET /scim/v2/Users?count=1&x=" + b"a" * 100 + b" HTTP/1.1\r\n")
     t.start()
     t.join(timeout=15)
     assert not t.is_alive() and 2.5 <= t.closed_after <= 4.5, t.closed_after

@@ -6,7 +6,6 @@ holding the most (an IPv4 address or an IPv6 /64) makes room for the newcomer. E
 below uses the default [sync] limits (max_connections = 256, request_timeout = 30)."""
 
 import http.client
-import socket
 import threading
 import time
 
@@ -134,53 +133,16 @@ def test_valid_token_is_answered_within_2s_while_320_slow_connections_are_held(s
     assert timed_get(port, token)[0] == 200
 
 
-class SlowRequest(threading.Thread):
-    """Sends FIRST at once, then one byte of REST every INTERVAL seconds, recording what comes
-    back and when the daemon closed the connection (None while open)."""
-
-    def __init__(self, port, source, first, rest, interval=0.5):
-        super().__init__(daemon=True)
-        self.sock = hu.loopback_socket(source, port)
-        self.first, self.rest, self.interval = first, rest, interval
-        self.received = b""
-        self.started = time.monotonic()
-        self.closed_after = None
-        self.sent = 0  # bytes of REST sent
-        self.hold = threading.Event()  # set: stop trickling, leave the socket open
-
-    def run(self):
-        self.sock.settimeout(self.interval)
-        try:
-            if self.first:
-                self.sock.sendall(self.first)
-            for i in range(len(self.rest) + 1):
-                try:
-                    chunk = self.sock.recv(4096)
-                    self.received += chunk
-                    if not chunk:
-                        break
-                except socket.timeout:
-                    pass
-                if self.hold.is_set():
-                    return
-                if i < len(self.rest):
-                    self.sock.sendall(self.rest[i:i + 1])
-                    self.sent += 1
-        except OSError:
-            pass
-        self.closed_after = time.monotonic() - self.started
-
-
 def test_unauthenticated_head_has_a_short_deadline_authenticated_body_keeps_request_timeout(syncd):
     port, token = syncd.site.port, syncd.token
     head = b"GET /scim/v2/Users?count=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    unauth = SlowRequest(port, "127.0.0.7", head, b"X-Slow: " + b"a" * 100 + b"\r\n\r\n")
-    silent = SlowRequest(port, "127.0.0.8", b"", b"", interval=PREAUTH_S + 3)  # connects, sends nothing
+    unauth = hu.Trickler(port, head, b"X-Slow: " + b"a" * 100 + b"\r\n\r\n", source="127.0.0.7")
+    silent = hu.Trickler(port, b"", b"", interval=PREAUTH_S + 3, source="127.0.0.8")  # connects, sends nothing
     body = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"slow@contoso.com"}'
     authed_head = ("POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                    "Content-Type: application/scim+json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                    % (token, len(body))).encode()
-    authed = SlowRequest(port, "127.0.0.9", authed_head, body)
+    authed = hu.Trickler(port, authed_head, body, source="127.0.0.9")
     for t in (unauth, silent, authed):
         t.start()
     unauth.join(timeout=PREAUTH_S + 4)

@@ -15,19 +15,14 @@ from nss_util import NssHost
 
 pytestmark = pytest.mark.needs_root
 
-GUID_USERS = "3b0c6a6e-1111-4c1d-9d0e-000000000001"
 GUID_DAVE_EMPTY = "7a1f0c2e-5555-4c1d-9d0e-000000000005"
 GUID_DAVE_ELSEWHERE = "7a1f0c2e-6666-4c1d-9d0e-000000000006"
 
 
-def user_guid(n):
-    return "9e8d7c6b-0000-4000-8000-%012d" % n
-
-
 def test_tenant_group_never_takes_a_users_account(site, syncd, scim):
-    dave = au.provision_user(scim, "dave@contoso.com", user_guid(1))
-    erin = au.provision_user(scim, "erin@contoso.com", user_guid(2))  # no rule: no account here
-    au.provision_group(scim, "Linux Users", GUID_USERS, [dave])
+    dave = au.provision_user(scim, "dave@contoso.com", au.user_guid(1))
+    erin = au.provision_user(scim, "erin@contoso.com", au.user_guid(2))  # no rule: no account here
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [dave])
     au.wait_passwd(syncd, lambda pw: "dave" in pw)
     uid = au.passwd(site)["dave"][0]
     # Entra lets any user create a security group: one empty, one whose member has no account here.
@@ -55,9 +50,9 @@ def test_a_name_that_becomes_local_leaves_the_cache(site, procs):
     group = open("/etc/group").read()
     syncd = au.NamespacedSyncd(site, procs, passwd, group)
     scim = syncd.client
-    bob = au.provision_user(scim, "bob@contoso.com", user_guid(3))
-    carol = au.provision_user(scim, "carol@contoso.com", user_guid(4))
-    au.provision_group(scim, "Linux Users", GUID_USERS, [bob, carol])
+    bob = au.provision_user(scim, "bob@contoso.com", au.user_guid(3))
+    carol = au.provision_user(scim, "carol@contoso.com", au.user_guid(4))
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, [bob, carol])
     au.wait_passwd(syncd, lambda pw: {"bob", "carol"} <= set(pw))
     host = NssHost(site, extra_binds=syncd.binds) if au.nss_ready() else None
     if host:
@@ -90,8 +85,8 @@ def test_a_name_that_becomes_local_leaves_the_cache(site, procs):
 def test_accounts_without_object_id_are_logged(site, syncd, scim):
     # Entra's default mapping sends mailNickname as externalId: no object id.
     ids = [au.provision_user(scim, upn) for upn in ("hank@contoso.com", "ivy@contoso.com")]
-    ids.append(au.provision_user(scim, "judy@contoso.com", user_guid(5)))
-    au.provision_group(scim, "Linux Users", GUID_USERS, ids)
+    ids.append(au.provision_user(scim, "judy@contoso.com", au.user_guid(5)))
+    au.provision_group(scim, "Linux Users", au.GUID_USERS, ids)
     au.wait_passwd(syncd, lambda pw: {"hank", "ivy", "judy"} <= set(pw))
     log = syncd_util.wait_for_log(syncd.log_path, "2 of 3 accounts have no Entra object id")
     line = [l for l in log.splitlines() if "have no Entra object id" in l][-1]

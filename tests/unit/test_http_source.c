@@ -162,12 +162,12 @@ static void tracker_init(struct tracker *tr, unsigned limit, unsigned share)
 	tr->d.share = share;
 	tr->d.sources = http_source_counts_new(share + 1);
 	assert_non_null(tr->d.sources);
-	assert_int_equal(http_notice_init(&tr->d.evicted, 1), 0);
+	assert_int_equal(log_limit_init(&tr->d.evicted, 1, LOG_LIMIT_FLOOD_WINDOW_S), 0);
 }
 
 static void tracker_free(struct tracker *tr)
 {
-	http_notice_destroy(&tr->d.evicted);
+	log_limit_destroy(&tr->d.evicted);
 	http_source_counts_free(tr->d.sources);
 }
 

@@ -1,26 +1,27 @@
-/* A per-window cap on repeated log lines (see http_notice.h). */
-#include "http_notice.h"
+/* A per-window cap on repeated log lines (see log_limit.h). */
+#include "log_limit.h"
 
 #include <string.h>
 
-int http_notice_init(struct http_notice *n, unsigned burst)
+int log_limit_init(struct log_limit *n, unsigned burst, unsigned window_s)
 {
 	memset(n, 0, sizeof(*n));
 	n->burst = burst;
+	n->window_s = window_s;
 	return pthread_mutex_init(&n->lock, NULL) == 0 ? 0 : -1;
 }
 
-void http_notice_destroy(struct http_notice *n)
+void log_limit_destroy(struct log_limit *n)
 {
 	pthread_mutex_destroy(&n->lock);
 }
 
-bool http_notice_due(struct http_notice *n, unsigned *held)
+bool log_limit_due(struct log_limit *n, unsigned *held)
 {
 	struct timespec at;
 	clock_gettime(CLOCK_MONOTONIC, &at);
 	pthread_mutex_lock(&n->lock);
-	if (n->logged == 0 || at.tv_sec - n->window.tv_sec >= HTTP_NOTICE_WINDOW_S) {
+	if (n->logged == 0 || at.tv_sec - n->window.tv_sec >= (time_t)n->window_s) {
 		n->window = at;
 		n->logged = 0;
 	}
