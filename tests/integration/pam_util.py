@@ -63,6 +63,15 @@ class TestIdp:
         return self.requests("/oauth2/v2.0/token")
 
 
+def unrelated_ca(tmp_path):
+    """A CA certificate that signed nothing the test IdP serves (a trust anchor that must not help)."""
+    pem, key = str(tmp_path / "unrelated-ca.pem"), str(tmp_path / "unrelated-ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=Unrelated Test CA"],
+                   capture_output=True, check=True)
+    return pem
+
+
 def new_user(name, object_id=True, **fields):
     """A cache.db row plus the Entra identity (oid, upn) that owns it."""
     oid = str(uuid.uuid4())

@@ -118,18 +118,10 @@ def test_certificate_for_another_host_name_refused(idp, alice, tmp_path):
         s.cleanup()
 
 
-def unrelated_ca(tmp_path):
-    pem, key = str(tmp_path / "other-ca.pem"), str(tmp_path / "other-ca.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=Other Test CA"],
-                   capture_output=True, check=True)
-    return pem
-
-
 def test_ca_neither_in_ca_file_nor_system_refused(idp, alice, tmp_path):
     empty = str(tmp_path / "certs")
     os.makedirs(empty)
-    s = pam_util.PamSite(idp, [alice[0]], ca=unrelated_ca(tmp_path))
+    s = pam_util.PamSite(idp, [alice[0]], ca=pam_util.unrelated_ca(tmp_path))
     try:
         idp.script(user=alice[1])
         s.broker_binds = [(empty, "/etc/ssl/certs")]

@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 
-import harness
 import pam_util
 from pam_util import alice, idp, site  # noqa: F401  (shared pytest fixtures)
 
@@ -270,14 +269,6 @@ def hashed_cert_dir(directory, *pems):
     return directory
 
 
-def unrelated_ca(tmp_path):
-    pem, key = str(tmp_path / "unrelated-ca.pem"), str(tmp_path / "unrelated-ca.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", pem, "-days", "2", "-subj", "/CN=Unrelated Test CA"],
-                   capture_output=True, check=True)
-    return pem
-
-
 @pytest.mark.parametrize("system, ca_file, trusted", [
     ("idp", None, True),           # system anchors come from the hashed directory
     ("idp", "unrelated", True),    # ca_file adds an anchor, it never replaces the system's
@@ -285,7 +276,7 @@ def unrelated_ca(tmp_path):
     ("unrelated", "unrelated", False),
 ])
 def test_trust_is_system_certificate_directory_plus_ca_file(idp, alice, tmp_path, system, ca_file, trusted):
-    pems = {"idp": idp.ca, "unrelated": unrelated_ca(tmp_path) if "unrelated" in (system, ca_file) else None}
+    pems = {"idp": idp.ca, "unrelated": pam_util.unrelated_ca(tmp_path) if "unrelated" in (system, ca_file) else None}
     certs = hashed_cert_dir(str(tmp_path / "certs"), *([pems[system]] if system != "none" else []))
     s = pam_util.PamSite(idp, [alice[0]], ca=pems[ca_file] if ca_file else False)
     try:
