@@ -152,7 +152,7 @@ def test_purge_removes_the_directory_copy_tokens_and_cache(lifecycle):
                     "/etc/entra/entra.conf": True,  # the admin's own file
                     "/etc/entra/entra.conf.example": False}
     assert "deb-systemd-helper purge entra-syncd.service" in calls
-    assert "deb-systemd-helper purge entra-authd.service" in calls
+    assert "deb-systemd-helper purge entra-authd.service entra-authd.socket" in calls
 
 
 def test_reinstalling_libnss_scim_alone_after_purge_brings_nobody_back(lifecycle):

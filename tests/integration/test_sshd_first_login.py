@@ -29,6 +29,7 @@ def host(procs):
     h = EntraHost(procs)
     try:
         h.provision(make_homes=False)
+        h.start_authd()
         h.start_sshd_with_profile(etc_files={"skel/" + SKEL_MARKER: "from /etc/skel\n"})
         yield h
     finally:
