@@ -6,9 +6,10 @@
 #
 # Conventions (so a new source file needs no Makefile edit):
 #   common/*.c             -> $(B)/libcommon.a (PIC: linked into the modules too)
-#   sync/*.c               -> $(B)/libsync.a, except the two mains below
-#   sync/syncd_main.c      -> $(B)/entra-syncd
-#   sync/cli_main.c        -> $(B)/entra-sync
+#   sync/*/*.c             -> $(B)/libsync.a, except the two mains below (one folder per
+#                             sub-system: http, scim, store, rules, publish, tokens, doctor, cli)
+#   sync/syncd/syncd_main.c -> $(B)/entra-syncd
+#   sync/cli/cli_main.c    -> $(B)/entra-sync
 #   nss_scim/*.c           -> $(B)/libnss_scim.so.2   (exports only nss_scim/nss_scim.sym)
 #   pam_entra/*.c          -> $(B)/pam_entra.so       (exports only pam_entra/pam_entra.sym; no network,
 #                             TLS or JWT code: it signs in through entra-authd)
@@ -52,7 +53,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
-	-Icommon -I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
+	-I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
 SYNC_LIBS := -lmicrohttpd -lgnutls -ljansson -lsqlite3 -lcrypto -lpthread
@@ -63,8 +64,8 @@ AUTHD_LIBS := -lcurl -ljansson -lcrypto -lpthread
 TEST_LIBS := -lcmocka -lpam $(sort $(CLI_LIBS) $(PAM_LIBS) $(AUTHD_LIBS))
 
 COMMON_SRC := $(wildcard common/*.c)
-SYNC_MAINS := sync/syncd_main.c sync/cli_main.c
-SYNC_SRC   := $(filter-out $(SYNC_MAINS),$(wildcard sync/*.c))
+SYNC_MAINS := sync/syncd/syncd_main.c sync/cli/cli_main.c
+SYNC_SRC   := $(filter-out $(SYNC_MAINS),$(wildcard sync/*/*.c))
 NSS_SRC    := $(wildcard nss_scim/*.c)
 PAM_SRC    := $(wildcard pam_entra/*.c)
 AUTHD_MAIN := authd/authd_main.c
@@ -92,7 +93,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
 all: $(PROGRAMS)
-tests: $(UNIT_BINS) $(TOOL_BINS)
+tests: $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,9 +112,9 @@ $(B)/libauthd.a: $(AUTHD_OBJ)
 $(B)/libhttpc.a: $(HTTPC_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/entra-syncd: $(call obj,sync/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
+$(B)/entra-syncd: $(call obj,sync/syncd/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
-$(B)/entra-sync: $(call obj,sync/cli_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
+$(B)/entra-sync: $(call obj,sync/cli/cli_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 
 $(B)/libnss_scim.so.2: $(NSS_OBJ) $(B)/libcommon.a nss_scim/nss_scim.sym

@@ -1,7 +1,7 @@
-#include "authd_proto.h"
+#include "common/authd_proto.h"
 
-#include "clock.h"
-#include "text_safe.h"
+#include "common/clock.h"
+#include "common/text_safe.h"
 
 #include <errno.h>
 #include <poll.h>

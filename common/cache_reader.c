@@ -1,4 +1,4 @@
-#include "cache_reader.h"
+#include "common/cache_reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache_schema.h"
-#include "cache_vfs.h"
+#include "common/cache_schema.h"
+#include "common/cache_vfs.h"
 
 #define CACHE_STR_(x) #x
 #define CACHE_STR(x)  CACHE_STR_(x)

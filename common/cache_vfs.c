@@ -2,7 +2,7 @@
  * exactly that file. SQLite's own unix VFS opens by name, and even a /proc/self/fd/N name is
  * resolved to the file's path first: a file renamed over the path in between (a FIFO, on which
  * open() blocks forever) would be what SQLite opens. Here nothing is opened by name at all. */
-#include "cache_vfs.h"
+#include "common/cache_vfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* INI parser for entra.conf. Table driven: every accepted key is one row below, so an
  * unknown key, a bad value or a duplicate is an error naming file, line and key. */
-#include "config.h"
+#include "common/config.h"
 
 #include <ctype.h>
 #include <errno.h>

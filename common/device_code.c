@@ -1,8 +1,8 @@
 /* The device authorization response (RFC 8628 §3.2): parsed by entra-authd from the IdP's
  * answer and by pam_entra from the broker's "code" message. */
-#include "device_code.h"
+#include "common/device_code.h"
 
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 #include <stdio.h>
 #include <string.h>

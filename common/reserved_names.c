@@ -1,4 +1,4 @@
-#include "reserved_names.h"
+#include "common/reserved_names.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* sd_notify over an AF_UNIX datagram socket; "@name" is the abstract namespace. */
-#include "sd_notify.h"
+#include "common/sd_notify.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "token_claims.h"
+#include "common/token_claims.h"
 
 #include <string.h>
 

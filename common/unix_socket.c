@@ -1,4 +1,4 @@
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 #include <errno.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 
 #include "fuzz_util.h"
 #include "authd/idp_flow.h"
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,7 +23,7 @@
 #include "fuzz_util.h"
 #include "pam_entra/account.h"
 #include "pam_entra/qr.h"
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

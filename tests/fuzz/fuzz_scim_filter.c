@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "sync/scim_filter.h"
+#include "sync/scim/scim_filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "sync/scim_patch.h"
-#include "sync/scim_resource.h"
+#include "sync/scim/scim_patch.h"
+#include "sync/scim/scim_resource.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/scim_resource.h"
+#include "sync/scim/scim_resource.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

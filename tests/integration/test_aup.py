@@ -321,7 +321,7 @@ def test_publish_of_100k_users_is_fast(tmp_path):
     decide): a later publish must take well under 2 s. Sanitized builds run 20k users."""
     import subprocess
     n = 20000 if harness.SANITIZED else 100000
-    out = subprocess.run([os.path.join(harness.BUILD, "tests", "tools", "aup_bench"), str(n), str(tmp_path)],
+    out = subprocess.run([os.path.join(harness.BUILD, "bench", "aup_bench"), str(n), str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     figures = dict(kv.split("=") for kv in out.stdout.split())

@@ -1,4 +1,4 @@
-"""sync/casefold_table.c is what tests/tools/gen_casefold.py writes: the committed table and its
+"""common/casefold_table.c is what tests/tools/gen_casefold.py writes: the committed table and its
 documented generator agree (checked when this Python has the table's Unicode version)."""
 
 import os
@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TABLE = os.path.join(ROOT, "sync", "casefold_table.c")
+TABLE = os.path.join(ROOT, "common", "casefold_table.c")
 
 
 def test_table_is_the_generators_output():
@@ -21,4 +21,4 @@ def test_table_is_the_generators_output():
         pytest.skip("table is Unicode %s, this Python has %s" % (version, unicodedata.unidata_version))
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "tools", "gen_casefold.py")],
                          capture_output=True, text=True, check=True).stdout
-    assert out == committed, "rerun: python3 tests/tools/gen_casefold.py > sync/casefold_table.c"
+    assert out == committed, "rerun: python3 tests/tools/gen_casefold.py > common/casefold_table.c"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes sync/casefold_table.c: Unicode simple case folding (CaseFolding.txt statuses C and S,
+"""Writes common/casefold_table.c: Unicode simple case folding (CaseFolding.txt statuses C and S,
 never F or T) for every code point, as sorted (code point, folded code point) pairs.
 
 Source: Python's unicodedata (str.casefold, str.lower); the Unicode version is the one this
@@ -9,7 +9,7 @@ mapping is the single-character lowercase when that folds the same way (U+1E9E -
 U+1F88 -> U+1F80, ...), else the character folds to itself (U+00DF stays, so "ß" never equals
 "ss": simple folding keeps a string's length in code points).
 
-Run from the repository root:  python3 tests/tools/gen_casefold.py > sync/casefold_table.c
+Run from the repository root:  python3 tests/tools/gen_casefold.py > common/casefold_table.c
 (the table is marked clang-format off). tests/unit/test_casefold.c checks the table, and
 tests/integration/test_casefold_table.py reruns this script and compares when this Python has
 the same Unicode version.

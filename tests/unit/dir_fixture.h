@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/directory.h"
+#include "sync/store/directory.h"
 
 static char *fx_dup(const char *s)
 {

@@ -1,5 +1,5 @@
-/* Unit tests for the AUP evaluation (sync/aup.c) and the account verdicts built on it
- * (sync/accounts.c): any/all, lowest rank wins, OU union and globs, ambiguous display names
+/* Unit tests for the AUP evaluation (sync/rules/aup.c) and the account verdicts built on it
+ * (sync/rules/accounts.c): any/all, lowest rank wins, OU union and globs, ambiguous display names
  * fail closed, matching by object id and SCIM id, disabled users, role groups. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache_schema.h"
-#include "config.h"
+#include "common/cache_schema.h"
+#include "common/config.h"
 #include "dir_fixture.h"
-#include "sync/accounts.h"
-#include "sync/aup.h"
+#include "sync/rules/accounts.h"
+#include "sync/rules/aup.h"
 
 #define GUID_ADMINS "0f5e2b8c-1111-4a2b-9c3d-aaaaaaaaaaaa"
 #define GUID_USERS  "0f5e2b8c-2222-4a2b-9c3d-bbbbbbbbbbbb"

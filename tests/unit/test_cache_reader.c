@@ -16,7 +16,7 @@
 
 #include "common/cache_reader.h"
 #include "common/cache_schema.h"
-#include "sync/cache_writer.h"
+#include "sync/publish/cache_writer.h"
 
 struct fixture {
 	char dir[64];

@@ -1,4 +1,4 @@
-/* Unit tests for sync/casefold.c: Unicode simple case folding over the generated table. */
+/* Unit tests for common/casefold.c: Unicode simple case folding over the generated table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "sync/casefold.h"
-#include "sync/casefold_table.h"
+#include "common/casefold.h"
+#include "common/casefold_table.h"
 
 static void table_is_sorted_and_complete(void **state)
 {

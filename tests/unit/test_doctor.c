@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache_schema.h"
+#include "common/cache_schema.h"
 #include "sqlite_files.h"
-#include "sync/cache_writer.h"
-#include "sync/doctor.h"
+#include "sync/publish/cache_writer.h"
+#include "sync/doctor/doctor.h"
 
 static void sshd_seconds_accepts_sshd_time_formats(void **state)
 {

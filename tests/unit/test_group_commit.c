@@ -1,4 +1,4 @@
-/* Unit tests for group commit (sync/group_commit.c) on a real temp state.db: batches form
+/* Unit tests for group commit (sync/store/group_commit.c) on a real temp state.db: batches form
  * while the writer is busy, a member's failure undoes only its own changes, a failed COMMIT or
  * a transaction SQLite rolled back fails every member of the batch, readers see only what was
  * committed. */
@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/group_commit.h"
-#include "sync/store.h"
+#include "sync/store/group_commit.h"
+#include "sync/store/store.h"
 
 struct fixture {
 	char dir[64];

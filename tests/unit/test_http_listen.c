@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sync/http_listen.h"
+#include "sync/http/http_listen.h"
 
 static void parses_loopback_forms(void **state)
 {

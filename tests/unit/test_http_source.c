@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "sync/http_deadline_internal.h"
-#include "sync/http_source.h"
+#include "sync/http/http_deadline_internal.h"
+#include "sync/http/http_source.h"
 
 static struct http_source source_of_text(const char *addr)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for uid/gid allocation (sync/idalloc.c): deterministic from the object id, stored,
+/* Unit tests for uid/gid allocation (sync/rules/idalloc.c): deterministic from the object id, stored,
  * collisions resolved the same way whatever the order, never reused after delete, stable across
  * renames, users and groups in one id space, local ids avoided. Real SQLite (in memory). */
 /* cmocka.h needs these first. */
@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "dir_fixture.h"
-#include "sync/accounts.h"
-#include "sync/idalloc.h"
+#include "sync/rules/accounts.h"
+#include "sync/rules/idalloc.h"
 
 #define GUID_A "6a1b2c3d-0000-4000-8000-00000000000a"
 

@@ -1,4 +1,4 @@
-/* Unit tests for Unix names (sync/names.c) and name clashes (sync/accounts.c): short and upn
+/* Unit tests for Unix names (sync/rules/names.c) and name clashes (sync/rules/accounts.c): short and upn
  * formats, group name sanitising, reserved names, /etc/passwd and /etc/group and their changes,
  * shared names. */
 /* cmocka.h needs these first. */
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "dir_fixture.h"
-#include "sync/accounts.h"
-#include "sync/names.h"
+#include "sync/rules/accounts.h"
+#include "sync/rules/names.h"
 
 static void test_user_short_and_upn(void **state)
 {

@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "sync/idalloc.h"
-#include "sync/names.h"
-#include "sync/publish_engine.h"
-#include "sync/scim_api.h"
-#include "sync/store_changes.h"
+#include "common/config.h"
+#include "sync/rules/idalloc.h"
+#include "sync/rules/names.h"
+#include "sync/publish/publish_engine.h"
+#include "sync/scim/scim_api.h"
+#include "sync/store/store_changes.h"
 
 #define MAX_IDS 128
 

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "sync/scim_filter.h"
-#include "sync/scim_patch.h"
+#include "sync/scim/scim_filter.h"
+#include "sync/scim/scim_patch.h"
 
 static const char *const user_json =
     "{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"],"

@@ -1,5 +1,5 @@
-/* Unit tests for the nesting-depth bound (sync/json_depth.c) in resource normalisation and PATCH,
- * and for what a PATCH does to `schemas` (sync/scim_patch.h). */
+/* Unit tests for the nesting-depth bound (sync/scim/json_depth.c) in resource normalisation and PATCH,
+ * and for what a PATCH does to `schemas` (sync/scim/scim_patch.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "sync/json_depth.h"
-#include "sync/scim_patch.h"
-#include "sync/scim_resource.h"
+#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_patch.h"
+#include "sync/scim/scim_resource.h"
 
 /* A value of exactly LEVELS levels: [[...[1]...]] (alternating arrays and objects when MIXED). */
 static json_t *nested(int levels, bool mixed)

@@ -1,4 +1,4 @@
-/* Unit tests for ETag preconditions (sync/scim_etag.c, RFC 7644 3.14): If-Match on PUT, PATCH
+/* Unit tests for ETag preconditions (sync/scim/scim_etag.c, RFC 7644 3.14): If-Match on PUT, PATCH
  * and DELETE (412 when stale), If-None-Match on GET (304 without a body). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/scim_api.h"
-#include "sync/scim_etag.h"
+#include "sync/scim/scim_api.h"
+#include "sync/scim/scim_etag.h"
 
 static void tag_lists(void **state)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for sync/scim_filter.c: RFC 7644 3.4.2.2 grammar, evaluation, caseExact rules. */
+/* Unit tests for sync/scim/scim_filter.c: RFC 7644 3.4.2.2 grammar, evaluation, caseExact rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "sync/scim_filter.h"
+#include "sync/scim/scim_filter.h"
 
 static const char *const alice =
     "{"

@@ -1,4 +1,4 @@
-/* Member-only group PATCHes (sync/scim_member_patch.c): which requests take the path that
+/* Member-only group PATCHes (sync/scim/scim_member_patch.c): which requests take the path that
  * touches only the named members, and that the result through the SCIM service is exactly the
  * general path's (real state.db in a temp dir). */
 /* cmocka.h needs these first. */
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/scim_api.h"
-#include "sync/scim_member_patch.h"
+#include "sync/scim/scim_api.h"
+#include "sync/scim/scim_member_patch.h"
 
 #define BASE "https://host.example/scim/v2"
 

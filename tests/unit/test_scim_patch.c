@@ -1,4 +1,4 @@
-/* Unit tests for sync/scim_path.c and sync/scim_patch.c: every PATCH form Entra sends. */
+/* Unit tests for sync/scim/scim_path.c and sync/scim/scim_patch.c: every PATCH form Entra sends. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "sync/scim_patch.h"
-#include "sync/scim_resource.h"
+#include "sync/scim/scim_patch.h"
+#include "sync/scim/scim_resource.h"
 
 #define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -1,4 +1,4 @@
-/* Unit tests for sync/scim_resource.c: validation and normalisation of POST/PUT bodies. */
+/* Unit tests for sync/scim/scim_resource.c: validation and normalisation of POST/PUT bodies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "sync/scim_resource.h"
+#include "sync/scim/scim_resource.h"
 
 #define ENT        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #define CORE_USER  "'schemas': ['urn:ietf:params:scim:schemas:core:2.0:User']"

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/scim_api.h"
+#include "sync/scim/scim_api.h"
 
 #define BASE "https://host.example/scim/v2"
 

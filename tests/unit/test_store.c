@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/directory.h"
-#include "sync/store.h"
-#include "sync/store_changes.h"
+#include "sync/store/directory.h"
+#include "sync/store/store.h"
+#include "sync/store/store_changes.h"
 
 struct fixture {
 	char dir[64];

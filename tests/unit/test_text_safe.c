@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 static const char *safe(const char *in, unsigned flags)
 {

@@ -1,0 +1,399 @@
+/* cache_write_delta (sync/publish/cache_writer.h): the next cache.db as a copy of the current one plus
+ * the rows that changed, found by hashing each table's keys (no sorting of 100k rows). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cache_schema.h"
+#include "sync/publish/cache_writer.h"
+#include "sync/publish/cache_writer_internal.h"
+#include "common/log.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+/* --- copying the current file --- */
+
+static int copy_fallback(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno != EINTR)
+				return -1;
+			off += w > 0 ? w : 0;
+		}
+	return n < 0 ? -1 : 0;
+}
+
+/* copy_file_range stays in the kernel (and shares extents where the file system can). */
+static int copy_file(int in, int out)
+{
+	struct stat sb;
+	if (fstat(in, &sb))
+		return -1;
+	off_t left = sb.st_size;
+	while (left > 0) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) &&
+			               left == sb.st_size
+			           ? copy_fallback(in, out)
+			           : -1;
+		left -= n;
+	}
+	return 0;
+}
+
+/* --- row comparison --- */
+
+static int str_cmp(const char *a, const char *b)
+{
+	if (a == b) /* shared strings (UPN, SCIM id, shell, role) of unchanged rows */
+		return 0;
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static bool account_same(const struct cache_account *a, const struct cache_account *b)
+{
+	return !str_cmp(a->name, b->name) && !str_cmp(a->gecos, b->gecos) && !str_cmp(a->dir, b->dir) &&
+	       !str_cmp(a->shell, b->shell) && !str_cmp(a->upn, b->upn) && !str_cmp(a->object_id, b->object_id) &&
+	       !str_cmp(a->scim_id, b->scim_id) && !str_cmp(a->role, b->role) && a->login == b->login &&
+	       a->expire == b->expire;
+}
+
+static bool group_same(const struct cache_group *a, const struct cache_group *b)
+{
+	return !str_cmp(a->name, b->name) && !str_cmp(a->object_id, b->object_id) && !str_cmp(a->scim_id, b->scim_id);
+}
+
+static bool member_same(const struct cache_member *a, const struct cache_member *b)
+{
+	(void)a, (void)b;
+	return true; /* the key is the whole row */
+}
+
+static bool local_same(const struct cache_local_member *a, const struct cache_local_member *b)
+{
+	return !str_cmp(a->name, b->name);
+}
+
+/* --- row keys: a hash map from a 64-bit key to the first row that has it --- */
+
+struct keymap {
+	uint64_t *keys;
+	size_t *rows;
+	unsigned char *state; /* 0 empty, 1 present, 2 present and matched by the other snapshot */
+	size_t mask;
+};
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	return k ^ (k >> 33);
+}
+
+static void keymap_free(struct keymap *m)
+{
+	free(m->keys);
+	free(m->rows);
+	free(m->state);
+}
+
+static int keymap_init(struct keymap *m, size_t n)
+{
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap *= 2;
+	m->keys = malloc(cap * sizeof(*m->keys));
+	m->rows = malloc(cap * sizeof(*m->rows));
+	m->state = calloc(cap, 1);
+	m->mask = cap - 1;
+	return m->keys && m->rows && m->state ? 0 : -1;
+}
+
+static size_t keymap_slot(const struct keymap *m, uint64_t key)
+{
+	size_t i = mix(key) & m->mask;
+	while (m->state[i] && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/* The first row with a key wins, like the full writer's INSERT OR IGNORE. */
+static void keymap_add(struct keymap *m, uint64_t key, size_t row)
+{
+	size_t i = keymap_slot(m, key);
+	if (!m->state[i])
+		m->state[i] = 1, m->keys[i] = key, m->rows[i] = row;
+}
+
+/* --- one table's difference: rows to delete (old indexes) and to insert (new indexes) --- */
+
+enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, N_TABLES };
+
+static size_t table_rows(const struct cache_snapshot *s, enum table t)
+{
+	return t == T_PASSWD    ? s->n_accounts
+	       : t == T_GROUPS  ? s->n_groups
+	       : t == T_MEMBERS ? s->n_members
+	                        : s->n_local_members;
+}
+
+static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
+{
+	switch (t) {
+	case T_PASSWD:
+		return s->accounts[i].uid;
+	case T_GROUPS:
+		return s->groups[i].gid;
+	case T_MEMBERS:
+		return (uint64_t)s->members[i].gid << 32 | s->members[i].uid;
+	default:
+		return (uint64_t)s->local_members[i].uid << 32 | s->local_members[i].gid;
+	}
+}
+
+static bool row_same(const struct cache_snapshot *a, size_t i, const struct cache_snapshot *b, size_t j, enum table t)
+{
+	switch (t) {
+	case T_PASSWD:
+		return account_same(&a->accounts[i], &b->accounts[j]);
+	case T_GROUPS:
+		return group_same(&a->groups[i], &b->groups[j]);
+	case T_MEMBERS:
+		return member_same(&a->members[i], &b->members[j]);
+	default:
+		return local_same(&a->local_members[i], &b->local_members[j]);
+	}
+}
+
+struct ops {
+	size_t *del, *add; /* row indexes into the old and the new snapshot */
+	size_t n_del, n_add;
+};
+
+static void ops_free(struct ops *o)
+{
+	free(o->del);
+	free(o->add);
+}
+
+static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum table t)
+{
+	size_t n = table_rows(s, t);
+	if (keymap_init(m, n))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		keymap_add(m, row_key(s, t, i), i);
+	return 0;
+}
+
+/* Every key of NEXT is looked up in PREV: missing -> insert, different -> delete and insert;
+ * then every key of PREV nobody matched -> delete. O(rows), no sorting. */
+static int table_diff(const struct cache_snapshot *prev, const struct cache_snapshot *next, enum table t, struct ops *o)
+{
+	struct keymap old = {0}, cur = {0};
+	int rc = -1;
+	memset(o, 0, sizeof(*o));
+	if (keymap_fill(&old, prev, t) || keymap_fill(&cur, next, t) ||
+	    !(o->del = malloc((table_rows(prev, t) + 1) * sizeof(size_t))) ||
+	    !(o->add = malloc((table_rows(next, t) + 1) * sizeof(size_t))))
+		goto out;
+	for (size_t k = 0; k <= cur.mask; k++) {
+		if (!cur.state[k])
+			continue;
+		size_t j = cur.rows[k], i = keymap_slot(&old, cur.keys[k]);
+		if (!old.state[i]) {
+			o->add[o->n_add++] = j;
+			continue;
+		}
+		old.state[i] = 2;
+		if (!row_same(prev, old.rows[i], next, j, t))
+			o->del[o->n_del++] = old.rows[i], o->add[o->n_add++] = j;
+	}
+	for (size_t k = 0; k <= old.mask; k++)
+		if (old.state[k] == 1)
+			o->del[o->n_del++] = old.rows[k];
+	rc = 0;
+out:
+	keymap_free(&old);
+	keymap_free(&cur);
+	return rc;
+}
+
+/* --- applying the difference --- */
+
+static const char *const del_sql[N_TABLES] = {
+    "DELETE FROM passwd WHERE uid = ?1",
+    "DELETE FROM groups WHERE gid = ?1",
+    "DELETE FROM members WHERE gid = ?1 AND uid = ?2",
+    "DELETE FROM local_members WHERE uid = ?1 AND gid = ?2",
+};
+
+static const char *const add_sql[N_TABLES] = {
+    CACHE_INSERT_ACCOUNT_SQL,
+    CACHE_INSERT_GROUP_SQL,
+    "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
+    "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
+};
+
+static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members"};
+
+static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
+{
+	switch (t) {
+	case T_PASSWD:
+		cache_bind_account(st, &s->accounts[i]);
+		break;
+	case T_GROUPS:
+		cache_bind_group(st, &s->groups[i]);
+		break;
+	case T_MEMBERS:
+		sqlite3_bind_int64(st, 1, s->members[i].gid);
+		sqlite3_bind_int64(st, 2, s->members[i].uid);
+		break;
+	default:
+		sqlite3_bind_int64(st, 1, s->local_members[i].uid);
+		sqlite3_bind_int64(st, 2, s->local_members[i].gid);
+		sqlite3_bind_text(st, 3, s->local_members[i].name, -1, SQLITE_STATIC);
+	}
+}
+
+/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid). */
+static void bind_delete(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
+{
+	uint64_t key = row_key(s, t, i);
+	if (t == T_PASSWD || t == T_GROUPS) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(key >> 32));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(key & 0xffffffffu));
+}
+
+static int run_ops(struct writer *w, const struct cache_snapshot *s, enum table t, const size_t *rows, size_t n,
+                   bool insert)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = cache_prepare(w, insert ? add_sql[t] : del_sql[t], &st);
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		(insert ? bind_insert : bind_delete)(st, s, t, rows[k]);
+		rc = cache_step_reset(w, st, table_name[t]);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Every delete before any insert, so a name moving between rows never trips UNIQUE. */
+static int apply_diff(struct writer *w, const struct cache_snapshot *prev, const struct cache_snapshot *next,
+                      size_t *rows)
+{
+	struct ops o[N_TABLES] = {0};
+	int rc = 0;
+	*rows = 0;
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = table_diff(prev, next, (enum table)t, &o[t]);
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = run_ops(w, prev, (enum table)t, o[t].del, o[t].n_del, false);
+	for (int t = 0; rc == 0 && t < N_TABLES; t++)
+		rc = run_ops(w, next, (enum table)t, o[t].add, o[t].n_add, true);
+	for (int t = 0; t < N_TABLES; t++) {
+		*rows += o[t].n_del + o[t].n_add;
+		ops_free(&o[t]);
+	}
+	return rc;
+}
+
+/* --- the precondition: the copy is what PREV was published as --- */
+
+static const char *meta_value(struct writer *w, sqlite3_stmt *st, const char *key, char *buf, size_t len)
+{
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	const char *v = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		v = buf;
+	}
+	sqlite3_reset(st);
+	(void)w;
+	return v;
+}
+
+static bool copy_is_prev(struct writer *w, const struct cache_snapshot *next, long long prev_generation)
+{
+	sqlite3_stmt *st = NULL;
+	char gen[32], ver[32], host[256], want_gen[32], want_ver[32];
+	bool ok = false;
+	if (sqlite3_prepare_v2(w->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	snprintf(want_gen, sizeof(want_gen), "%lld", prev_generation);
+	snprintf(want_ver, sizeof(want_ver), "%d", ENTRA_CACHE_SCHEMA_VERSION);
+	const char *g = meta_value(w, st, "generation", gen, sizeof(gen));
+	const char *v = meta_value(w, st, "schema_version", ver, sizeof(ver));
+	const char *h = meta_value(w, st, "host", host, sizeof(host));
+	ok = g && v && h && !strcmp(g, want_gen) && !strcmp(v, want_ver) && !strcmp(h, next->host ? next->host : "");
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* --- publication --- */
+
+struct delta_args {
+	const char *path;
+	const struct cache_snapshot *prev, *next;
+	long long prev_generation, generation;
+	size_t rows;
+};
+
+static int fill_delta(struct writer *w, int fd, void *arg)
+{
+	struct delta_args *a = arg;
+	int in = open(a->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return 1;
+	int copied = copy_file(in, fd);
+	close(in);
+	if (copied) {
+		entra_log(&logger, LOG_ERR,
+		          "cannot copy %s to %s: %s; check free space; readers keep the previous cache.db", a->path,
+		          w->tmp, strerror(errno));
+		return -1;
+	}
+	if (cache_open_tmp(w) ||
+	    sqlite3_exec(w->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384; BEGIN",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		return cache_sql_fail(w, "open the copy");
+	if (!copy_is_prev(w, a->next, a->prev_generation))
+		return 1; /* rolled back with the temp file */
+	if (apply_diff(w, a->prev, a->next, &a->rows) || cache_write_meta(w, a->next, a->generation))
+		return -1;
+	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return cache_sql_fail(w, "commit");
+	return 0;
+}
+
+int cache_write_delta(const char *path, const struct cache_snapshot *prev, long long prev_generation,
+                      const struct cache_snapshot *next, long long generation, size_t *rows)
+{
+	struct delta_args a = {path, prev, next, prev_generation, generation, 0};
+	int rc = cache_publish_with(path, fill_delta, &a);
+	if (rows)
+		*rows = a.rows;
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* What cache_writer.c shares with cache_delta.c: the temp-file publication and SQL helpers. */
+#ifndef SYNC_CACHE_WRITER_INTERNAL_H
+#define SYNC_CACHE_WRITER_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "sync/publish/cache_writer.h"
+
+struct writer {
+	sqlite3 *db;     /* opened by the fill function, closed by cache_publish_with */
+	const char *tmp; /* the temp file's path */
+};
+
+/* Writes the temp file through W (FD is open on it); 0 to publish, anything else to abandon. */
+typedef int (*cache_fill_fn)(struct writer *w, int fd, void *arg);
+int cache_publish_with(const char *path, cache_fill_fn fill, void *arg);
+int cache_open_tmp(struct writer *w);
+
+int cache_sql_fail(struct writer *w, const char *what);
+int cache_prepare(struct writer *w, const char *sql, sqlite3_stmt **st);
+int cache_step_reset(struct writer *w, sqlite3_stmt *st, const char *what);
+void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
+
+/* One passwd row: CACHE_INSERT_ACCOUNT_SQL with cache_bind_account's parameters. */
+#define CACHE_INSERT_ACCOUNT_SQL                                                                        \
+	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)" \
+	 " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
+/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */
+#define CACHE_INSERT_GROUP_SQL "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)"
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g);
+/* Writes (or replaces) every meta row. */
+int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation);
+
+/* qsort comparators: pointers to accounts by uid, pointers to groups by gid, members by key. */
+int cache_account_uid_cmp(const void *x, const void *y);
+int cache_group_gid_cmp(const void *x, const void *y);
+int cache_member_cmp(const void *x, const void *y);
+
+#endif

@@ -1,0 +1,237 @@
+/* One publish of cache.db (sync/publish/publish_engine.h). The engine keeps, between publishes, the
+ * directory it evaluated (patched from the state.db change log), the accounts it published and
+ * that file's generation; an incremental publish diffs the new accounts against them. */
+#include "sync/publish/publish_engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sync/rules/accounts.h"
+#include "sync/publish/cache_writer.h"
+#include "sync/publish/dir_patch.h"
+#include "sync/store/directory.h"
+#include "sync/rules/idalloc.h"
+#include "common/log.h"
+#include "sync/store/store_changes.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+#define PRUNE_EVERY       4096 /* change log entries between two prunes */
+#define PRUNE_FORCE_AFTER (16 * PRUNE_EVERY)
+
+struct publish_engine {
+	bool valid; /* dir, idx and acc describe the cache.db of GENERATION, at log position SEQ */
+	const struct entra_config *cfg;
+	struct directory dir;
+	struct dir_index idx;
+	struct accounts acc;
+	struct dir_garbage garbage; /* strings acc may still point at */
+	long long seq, pruned, generation;
+	struct idalloc ids;
+	bool ids_loaded;
+	uint64_t findings;                       /* hash of the last findings logged */
+	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct publish_engine *publish_engine_new(void)
+{
+	return calloc(1, sizeof(struct publish_engine));
+}
+
+static void state_drop(struct publish_engine *e)
+{
+	accounts_free(&e->acc);
+	dir_index_free(&e->idx);
+	directory_free(&e->dir);
+	dir_garbage_free(&e->garbage);
+	e->valid = false;
+}
+
+void publish_engine_free(struct publish_engine *e)
+{
+	if (!e)
+		return;
+	state_drop(e);
+	idalloc_free(&e->ids);
+	free(e);
+}
+
+/* Loads the uid allocations once per range (they change only through this engine). */
+static int ids_ready(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db)
+{
+	if (e->ids_loaded && e->ids.min == cfg->uid_min && e->ids.max == cfg->uid_max)
+		return 0;
+	idalloc_free(&e->ids);
+	e->ids_loaded = idalloc_load(db, cfg->uid_min, cfg->uid_max, &e->ids) == 0;
+	return e->ids_loaded ? 0 : -1;
+}
+
+static bool table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	bool exists = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		exists = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return exists;
+}
+
+/* The whole directory and the log position it corresponds to, in one read transaction. Before
+ * the SCIM store created its schema (a fresh install) the directory is simply empty. */
+static int directory_read(sqlite3 *db, bool log_ready, struct directory *dir, long long *seq)
+{
+	memset(dir, 0, sizeof(*dir));
+	*seq = 0;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		entra_log(&logger, LOG_ERR, "state.db: cannot begin a read: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = 0;
+	if (log_ready)
+		rc = store_changes_position(db, seq);
+	if (rc == 0 && table_exists(db, "users"))
+		rc = store_directory_load(db, dir);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Logs refused users, ambiguous rule names and missing role groups when they change. */
+static void findings_log(struct publish_engine *e, const struct entra_config *cfg, const struct accounts *acc,
+                         const struct names_local *local)
+{
+	uint64_t findings = accounts_findings_hash(acc, cfg, &e->dir, local);
+	if (findings != e->findings || cfg != e->findings_cfg) {
+		accounts_report(acc, cfg, &e->dir, local);
+		e->findings = findings, e->findings_cfg = cfg;
+	}
+}
+
+static void result_fill(struct publish_result *res, const struct accounts *acc, long long gen)
+{
+	res->accounts = acc->snap.n_accounts, res->groups = acc->snap.n_groups, res->refused = acc->n_refused;
+	res->generation = gen;
+}
+
+/* After an incremental publish the prune never waits for the SCIM writer's lock (that wait
+ * used to add seconds to a publish under a stream of writes): a busy lock leaves it to the next
+ * publish, until the log holds PRUNE_FORCE_AFTER entries. After a full rebuild (NOW) it waits. */
+static void prune(struct publish_engine *e, sqlite3 *db, bool now)
+{
+	long long backlog = e->seq - e->pruned;
+	if (!e->valid || (!now && backlog < PRUNE_EVERY))
+		return;
+	bool wait = now || backlog >= PRUNE_FORCE_AFTER;
+	if (store_changes_prune(db, e->seq, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
+		e->pruned = e->seq;
+}
+
+static int run_full(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db,
+                    const struct names_local *local, struct publish_result *res)
+{
+	struct accounts acc;
+	double t0 = now_ms();
+	int log = store_changes_install(db);
+	state_drop(e);
+	if (directory_read(db, log == 1, &e->dir, &e->seq) || ids_ready(e, cfg, db)) {
+		state_drop(e);
+		return -1;
+	}
+	double t1 = now_ms();
+	if (accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
+		state_drop(e);
+		return -1;
+	}
+	findings_log(e, cfg, &acc, local);
+	double t2 = now_ms();
+	long long prev = cache_generation(cfg->cache_db);
+	long long gen = (prev > e->generation ? prev : e->generation) + 1;
+	if (cache_write(cfg->cache_db, &acc.snap, gen)) {
+		accounts_free(&acc);
+		state_drop(e);
+		return -1;
+	}
+	e->acc = acc, e->generation = gen, e->cfg = cfg;
+	result_fill(res, &acc, gen);
+	res->ms_changes = t1 - t0, res->ms_evaluate = t2 - t1, res->ms_write = now_ms() - t2;
+	/* Without the change log (or an index) the next publish is a full one again. */
+	e->valid = log == 1 && dir_index_build(&e->dir, &e->idx) == 0;
+	prune(e, db, true);
+	return 0;
+}
+
+static size_t change_limit(const struct publish_engine *e)
+{
+	/* A change costs ~10 us to read and patch, a full reload ~12 us per user (and rewrites every
+	 * cache.db row): incremental stays cheaper until a backlog is about the directory's size. */
+	return 4096 + e->dir.n_users + e->dir.n_groups;
+}
+
+/* 0 published, 1 the caller must rebuild in full, -1 failed (state dropped). */
+static int run_incremental(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db,
+                           const struct names_local *local, struct publish_result *res)
+{
+	struct store_changes ch;
+	struct accounts acc;
+	double t0 = now_ms();
+	int rc = store_changes_read(db, e->seq, change_limit(e), &ch);
+	if (rc)
+		return 1;
+	res->changes = ch.n_users + ch.n_groups + ch.n_members;
+	rc = dir_patch_apply(&e->dir, &e->idx, &ch, &e->garbage);
+	long long seq = ch.seq;
+	store_changes_free(&ch);
+	double t1 = now_ms();
+	if (rc || ids_ready(e, cfg, db) || accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
+		state_drop(e);
+		return 1;
+	}
+	e->seq = seq;
+	findings_log(e, cfg, &acc, local);
+	double t2 = now_ms();
+	long long gen = e->generation + 1;
+	rc = cache_write_delta(cfg->cache_db, &e->acc.snap, e->generation, &acc.snap, gen, &res->rows);
+	res->incremental = rc == 0;
+	if (rc == 1) {
+		entra_log(&logger, LOG_NOTICE, "%s is not the generation %lld entra-syncd wrote; writing it in full",
+		          cfg->cache_db, e->generation);
+		long long prev = cache_generation(cfg->cache_db);
+		gen = (prev > e->generation ? prev : e->generation) + 1;
+		rc = cache_write(cfg->cache_db, &acc.snap, gen);
+	}
+	accounts_free(&e->acc);
+	dir_garbage_free(&e->garbage);
+	e->acc = acc;
+	if (rc) {
+		state_drop(e);
+		return -1;
+	}
+	e->generation = gen;
+	result_fill(res, &acc, gen);
+	res->ms_changes = t1 - t0, res->ms_evaluate = t2 - t1, res->ms_write = now_ms() - t2;
+	prune(e, db, false);
+	return 0;
+}
+
+int publish_engine_run(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db,
+                       const struct names_local *local, bool full, struct publish_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!full && e->valid && e->cfg == cfg) {
+		int rc = run_incremental(e, cfg, db, local, res);
+		if (rc <= 0)
+			return rc;
+		memset(res, 0, sizeof(*res));
+	}
+	return run_full(e, cfg, db, local, res);
+}

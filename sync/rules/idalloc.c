@@ -1,0 +1,405 @@
+/* uid/gid allocation in state.db: deterministic from the object id, stored, never reused. */
+#include "sync/rules/idalloc.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
+
+#define IDALLOC_SCHEMA_VERSION 1
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS unix_ids_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS unix_ids(id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+    " allocated_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS unix_ids_by_key ON unix_ids(key, id);" /* covering: loads read no table pages */
+    "INSERT OR IGNORE INTO unix_ids_meta(key, value) VALUES('schema_version', '1');";
+
+static int db_fail(sqlite3 *db, const char *what)
+{
+	entra_log(&logger, LOG_ERR, "state.db: %s: %s; check the disk and the file's permissions", what,
+	          sqlite3_errmsg(db));
+	return -1;
+}
+
+static int schema_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	*version = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM unix_ids_meta WHERE key = 'schema_version'", -1, &st, NULL))
+		return db_fail(db, "reading the id schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*version = atoi((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int idalloc_init_schema(sqlite3 *db)
+{
+	char *msg = NULL;
+	int version;
+	if (sqlite3_exec(db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		entra_log(&logger, LOG_ERR,
+		          "state.db: cannot create the uid tables: %s; check the disk and permissions",
+		          msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	if (schema_version(db, &version))
+		return -1;
+	if (version > IDALLOC_SCHEMA_VERSION) {
+		entra_log(&logger, LOG_ERR,
+		          "state.db: uid tables have schema version %d, this entra-syncd knows %d; "
+		          "install the newer entra-syncd again",
+		          version, IDALLOC_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+bool idalloc_is_guid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+int idalloc_key(char kind, const char *external_id, const char *scim_id, char *out, size_t outlen)
+{
+	const char *oid = idalloc_is_guid(external_id) ? external_id : scim_id;
+	if (!oid || !*oid || outlen < 3 || strlen(oid) > outlen - 3)
+		return -1;
+	out[0] = kind, out[1] = ':';
+	size_t i = 0;
+	for (; oid[i]; i++)
+		out[2 + i] = (char)tolower((unsigned char)oid[i]);
+	out[2 + i] = '\0';
+	return 0;
+}
+
+/* --- the set of used ids: open addressing, 0 marks an empty slot (ids are >= 1000) --- */
+
+static size_t id_slot(uint32_t id, size_t cap)
+{
+	return (size_t)(id * 2654435761u) & (cap - 1);
+}
+
+static bool used_has(const struct idalloc *a, uint32_t id)
+{
+	if (!a->used_cap)
+		return false;
+	for (size_t i = id_slot(id, a->used_cap);; i = (i + 1) & (a->used_cap - 1)) {
+		if (a->used[i] == id)
+			return true;
+		if (a->used[i] == 0)
+			return false;
+	}
+}
+
+static void used_put_raw(uint32_t *slots, size_t cap, uint32_t id)
+{
+	size_t i = id_slot(id, cap);
+	while (slots[i] && slots[i] != id)
+		i = (i + 1) & (cap - 1);
+	slots[i] = id;
+}
+
+static int used_add(struct idalloc *a, uint32_t id)
+{
+	if (used_has(a, id))
+		return 0;
+	if ((a->used_count + 1) * 2 > a->used_cap) {
+		size_t ncap = a->used_cap ? a->used_cap * 2 : 1024;
+		uint32_t *slots = calloc(ncap, sizeof(*slots));
+		if (!slots)
+			return -1;
+		for (size_t i = 0; i < a->used_cap; i++)
+			if (a->used[i])
+				used_put_raw(slots, ncap, a->used[i]);
+		free(a->used);
+		a->used = slots, a->used_cap = ncap;
+	}
+	used_put_raw(a->used, a->used_cap, id);
+	a->used_count++;
+	return 0;
+}
+
+/* --- loading --- */
+
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ^ (h >> 29); /* FNV's multiply moves bits only upward; the index masks the low ones */
+}
+
+/* The index slot holding KEY, or the empty slot where it belongs. by_key_cap must be > 0. */
+static size_t key_slot(const struct idalloc *a, const char *key, uint64_t hash)
+{
+	size_t mask = a->by_key_cap - 1, i = (size_t)hash & mask;
+	for (;; i = (i + 1) & mask) {
+		size_t pos = a->by_key[i];
+		if (!pos || (a->entries[pos - 1].hash == hash && !strcmp(a->entries[pos - 1].key, key)))
+			return i;
+	}
+}
+
+/* Keeps the index at most half full: look-ups stay O(1) for any directory size. */
+static int index_reserve(struct idalloc *a, size_t n)
+{
+	if (n * 2 <= a->by_key_cap)
+		return 0;
+	size_t ncap = a->by_key_cap ? a->by_key_cap : 1024;
+	while (n * 2 > ncap)
+		ncap *= 2;
+	size_t *slots = calloc(ncap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	free(a->by_key);
+	a->by_key = slots, a->by_key_cap = ncap;
+	for (size_t k = 0; k < a->n_entries; k++)
+		a->by_key[key_slot(a, a->entries[k].key, a->entries[k].hash)] = k + 1;
+	return 0;
+}
+
+/* Adds KEY -> ID unless KEY has an id already (the first one stays). */
+static int entry_append(struct idalloc *a, const char *key, uint32_t id)
+{
+	if (a->n_entries == a->cap_entries) {
+		size_t ncap = a->cap_entries ? a->cap_entries * 2 : 256;
+		struct idalloc_entry *grown = realloc(a->entries, ncap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		a->entries = grown, a->cap_entries = ncap;
+	}
+	if (index_reserve(a, a->n_entries + 1))
+		return -1;
+	uint64_t hash = key_hash(key);
+	size_t slot = key_slot(a, key, hash);
+	if (a->by_key[slot])
+		return 0;
+	if (!(a->entries[a->n_entries].key = strdup(key)))
+		return -1;
+	a->entries[a->n_entries].hash = hash;
+	a->entries[a->n_entries++].id = id;
+	a->by_key[slot] = a->n_entries;
+	return 0;
+}
+
+static bool table_exists(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unix_ids'", -1, &st,
+	                       NULL) == SQLITE_OK)
+		found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	out->min = min, out->max = max;
+	if (!table_exists(db))
+		return 0;
+	/* Ordered by key then id: the first in-range row of a key is its id. */
+	if (sqlite3_prepare_v2(db, "SELECT id, key FROM unix_ids ORDER BY key, id", -1, &st, NULL))
+		return db_fail(db, "reading uid allocations");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+		const char *key = (const char *)sqlite3_column_text(st, 1);
+		if (id <= 0 || id > UINT32_MAX || !key)
+			continue;
+		if (used_add(out, (uint32_t)id))
+			goto oom;
+		if (id >= min && id <= max && entry_append(out, key, (uint32_t)id))
+			goto oom;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		idalloc_free(out);
+		return db_fail(db, "reading uid allocations");
+	}
+	return 0;
+oom:
+	sqlite3_finalize(st);
+	idalloc_free(out);
+	entra_log(&logger, LOG_ERR, "out of memory loading uid allocations");
+	return -1;
+}
+
+void idalloc_free(struct idalloc *a)
+{
+	for (size_t i = 0; i < a->n_entries; i++)
+		free(a->entries[i].key);
+	free(a->entries);
+	free(a->by_key);
+	free(a->used);
+	memset(a, 0, sizeof(*a));
+}
+
+uint32_t idalloc_find(const struct idalloc *a, const char *key)
+{
+	if (!a->by_key_cap)
+		return 0;
+	size_t pos = a->by_key[key_slot(a, key, key_hash(key))];
+	return pos ? a->entries[pos - 1].id : 0;
+}
+
+uint32_t idalloc_candidate(const struct idalloc *a, const char *key, unsigned probe)
+{
+	char text[IDALLOC_KEY_MAX + 16];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int len = probe ? snprintf(text, sizeof(text), "%s#%u", key, probe) : snprintf(text, sizeof(text), "%s", key);
+	if (len < 0 || (size_t)len >= sizeof(text))
+		len = (int)sizeof(text) - 1;
+	if (!EVP_Digest(text, (size_t)len, md, &mdlen, EVP_sha256(), NULL) || mdlen < 8)
+		return a->min; /* cannot happen with a working libcrypto; probing continues from here */
+	uint64_t h = 0;
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | md[i];
+	uint64_t span = (uint64_t)a->max - a->min + 1;
+	return (uint32_t)(a->min + h % span);
+}
+
+static bool id_taken(const struct idalloc *a, uint32_t id, const struct names_local *local)
+{
+	return used_has(a, id) || (local && names_local_id_used(local, id));
+}
+
+/* Probes the hash sequence, then walks up from the last candidate (a nearly full range). */
+static uint32_t id_pick(const struct idalloc *a, const char *key, const struct names_local *local)
+{
+	uint32_t id = 0;
+	for (unsigned probe = 0; probe < IDALLOC_MAX_PROBES; probe++) {
+		id = idalloc_candidate(a, key, probe);
+		if (!id_taken(a, id, local)) {
+			if (probe)
+				entra_log(&logger, LOG_NOTICE, "id %u for %s after %u collision(s)", id, key, probe);
+			return id;
+		}
+	}
+	uint64_t span = (uint64_t)a->max - a->min + 1;
+	for (uint64_t step = 1; step <= span; step++) {
+		uint32_t next = (uint32_t)(a->min + ((uint64_t)id - a->min + step) % span);
+		if (!id_taken(a, next, local))
+			return next;
+	}
+	return 0;
+}
+
+static int req_key_cmp(const void *x, const void *y)
+{
+	return strcmp((*(struct idalloc_request *const *)x)->key, (*(struct idalloc_request *const *)y)->key);
+}
+
+static int insert_new(struct idalloc *a, sqlite3 *db, struct idalloc_request **fresh, size_t n_fresh,
+                      const struct names_local *local)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO unix_ids(id, key, allocated_at) VALUES(?, ?, ?)", -1, &st, NULL))
+		return db_fail(db, "preparing the uid insert");
+	long long now = (long long)time(NULL);
+	const char *prev = NULL;
+	uint32_t prev_id = 0;
+	for (size_t i = 0; i < n_fresh; i++) {
+		struct idalloc_request *r = fresh[i];
+		if (prev && !strcmp(prev, r->key)) { /* the same object asked twice */
+			r->id = prev_id;
+			continue;
+		}
+		if (!(r->id = id_pick(a, r->key, local))) {
+			entra_log(&logger, LOG_ERR, "no free id left in uid_min..uid_max for %s; widen the range",
+			          r->key);
+			continue;
+		}
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		if (sqlite3_step(st) != SQLITE_DONE || used_add(a, r->id)) {
+			sqlite3_finalize(st);
+			return db_fail(db, "storing a uid allocation");
+		}
+		sqlite3_reset(st);
+		prev = r->key, prev_id = r->id;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* After a commit: remember the new allocations so the next lookups find them. */
+static int entries_merge(struct idalloc *a, struct idalloc_request **fresh, size_t n_fresh)
+{
+	for (size_t i = 0; i < n_fresh; i++)
+		if (fresh[i]->id && entry_append(a, fresh[i]->key, fresh[i]->id))
+			return -1;
+	return 0;
+}
+
+static int fresh_commit(struct idalloc *a, sqlite3 *db, struct idalloc_request **fresh, size_t n_fresh,
+                        const struct names_local *local)
+{
+	struct idalloc snapshot_used = {.used = NULL};
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, "starting the uid allocation transaction");
+	/* Keep a copy of the used set: a rolled-back transaction must not leave ids marked. */
+	snapshot_used.used = a->used_cap ? malloc(a->used_cap * sizeof(*a->used)) : NULL;
+	if (a->used_cap && !snapshot_used.used) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (a->used_cap)
+		memcpy(snapshot_used.used, a->used, a->used_cap * sizeof(*a->used));
+	snapshot_used.used_cap = a->used_cap, snapshot_used.used_count = a->used_count;
+	if (insert_new(a, db, fresh, n_fresh, local) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(db, "committing uid allocations");
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		free(a->used);
+		a->used = snapshot_used.used, a->used_cap = snapshot_used.used_cap;
+		a->used_count = snapshot_used.used_count;
+		for (size_t i = 0; i < n_fresh; i++)
+			fresh[i]->id = 0;
+		return -1;
+	}
+	free(snapshot_used.used);
+	return entries_merge(a, fresh, n_fresh);
+}
+
+int idalloc_assign(struct idalloc *a, sqlite3 *db, struct idalloc_request *req, size_t n,
+                   const struct names_local *local)
+{
+	struct idalloc_request **fresh = NULL;
+	size_t n_fresh = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(req[i].id = idalloc_find(a, req[i].key)))
+			n_fresh++;
+	if (!n_fresh || !db)
+		return 0;
+	if (!(fresh = malloc(n_fresh * sizeof(*fresh))))
+		return -1;
+	n_fresh = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!req[i].id)
+			fresh[n_fresh++] = &req[i];
+	/* Key order makes collisions among new objects resolve the same way on every host. */
+	qsort(fresh, n_fresh, sizeof(*fresh), req_key_cmp);
+	int rc = fresh_commit(a, db, fresh, n_fresh, local);
+	free(fresh);
+	return rc;
+}
