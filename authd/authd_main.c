@@ -2,13 +2,13 @@
  * through [entra] proxy when set), runs the device code flow's requests and verifies the
  * id_token, so the PAM process loads no network code. Foreground, systemd Type=notify;
  * SIGTERM/SIGINT stop it. Signals are taken from a signalfd, blocked before any thread starts. */
-#include "authd_server.h"
-#include "authd_signin.h"
-#include "config.h"
-#include "doc_memo.h"
+#include "authd/authd_server.h"
+#include "authd/authd_signin.h"
+#include "common/config.h"
+#include "authd/doc_memo.h"
 #include "httpc/httpc.h"
-#include "log.h"
-#include "sd_notify.h"
+#include "common/log.h"
+#include "common/sd_notify.h"
 
 #include <errno.h>
 #include <getopt.h>

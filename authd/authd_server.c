@@ -1,8 +1,8 @@
-#include "authd_server.h"
+#include "authd/authd_server.h"
 
-#include "authd_proto.h"
-#include "clock.h"
-#include "unix_socket.h"
+#include "common/authd_proto.h"
+#include "common/clock.h"
+#include "common/unix_socket.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 #ifndef AUTHD_SERVER_H
 #define AUTHD_SERVER_H
 
-#include "authd_signin.h"
+#include "authd/authd_signin.h"
 
 #define AUTHD_MAX_SIGNINS      256 /* at once */
 #define AUTHD_MAX_UNPRIVILEGED 32  /* of those, for callers that are not root */

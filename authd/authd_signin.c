@@ -1,12 +1,12 @@
-#include "authd_signin.h"
+#include "authd/authd_signin.h"
 
-#include "clock.h"
+#include "common/clock.h"
 
-#include "authd_proto.h"
-#include "idp_flow.h"
-#include "oidc.h"
-#include "text_safe.h"
-#include "token_verify.h"
+#include "common/authd_proto.h"
+#include "authd/idp_flow.h"
+#include "authd/oidc.h"
+#include "common/text_safe.h"
+#include "authd/token_verify.h"
 
 #include <pwd.h>
 #include <stdbool.h>

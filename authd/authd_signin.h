@@ -3,8 +3,8 @@
 #ifndef AUTHD_SIGNIN_H
 #define AUTHD_SIGNIN_H
 
-#include "config.h"
-#include "log.h"
+#include "common/config.h"
+#include "common/log.h"
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-#include "b64url.h"
+#include "authd/b64url.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "doc_memo.h"
+#include "authd/doc_memo.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "file_cache.h"
+#include "authd/file_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>

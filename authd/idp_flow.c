@@ -1,8 +1,8 @@
 /* The IdP side of the device code flow: the device authorization request, the token polls and
  * what each answer of the token endpoint means. */
-#include "idp_flow.h"
+#include "authd/idp_flow.h"
 
-#include "text_safe.h"
+#include "common/text_safe.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-#include "jwk.h"
+#include "authd/jwk.h"
 
-#include "b64url.h"
-#include "jwt.h"
+#include "authd/b64url.h"
+#include "authd/jwt.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

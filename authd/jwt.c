@@ -1,7 +1,7 @@
-#include "jwt.h"
+#include "authd/jwt.h"
 
-#include "b64url.h"
-#include "jwk.h"
+#include "authd/b64url.h"
+#include "authd/jwk.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Claim checks for Entra v2.0 id_tokens. */
-#include "jwt.h"
-#include "token_claims.h"
+#include "authd/jwt.h"
+#include "common/token_claims.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-#include "oidc.h"
+#include "authd/oidc.h"
 
-#include "doc_memo.h"
-#include "file_cache.h"
+#include "authd/doc_memo.h"
+#include "authd/file_cache.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

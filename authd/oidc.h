@@ -3,7 +3,7 @@
 #ifndef PE_OIDC_H
 #define PE_OIDC_H
 
-#include "request.h"
+#include "authd/request.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
-#include "request.h"
+#include "authd/request.h"
 
-#include "clock.h"
+#include "common/clock.h"
 
 long long authd_remaining_ms(const struct authd_request *s)
 {

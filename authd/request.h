@@ -3,9 +3,9 @@
 #ifndef AUTHD_REQUEST_H
 #define AUTHD_REQUEST_H
 
-#include "config.h"
+#include "common/config.h"
 #include "httpc/httpc.h"
-#include "log.h"
+#include "common/log.h"
 
 struct pe_doc_memo;
 

@@ -1,9 +1,9 @@
 /* The id_token the IdP issued, verified here so pam_entra never loads libcrypto: RS256
  * signature by a key of the tenant's JWKS, then iss, aud, tid, exp, nbf and iat. */
-#include "token_verify.h"
+#include "authd/token_verify.h"
 
-#include "doc_memo.h"
-#include "jwt.h"
+#include "authd/doc_memo.h"
+#include "authd/jwt.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
 #ifndef AUTHD_TOKEN_VERIFY_H
 #define AUTHD_TOKEN_VERIFY_H
 
-#include "oidc.h"
-#include "request.h"
+#include "authd/oidc.h"
+#include "authd/request.h"
 
 #include <jansson.h>
 

@@ -1,6 +1,6 @@
 /* [entra] ca_file, checked once when the client is made, so that a wrong path or a file without
  * a certificate stops entra-authd at start (and fails doctor) instead of every sign-in. */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

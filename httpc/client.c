@@ -1,6 +1,6 @@
 /* The client's life cycle: libcurl's global set-up, the CURLSH of TLS sessions and DNS answers,
  * and the pool of idle easy handles that keeps connections warm between requests. */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

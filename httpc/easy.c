@@ -1,6 +1,6 @@
 /* The options every request of the client carries: what may be fetched, how TLS is verified,
  * where trust comes from and whether a proxy is used. */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 CURL *httpc_easy_new(const struct pe_http_client *c)
 {

@@ -1,6 +1,6 @@
 /* A failed transfer in words an administrator can act on: which host or proxy, and which
  * setting to check. Never the proxy's credentials: proxies are named "host:port". */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 #include <openssl/x509_vfy.h>
 #include <stdio.h>

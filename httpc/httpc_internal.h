@@ -2,7 +2,7 @@
 #ifndef PE_HTTPC_INTERNAL_H
 #define PE_HTTPC_INTERNAL_H
 
-#include "httpc.h"
+#include "httpc/httpc.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

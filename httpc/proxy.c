@@ -1,6 +1,6 @@
 /* [entra] proxy: an HTTP proxy that opens CONNECT tunnels, named by http:// or https://, a host
  * and a port. The value may hold a password, so no message here quotes it. */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* One request: a handle from the client's pool, the request's own options (URL, deadline,
  * body), the answer collected up to PE_HTTP_MAX_RESPONSE bytes, the handle back. */
-#include "httpc_internal.h"
+#include "httpc/httpc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

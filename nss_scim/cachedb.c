@@ -1,6 +1,6 @@
 /* cache.db: opened read-only and immutable as untrusted input (common/cache_reader.h), and
  * reopened when the published file is replaced (new inode) or when a forked child first uses it. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache_reader.h"
+#include "common/cache_reader.h"
 
 #define PW_COLUMNS "SELECT name, uid, gid, gecos, dir, shell, expire, role FROM passwd "
 /* ?2 is the configured uid_max: besides skipping ids nobody may see, the upper bound keeps out

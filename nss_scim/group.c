@@ -1,6 +1,6 @@
 /* group database: every account's private group (name = user, gid = uid, no members) and the
  * SCIM groups with their members. getgrnam_r, getgrgid_r, setgrent/getgrent_r/endgrent. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <grp.h>

@@ -1,5 +1,5 @@
 /* initgroups_dyn: a user's SCIM groups plus the local groups (e.g. sudo) their role grants. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <grp.h>

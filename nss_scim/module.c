@@ -1,5 +1,5 @@
 /* The module's shared state and its lock: settings, cache connection, fork handling. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <pthread.h>

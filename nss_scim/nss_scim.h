@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "cache_reader.h"
-#include "config.h"
+#include "common/cache_reader.h"
+#include "common/config.h"
 
 #define NSS_SCIM_XSTR(x) #x
 #define NSS_SCIM_STR(x)  NSS_SCIM_XSTR(x)

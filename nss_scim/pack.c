@@ -1,6 +1,6 @@
 /* Copies strings and pointer arrays into the caller-supplied NSS buffer. A NULL return means
  * the buffer is too small: the entry point answers NSS_STATUS_TRYAGAIN with ERANGE. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <stdalign.h>
 #include <stdint.h>

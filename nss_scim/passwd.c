@@ -1,5 +1,5 @@
 /* passwd database: getpwnam_r, getpwuid_r, setpwent/getpwent_r/endpwent. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <pwd.h>

@@ -2,15 +2,15 @@
  * file must never make this module hand out uid/gid 0, ids outside the configured range, a
  * reserved name (root, daemon, sudo, ...), or lines that would break /etc/passwd-style parsers.
  * Offending rows are skipped and logged once. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "reserved_names.h"
-#include "text_safe.h"
+#include "common/reserved_names.h"
+#include "common/text_safe.h"
 
 void scim_syslog(int priority, const char *fmt, ...)
 {

@@ -1,6 +1,6 @@
 /* Enumeration scans: one statement per cursor, stepped once per get*ent call and kept open in
  * between (under the module lock), instead of a new "key > last LIMIT 1" search per entry. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 /* Binds C's scan to start after the last key served, on the connection open now. */
 static sqlite3_stmt *scan_position(struct scim_view *v, struct scim_cursor *c, int *errnop)

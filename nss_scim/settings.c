@@ -1,6 +1,6 @@
 /* /etc/entra/entra.conf for the NSS module: parsed once, then only stat()ed on each call and
  * re-read when the file is replaced or modified. */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <string.h>

@@ -6,13 +6,13 @@
  *   sp_min 0, sp_max 99999, sp_warn 7, sp_inact -1 (the usual useradd defaults)
  *   sp_expire          the cache's expire column: -1 never, 1 disabled by Entra (1970-01-02);
  *                      any other negative value is treated as disabled (fail closed) */
-#include "nss_scim.h"
+#include "nss_scim/nss_scim.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <shadow.h>
 
-#include "cache_schema.h"
+#include "common/cache_schema.h"
 
 static struct scim_cursor sp_cursor = SCIM_CURSOR_INIT(ST_SCAN_SHADOW);
 

@@ -1,4 +1,4 @@
-#include "account.h"
+#include "pam_entra/account.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "cache_reader.h"
+#include "common/cache_reader.h"
 
 static int copy_text(char *dst, size_t dstlen, const unsigned char *src)
 {

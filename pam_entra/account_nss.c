@@ -1,6 +1,6 @@
 /* The account a PAM user name really is: what the host's NSS order resolves it to (files, LDAP,
  * SSSD, homed, ... and libnss_scim), held against the cache.db row pam_entra found by name. */
-#include "account.h"
+#include "pam_entra/account.h"
 
 #include <errno.h>
 #include <pwd.h>

@@ -1,10 +1,10 @@
-#include "authd_client.h"
+#include "pam_entra/authd_client.h"
 
-#include "authd_proto.h"
-#include "clock.h"
-#include "signin_flow.h"
-#include "text_safe.h"
-#include "unix_socket.h"
+#include "common/authd_proto.h"
+#include "common/clock.h"
+#include "pam_entra/signin_flow.h"
+#include "common/text_safe.h"
+#include "common/unix_socket.h"
 
 #include <errno.h>
 #include <stdio.h>

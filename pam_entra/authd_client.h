@@ -3,7 +3,7 @@
 #ifndef PE_AUTHD_CLIENT_H
 #define PE_AUTHD_CLIENT_H
 
-#include "session.h"
+#include "pam_entra/session.h"
 
 #include <jansson.h>
 

@@ -2,8 +2,8 @@
 #ifndef PE_LOGIN_H
 #define PE_LOGIN_H
 
-#include "account.h"
-#include "session.h"
+#include "pam_entra/account.h"
+#include "pam_entra/session.h"
 
 #include <jansson.h>
 

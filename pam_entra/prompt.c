@@ -1,4 +1,4 @@
-#include "prompt.h"
+#include "pam_entra/prompt.h"
 
 #include <security/pam_appl.h>
 #include <stdlib.h>

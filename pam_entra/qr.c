@@ -1,4 +1,4 @@
-#include "qr.h"
+#include "pam_entra/qr.h"
 
 #include <stdint.h>
 #include <stdlib.h>

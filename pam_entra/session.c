@@ -1,6 +1,6 @@
-#include "session.h"
+#include "pam_entra/session.h"
 
-#include "clock.h"
+#include "common/clock.h"
 
 long long pe_remaining_ms(const struct pe_session *s)
 {

@@ -3,8 +3,8 @@
 #ifndef PE_SESSION_H
 #define PE_SESSION_H
 
-#include "config.h"
-#include "log.h"
+#include "common/config.h"
+#include "common/log.h"
 
 #include <security/pam_modules.h>
 #include <stdbool.h>

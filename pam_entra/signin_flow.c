@@ -1,11 +1,11 @@
 /* The person's side of the device code flow: the prompt with the URL and the code (and a QR
  * code), then a poll through entra-authd each time they press Enter. */
-#include "signin_flow.h"
+#include "pam_entra/signin_flow.h"
 
-#include "clock.h"
-#include "prompt.h"
-#include "qr.h"
-#include "text_safe.h"
+#include "common/clock.h"
+#include "pam_entra/prompt.h"
+#include "pam_entra/qr.h"
+#include "common/text_safe.h"
 
 #include <security/pam_ext.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
 #ifndef PE_SIGNIN_FLOW_H
 #define PE_SIGNIN_FLOW_H
 
-#include "device_code.h"
-#include "session.h"
+#include "common/device_code.h"
+#include "pam_entra/session.h"
 
 /* What one poll of the token endpoint led to. */
 enum pe_poll_result { PE_POLL_DONE, PE_POLL_PENDING, PE_POLL_SLOW_DOWN, PE_POLL_FAILED };
