@@ -5,6 +5,7 @@
  * expired), and only lines common/ssh_key.c accepts: a line with options that reached
  * cache.db anyway is refused and logged, never printed. Nothing at all for an unknown user. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "common/ssh_key.h"
-#include "sync/scim/scim_internal.h"
 
 static int invalid(struct scim_error *err, const char *where, const char *what)
 {
