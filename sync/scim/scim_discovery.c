@@ -101,6 +101,12 @@ static const struct attr_def enterprise_attrs[] = {
     END,
 };
 
+/* sshPublicKey: one string of keys a line, or an array of such strings (README: SSH keys). */
+static const struct attr_def login_attrs[] = {
+    {"sshPublicKey", "string", "M", NULL, NULL, NULL, NULL},
+    END,
+};
+
 static const struct {
 	const char *id, *name, *description;
 	const struct attr_def *attrs;
@@ -108,6 +114,7 @@ static const struct {
     {SCIM_SCHEMA_USER, "User", "User Account", user_attrs},
     {SCIM_SCHEMA_GROUP, "Group", "Group", group_attrs},
     {SCIM_SCHEMA_ENTERPRISE, "EnterpriseUser", "Enterprise User", enterprise_attrs},
+    {SCIM_SCHEMA_LOGIN, "EntraLoginUser", "SSH public keys for sign-in on Linux hosts", login_attrs},
 };
 
 static json_t *attr_json(const struct attr_def *d)
@@ -156,7 +163,8 @@ static json_t *resource_type_json(struct scim_ctx *c, enum scim_resource_type ty
 	                       "ResourceType", "location", loc);
 	if (rt && type == SCIM_USER)
 		json_object_set_new(rt, "schemaExtensions",
-		                    json_pack("[{s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required", 0));
+		                    json_pack("[{s:s, s:b}, {s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required", 0,
+		                              "schema", SCIM_SCHEMA_LOGIN, "required", 0));
 	return rt;
 }
 

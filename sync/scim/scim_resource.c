@@ -2,13 +2,14 @@
 #include "sync/scim/scim_resource.h"
 #include "sync/scim/json_depth.h"
 #include "sync/scim/scim_internal.h"
+#include "sync/scim/scim_ssh_keys.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
  * discarded at once, so it is neither stored in state.db nor ever returned. */
-enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER };
+enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER, K_SSH_KEYS };
 
 struct attr_def {
 	const char *name; /* canonical spelling */
@@ -76,6 +77,11 @@ static const struct attr_def enterprise_attrs[] = {
     S("division"),       S("department"), {"manager", K_MANAGER, manager_subs},
     {NULL, 0, NULL},
 };
+/* The entra-login extension: SSH public keys for sign-in on the hosts (common/ssh_key.h). */
+static const struct attr_def login_attrs[] = {
+    {"sshPublicKey", K_SSH_KEYS, NULL},
+    {NULL, 0, NULL},
+};
 static const struct attr_def group_attrs[] = {
     S("displayName"),
     S("externalId"),
@@ -99,6 +105,17 @@ static const struct attr_def *table_for(enum scim_resource_type type, const char
 		return type == SCIM_GROUP ? group_attrs : user_attrs;
 	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_ENTERPRISE))
 		return enterprise_attrs;
+	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_LOGIN))
+		return login_attrs;
+	return NULL;
+}
+
+const char *scim_extension_urn(enum scim_resource_type type, const char *urn)
+{
+	static const char *const known[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
+	for (size_t i = 0; type == SCIM_USER && urn && i < sizeof(known) / sizeof(known[0]); i++)
+		if (scim_ieq_str(urn, known[i]))
+			return known[i];
 	return NULL;
 }
 
@@ -311,6 +328,8 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 	case K_NEVER: /* whatever its type: a value never kept needs no check */
 		replace_value(v, NULL);
 		return note_dropped(err, def->name);
+	case K_SSH_KEYS:
+		return scim_ssh_keys_normalize(v, where, err);
 	}
 	return 0;
 }
@@ -334,7 +353,7 @@ static bool is_server_attr(const char *key)
 	return scim_ieq_str(key, "id") || scim_ieq_str(key, "meta");
 }
 
-static int normalize_extension(json_t **ext, const char *urn, struct scim_error *err)
+static int normalize_extension(json_t **ext, enum scim_resource_type type, const char *urn, struct scim_error *err)
 {
 	if (json_is_null(*ext)) {
 		replace_value(ext, NULL);
@@ -342,7 +361,7 @@ static int normalize_extension(json_t **ext, const char *urn, struct scim_error 
 	}
 	if (!json_is_object(*ext))
 		return invalid(err, urn, "must be an object");
-	if (normalize_object(ext, enterprise_attrs, urn, err) < 0)
+	if (normalize_object(ext, table_for(type, urn), urn, err) < 0)
 		return -1;
 	if (json_object_size(*ext) == 0)
 		replace_value(ext, NULL);
@@ -370,7 +389,7 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 {
 	const struct attr_def *def = find_def(table_for(type, NULL), key);
 	const char *name = def ? def->name : key;
-	bool extension = type == SCIM_USER && scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE);
+	const char *extension = scim_extension_urn(type, key);
 	int rc;
 
 	const char *never = scim_attr_write_only(type, key);
@@ -379,14 +398,14 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 	if (json_is_object(v) && scim_ieq_str(key, type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER))
 		return normalize_core_object(out, type, v, err);
 	if (extension)
-		name = SCIM_SCHEMA_ENTERPRISE;
+		name = extension;
 	else if (scim_ieq_str(key, "schemas"))
 		name = "schemas";
 	if (json_object_get(out, name))
 		return invalid(err, name, "appears more than once");
 	json_incref(v);
 	if (extension)
-		rc = normalize_extension(&v, name, err);
+		rc = normalize_extension(&v, type, name, err);
 	else if (strcmp(name, "schemas") == 0)
 		rc = check_no_nul(v, name, err);
 	else
@@ -425,8 +444,10 @@ static int ensure_schemas(json_t *r, enum scim_resource_type type, struct scim_e
 	                                                                         "must be an array of strings");
 	if (!array_has_string_ci(schemas, core))
 		json_array_insert_new(schemas, 0, json_string(core));
-	if (json_object_get(r, SCIM_SCHEMA_ENTERPRISE) && !array_has_string_ci(schemas, SCIM_SCHEMA_ENTERPRISE))
-		json_array_append_new(schemas, json_string(SCIM_SCHEMA_ENTERPRISE));
+	static const char *const extensions[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
+	for (i = 0; type == SCIM_USER && i < sizeof(extensions) / sizeof(extensions[0]); i++)
+		if (json_object_get(r, extensions[i]) && !array_has_string_ci(schemas, extensions[i]))
+			json_array_append_new(schemas, json_string(extensions[i]));
 	return 0;
 }
 
