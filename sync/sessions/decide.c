@@ -44,8 +44,8 @@ int sessions_decide(const struct sessions_snapshot *prev, const struct sessions_
 	}
 	for (size_t i = 0; i < prev->n; i++) {
 		const struct sessions_account *a = &prev->v[i];
-		if (!a->disabled && !sessions_snapshot_find(cur, a->uid) &&
-		    sessions_policy_allows(policy, a->uid, a->name) && target_add(out, a, SESSIONS_REMOVED))
+		if (!sessions_snapshot_find(cur, a->uid) && sessions_policy_allows(policy, a->uid, a->name) &&
+		    target_add(out, a, SESSIONS_REMOVED))
 			return -1;
 	}
 	if (out->n)

@@ -76,9 +76,9 @@ void sessions_local_free(struct sessions_local *l);
 /* ---- decide.c ---- */
 /* Whether the policy lets the watcher touch UID (named NAME). */
 bool sessions_policy_allows(const struct sessions_policy *p, uint32_t uid, const char *name);
-/* The accounts whose sessions end: each account of CUR that is disabled, and each account PREV
- * had enabled that CUR no longer has (deleted in Entra or no longer granted to this host);
- * only what the policy allows. OUT (emptied first) points into CUR and PREV. 0 or -1 (memory). */
+/* The accounts whose sessions end: each account of CUR that is disabled, and each account of
+ * PREV that CUR no longer has (deleted in Entra or no longer granted to this host); only what
+ * the policy allows. OUT (emptied first) points into CUR and PREV. 0 or -1 (memory). */
 int sessions_decide(const struct sessions_snapshot *prev, const struct sessions_snapshot *cur,
                     const struct sessions_policy *policy, struct sessions_targets *out);
 /* What the next round compares against: CUR plus each removed target of T as an enabled
