@@ -225,6 +225,7 @@ install: all
 		man/entra-authd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PAMCONFIGDIR)
 	install -m 0644 etc/systemd/entra-syncd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-syncd.service
+	install -m 0644 etc/systemd/entra-sessions.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-sessions.service
 	install -m 0644 etc/systemd/entra-authd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.service
 	install -m 0644 etc/systemd/entra-authd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.socket
 	install -m 0644 etc/sysusers.d/entra.conf $(DESTDIR)$(SYSUSERSDIR)/entra.conf
