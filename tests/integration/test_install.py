@@ -177,7 +177,7 @@ def test_sessions_unit_verifies_root_with_cap_kill_only(destdir):
                              "ReadWritePaths=/run/entra-sessions\n", "RuntimeDirectory=entra-sessions\n",
                              "ExecStart=/usr/bin/entra-sync -c /etc/entra/entra.conf sessions --watch\n"]:
         assert line in text, line
-    assert "ProtectProc" not in text and "ProcSubset" not in text
+    assert "\nProtectProc=" not in text and "\nProcSubset=" not in text
 
 
 def test_authd_socket_unit_verifies(destdir):

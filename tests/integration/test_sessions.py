@@ -21,7 +21,7 @@ import sshd_e2e_util
 from sessions_util import HeldSession, Watcher
 from sshd_e2e_util import EntraHost
 
-pytestmark = pytest.mark.needs_root
+pytestmark = pytest.mark.needs_root  # namespaces, sshd, signals
 
 PROMISE_S = 15  # the issue's bound, from the SCIM response to the session's end
 
@@ -175,3 +175,11 @@ def test_doctor_reports_whether_the_watcher_runs(procs, host):
     rc, row = doctor_sessions(host)  # the lock file stays, but nobody holds it
     assert rc == 1 and row["status"] == "fail", row
 
+
+
+def test_only_entra_sync_links_libsystemd():
+    """sd-bus (logind) is entra-sync's dependency alone: never the daemon, the broker or a module."""
+    for name in ("entra-sync", "entra-syncd", "entra-authd", "libnss_scim.so.2", "pam_entra.so"):
+        dynamic = subprocess.run(["readelf", "-d", os.path.join(harness.BUILD, name)], capture_output=True,
+                                 text=True, check=True).stdout
+        assert ("libsystemd.so" in dynamic) == (name == "entra-sync"), name
