@@ -5,6 +5,7 @@ test can tell whether it ended or still answers. Watcher runs `entra-sync sessio
 inside the host's MountView (its /run is a private tmpfs: the lock lives there, and there is
 no systemd-logind, so the watcher ends sessions by signal)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -82,12 +83,13 @@ class HeldSession:
 class Watcher:
     """entra-sync sessions --watch in VIEW, logging to DIR/sessions.log."""
 
-    def __init__(self, procs, view, config, workdir, grace=2, interval=3):
+    def __init__(self, procs, view, config, workdir, grace=2, interval=3, env=None):
         self.procs, self.log_path = procs, os.path.join(workdir, "sessions.log")
         argv = [os.path.join(harness.BUILD, "entra-sync"), "-c", config, "sessions", "--watch",
                 "--grace", str(grace), "--interval", str(interval)]
         with open(self.log_path, "ab") as log:
-            self.proc = procs.start(view.argv(argv), env=dict(VIEW_ENV), stdout=log, stderr=subprocess.STDOUT)
+            self.proc = procs.start(view.argv(argv), env=dict(VIEW_ENV, **(env or {})), stdout=log,
+                                    stderr=subprocess.STDOUT)
         self.wait_for_log("watching ")
 
     def logs(self):
@@ -122,3 +124,54 @@ def processes_of(uid):
         except OSError:
             continue
     return pids
+
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class FakeLogind:
+    """A private D-Bus bus (the real dbus-daemon) with fake_logind.py owning
+    org.freedesktop.login1 on it; ADDRESS goes into the watcher's DBUS_SYSTEM_BUS_ADDRESS."""
+
+    def __init__(self, procs, workdir, sessions, deny=False):
+        self.dir = os.path.join(workdir, "logind")
+        os.makedirs(self.dir)
+        socket_path = os.path.join(self.dir, "bus")
+        self.address = "unix:path=" + socket_path
+        config = os.path.join(self.dir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG % socket_path)
+        self.bus = procs.start(["dbus-daemon", "--nofork", "--nopidfile", "--config-file=" + config],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(socket_path):
+            assert self.bus.poll() is None and time.monotonic() < deadline, "dbus-daemon did not start"
+            time.sleep(0.05)
+        self.calls_path = os.path.join(self.dir, "calls")
+        argv = ["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "fake_logind.py"), self.address,
+                json.dumps(sessions), self.calls_path] + (["deny"] if deny else [])
+        self.log_path = os.path.join(self.dir, "fake_logind.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = procs.start(argv, stdout=log, stderr=subprocess.STDOUT)
+        while "ready" not in open(self.log_path).read():
+            assert self.proc.poll() is None and time.monotonic() < deadline, open(self.log_path).read()
+            time.sleep(0.05)
+
+    def calls(self):
+        if not os.path.exists(self.calls_path):
+            return []
+        with open(self.calls_path) as f:
+            return [json.loads(line) for line in f if line.strip()]

@@ -4,8 +4,10 @@ alice and bob hold SSH sessions (public keys, the account phase through pam_entr
 sshd that resolves them through libnss_scim.so.2; entra-sync sessions --watch follows the
 cache.db the real entra-syncd publishes. Entra disables or deletes alice over SCIM: her session
 must end within 15 s of the SCIM response, bob's must still answer. The test host has no
-systemd-logind (the view's /run is a private tmpfs), so this is the signal path; the logind path
-is only exercised as far as noticing that logind does not run."""
+systemd-logind (the view's /run is a private tmpfs), so most tests take the signal path; the
+logind path (sd-bus, ListSessions, TerminateSession, TerminateUser, error names) is run against
+a stand-in for logind on a private dbus-daemon (fake_logind.py), since logind itself needs
+systemd as PID 1."""
 
 import json
 import os
@@ -183,3 +185,39 @@ def test_only_entra_sync_links_libsystemd():
         dynamic = subprocess.run(["readelf", "-d", os.path.join(harness.BUILD, name)], capture_output=True,
                                  text=True, check=True).stdout
         assert ("libsystemd.so" in dynamic) == (name == "entra-sync"), name
+
+
+def test_logind_is_asked_first_when_it_runs(procs, host):
+    """The logind path against a stand-in for logind on a private system bus (fake_logind.py;
+    the real one needs systemd as PID 1): alice's sessions, and only hers, are terminated
+    through it, then the signal sweep ends what is left (the stand-in ends nothing itself)."""
+    alice_uid, bob_uid = host.uid("alice"), host.uid("bob")
+    logind = sessions_util.FakeLogind(procs, host.dir, [["c1", alice_uid, "alice"], ["c2", bob_uid, "bob"],
+                                                        ["c3", alice_uid, "alice"]])
+    watcher = Watcher(procs, host.view, host.site.config, host.dir,
+                      env={"DBUS_SYSTEM_BUS_ADDRESS": logind.address})
+    alice, bob = host.hold("alice"), host.hold("bob")
+    since = scim_disable(host, "alice")
+    assert_ended_in_time(alice, since)
+    assert bob.answers()
+    logs = watcher.wait_for_log("ending process")
+    assert "ended logind session c1 of alice (uid %d, disabled in Entra)" % alice_uid in logs, logs
+    assert "ended logind session c3 of alice (uid %d, disabled in Entra)" % alice_uid in logs, logs
+    assert "does not run" not in logs and "c2" not in logs and "bob" not in logs, logs
+    assert logind.calls() == [["ListSessions"], ["TerminateSession", "c1"], ["TerminateSession", "c3"],
+                              ["TerminateUser", alice_uid]]
+
+
+def test_a_logind_failure_falls_back_to_signals(procs, host):
+    alice_uid = host.uid("alice")
+    logind = sessions_util.FakeLogind(procs, host.dir, [["c1", alice_uid, "alice"]], deny=True)
+    watcher = Watcher(procs, host.view, host.site.config, host.dir,
+                      env={"DBUS_SYSTEM_BUS_ADDRESS": logind.address})
+    alice, bob = host.hold("alice"), host.hold("bob")
+    since = scim_disable(host, "alice")
+    assert_ended_in_time(alice, since)
+    assert bob.answers()
+    logs = watcher.wait_for_log("ending process")
+    assert "logind: TerminateSession c1 failed: Access denied; the processes are signalled instead" in logs, logs
+    assert "ended logind session" not in logs
+    assert ["TerminateUser", alice_uid] in logind.calls()
