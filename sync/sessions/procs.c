@@ -27,7 +27,7 @@ static const char *field(const char *text, const char *key)
 
 int sessions_status_parse(const char *text, struct sessions_proc *p)
 {
-	const char *name = field(text, "Name:\t"), *uids = field(text, "Uid:\t");
+	const char *name = field(text, "Name:\t"), *uids = field(text, "Uid:\t"), *state = field(text, "State:\t");
 	unsigned long v[4];
 	char *end;
 	if (!name || !uids)
@@ -44,6 +44,7 @@ int sessions_status_parse(const char *text, struct sessions_proc *p)
 		uids = end;
 	}
 	p->ruid = (uint32_t)v[0], p->euid = (uint32_t)v[1], p->suid = (uint32_t)v[2], p->fsuid = (uint32_t)v[3];
+	p->dead = state && (*state == 'Z' || *state == 'X');
 	char comm[sizeof(p->comm)];
 	size_t len = strcspn(name, "\n");
 	snprintf(comm, sizeof(comm), "%.*s", (int)(len < sizeof(comm) ? len : sizeof(comm) - 1), name);
@@ -53,7 +54,7 @@ int sessions_status_parse(const char *text, struct sessions_proc *p)
 
 const struct sessions_target *sessions_proc_target(const struct sessions_proc *p, const struct sessions_targets *t)
 {
-	if (!p->ruid || !p->euid || !p->suid || !p->fsuid)
+	if (p->dead || !p->ruid || !p->euid || !p->suid || !p->fsuid)
 		return NULL;
 	const struct sessions_target *hit = sessions_targets_find(t, p->ruid);
 	return hit ? hit : sessions_targets_find(t, p->euid);

@@ -2,6 +2,7 @@
 #ifndef SYNC_SESSIONS_PROCS_H
 #define SYNC_SESSIONS_PROCS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,6 +14,7 @@
 struct sessions_proc {
 	pid_t pid;
 	uint32_t ruid, euid, suid, fsuid;
+	bool dead;     /* State: Z or X, a zombie waiting for its parent: nothing left to end */
 	char comm[64]; /* Name: of /proc/PID/status, printable ASCII only */
 };
 
@@ -21,7 +23,7 @@ struct sessions_proc {
 int sessions_status_parse(const char *text, struct sessions_proc *p);
 
 /* The target P belongs to: its real or effective uid is a target's, and none of its uids is 0
- * (a process that is root in any way is never touched). NULL when none. */
+ * (a process that is root in any way is never touched). NULL when none, and for a zombie. */
 const struct sessions_target *sessions_proc_target(const struct sessions_proc *p, const struct sessions_targets *t);
 
 /* Calls FN for each process of a target (sessions_proc_target), never pid 1 nor this process.

@@ -216,6 +216,9 @@ static void parses_proc_status(void **state)
 	assert_int_equal(sessions_status_parse("Name:\tx\n", &p), -1);
 	assert_int_equal(sessions_status_parse("Name:\tx\nUid:\t1\t2\n", &p), -1);
 	assert_int_equal(sessions_status_parse("Name:\tx\nUid:\t1\t2\t3\t99999999999\n", &p), -1);
+	assert_false(p.dead);
+	assert_int_equal(sessions_status_parse("Name:\tsh\nState:\tZ (zombie)\nUid:\t1\t1\t1\t1\n", &p), 0);
+	assert_true(p.dead);
 	/* a name with a terminal escape is logged as printable text */
 	assert_int_equal(sessions_status_parse("Name:\t\033[2Jevil\nUid:\t1\t1\t1\t1\n", &p), 0);
 	assert_null(strchr(p.comm, '\033'));
@@ -235,6 +238,9 @@ static void root_processes_are_never_targets(void **state)
 	p = (struct sessions_proc){.ruid = 200002, .euid = 200001, .suid = 200001, .fsuid = 200001};
 	assert_ptr_equal(sessions_proc_target(&p, &t), &one);
 	p.euid = 200002;
+	assert_null(sessions_proc_target(&p, &t));
+	/* a zombie has nothing left to end (and signalling it would log a kill that did nothing) */
+	p = (struct sessions_proc){.ruid = 200001, .euid = 200001, .suid = 200001, .fsuid = 200001, .dead = true};
 	assert_null(sessions_proc_target(&p, &t));
 }
 
