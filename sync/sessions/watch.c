@@ -114,7 +114,8 @@ static int round_decide(struct watcher *w, const struct sessions_local *local)
 	struct sessions_policy policy = {.uid_min = cfg->uid_min, .uid_max = cfg->uid_max, .local = local};
 	struct sessions_targets all = {0}, fresh = {0};
 	int rc = sessions_decide(&w->known, &w->cur, &policy, &all);
-	/* At start every disabled account would be new: their processes are signalled, unlogged. */
+	/* At start every disabled account would be new: without a line each and without logind
+	 * (thousands of calls on a large tenant), their processes are signalled, each one logged. */
 	if (!rc && w->first)
 		rc = targets_copy(&w->last, &all);
 	if (!rc)
