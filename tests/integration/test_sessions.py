@@ -94,6 +94,10 @@ def test_disabled_users_session_ends_and_bobs_lives_on(procs, host):
     ok, _out, _status = key_login(host, "alice")
     assert not ok
     assert bob.answers()
+    # SIGTERM stops it cleanly (under the sanitized build: no leak, no undefined behaviour).
+    assert watcher.stop() == 0, watcher.logs()
+    assert "Sanitizer" not in watcher.logs() and "runtime error" not in watcher.logs()
+    assert "Terminated: stopping" in watcher.logs()
 
 
 def key_login(host, name):
