@@ -225,3 +225,27 @@ def test_a_logind_failure_falls_back_to_signals(procs, host):
     assert "logind: TerminateSession c1 failed: Access denied; the processes are signalled instead" in logs, logs
     assert "ended logind session" not in logs
     assert ["TerminateUser", alice_uid] in logind.calls()
+
+
+def test_a_local_account_is_never_touched(procs, host):
+    """carol is disabled in Entra, but this host's /etc/passwd (the view's) names her: her
+    process lives on; alice, disabled after her, is ended, so the watcher did decide."""
+    carol_uid = host.uid("carol")
+    r = host.in_view("sh", "-c", "echo 'carol:x:%d:%d::/nonexistent:/usr/sbin/nologin' >> /etc/passwd"
+                     % (carol_uid, carol_uid))
+    assert r.returncode == 0, r.stderr
+    carol = procs.start(host.view.argv(["setpriv", "--reuid=%d" % carol_uid, "--regid=%d" % carol_uid,
+                                        "--clear-groups", "sleep", "600"]), env=dict(sessions_util.VIEW_ENV))
+    deadline = time.monotonic() + 10
+    while carol.pid not in sessions_util.processes_of(carol_uid):
+        assert carol.poll() is None and time.monotonic() < deadline, "carol's process did not start"
+        time.sleep(0.05)
+    watcher = Watcher(procs, host.view, host.site.config, host.dir)
+    alice = host.hold("alice")
+    host.disable("carol")
+    since = scim_disable(host, "alice")
+    assert_ended_in_time(alice, since)
+    time.sleep(0.5)
+    assert carol.poll() is None, watcher.logs()
+    assert "carol" not in watcher.logs()
+    assert "alice (uid %d) was disabled in Entra" % host.uid("alice") in watcher.logs()
