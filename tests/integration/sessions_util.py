@@ -109,20 +109,21 @@ class Watcher:
 
 
 def processes_of(uid):
-    """Pids whose real uid is UID, from /proc (the whole host: one pid namespace)."""
+    """Pids whose real uid is UID, from /proc (the whole host: one pid namespace); zombies,
+    which only wait for a parent to reap them (the test host's PID 1 may never), are not counted."""
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open("/proc/%s/status" % name) as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(name))
-                        break
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
         except OSError:
             continue
+        if fields.get("State", "").strip().startswith(("Z", "X")) or "Uid" not in fields:
+            continue
+        if int(fields["Uid"].split()[0]) == uid:
+            pids.append(int(name))
     return pids
 
 

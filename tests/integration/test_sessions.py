@@ -82,7 +82,7 @@ def test_disabled_users_session_ends_and_bobs_lives_on(procs, host):
     assert "alice (uid %d) was disabled in Entra: ending its sessions" % uid in logs, logs
     assert re.search(r"ending process \d+ \((sshd|cat)\) of alice \(uid %d, disabled in Entra\)" % uid, logs), logs
     assert "logind: no /run/systemd/seats/: systemd-logind does not run; ending processes by signal" in logs, logs
-    assert "bob" not in logs, logs
+    assert "of bob" not in logs and "bob (uid" not in logs, logs
     # Nothing of alice's is left, bob's session is whole, and the watcher keeps running.
     deadline = time.monotonic() + 5
     while sessions_util.processes_of(uid) and time.monotonic() < deadline:
@@ -114,7 +114,7 @@ def test_deleted_users_session_ends(procs, host):
     assert bob.answers()
     logs = watcher.wait_for_log("ending process")
     assert "alice (uid %d) was removed from this host: ending its sessions" % uid in logs, logs
-    assert "bob" not in logs
+    assert "of bob" not in logs and "bob (uid" not in logs, logs
 
 
 def test_dry_run_lists_and_a_watcher_started_later_still_ends_them(procs, host):
@@ -126,7 +126,7 @@ def test_dry_run_lists_and_a_watcher_started_later_still_ends_them(procs, host):
     r = host.in_view(os.path.join(harness.BUILD, "entra-sync"), "-c", host.site.config, "sessions")
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^alice\tuid %d\tdisabled in Entra\tpid \d+ \((sshd|cat)\)$" % uid, r.stdout, re.M), r.stdout
-    assert "bob" not in r.stdout
+    assert not re.search(r"^bob\t", r.stdout, re.M), r.stdout
     assert "systemd-logind does not run; end_sessions = yes" in r.stderr
     assert alice.answers(), "the dry run ended a session"
 
@@ -207,7 +207,7 @@ def test_logind_is_asked_first_when_it_runs(procs, host):
     logs = watcher.wait_for_log("ending process")
     assert "ended logind session c1 of alice (uid %d, disabled in Entra)" % alice_uid in logs, logs
     assert "ended logind session c3 of alice (uid %d, disabled in Entra)" % alice_uid in logs, logs
-    assert "does not run" not in logs and "c2" not in logs and "bob" not in logs, logs
+    assert "does not run" not in logs and "session c2" not in logs and "of bob" not in logs, logs
     assert logind.calls() == [["ListSessions"], ["TerminateSession", "c1"], ["TerminateSession", "c3"],
                               ["TerminateUser", alice_uid]]
 
@@ -247,5 +247,27 @@ def test_a_local_account_is_never_touched(procs, host):
     assert_ended_in_time(alice, since)
     time.sleep(0.5)
     assert carol.poll() is None, watcher.logs()
-    assert "carol" not in watcher.logs()
+    assert "of carol" not in watcher.logs() and "carol (uid" not in watcher.logs()
     assert "alice (uid %d) was disabled in Entra" % host.uid("alice") in watcher.logs()
+
+
+def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(procs, host):
+    """alice's process ignores SIGHUP and SIGTERM (SIG_IGN survives exec): SIGKILL after --grace."""
+    uid = host.uid("alice")
+    stubborn = procs.start(host.view.argv(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                                           "sh", "-c", "trap '' HUP TERM; exec sleep 600"]),
+                           env=dict(sessions_util.VIEW_ENV))
+    deadline = time.monotonic() + 10
+    while stubborn.pid not in sessions_util.processes_of(uid) or \
+            "sleep" not in open("/proc/%d/comm" % stubborn.pid).read():
+        assert stubborn.poll() is None and time.monotonic() < deadline, "the process did not start"
+        time.sleep(0.05)
+    watcher = Watcher(procs, host.view, host.site.config, host.dir, grace=2)
+    since = scim_disable(host, "alice")
+    stubborn.wait(timeout=PROMISE_S)
+    assert time.monotonic() - since <= PROMISE_S
+    assert stubborn.returncode == -9
+    logs = watcher.wait_for_log("killed")
+    assert "ending process %d (sleep) of alice" % stubborn.pid in logs, logs
+    assert "killed process %d (sleep) of alice (uid %d, disabled in Entra): still running after the grace period" \
+        % (stubborn.pid, uid) in logs, logs
