@@ -37,14 +37,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* Connection generations: only touched under the module lock. */
 static uint64_t epoch_counter;
 
-int64_t scim_coarse_ns(void)
+int64_t nss_coarse_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void scim_db_close(struct scim_db *d)
+void nss_db_close(struct nss_db *d)
 {
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(d->st[i]);
@@ -55,49 +55,49 @@ void scim_db_close(struct scim_db *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void scim_db_broken(struct scim_db *d, int rc)
+void nss_db_broken(struct nss_db *d, int rc)
 {
 	if (d->err == 0 && rc == SQLITE_INTERRUPT && entra_cache_budget_spent(&d->cache))
-		scim_syslog(LOG_ERR,
-		            "%s: a look-up exceeded its work bound (damaged or hostile file); serving nothing "
-		            "from it until entra-syncd republishes it",
-		            d->path);
+		nss_syslog(LOG_ERR,
+		           "%s: a look-up exceeded its work bound (damaged or hostile file); serving nothing "
+		           "from it until entra-syncd republishes it",
+		           d->path);
 	else if (d->err == 0)
-		scim_syslog(LOG_ERR, "%s: read error (%s); the file is damaged: restart entra-syncd to republish it",
-		            d->path, sqlite3_errstr(rc));
+		nss_syslog(LOG_ERR, "%s: read error (%s); the file is damaged: restart entra-syncd to republish it",
+		           d->path, sqlite3_errstr(rc));
 	d->err = EIO;
 }
 
-sqlite3_stmt *scim_stmt(struct scim_view *v, enum scim_stmt which, int *errnop)
+sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop)
 {
-	struct scim_db *d = v->db;
+	struct nss_db *d = v->db;
 	if (d->st[which])
 		return d->st[which];
 	if (sqlite3_prepare_v3(d->cache.db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &d->st[which], NULL) ==
 	    SQLITE_OK)
 		return d->st[which];
 	if (d->err == 0)
-		scim_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
-		            sqlite3_errmsg(d->cache.db));
+		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
+		           sqlite3_errmsg(d->cache.db));
 	d->err = EIO;
 	*errnop = EIO;
 	return NULL;
 }
 
-int scim_db_refresh(struct scim_db *d, const char *path)
+int nss_db_refresh(struct nss_db *d, const char *path)
 {
 	struct stat st;
 	pid_t pid = getpid();
 	if (stat(path, &st) != 0) {
 		int err = errno == ENOTDIR ? ENOENT : errno;
-		scim_db_close(d); /* a removed cache removes its accounts */
+		nss_db_close(d); /* a removed cache removes its accounts */
 		return err;
 	}
-	if (d->pid == pid && d->path && !strcmp(d->path, path) && scim_file_id_same(&d->id, &st)) {
-		d->checked_ns = scim_coarse_ns();
+	if (d->pid == pid && d->path && !strcmp(d->path, path) && nss_file_id_same(&d->id, &st)) {
+		d->checked_ns = nss_coarse_ns();
 		return d->err;
 	}
-	scim_db_close(d);
+	nss_db_close(d);
 	char why[384];
 	int err = 0;
 	if (!(d->path = strdup(path))) {
@@ -107,13 +107,13 @@ int scim_db_refresh(struct scim_db *d, const char *path)
 		st = d->cache.st;
 	} else {
 		/* Remember the refused file (its identity below): no retry until it changes. */
-		scim_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
+		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
 		if (d->cache.st.st_ino)
 			st = d->cache.st;
 	}
 	d->pid = pid;
-	d->checked_ns = scim_coarse_ns();
-	scim_file_id_set(&d->id, &st);
+	d->checked_ns = nss_coarse_ns();
+	nss_file_id_set(&d->id, &st);
 	d->err = err;
 	return err;
 }

@@ -12,7 +12,7 @@
 #include "common/reserved_names.h"
 #include "common/text_safe.h"
 
-void scim_syslog(int priority, const char *fmt, ...)
+void nss_syslog(int priority, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -43,7 +43,7 @@ static size_t name_len(const char *name, bool ours)
 	size_t n = 0;
 	for (; name[n]; n++) { /* one pass: this runs for every group member served */
 		unsigned char c = (unsigned char)name[n];
-		if (n >= SCIM_NAME_MAX || !name_byte_ok(c, ours))
+		if (n >= NSS_NAME_MAX || !name_byte_ok(c, ours))
 			return 0;
 		digits_only = digits_only && c >= '0' && c <= '9';
 	}
@@ -53,36 +53,36 @@ static size_t name_len(const char *name, bool ours)
 	return n;
 }
 
-size_t scim_name_len(const char *name)
+size_t nss_name_len(const char *name)
 {
 	size_t n = name_len(name, true);
 	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
 	return n && !entra_name_reserved(name) ? n : 0;
 }
 
-bool scim_name_ok(const char *name)
+bool nss_name_ok(const char *name)
 {
-	return scim_name_len(name) != 0;
+	return nss_name_len(name) != 0;
 }
 
-bool scim_local_group_name_ok(const char *name)
+bool nss_local_group_name_ok(const char *name)
 {
 	return name_len(name, false) != 0;
 }
 
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
-bool scim_field_ok(const char *text)
+bool nss_field_ok(const char *text)
 {
-	return text && entra_text_is_safe(text, SCIM_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	return text && entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
 }
 
-bool scim_path_ok(const char *path)
+bool nss_path_ok(const char *path)
 {
-	return scim_field_ok(path) && path[0] == '/';
+	return nss_field_ok(path) && path[0] == '/';
 }
 
-bool scim_id_ok(const struct scim_view *v, int64_t id)
+bool nss_id_ok(const struct nss_view *v, int64_t id)
 {
 	return id > 0 && id >= v->id_min && id <= v->id_max;
 }
@@ -95,15 +95,15 @@ static const char *const skip_text[] = {
     [SKIP_LOCAL_GROUP] = "a local group (local_members) with gid 0, an unsafe name, or a name the user's "
                          "[role] groups list in entra.conf does not grant",
     [SKIP_LOCAL_GROUP_MISMATCH] = "a local group (local_members) whose name and gid do not match /etc/group",
-    [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(SCIM_LOCAL_GROUPS),
+    [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(NSS_LOCAL_GROUPS),
 };
 
-void scim_log_skip(struct scim_view *v, enum scim_skip reason, long long key)
+void nss_log_skip(struct nss_view *v, enum nss_skip reason, long long key)
 {
 	unsigned bit = 1u << reason;
 	if (v->db->logged_once & bit)
 		return;
 	v->db->logged_once |= bit;
-	scim_syslog(LOG_WARNING, "%s: ignoring %s (id %lld; further ones are not logged); check entra-syncd",
-	            v->db->path, skip_text[reason], key);
+	nss_syslog(LOG_WARNING, "%s: ignoring %s (id %lld; further ones are not logged); check entra-syncd",
+	           v->db->path, skip_text[reason], key);
 }
