@@ -16,22 +16,25 @@
 /* ?2 is the configured uid_max: besides skipping ids nobody may see, the upper bound keeps out
  * the text and blob keys of a tampered cache (they sort after every number), without a per-row
  * typeof() call, and it lets SQLite read one rowid range. */
-#define PW_SCAN PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
+#define GR_COLUMNS "SELECT name, gid, member_uid_min, member_uid_max, member_names FROM groups "
+#define PW_SCAN    PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
     [ST_PW_BY_UID] = PW_COLUMNS "WHERE uid = ?1",
-    [ST_GR_BY_NAME] = "SELECT name, gid FROM groups WHERE name = ?1",
-    [ST_GR_BY_GID] = "SELECT name, gid FROM groups WHERE gid = ?1",
-    /* members is keyed (gid, uid): one range read, one rowid seek into passwd per member. */
+    [ST_GR_BY_NAME] = GR_COLUMNS "WHERE name = ?1",
+    [ST_GR_BY_GID] = GR_COLUMNS "WHERE gid = ?1",
+    /* Only for a group with members outside the configured uid range (group.c): members is
+     * keyed (gid, uid), one range read, one rowid seek into passwd per member. */
     [ST_GR_MEMBERS] = ("SELECT p.name FROM members m JOIN passwd p ON p.uid = m.uid"
                        " WHERE m.gid = ?1 AND p.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"),
-    [ST_USER_GROUPS] = "SELECT g.gid FROM members m JOIN groups g ON g.gid = m.gid WHERE m.uid = ?1",
+    /* The covering index alone: every gid is checked against the configured range anyway. */
+    [ST_USER_GROUPS] = "SELECT gid FROM members WHERE uid = ?1",
     [ST_USER_LOCAL_GROUPS] = "SELECT gid, name FROM local_members WHERE uid = ?1",
     [ST_SCAN_PASSWD] = PW_SCAN,
     [ST_SCAN_SHADOW] = PW_SCAN,
     [ST_SCAN_PRIVATE_GROUPS] = PW_SCAN,
-    [ST_SCAN_GROUPS] = "SELECT name, gid FROM groups WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
+    [ST_SCAN_GROUPS] = GR_COLUMNS "WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
 };
 
 /* Connection generations: only touched under the module lock. */

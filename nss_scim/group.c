@@ -29,9 +29,23 @@ static enum nss_status private_fill(const struct nss_pw_row *r, struct group *gr
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Packs the member names of GID one after another, then the NULL-terminated pointer array
- * (the count is only known once the names are packed, so no allocation is needed). */
-static enum nss_status members_fill(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
+/* The pointer array for the N names packed from FIRST on, NULL-terminated, into *MEM_OUT. */
+static enum nss_status members_point(struct nss_pack *p, char *first, size_t n, char ***mem_out, int *errnop)
+{
+	char **mem = nss_pack_ptrs(p, n + 1);
+	if (!mem)
+		return erange(errnop);
+	for (size_t i = 0; i < n; i++, first += strlen(first) + 1)
+		mem[i] = first;
+	mem[n] = NULL;
+	*mem_out = mem;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* The slow path, for a group with members outside the configured uid range: the member names
+ * of GID from the members table joined with passwd, one after another, then the pointers (the
+ * count is only known once the names are packed, so no allocation is needed). */
+static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
 {
 	sqlite3_stmt *q = nss_stmt(v, ST_GR_MEMBERS, errnop);
 	if (!q)
@@ -60,20 +74,60 @@ static enum nss_status members_fill(struct nss_view *v, int64_t gid, struct nss_
 	}
 	if (rc < 0)
 		return NSS_STATUS_UNAVAIL;
-	char **mem = nss_pack_ptrs(p, n + 1);
-	if (!mem)
+	return members_point(p, first, n, mem_out, errnop);
+}
+
+/* The fast path: the row's packed member names (common/cache_schema.h) copied in one go, then
+ * checked in place; a name that must not be served is dropped by moving the rest over it. */
+static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+                                    int *errnop)
+{
+	const char *blob = sqlite3_column_blob(q, GR_MEMBER_NAMES);
+	size_t len = (size_t)sqlite3_column_bytes(q, GR_MEMBER_NAMES), n = 0;
+	if (len > p->left)
 		return erange(errnop);
-	for (size_t i = 0; i < n; i++, first += strlen(first) + 1)
-		mem[i] = first;
-	mem[n] = NULL;
-	*mem_out = mem;
-	return NSS_STATUS_SUCCESS;
+	char *first = p->cur, *end = first + len, *out = first;
+	if (len)
+		memcpy(first, blob, len);
+	if (len && end[-1] != '\0') { /* the last name must end inside the value */
+		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
+		end = memrchr(first, '\0', len);
+		end = end ? end + 1 : first;
+	}
+	for (char *name = first; name < end;) {
+		size_t ok = nss_name_len(name), size = (ok ? ok : strlen(name)) + 1;
+		if (!ok) {
+			nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
+		} else {
+			if (out != name)
+				memmove(out, name, size);
+			out += size;
+			n++;
+		}
+		name += size;
+	}
+	p->cur = out;
+	p->left -= (size_t)(out - first);
+	return members_point(p, first, n, mem_out, errnop);
+}
+
+/* Members of the group row Q: packed in the row when they all lie in the configured range. */
+static enum nss_status members_fill(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+                                    int *errnop)
+{
+	int64_t lo = sqlite3_column_int64(q, GR_MEMBER_UID_MIN), hi = sqlite3_column_int64(q, GR_MEMBER_UID_MAX);
+	if (sqlite3_column_bytes(q, GR_MEMBER_NAMES) == 0 || (lo >= v->id_min && hi <= v->id_max))
+		return members_copy(v, q, p, mem_out, errnop);
+	return members_join(v, sqlite3_column_int64(q, GR_GID), p, mem_out, errnop);
 }
 
 /* Reads the current row of an ST_GR_* statement: false (logged) when it must not be served. */
 static bool group_row_ok(struct nss_view *v, sqlite3_stmt *q)
 {
 	if (sqlite3_column_type(q, GR_NAME) == SQLITE_TEXT && sqlite3_column_type(q, GR_GID) == SQLITE_INTEGER &&
+	    sqlite3_column_type(q, GR_MEMBER_UID_MIN) == SQLITE_INTEGER &&
+	    sqlite3_column_type(q, GR_MEMBER_UID_MAX) == SQLITE_INTEGER &&
+	    sqlite3_column_type(q, GR_MEMBER_NAMES) == SQLITE_BLOB &&
 	    nss_name_ok((const char *)sqlite3_column_text(q, GR_NAME)) && nss_id_ok(v, sqlite3_column_int64(q, GR_GID)))
 		return true;
 	nss_log_skip(v, SKIP_GROUP_ROW, (long long)sqlite3_column_int64(q, GR_GID));
@@ -89,7 +143,7 @@ static enum nss_status nss_group_fill(struct nss_view *v, sqlite3_stmt *q, struc
 	    !(gr->gr_passwd = nss_pack_str(&p, "*")))
 		return erange(errnop);
 	gr->gr_gid = (gid_t)gid;
-	return members_fill(v, gid, &p, &gr->gr_mem, errnop);
+	return members_fill(v, q, &p, &gr->gr_mem, errnop);
 }
 
 /* Private group first (via PW, bound to the same key), then the SCIM group (via GR). */

@@ -45,7 +45,7 @@ enum nss_stmt {
 /* Column order of the ST_PW_* and passwd/shadow/private-group scan statements. */
 enum { PW_NAME, PW_UID, PW_GID, PW_GECOS, PW_DIR, PW_SHELL, PW_EXPIRE, PW_ROLE };
 /* Column order of the ST_GR_BY_* / ST_SCAN_GROUPS statements. */
-enum { GR_NAME, GR_GID };
+enum { GR_NAME, GR_GID, GR_MEMBER_UID_MIN, GR_MEMBER_UID_MAX, GR_MEMBER_NAMES };
 
 /* File identity used to notice a replaced file without reading it. */
 struct nss_file_id {

@@ -23,39 +23,47 @@ void nss_syslog(int priority, const char *fmt, ...)
 	syslog(LOG_AUTHPRIV | priority, "libnss_scim: %s", msg);
 }
 
-/* Whether byte C may stand in a name: OURS, only what entra-syncd writes (lowercase ASCII
- * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of
- * a multi-byte character and no capital ("Root") reaches ls, ps or who; else (a local group
- * a role grants, as /etc/group has it) any printable ASCII but the separators. */
-static bool name_byte_ok(unsigned char c, bool ours)
-{
-	if (ours)
-		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
-	return c > 0x20 && c < 0x7f && c != ':' && c != ',';
-}
+/* Bytes that may stand in a name. NAME_OURS: only what entra-syncd writes (lowercase ASCII
+ * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of a
+ * multi-byte character and no capital ("Root") reaches ls, ps or who. NAME_LOCAL: a local group
+ * a role grants, as /etc/group has it: any printable ASCII but the separators. NAME_DIGIT marks
+ * digits. A table, because this runs for every byte of every group member served
+ * (tests/unit/test_nss_sane.c checks it against the rule in words). */
+enum { NAME_OURS = 1, NAME_LOCAL = 2, NAME_DIGIT = 4 };
+/* Bytes 0x80-0xff are 0: never in a name. */
+static const unsigned char name_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 3, 3, 2, /* 0x20 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 2, 2, 2, 2, 2, /* 0x30 */
+    3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x40 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, /* 0x50 */
+    2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x60 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 0, /* 0x70 */
+};
 
 /* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
-static size_t name_len(const char *name, bool ours)
+static size_t name_len(const char *name, unsigned kind)
 {
 	if (!name || *name == '-')
 		return 0;
-	bool digits_only = true;
+	unsigned digits = NAME_DIGIT;
 	size_t n = 0;
-	for (; name[n]; n++) { /* one pass: this runs for every group member served */
-		unsigned char c = (unsigned char)name[n];
-		if (n >= NSS_NAME_MAX || !name_byte_ok(c, ours))
+	for (; name[n]; n++) { /* one pass */
+		unsigned c = name_byte[(unsigned char)name[n]];
+		if (!(c & kind) || n >= NSS_NAME_MAX)
 			return 0;
-		digits_only = digits_only && c >= '0' && c <= '9';
+		digits &= c;
 	}
 	/* An all-digit name would be taken for a uid by chown and friends. */
-	if (n == 0 || digits_only || !strcmp(name, ".") || !strcmp(name, ".."))
+	if (n == 0 || digits || (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.'))))
 		return 0;
 	return n;
 }
 
 size_t nss_name_len(const char *name)
 {
-	size_t n = name_len(name, true);
+	size_t n = name_len(name, NAME_OURS);
 	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
 	return n && !entra_name_reserved(name) ? n : 0;
 }
@@ -67,14 +75,22 @@ bool nss_name_ok(const char *name)
 
 bool nss_local_group_name_ok(const char *name)
 {
-	return name_len(name, false) != 0;
+	return name_len(name, NAME_LOCAL) != 0;
 }
 
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
 bool nss_field_ok(const char *text)
 {
-	return text && entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	if (!text)
+		return false;
+	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
+	 * table of hidden code points) only for text that holds anything else. */
+	size_t n = 0;
+	for (unsigned char c; (c = (unsigned char)text[n]) != '\0'; n++)
+		if (c < 0x20 || c > 0x7e || c == ':')
+			return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	return n <= NSS_FIELD_MAX;
 }
 
 bool nss_path_ok(const char *path)

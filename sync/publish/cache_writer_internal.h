@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "sync/publish/cache_members.h"
 #include "sync/publish/cache_writer.h"
 
 struct writer {
@@ -22,13 +23,16 @@ int cache_step_reset(struct writer *w, sqlite3_stmt *st, const char *what);
 void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
 
 /* One passwd row: CACHE_INSERT_ACCOUNT_SQL with cache_bind_account's parameters. */
-#define CACHE_INSERT_ACCOUNT_SQL                                                                        \
-	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)" \
+#define CACHE_INSERT_ACCOUNT_SQL                                                                                       \
+	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"         \
 	 " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
 void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
-/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */
-#define CACHE_INSERT_GROUP_SQL "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)"
-void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g);
+/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters (G and its members
+ * packed by cache_packs_build). */
+#define CACHE_INSERT_GROUP_SQL                                                                                         \
+	("INSERT INTO groups(name, gid, object_id, scim_id, member_uid_min, member_uid_max, member_names)"             \
+	 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g, const struct cache_packed_group *members);
 /* Writes (or replaces) every meta row. */
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation);
 

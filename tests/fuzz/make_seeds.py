@@ -192,12 +192,13 @@ def idp_seeds(jwk, token):
     ]
 
 
-SCHEMA_SMALL = (  # the reader's tables without the secondary indexes, so a seed fits 4 KiB pages of 512
+SCHEMA_SMALL = (  # the reader's tables without the secondary indexes (and fewer NOT NULLs), so a seed fits 4 KiB
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE passwd(name TEXT NOT NULL, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"
     " gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL, upn TEXT NOT NULL, object_id TEXT,"
     " scim_id TEXT NOT NULL, role TEXT NOT NULL, login INTEGER NOT NULL, expire INTEGER NOT NULL);"
-    "CREATE TABLE groups(name TEXT NOT NULL, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);"
+    "CREATE TABLE groups(name TEXT NOT NULL, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL,"
+    " member_uid_min INTEGER, member_uid_max INTEGER, member_names BLOB);"
     "CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID;"
     "CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"
     " PRIMARY KEY(uid, gid)) WITHOUT ROWID;")
@@ -210,13 +211,18 @@ def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHE
     con = sqlite3.connect(path)
     con.execute("PRAGMA page_size=512")
     con.executescript(schema)
-    info = {"schema_version": "1", "generation": "1", "published_at": str(NOW), "host": "web-01",
+    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
             "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
     for u in users:
         con.execute("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", u)
-    con.executemany("INSERT INTO groups VALUES(?,?,?,?)", groups)
+    names = {u[1]: u[0] for u in users}
+    for g in groups:  # schema version 2: the members' names packed in the row, in uid order
+        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
+        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
     con.executemany("INSERT INTO members VALUES(?,?)", members)
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
     con.commit()
@@ -237,7 +243,7 @@ def nss_seeds():
     good = cache_file([alice, bob], [("web-team", 300000, "g-oid", "scim-g"), ("linux-admins", 300001, None, "g2")],
                       [(300000, 200001), (300000, 200002), (300001, 200001)], [(200001, 27, "sudo")])
     seeds = [good, good[:1024], good[:100], b"SQLite format 3\0" + b"\0" * 84, b"not a database\n" * 8]
-    seeds.append(cache_file([alice], meta={"schema_version": "2"}))
+    seeds.append(cache_file([alice], meta={"schema_version": "1"}))
     seeds.append(cache_file([alice], meta={"schema_version": None}))
     seeds.append(cache_file([pw("root", 0), pw("x:y", 200003), pw("evil", 200004, home="/h\nx"),
                              pw("low", 100), pw("big", 4000000000), pw("c", 200005, gecos="a:b")]))

@@ -359,6 +359,21 @@ def cache_schema_sql():
     return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
 
 
+def packed_members(users, members):
+    """gid -> (member_uid_min, member_uid_max, member_names) as entra-syncd writes them: the
+    names of the members that have an account, in uid order, each followed by a NUL byte."""
+    names = {u["uid"]: u["name"] for u in users}
+    by_gid = {}
+    for gid, uid in members:
+        if uid in names:
+            by_gid.setdefault(gid, set()).add(uid)
+    packed = {}
+    for gid, uids in by_gid.items():
+        uids = sorted(uids)
+        packed[gid] = (uids[0], uids[-1], b"".join(names[uid].encode() + b"\0" for uid in uids))
+    return packed
+
+
 def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644):
     """Writes a cache.db the way entra-syncd publishes it (temp file + rename).
     users: dicts with name, uid and optional gid, gecos, dir, shell, upn, object_id, scim_id,
@@ -370,7 +385,7 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
         os.unlink(tmp)
     con = sqlite3.connect(tmp)
     con.executescript(cache_schema_sql())
-    info = {"schema_version": "1", "generation": "1", "published_at": str(int(time.time())),
+    info = {"schema_version": "2", "generation": "1", "published_at": str(int(time.time())),
             "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", list(info.items()))
@@ -381,9 +396,11 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
             u.get("shell", "/bin/bash"), u.get("upn", name + "@contoso.com"), u.get("object_id"),
             u.get("scim_id", "scim-" + name), u.get("role", "user"), u.get("login", 1),
             u.get("expire", -1)))
+    packed = packed_members(users, members)
     for g in groups:
-        con.execute("INSERT INTO groups VALUES(?,?,?,?)",
-                    (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"])))
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"]))
+                    + packed.get(g["gid"], (0, 0, b"")))
     con.executemany("INSERT INTO members VALUES(?,?)", list(members))
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
     con.commit()

@@ -124,6 +124,28 @@ def test_missing_or_invalid_config_is_unavailable(site, host):
     assert lines(host.getent("passwd", "root"))[0].startswith("root:")
 
 
+def version_1_cache(path):
+    """A cache.db as the previous release's entra-syncd wrote it (schema version 1: groups
+    without the packed member names), holding alice and web-team."""
+    import sqlite3
+    v1_groups = ("CREATE TABLE groups( name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT,"
+                 " scim_id TEXT NOT NULL);")
+    schema = re.sub(r"CREATE TABLE groups\(.*?\);", v1_groups, harness.cache_schema_sql())
+    assert schema != harness.cache_schema_sql()
+    con = sqlite3.connect(path)
+    con.executescript(schema)
+    con.executemany("INSERT INTO meta VALUES(?,?)", [("schema_version", "1"), ("generation", "1"),
+                                                     ("host", "web-01"), ("uid_min", "200000"),
+                                                     ("uid_max", "2000200000"), ("published_at", "0")])
+    con.execute("INSERT INTO passwd VALUES('alice',200001,200001,'Alice','/home/alice','/bin/bash',"
+                "'alice@contoso.com',NULL,'s1','admin',1,-1)")
+    con.execute("INSERT INTO groups VALUES('web-team',300001,NULL,'g1')")
+    con.execute("INSERT INTO members VALUES(300001,200001)")
+    con.commit()
+    con.close()
+    os.chmod(path, 0o644)
+
+
 def corrupt(site, how):
     standard_cache(site)
     path = site.cache_db
@@ -143,10 +165,12 @@ def corrupt(site, how):
         data = bytearray(open(path, "rb").read())
         data[4096:] = bytes(len(data) - 4096)
         data = bytes(data)
-    if how in ("wrong-schema", "no-tables", "directory"):
+    if how in ("wrong-schema", "version-1", "no-tables", "directory"):
         os.unlink(path)
         if how == "wrong-schema":
-            standard_cache(site, meta={"schema_version": "2"})
+            standard_cache(site, meta={"schema_version": "3"})
+        elif how == "version-1":
+            version_1_cache(path)
         elif how == "no-tables":
             import sqlite3
             con = sqlite3.connect(path)
@@ -163,7 +187,7 @@ def corrupt(site, how):
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "truncated-page", "header-only", "empty",
-                                 "zeroed-pages", "wrong-schema", "no-tables", "directory"])
+                                 "zeroed-pages", "wrong-schema", "version-1", "no-tables", "directory"])
 def test_corrupt_cache_is_unavailable_never_a_crash(site, host, how):
     corrupt(site, how)
     for db, key in (("passwd", "alice"), ("passwd", "200001"), ("group", "web-team"), ("shadow", "alice")):

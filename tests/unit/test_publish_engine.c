@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "sync/publish/publish_engine.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
-#include "sync/publish/publish_engine.h"
 #include "sync/scim/scim_api.h"
 #include "sync/store/store_changes.h"
 
@@ -358,6 +358,8 @@ static const char *const dumps[] = {
     "SELECT key, value FROM meta WHERE key NOT IN ('generation', 'published_at') ORDER BY key",
     "SELECT * FROM passwd ORDER BY uid",
     "SELECT * FROM groups ORDER BY gid",
+    /* the packed member names hold NUL bytes: compared in hex (schema version 2) */
+    "SELECT gid, member_uid_min, member_uid_max, hex(member_names) FROM groups ORDER BY gid",
     "SELECT * FROM members ORDER BY gid, uid",
     "SELECT * FROM local_members ORDER BY uid, gid",
     "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
