@@ -17,8 +17,9 @@
 #define CACHE_STR(x)  CACHE_STR_(x)
 
 /* Memory held per connection: readers live in every process that resolves a name. The page
- * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages keep the interior pages and the
- * recently used leaves of a 100k-user cache), and the lookaside at 4 KiB instead of 120 KiB
+ * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages of ENTRA_CACHE_PAGE_SIZE keep
+ * the interior pages and the recently used leaves of a 100k-user cache), and the lookaside at
+ * 4 KiB instead of 120 KiB
  * (all of it written at open). No mmap: a cache.db truncated in place by mistake would then
  * kill the host process with SIGBUS, not fail a look-up. */
 #define CACHE_PAGES     "256"

@@ -57,6 +57,11 @@
 	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL," \
 	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
 
+/* Page size the writer uses. Readers hold every page they touch in their page cache (inside
+ * every process that resolves a name): 4 KiB pages cost a quarter of 16 KiB ones per page
+ * touched, for the same look-up speed (tests/bench, README "Benchmarks"). */
+#define ENTRA_CACHE_PAGE_SIZE 4096
+
 /* shadow sp_expire for an account Entra disabled: 1970-01-02, always in the past. */
 #define ENTRA_EXPIRE_DISABLED 1
 #define ENTRA_EXPIRE_NEVER (-1)

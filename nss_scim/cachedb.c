@@ -87,10 +87,9 @@ sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop)
 	return NULL;
 }
 
-int nss_db_refresh(struct nss_db *d, const char *path)
+int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 {
 	struct stat st;
-	pid_t pid = getpid();
 	if (stat(path, &st) != 0) {
 		int err = errno == ENOTDIR ? ENOENT : errno;
 		nss_db_close(d); /* a removed cache removes its accounts */

@@ -10,6 +10,9 @@ static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t nss_atfork_once = PTHREAD_ONCE_INIT;
 static struct nss_settings nss_settings;
 static struct nss_db nss_db;
+/* This process's id, kept so a look-up costs no getpid() system call: 0 until the first call,
+ * and set again in a forked child by fork_child. */
+static pid_t nss_pid;
 
 /* Holding the lock across fork() means the child never inherits it locked mid-lookup; the child
  * then notices the pid change and reopens the cache instead of sharing the parent's handle. */
@@ -28,6 +31,7 @@ static void fork_release(void)
 static void fork_child(void)
 {
 	nss_db.pid = 0;
+	nss_pid = getpid();
 	pthread_mutex_unlock(&nss_lock);
 }
 
@@ -52,7 +56,7 @@ enum nss_status nss_begin(struct nss_view *v, int *errnop)
 	pthread_mutex_lock(&nss_lock);
 	int err = nss_settings_refresh(&nss_settings, ENTRA_DEFAULT_CONFIG);
 	if (!err)
-		err = nss_db_refresh(&nss_db, nss_settings.cfg.cache_db);
+		err = nss_db_refresh(&nss_db, nss_settings.cfg.cache_db, nss_pid ? nss_pid : (nss_pid = getpid()));
 	if (err) {
 		pthread_mutex_unlock(&nss_lock);
 		*errnop = err;

@@ -82,7 +82,8 @@ struct nss_db {
 	int err;              /* 0 when usable, else the errno callers get (cached per identity) */
 	unsigned logged_once; /* bit per skip reason, reset on reopen */
 };
-int nss_db_refresh(struct nss_db *d, const char *path);
+/* PID is the calling process (a connection opened by another one is reopened). */
+int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid);
 void nss_db_close(struct nss_db *d);
 /* Marks the open cache unusable after a read error (until the file changes). */
 void nss_db_broken(struct nss_db *d, int rc);

@@ -18,6 +18,9 @@
 #include "common/log.h"
 #include "sync/publish/cache_writer_internal.h"
 
+#define CACHE_STR_(x) #x
+#define CACHE_STR(x)  CACHE_STR_(x)
+
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
 long long cache_generation(const char *path)
@@ -287,8 +290,8 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, long lon
 static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	if (sqlite3_exec(w->db,
-	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=16384; PRAGMA "
-	                 "cache_size=-65536; BEGIN",
+	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=" CACHE_STR(
+	                     ENTRA_CACHE_PAGE_SIZE) "; PRAGMA cache_size=-65536; BEGIN",
 	                 NULL, NULL, NULL))
 		return cache_sql_fail(w, "schema");
 	if (write_rows(w, s, generation)) {

@@ -91,6 +91,21 @@ static long rss_kib(void)
 	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Anonymous memory (heap, copied-on-write library data): what the process owns, unlike the
+ * shared library code RSS also counts. -1 when /proc/self/smaps_rollup cannot be read. */
+static long anon_kib(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kib = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Anonymous:", 10))
+			kib = strtol(line + 10, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 static void fail(struct bench *b, const char *op, const char *key, const char *why)
 {
 	if (b->errors < 20)
@@ -417,9 +432,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 static json_t *run_all(struct bench *b)
 {
 	json_t *out = json_object(), *results = json_object();
-	long before = rss_kib();
+	long before = rss_kib(), anon_before = anon_kib();
 	struct passwd *first = getpwnam(b->keys.users[0].name); /* loads the module */
-	long after_first = rss_kib();
+	long after_first = rss_kib(), anon_after = anon_kib();
 	if (!first)
 		fail(b, "getpwnam", b->keys.users[0].name, "not found on the first call");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -433,6 +448,9 @@ static json_t *run_all(struct bench *b)
 	json_object_set_new(out, "rss_kib",
 	                    json_pack("{s:I, s:I, s:I}", "before", (json_int_t)before, "after_first",
 	                              (json_int_t)after_first, "after_all", (json_int_t)after_all));
+	json_object_set_new(
+	    out, "anon_kib",
+	    json_pack("{s:I, s:I}", "before", (json_int_t)anon_before, "after_first", (json_int_t)anon_after));
 	json_object_set_new(out, "errors", json_integer((json_int_t)b->errors));
 	return out;
 }

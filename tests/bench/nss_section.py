@@ -142,9 +142,9 @@ def median(results, size, mode, op, stat="median_us"):
         return None
 
 
-def rss_added(results, size, mode):
+def rss_added(results, size, mode, key="rss_kib"):
     try:
-        rss = results[size][mode]["rss_kib"]
+        rss = results[size][mode][key]
         return rss["after_first"] - rss["before"]
     except KeyError:
         return None
@@ -188,6 +188,9 @@ def add_size_rows(t, results, n, tag=""):
               rss_added(results, n, base))
     t.add("RSS added by first look-up %s" % lbl, rss_added(results, n, "scim"), "KiB", "before v2",
           RSS_BEFORE_KIB, target=("<=", 0.5))
+    for base in ("files", "cache"):  # heap and written library data: what the process owns
+        t.add("anonymous memory added by first look-up %s" % lbl, rss_added(results, n, "scim", "anon_kib"), "KiB",
+              base, rss_added(results, n, base, "anon_kib"))
 
 
 FLAT_OPS = ("getpwnam", "getpwuid", "getgrnam", "getgrgid", "getgrnam_private", "getpwnam_miss", "getgrnam_miss",

@@ -359,6 +359,13 @@ def cache_schema_sql():
     return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
 
 
+def cache_page_size():
+    """ENTRA_CACHE_PAGE_SIZE of common/cache_schema.h: the page size entra-syncd writes."""
+    import re
+    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
+    return int(re.search(r"#define ENTRA_CACHE_PAGE_SIZE (\d+)", text).group(1))
+
+
 def packed_members(users, members):
     """gid -> (member_uid_min, member_uid_max, member_names) as entra-syncd writes them: the
     names of the members that have an account, in uid order, each followed by a NUL byte."""
@@ -384,6 +391,7 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
     if os.path.exists(tmp):
         os.unlink(tmp)
     con = sqlite3.connect(tmp)
+    con.execute("PRAGMA page_size = %d" % cache_page_size())
     con.executescript(cache_schema_sql())
     info = {"schema_version": "2", "generation": "1", "published_at": str(int(time.time())),
             "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}

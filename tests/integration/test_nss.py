@@ -411,6 +411,27 @@ def test_every_short_buffer_gets_erange(site, host, args, line, size):
     assert out == [line, "size=%d" % size]
 
 
+def test_every_short_buffer_gets_erange_when_members_are_dropped(site, host):
+    """Schema version 2's two member paths: the packed names with one that must not be served
+    (a reserved name, dropped in place), and the join for a group whose members reach outside
+    the configured uid range (a narrower [accounts] uid_max than the cache was published for)."""
+    site.write_config(uid_max=200100)
+    users = [{"name": "alice", "uid": 200001}, {"name": "root", "uid": 200002}, {"name": "bob", "uid": 200003},
+             {"name": "dave", "uid": 250000}]
+    groups = [{"name": "mixed", "gid": 200050}, {"name": "wide", "gid": 200051}]
+    members = [(200050, 200001), (200050, 200002), (200050, 200003), (200051, 200001), (200051, 250000)]
+    harness.write_cache(site.cache_db, users=users, groups=groups, members=members)
+    for args, line, size in ((("group", "mixed"), "mixed:*:200050:alice,bob", group_size("mixed", ["alice", "bob"])),
+                             (("group-gid", 200051), "wide:*:200051:alice", group_size("wide", ["alice"])),
+                             (("grent",), None, None)):
+        rc, out = direct(host, *args)
+        assert rc == 0, out
+        if line:
+            assert out == [line, "size=%d" % size]
+        else:  # enumeration: each entry first tried with 1 byte, then served whole
+            assert out[-2:] == ["mixed:*:200050:alice,bob", "wide:*:200051:alice"], out
+
+
 def test_short_buffer_does_not_advance_enumeration(site, host):
     standard_cache(site)
     rc, out = direct(host, "pwent")
