@@ -56,25 +56,29 @@ static void reserved_set_build(void)
 	}
 }
 
-static bool signature_may_match(const char *name)
+static bool signature_may_match(const char *name, size_t len)
 {
-	size_t len = strnlen(name, SIG_LENGTHS);
 	if (len >= SIG_LENGTHS || len == 0)
 		return reserved_set.unbounded;
 	return (reserved_set.first[len] >> ((unsigned char)name[0] & 63) & 1) &&
 	       (reserved_set.last[len] >> ((unsigned char)name[len - 1] & 63) & 1);
 }
 
-bool entra_name_reserved(const char *name)
+bool entra_name_reserved_len(const char *name, size_t len)
 {
 	if (name[0] == 's' && !strncmp(name, "systemd-", 8))
 		return true;
 	pthread_once(&reserved_set_once, reserved_set_build);
-	if (!signature_may_match(name))
+	if (!signature_may_match(name, len))
 		return false;
 	for (size_t slot = name_hash(name) & (SET_SLOTS - 1); reserved_set.slot[slot];
 	     slot = (slot + 1) & (SET_SLOTS - 1))
 		if (!strcmp(reserved_names[reserved_set.slot[slot] - 1], name))
 			return true;
 	return false;
+}
+
+bool entra_name_reserved(const char *name)
+{
+	return entra_name_reserved_len(name, strlen(name));
 }

@@ -78,37 +78,40 @@ static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_
 }
 
 /* The fast path: the row's packed member names (common/cache_schema.h) copied in one go, then
- * checked in place; a name that must not be served is dropped by moving the rest over it. */
+ * checked in place (a name that must not be served is dropped by moving the rest over it), the
+ * pointer array after them, filled in the same pass. */
 static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
                                     int *errnop)
 {
 	const char *blob = sqlite3_column_blob(q, GR_MEMBER_NAMES);
-	size_t len = (size_t)sqlite3_column_bytes(q, GR_MEMBER_NAMES), n = 0;
+	size_t len = (size_t)sqlite3_column_bytes(q, GR_MEMBER_NAMES), dropped = 0;
 	if (len > p->left)
 		return erange(errnop);
-	char *first = p->cur, *end = first + len, *out = first;
+	char *first = p->cur;
 	if (len)
 		memcpy(first, blob, len);
-	if (len && end[-1] != '\0') { /* the last name must end inside the value */
+	if (len && first[len - 1] != '\0') { /* the last name must end inside the value */
+		char *nul = memrchr(first, '\0', len);
+		len = nul ? (size_t)(nul - first) + 1 : 0;
+		dropped = 1;
+	}
+	/* Room for the pointers: all that is left after the names, aligned (nss_pack_ptrs). */
+	struct nss_pack rest = {first + len, p->left - len};
+	char **mem = nss_pack_ptrs(&rest, 1); /* aligned: the slots that follow are whole */
+	if (!mem)
+		return erange(errnop);
+	size_t slots = 1 + rest.left / sizeof(char *);
+	size_t filtered = 0, n = nss_names_filter(first, len, mem, slots - 1, &filtered);
+	if (n == SIZE_MAX)
+		return erange(errnop);
+	if (dropped + filtered)
 		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
-		end = memrchr(first, '\0', len);
-		end = end ? end + 1 : first;
-	}
-	for (char *name = first; name < end;) {
-		size_t ok = nss_name_len(name), size = (ok ? ok : strlen(name)) + 1;
-		if (!ok) {
-			nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
-		} else {
-			if (out != name)
-				memmove(out, name, size);
-			out += size;
-			n++;
-		}
-		name += size;
-	}
-	p->cur = out;
-	p->left -= (size_t)(out - first);
-	return members_point(p, first, n, mem_out, errnop);
+	mem[n] = NULL;
+	*mem_out = mem;
+	/* The caller packs nothing after the members: the rest of the buffer is the array's. */
+	p->cur = (char *)(mem + n + 1);
+	p->left = 0;
+	return NSS_STATUS_SUCCESS;
 }
 
 /* Members of the group row Q: packed in the row when they all lie in the configured range. */

@@ -150,6 +150,11 @@ void nss_cursor_rewind(struct nss_cursor *c);
 bool nss_name_ok(const char *name);
 /* strlen(NAME) when nss_name_ok(NAME), else 0. */
 size_t nss_name_len(const char *name);
+/* Packed member names (common/cache_schema.h) NAMES[0..LEN), LEN ending in a NUL, filtered in
+ * place: the names nss_name_ok accepts are moved to the front, in order, and their addresses
+ * written to MEM. Returns their count, or SIZE_MAX when there are more than MAX; *DROPPED gets
+ * how many were refused. One pass over the bytes: this runs for every group served. */
+size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped);
 /* A local group a role grants (sudo, adm): safe, reserved or not (it is the system's own). */
 bool nss_local_group_name_ok(const char *name);
 bool nss_field_ok(const char *text);

@@ -5,6 +5,7 @@
 #include "nss_scim/nss_scim.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -42,30 +43,64 @@ static const unsigned char name_byte[256] = {
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 0, /* 0x70 */
 };
 
+/* The length of NAME up to its NUL, and in *ALL the classes every byte has (NAME_DIGIT only
+ * when all are digits). One table look-up and one AND per byte, no other branch. */
+static size_t name_scan(const char *name, unsigned *all)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	unsigned every = NAME_OURS | NAME_LOCAL | NAME_DIGIT;
+	size_t n = 0;
+	for (; s[n]; n++)
+		every &= name_byte[s[n]];
+	*all = every;
+	return n;
+}
+
+/* Whether a name of N bytes whose bytes all have classes ALL is of class KIND and safe in a
+ * passwd or group line and on a command line. */
+static bool name_shape_ok(const char *name, size_t n, unsigned all, unsigned kind)
+{
+	/* An all-digit name would be taken for a uid by chown and friends. */
+	return n > 0 && n <= NSS_NAME_MAX && (all & kind) && !(all & NAME_DIGIT) && name[0] != '-' &&
+	       !(name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.')));
+}
+
 /* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
 static size_t name_len(const char *name, unsigned kind)
 {
-	if (!name || *name == '-')
-		return 0;
-	unsigned digits = NAME_DIGIT;
-	size_t n = 0;
-	for (; name[n]; n++) { /* one pass */
-		unsigned c = name_byte[(unsigned char)name[n]];
-		if (!(c & kind) || n >= NSS_NAME_MAX)
-			return 0;
-		digits &= c;
-	}
-	/* An all-digit name would be taken for a uid by chown and friends. */
-	if (n == 0 || digits || (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.'))))
-		return 0;
-	return n;
+	unsigned all;
+	size_t n = name ? name_scan(name, &all) : 0;
+	return n && name_shape_ok(name, n, all, kind) ? n : 0;
 }
 
 size_t nss_name_len(const char *name)
 {
 	size_t n = name_len(name, NAME_OURS);
 	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
-	return n && !entra_name_reserved(name) ? n : 0;
+	return n && !entra_name_reserved_len(name, n) ? n : 0;
+}
+
+size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped)
+{
+	char *out = names, *end = names + len;
+	size_t n = 0;
+	*dropped = 0;
+	for (char *name = names; name < end;) {
+		unsigned all;
+		size_t k = name_scan(name, &all);
+		if (!name_shape_ok(name, k, all, NAME_OURS) || entra_name_reserved_len(name, k)) {
+			++*dropped;
+		} else {
+			if (n == max)
+				return SIZE_MAX;
+			if (out != name)
+				memmove(out, name, k + 1);
+			mem[n++] = out;
+			out += k + 1;
+		}
+		name += k + 1;
+	}
+	return n;
 }
 
 bool nss_name_ok(const char *name)

@@ -118,11 +118,61 @@ static void pack_pointer_arrays(void **state)
 	assert_null(nss_pack_ptrs(&huge, SIZE_MAX / 4)); /* no overflow in the size check */
 }
 
+/* The byte table behind the name checks agrees with the rule in words, for every byte. */
+static void name_bytes_follow_the_rule(void **state)
+{
+	for (int c = 1; c < 256; c++) {
+		char name[3] = {'a', (char)c, '\0'};
+		bool ours =
+		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
+		bool local = c > 0x20 && c < 0x7f && c != ':' && c != ',';
+		assert_int_equal(nss_name_ok(name), ours);
+		assert_int_equal(nss_local_group_name_ok(name), local);
+	}
+}
+
+/* Packed member names: the good ones kept in order with their pointers, the rest dropped. */
+static void packed_names_are_filtered_in_place(void **state)
+{
+	static const char packed[] = "alice\0root\0\0-rf\0"
+	                             "12345\0bob.smith\0..\0Eve\0sudo\0carol@x.org\0";
+	char buf[sizeof(packed)], *mem[8];
+	size_t dropped = 0;
+	memcpy(buf, packed, sizeof(packed) - 1);
+	size_t n = nss_names_filter(buf, sizeof(packed) - 1, mem, 8, &dropped);
+	assert_int_equal(n, 3);
+	assert_int_equal(dropped, 7);
+	assert_string_equal(mem[0], "alice");
+	assert_string_equal(mem[1], "bob.smith");
+	assert_string_equal(mem[2], "carol@x.org");
+	assert_ptr_equal(mem[0], buf);
+	assert_ptr_equal(mem[1], buf + 6);
+	assert_ptr_equal(mem[2], buf + 16);
+	/* Too few pointer slots: the caller's buffer is too small. */
+	memcpy(buf, packed, sizeof(packed) - 1);
+	assert_int_equal(nss_names_filter(buf, sizeof(packed) - 1, mem, 2, &dropped), SIZE_MAX);
+	assert_int_equal(nss_names_filter(buf, 0, mem, 0, &dropped), 0);
+	/* A name longer than NSS_NAME_MAX is dropped, its neighbours kept. */
+	char big[NSS_NAME_MAX + 12];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "x\0", 2);
+	big[sizeof(big) - 4] = '\0';
+	memcpy(big + sizeof(big) - 3, "y\0", 2);
+	assert_int_equal(nss_names_filter(big, sizeof(big) - 1, mem, 8, &dropped), 2);
+	assert_int_equal(dropped, 1);
+	assert_string_equal(mem[1], "y");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(names),        cmocka_unit_test(fields_and_paths),    cmocka_unit_test(id_range),
-	    cmocka_unit_test(pack_strings), cmocka_unit_test(pack_pointer_arrays),
+	    cmocka_unit_test(names),
+	    cmocka_unit_test(fields_and_paths),
+	    cmocka_unit_test(id_range),
+	    cmocka_unit_test(pack_strings),
+	    cmocka_unit_test(pack_pointer_arrays),
+	    cmocka_unit_test(name_bytes_follow_the_rule),
+	    cmocka_unit_test(packed_names_are_filtered_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
