@@ -1,6 +1,5 @@
 #include "common/reserved_names.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,14 +21,12 @@ static const char *const reserved_names[] = {
 
 /* The NSS module checks every group member it serves, so most names must be told apart without
  * a string comparison: a signature of (length, first byte, last byte) rules out nearly every
- * name that is not reserved, and the rest costs one hash and usually one comparison. Written
- * once under pthread_once, then only read. */
+ * name that is not reserved, and the rest costs one hash and usually one comparison. */
 static struct {
 	unsigned char slot[SET_SLOTS];                  /* index + 1 of each name, by FNV-1a hash */
 	uint64_t first[SIG_LENGTHS], last[SIG_LENGTHS]; /* bit (byte & 63) by length */
 	bool unbounded;                                 /* a name of SIG_LENGTHS bytes or more */
 } reserved_set;
-static pthread_once_t reserved_set_once = PTHREAD_ONCE_INIT;
 
 static uint32_t name_hash(const char *name)
 {
@@ -39,7 +36,8 @@ static uint32_t name_hash(const char *name)
 	return h;
 }
 
-static void reserved_set_build(void)
+/* At load, before any thread: look-ups then only read the set. */
+__attribute__((constructor)) static void reserved_set_build(void)
 {
 	for (size_t i = 0; i < RESERVED_COUNT; i++) {
 		const char *name = reserved_names[i];
@@ -68,7 +66,6 @@ bool entra_name_reserved_len(const char *name, size_t len)
 {
 	if (name[0] == 's' && !strncmp(name, "systemd-", 8))
 		return true;
-	pthread_once(&reserved_set_once, reserved_set_build);
 	if (!signature_may_match(name, len))
 		return false;
 	for (size_t slot = name_hash(name) & (SET_SLOTS - 1); reserved_set.slot[slot];

@@ -152,6 +152,16 @@ static void packed_names_are_filtered_in_place(void **state)
 	memcpy(buf, packed, sizeof(packed) - 1);
 	assert_int_equal(nss_names_filter(buf, sizeof(packed) - 1, mem, 2, &dropped), SIZE_MAX);
 	assert_int_equal(nss_names_filter(buf, 0, mem, 0, &dropped), 0);
+	/* Only bytes of our names (the vector path): the shapes and reserved names still count. */
+	static const char clean[] = "alice\0root\0\0-rf\0..\0.\0"
+	                            "12345\0"
+	                            "1a1\0systemd-x\0bob\0";
+	memcpy(buf, clean, sizeof(clean) - 1);
+	assert_int_equal(nss_names_filter(buf, sizeof(clean) - 1, mem, 8, &dropped), 3);
+	assert_int_equal(dropped, 7);
+	assert_string_equal(mem[0], "alice");
+	assert_string_equal(mem[1], "1a1");
+	assert_string_equal(mem[2], "bob");
 	/* A name longer than NSS_NAME_MAX is dropped, its neighbours kept. */
 	char big[NSS_NAME_MAX + 12];
 	memset(big, 'a', sizeof(big));
