@@ -74,6 +74,8 @@ void nss_db_broken(struct nss_db *d, int rc)
 sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop)
 {
 	struct nss_db *d = v->db;
+	if (which < ST_LOOKUP_COUNT)
+		v->used |= 1u << which;
 	if (d->st[which])
 		return d->st[which];
 	if (sqlite3_prepare_v3(d->cache.db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &d->st[which], NULL) ==

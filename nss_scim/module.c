@@ -48,6 +48,7 @@ static void view_fill(struct nss_view *v)
 	v->settings = &nss_settings;
 	v->id_min = nss_settings.cfg.uid_min;
 	v->id_max = nss_settings.cfg.uid_max;
+	v->used = 0;
 }
 
 enum nss_status nss_begin(struct nss_view *v, int *errnop)
@@ -83,8 +84,9 @@ enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, s
 
 void nss_end(struct nss_view *v)
 {
+	/* Only the statements this call used: an enumeration step resets none. */
 	for (int i = 0; v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
-		if (v->db->st[i]) {
+		if ((v->used >> i & 1) && v->db->st[i]) {
 			sqlite3_reset(v->db->st[i]);
 			sqlite3_clear_bindings(v->db->st[i]);
 		}

@@ -95,6 +95,7 @@ struct nss_view {
 	struct nss_db *db;
 	const struct nss_settings *settings;
 	uint32_t id_min, id_max;
+	unsigned used; /* bit per look-up statement handed out by nss_stmt: nss_end resets those */
 };
 /* Locks, refreshes settings and cache. On anything but SUCCESS the lock is already released. */
 enum nss_status nss_begin(struct nss_view *v, int *errnop);
