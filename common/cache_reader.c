@@ -13,12 +13,10 @@
 #include "common/cache_schema.h"
 #include "common/cache_vfs.h"
 
-#define CACHE_STR_(x) #x
-#define CACHE_STR(x)  CACHE_STR_(x)
-
 /* Memory held per connection: readers live in every process that resolves a name. The page
- * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages keep the interior pages and the
- * recently used leaves of a 100k-user cache), and the lookaside at 4 KiB instead of 120 KiB
+ * cache is capped at 1 MiB (SQLite's default is 2 MiB; 256 pages of ENTRA_CACHE_PAGE_SIZE keep
+ * the interior pages and the recently used leaves of a 100k-user cache), and the lookaside at
+ * 4 KiB instead of 120 KiB
  * (all of it written at open). No mmap: a cache.db truncated in place by mistake would then
  * kill the host process with SIGBUS, not fail a look-up. */
 #define CACHE_PAGES     "256"
@@ -148,7 +146,8 @@ static void harden(struct entra_cache *c)
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
 		sqlite3_db_config(db, off[i], 0, NULL);
 	static const int limits[][2] = {
-	    {SQLITE_LIMIT_LENGTH, 1 << 20},
+	    /* A group's packed member names: 16 MiB is some 500k members of 30-byte names. */
+	    {SQLITE_LIMIT_LENGTH, 1 << 24},
 	    {SQLITE_LIMIT_SQL_LENGTH, 16384},
 	    {SQLITE_LIMIT_COLUMN, 64},
 	    {SQLITE_LIMIT_EXPR_DEPTH, 64},
@@ -201,11 +200,14 @@ static bool schema_statement_take(struct schema_statement *st, size_t n, const c
 /* Each row of sqlite_schema must be one of the statements the project writes (in any order:
  * the writer creates indexes after the rows), or one of the UNIQUE columns' auto-indexes;
  * nothing else, nothing twice, nothing missing. */
-static const char *schema_rows_check(sqlite3_stmt *q)
+static const char *schema_rows_check(sqlite3_stmt *q, bool *meta_ours)
 {
 	struct schema_statement want[SCHEMA_STATEMENTS_MAX];
 	size_t n = schema_statements(want), matched = 0;
 	int autoindexes = 0, rc;
+	const char *why = NULL;
+	bool only_tables = true; /* every row we do not know is a plain table */
+	/* Every row is looked at (page 1 holds a handful), so *META_OURS can be told. */
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(q, 0);
 		const char *name = (const char *)sqlite3_column_text(q, 1);
@@ -213,19 +215,27 @@ static const char *schema_rows_check(sqlite3_stmt *q)
 		if (!sql) {
 			if (!type || strcmp(type, "index") || !name || strncmp(name, "sqlite_autoindex_", 17) ||
 			    ++autoindexes > SCHEMA_AUTOINDEXES)
-				return "an unexpected object in its schema";
+				why = why ? why : "an unexpected object in its schema";
 			continue;
 		}
-		if (!schema_statement_take(want, n, sql))
-			return "a schema other than the one entra-syncd writes (views, triggers or other objects)";
-		matched++;
+		if (schema_statement_take(want, n, sql)) {
+			matched++;
+			continue;
+		}
+		only_tables = only_tables && type && !strcmp(type, "table");
+		why = why ? why : "a schema other than the one entra-syncd writes (views, triggers or other objects)";
 	}
+	/* The first statement creates meta: it can be read when nothing else could run code. */
+	*meta_ours = n > 0 && want[0].seen && only_tables;
 	if (rc != SQLITE_DONE)
 		return sqlite3_errstr(rc);
-	if (matched != n || autoindexes != SCHEMA_AUTOINDEXES)
-		return "an incomplete schema";
-	return NULL;
+	if (!why && (matched != n || autoindexes != SCHEMA_AUTOINDEXES))
+		why = "an incomplete schema";
+	return why;
 }
+
+static const char version_mismatch[] = "schema_version is not " ENTRA_CACHE_STR(
+    ENTRA_CACHE_SCHEMA_VERSION) " (entra-syncd and the modules are from different releases: install matching versions)";
 
 static const char *version_check(sqlite3 *db)
 {
@@ -239,11 +249,8 @@ static const char *version_check(sqlite3 *db)
 	                    : NULL;
 	if (rc != SQLITE_ROW)
 		why = rc == SQLITE_DONE ? "no schema_version in meta" : sqlite3_errstr(rc);
-	else if (!v || strcmp(v, CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)))
-		why =
-		    "schema_version is not " CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION) " (entra-syncd and the modules are "
-		                                                                   "from different releases: install "
-		                                                                   "matching versions)";
+	else if (!v || strcmp(v, ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)))
+		why = version_mismatch;
 	sqlite3_finalize(q);
 	return why;
 }
@@ -251,11 +258,17 @@ static const char *version_check(sqlite3 *db)
 const char *entra_cache_schema_check(sqlite3 *db)
 {
 	sqlite3_stmt *q = NULL;
+	bool meta_ours = false;
 	if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema", -1, &q, NULL) != SQLITE_OK)
 		return "its schema cannot be read (damaged or hostile)";
-	const char *why = schema_rows_check(q);
+	const char *why = schema_rows_check(q, &meta_ours);
 	sqlite3_finalize(q);
-	return why ? why : version_check(db);
+	if (!why)
+		return version_check(db);
+	/* Another release's file (e.g. version 1) has other tables but our meta table: say so
+	 * rather than call it hostile (still refused: the version cannot match ours). */
+	const char *version = meta_ours ? version_check(db) : NULL;
+	return version == version_mismatch ? version : why;
 }
 
 /* SQLite reads the checked descriptor's file (common/cache_vfs.c), never a name. */

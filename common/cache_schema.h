@@ -21,7 +21,13 @@
  *     expire     shadow sp_expire (days since epoch); -1 = never, 1 = disabled (active: false)
  *   groups                  SCIM groups that have at least one member with an account here
  *     name, gid, object_id, scim_id
- *   members(gid, uid)       SCIM group memberships (both ends in this snapshot)
+ *     member_uid_min, member_uid_max
+ *                lowest and highest uid among the members (0, 0 when none)
+ *     member_names
+ *                BLOB: the member names in uid order, each followed by a NUL byte, exactly
+ *                the bytes gr_mem's strings take in an NSS buffer (one copy, no join)
+ *   members(gid, uid)       SCIM group memberships (both ends in this snapshot); the same
+ *                           memberships as groups.member_names, keyed for initgroups
  *   local_members(uid, gid, name)
  *                           local groups a role grants (e.g. sudo), resolved from /etc/group
  *                           at publish time so NSS never calls back into NSS; served only by
@@ -37,27 +43,38 @@
 #ifndef ENTRA_CACHE_SCHEMA_H
 #define ENTRA_CACHE_SCHEMA_H
 
+/* 2: groups.member_uid_min, member_uid_max, member_names; the ssh_keys table. */
 #define ENTRA_CACHE_SCHEMA_VERSION 2
 
-#define ENTRA_CACHE_SCHEMA_SQL                                                                   \
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                \
-	"CREATE TABLE passwd("                                                                       \
-	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                 \
-	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                              \
-	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"             \
-	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                         \
-	"CREATE TABLE groups("                                                                       \
-	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);" \
-	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"    \
-	" WITHOUT ROWID;"                                                                            \
-	"CREATE INDEX members_by_uid ON members(uid, gid);"                                          \
-	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL," \
-	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"                                                      \
-	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL,"          \
-	" PRIMARY KEY(uid, n)) WITHOUT ROWID;"
+#define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                                  \
+	"CREATE TABLE passwd("                                                                                         \
+	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                                   \
+	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                                                \
+	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"                               \
+	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                                           \
+	"CREATE TABLE groups("                                                                                         \
+	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL,"                  \
+	" member_uid_min INTEGER NOT NULL, member_uid_max INTEGER NOT NULL, member_names BLOB NOT NULL);"              \
+	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"                      \
+	" WITHOUT ROWID;"                                                                                              \
+	"CREATE INDEX members_by_uid ON members(uid, gid);"                                                            \
+	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"                   \
+	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"                                                                       \
+	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(uid, n))"      \
+	" WITHOUT ROWID;"
+
+/* Page size the writer uses. Readers hold every page they touch in their page cache (inside
+ * every process that resolves a name): 4 KiB pages cost a quarter of 16 KiB ones per page
+ * touched, for the same look-up speed (tests/bench, README "Benchmarks"). */
+#define ENTRA_CACHE_PAGE_SIZE 4096
+
+/* A numeric macro above as a string literal, for SQL and meta rows. */
+#define ENTRA_CACHE_STR_(x) #x
+#define ENTRA_CACHE_STR(x)  ENTRA_CACHE_STR_(x)
 
 /* shadow sp_expire for an account Entra disabled: 1970-01-02, always in the past. */
 #define ENTRA_EXPIRE_DISABLED 1
-#define ENTRA_EXPIRE_NEVER (-1)
+#define ENTRA_EXPIRE_NEVER    (-1)
 
 #endif

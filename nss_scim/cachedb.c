@@ -16,35 +16,38 @@
 /* ?2 is the configured uid_max: besides skipping ids nobody may see, the upper bound keeps out
  * the text and blob keys of a tampered cache (they sort after every number), without a per-row
  * typeof() call, and it lets SQLite read one rowid range. */
-#define PW_SCAN PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
+#define GR_COLUMNS "SELECT name, gid, member_uid_min, member_uid_max, member_names FROM groups "
+#define PW_SCAN    PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
     [ST_PW_BY_UID] = PW_COLUMNS "WHERE uid = ?1",
-    [ST_GR_BY_NAME] = "SELECT name, gid FROM groups WHERE name = ?1",
-    [ST_GR_BY_GID] = "SELECT name, gid FROM groups WHERE gid = ?1",
-    /* members is keyed (gid, uid): one range read, one rowid seek into passwd per member. */
+    [ST_GR_BY_NAME] = GR_COLUMNS "WHERE name = ?1",
+    [ST_GR_BY_GID] = GR_COLUMNS "WHERE gid = ?1",
+    /* Only for a group with members outside the configured uid range (group.c): members is
+     * keyed (gid, uid), one range read, one rowid seek into passwd per member. */
     [ST_GR_MEMBERS] = ("SELECT p.name FROM members m JOIN passwd p ON p.uid = m.uid"
                        " WHERE m.gid = ?1 AND p.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"),
-    [ST_USER_GROUPS] = "SELECT g.gid FROM members m JOIN groups g ON g.gid = m.gid WHERE m.uid = ?1",
+    /* The covering index alone: every gid is checked against the configured range anyway. */
+    [ST_USER_GROUPS] = "SELECT gid FROM members WHERE uid = ?1",
     [ST_USER_LOCAL_GROUPS] = "SELECT gid, name FROM local_members WHERE uid = ?1",
     [ST_SCAN_PASSWD] = PW_SCAN,
     [ST_SCAN_SHADOW] = PW_SCAN,
     [ST_SCAN_PRIVATE_GROUPS] = PW_SCAN,
-    [ST_SCAN_GROUPS] = "SELECT name, gid FROM groups WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
+    [ST_SCAN_GROUPS] = GR_COLUMNS "WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
 };
 
 /* Connection generations: only touched under the module lock. */
 static uint64_t epoch_counter;
 
-int64_t scim_coarse_ns(void)
+int64_t nss_coarse_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void scim_db_close(struct scim_db *d)
+void nss_db_close(struct nss_db *d)
 {
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(d->st[i]);
@@ -55,49 +58,50 @@ void scim_db_close(struct scim_db *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void scim_db_broken(struct scim_db *d, int rc)
+void nss_db_broken(struct nss_db *d, int rc)
 {
 	if (d->err == 0 && rc == SQLITE_INTERRUPT && entra_cache_budget_spent(&d->cache))
-		scim_syslog(LOG_ERR,
-		            "%s: a look-up exceeded its work bound (damaged or hostile file); serving nothing "
-		            "from it until entra-syncd republishes it",
-		            d->path);
+		nss_syslog(LOG_ERR,
+		           "%s: a look-up exceeded its work bound (damaged or hostile file); serving nothing "
+		           "from it until entra-syncd republishes it",
+		           d->path);
 	else if (d->err == 0)
-		scim_syslog(LOG_ERR, "%s: read error (%s); the file is damaged: restart entra-syncd to republish it",
-		            d->path, sqlite3_errstr(rc));
+		nss_syslog(LOG_ERR, "%s: read error (%s); the file is damaged: restart entra-syncd to republish it",
+		           d->path, sqlite3_errstr(rc));
 	d->err = EIO;
 }
 
-sqlite3_stmt *scim_stmt(struct scim_view *v, enum scim_stmt which, int *errnop)
+sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop)
 {
-	struct scim_db *d = v->db;
+	struct nss_db *d = v->db;
+	if (which < ST_LOOKUP_COUNT)
+		v->used |= 1u << which;
 	if (d->st[which])
 		return d->st[which];
 	if (sqlite3_prepare_v3(d->cache.db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &d->st[which], NULL) ==
 	    SQLITE_OK)
 		return d->st[which];
 	if (d->err == 0)
-		scim_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
-		            sqlite3_errmsg(d->cache.db));
+		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
+		           sqlite3_errmsg(d->cache.db));
 	d->err = EIO;
 	*errnop = EIO;
 	return NULL;
 }
 
-int scim_db_refresh(struct scim_db *d, const char *path)
+int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 {
 	struct stat st;
-	pid_t pid = getpid();
 	if (stat(path, &st) != 0) {
 		int err = errno == ENOTDIR ? ENOENT : errno;
-		scim_db_close(d); /* a removed cache removes its accounts */
+		nss_db_close(d); /* a removed cache removes its accounts */
 		return err;
 	}
-	if (d->pid == pid && d->path && !strcmp(d->path, path) && scim_file_id_same(&d->id, &st)) {
-		d->checked_ns = scim_coarse_ns();
+	if (d->pid == pid && d->path && !strcmp(d->path, path) && nss_file_id_same(&d->id, &st)) {
+		d->checked_ns = nss_coarse_ns();
 		return d->err;
 	}
-	scim_db_close(d);
+	nss_db_close(d);
 	char why[384];
 	int err = 0;
 	if (!(d->path = strdup(path))) {
@@ -107,13 +111,13 @@ int scim_db_refresh(struct scim_db *d, const char *path)
 		st = d->cache.st;
 	} else {
 		/* Remember the refused file (its identity below): no retry until it changes. */
-		scim_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
+		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
 		if (d->cache.st.st_ino)
 			st = d->cache.st;
 	}
 	d->pid = pid;
-	d->checked_ns = scim_coarse_ns();
-	scim_file_id_set(&d->id, &st);
+	d->checked_ns = nss_coarse_ns();
+	nss_file_id_set(&d->id, &st);
 	d->err = err;
 	return err;
 }

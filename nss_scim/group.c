@@ -8,7 +8,7 @@
 
 /* Enumeration: the private groups (passwd scan) until that scan is done, then the SCIM groups. */
 enum { GR_PRIVATE, GR_SCIM };
-static struct scim_cursor gr_cursors[2] = {SCIM_CURSOR_INIT(ST_SCAN_PRIVATE_GROUPS), SCIM_CURSOR_INIT(ST_SCAN_GROUPS)};
+static struct nss_cursor gr_cursors[2] = {NSS_CURSOR_INIT(ST_SCAN_PRIVATE_GROUPS), NSS_CURSOR_INIT(ST_SCAN_GROUPS)};
 
 static enum nss_status erange(int *errnop)
 {
@@ -16,12 +16,12 @@ static enum nss_status erange(int *errnop)
 	return NSS_STATUS_TRYAGAIN;
 }
 
-static enum nss_status private_fill(const struct scim_pw_row *r, struct group *gr, char *buf, size_t len, int *errnop)
+static enum nss_status private_fill(const struct nss_pw_row *r, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	struct scim_pack p = {buf, len};
+	struct nss_pack p = {buf, len};
 	char **mem;
-	if (!(gr->gr_name = scim_pack_str(&p, r->name)) || !(gr->gr_passwd = scim_pack_str(&p, "*")) ||
-	    !(mem = scim_pack_ptrs(&p, 1)))
+	if (!(gr->gr_name = nss_pack_str(&p, r->name)) || !(gr->gr_passwd = nss_pack_str(&p, "*")) ||
+	    !(mem = nss_pack_ptrs(&p, 1)))
 		return erange(errnop);
 	mem[0] = NULL;
 	gr->gr_mem = mem;
@@ -29,11 +29,25 @@ static enum nss_status private_fill(const struct scim_pw_row *r, struct group *g
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Packs the member names of GID one after another, then the NULL-terminated pointer array
- * (the count is only known once the names are packed, so no allocation is needed). */
-static enum nss_status members_fill(struct scim_view *v, int64_t gid, struct scim_pack *p, char ***mem_out, int *errnop)
+/* The pointer array for the N names packed from FIRST on, NULL-terminated, into *MEM_OUT. */
+static enum nss_status members_point(struct nss_pack *p, char *first, size_t n, char ***mem_out, int *errnop)
 {
-	sqlite3_stmt *q = scim_stmt(v, ST_GR_MEMBERS, errnop);
+	char **mem = nss_pack_ptrs(p, n + 1);
+	if (!mem)
+		return erange(errnop);
+	for (size_t i = 0; i < n; i++, first += strlen(first) + 1)
+		mem[i] = first;
+	mem[n] = NULL;
+	*mem_out = mem;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* The slow path, for a group with members outside the configured uid range: the member names
+ * of GID from the members table joined with passwd, one after another, then the pointers (the
+ * count is only known once the names are packed, so no allocation is needed). */
+static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
+{
+	sqlite3_stmt *q = nss_stmt(v, ST_GR_MEMBERS, errnop);
 	if (!q)
 		return NSS_STATUS_UNAVAIL;
 	char *first = p->cur;
@@ -42,13 +56,13 @@ static enum nss_status members_fill(struct scim_view *v, int64_t gid, struct sci
 	sqlite3_bind_int64(q, 1, gid);
 	sqlite3_bind_int64(q, 2, v->id_min); /* members outside the uid range are not accounts */
 	sqlite3_bind_int64(q, 3, v->id_max);
-	while ((rc = scim_step(v, q, errnop)) > 0) {
+	while ((rc = nss_step(v, q, errnop)) > 0) {
 		const char *name = (const char *)sqlite3_column_text(q, 0);
-		size_t size = scim_name_len(name) + 1;
+		size_t size = nss_name_len(name) + 1;
 		/* A length that differs from the column's means an embedded NUL (or a non-text value). */
 		if (size == 1 || sqlite3_column_type(q, 0) != SQLITE_TEXT ||
 		    size != (size_t)sqlite3_column_bytes(q, 0) + 1) {
-			scim_log_skip(v, SKIP_MEMBER_ROW, (long long)gid);
+			nss_log_skip(v, SKIP_MEMBER_ROW, (long long)gid);
 			continue;
 		}
 		if (size > p->left)
@@ -60,69 +74,110 @@ static enum nss_status members_fill(struct scim_view *v, int64_t gid, struct sci
 	}
 	if (rc < 0)
 		return NSS_STATUS_UNAVAIL;
-	char **mem = scim_pack_ptrs(p, n + 1);
+	return members_point(p, first, n, mem_out, errnop);
+}
+
+/* The fast path: the row's packed member names (common/cache_schema.h) copied in one go, then
+ * checked in place (a name that must not be served is dropped by moving the rest over it), the
+ * pointer array after them, filled in the same pass. */
+static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+                                    int *errnop)
+{
+	const char *blob = sqlite3_column_blob(q, GR_MEMBER_NAMES);
+	size_t len = (size_t)sqlite3_column_bytes(q, GR_MEMBER_NAMES), dropped = 0;
+	if (len > p->left)
+		return erange(errnop);
+	char *first = p->cur;
+	if (len)
+		memcpy(first, blob, len);
+	if (len && first[len - 1] != '\0') { /* the last name must end inside the value */
+		char *nul = memrchr(first, '\0', len);
+		len = nul ? (size_t)(nul - first) + 1 : 0;
+		dropped = 1;
+	}
+	/* Room for the pointers: all that is left after the names, aligned (nss_pack_ptrs). */
+	struct nss_pack rest = {first + len, p->left - len};
+	char **mem = nss_pack_ptrs(&rest, 1); /* aligned: the slots that follow are whole */
 	if (!mem)
 		return erange(errnop);
-	for (size_t i = 0; i < n; i++, first += strlen(first) + 1)
-		mem[i] = first;
+	size_t slots = 1 + rest.left / sizeof(char *);
+	size_t filtered = 0, n = nss_names_filter(first, len, mem, slots - 1, &filtered);
+	if (n == SIZE_MAX)
+		return erange(errnop);
+	if (dropped + filtered)
+		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
 	mem[n] = NULL;
 	*mem_out = mem;
+	/* The caller packs nothing after the members: the rest of the buffer is the array's. */
+	p->cur = (char *)(mem + n + 1);
+	p->left = 0;
 	return NSS_STATUS_SUCCESS;
 }
 
+/* Members of the group row Q: packed in the row when they all lie in the configured range. */
+static enum nss_status members_fill(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+                                    int *errnop)
+{
+	int64_t lo = sqlite3_column_int64(q, GR_MEMBER_UID_MIN), hi = sqlite3_column_int64(q, GR_MEMBER_UID_MAX);
+	if (sqlite3_column_bytes(q, GR_MEMBER_NAMES) == 0 || (lo >= v->id_min && hi <= v->id_max))
+		return members_copy(v, q, p, mem_out, errnop);
+	return members_join(v, sqlite3_column_int64(q, GR_GID), p, mem_out, errnop);
+}
+
 /* Reads the current row of an ST_GR_* statement: false (logged) when it must not be served. */
-static bool group_row_ok(struct scim_view *v, sqlite3_stmt *q)
+static bool group_row_ok(struct nss_view *v, sqlite3_stmt *q)
 {
 	if (sqlite3_column_type(q, GR_NAME) == SQLITE_TEXT && sqlite3_column_type(q, GR_GID) == SQLITE_INTEGER &&
-	    scim_name_ok((const char *)sqlite3_column_text(q, GR_NAME)) &&
-	    scim_id_ok(v, sqlite3_column_int64(q, GR_GID)))
+	    sqlite3_column_type(q, GR_MEMBER_UID_MIN) == SQLITE_INTEGER &&
+	    sqlite3_column_type(q, GR_MEMBER_UID_MAX) == SQLITE_INTEGER &&
+	    sqlite3_column_type(q, GR_MEMBER_NAMES) == SQLITE_BLOB &&
+	    nss_name_ok((const char *)sqlite3_column_text(q, GR_NAME)) && nss_id_ok(v, sqlite3_column_int64(q, GR_GID)))
 		return true;
-	scim_log_skip(v, SKIP_GROUP_ROW, (long long)sqlite3_column_int64(q, GR_GID));
+	nss_log_skip(v, SKIP_GROUP_ROW, (long long)sqlite3_column_int64(q, GR_GID));
 	return false;
 }
 
-static enum nss_status scim_group_fill(struct scim_view *v, sqlite3_stmt *q, struct group *gr, char *buf, size_t len,
-                                       int *errnop)
+static enum nss_status nss_group_fill(struct nss_view *v, sqlite3_stmt *q, struct group *gr, char *buf, size_t len,
+                                      int *errnop)
 {
-	struct scim_pack p = {buf, len};
+	struct nss_pack p = {buf, len};
 	int64_t gid = sqlite3_column_int64(q, GR_GID);
-	if (!(gr->gr_name = scim_pack_str(&p, (const char *)sqlite3_column_text(q, GR_NAME))) ||
-	    !(gr->gr_passwd = scim_pack_str(&p, "*")))
+	if (!(gr->gr_name = nss_pack_str(&p, (const char *)sqlite3_column_text(q, GR_NAME))) ||
+	    !(gr->gr_passwd = nss_pack_str(&p, "*")))
 		return erange(errnop);
 	gr->gr_gid = (gid_t)gid;
-	return members_fill(v, gid, &p, &gr->gr_mem, errnop);
+	return members_fill(v, q, &p, &gr->gr_mem, errnop);
 }
 
 /* Private group first (via PW, bound to the same key), then the SCIM group (via GR). */
-static enum nss_status group_lookup(struct scim_view *v, sqlite3_stmt *pw, sqlite3_stmt *grq, struct group *gr,
+static enum nss_status group_lookup(struct nss_view *v, sqlite3_stmt *pw, sqlite3_stmt *grq, struct group *gr,
                                     char *buf, size_t len, int *errnop)
 {
-	struct scim_pw_row r;
-	int rc = scim_pw_find(v, pw, &r, errnop);
+	struct nss_pw_row r;
+	int rc = nss_pw_find(v, pw, &r, errnop);
 	if (rc > 0)
 		return private_fill(&r, gr, buf, len, errnop);
 	if (rc == 0)
-		rc = scim_step(v, grq, errnop);
+		rc = nss_step(v, grq, errnop);
 	if (rc < 0)
 		return NSS_STATUS_UNAVAIL;
 	if (rc > 0 && group_row_ok(v, grq))
-		return scim_group_fill(v, grq, gr, buf, len, errnop);
+		return nss_group_fill(v, grq, gr, buf, len, errnop);
 	*errnop = ENOENT;
 	return NSS_STATUS_NOTFOUND;
 }
 
 enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	if (!scim_name_ok(name)) {
+	struct nss_view v;
+	if (!nss_name_ok(name)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *pw = scim_stmt(&v, ST_PW_BY_NAME, errnop),
-	             *grq = pw ? scim_stmt(&v, ST_GR_BY_NAME, errnop) : NULL;
+	sqlite3_stmt *pw = nss_stmt(&v, ST_PW_BY_NAME, errnop), *grq = pw ? nss_stmt(&v, ST_GR_BY_NAME, errnop) : NULL;
 	if (grq) {
 		sqlite3_bind_text(pw, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(grq, 1, name, -1, SQLITE_STATIC);
@@ -130,20 +185,20 @@ enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *b
 	} else {
 		st = NSS_STATUS_UNAVAIL;
 	}
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }
 
 enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	enum nss_status st = scim_begin(&v, errnop);
+	struct nss_view v;
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *pw = scim_stmt(&v, ST_PW_BY_UID, errnop), *grq = pw ? scim_stmt(&v, ST_GR_BY_GID, errnop) : NULL;
+	sqlite3_stmt *pw = nss_stmt(&v, ST_PW_BY_UID, errnop), *grq = pw ? nss_stmt(&v, ST_GR_BY_GID, errnop) : NULL;
 	if (!grq) {
 		st = NSS_STATUS_UNAVAIL;
-	} else if (scim_id_ok(&v, gid)) {
+	} else if (nss_id_ok(&v, gid)) {
 		sqlite3_bind_int64(pw, 1, gid);
 		sqlite3_bind_int64(grq, 1, gid);
 		st = group_lookup(&v, pw, grq, gr, buf, len, errnop);
@@ -151,14 +206,14 @@ enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, siz
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	}
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }
 
 static void gr_enum_rewind(void)
 {
-	scim_cursor_rewind(&gr_cursors[GR_PRIVATE]);
-	scim_cursor_rewind(&gr_cursors[GR_SCIM]);
+	nss_cursor_rewind(&gr_cursors[GR_PRIVATE]);
+	nss_cursor_rewind(&gr_cursors[GR_SCIM]);
 }
 
 enum nss_status _nss_scim_setgrent(int stayopen)
@@ -175,22 +230,22 @@ enum nss_status _nss_scim_endgrent(void)
 
 /* The next valid row of cursor C whose rows are private groups (passwd rows) or SCIM groups:
  * 1 with the entry filled or an ERANGE/error status in *st, 0 when the scan is done. */
-static int next_group(struct scim_view *v, struct scim_cursor *c, struct group *gr, char *buf, size_t len, int *errnop,
+static int next_group(struct nss_view *v, struct nss_cursor *c, struct group *gr, char *buf, size_t len, int *errnop,
                       enum nss_status *st)
 {
 	sqlite3_stmt *q;
-	struct scim_pw_row r;
+	struct nss_pw_row r;
 	int rc;
 	if (c->scan == ST_SCAN_PRIVATE_GROUPS) {
-		if ((rc = scim_pw_scan(v, c, &r, errnop)) > 0 &&
+		if ((rc = nss_pw_scan(v, c, &r, errnop)) > 0 &&
 		    (*st = private_fill(&r, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-			scim_scan_served(c, r.uid);
+			nss_scan_served(c, r.uid);
 	} else {
-		while ((rc = scim_scan_row(v, c, &q, errnop)) > 0 && !group_row_ok(v, q))
-			scim_scan_skipped(c);
+		while ((rc = nss_scan_row(v, c, &q, errnop)) > 0 && !group_row_ok(v, q))
+			nss_scan_skipped(c);
 		int64_t gid = rc > 0 ? sqlite3_column_int64(q, GR_GID) : 0;
-		if (rc > 0 && (*st = scim_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-			scim_scan_served(c, gid);
+		if (rc > 0 && (*st = nss_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+			nss_scan_served(c, gid);
 	}
 	if (rc < 0)
 		*st = NSS_STATUS_UNAVAIL;
@@ -199,8 +254,8 @@ static int next_group(struct scim_view *v, struct scim_cursor *c, struct group *
 
 enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	enum nss_status st = scim_begin_scan(&v, gr_cursors, 2, errnop);
+	struct nss_view v;
+	enum nss_status st = nss_begin_scan(&v, gr_cursors, 2, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
 	/* Under the lock from here: a done private-group scan moves on to the SCIM groups. */
@@ -209,6 +264,6 @@ enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf, size_t len, in
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	}
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }

@@ -13,7 +13,7 @@
 struct local_group {
 	gid_t gid;
 	bool seen, confirmed;
-	char name[SCIM_NAME_MAX + 1];
+	char name[NSS_NAME_MAX + 1];
 };
 
 struct gid_list {
@@ -76,46 +76,46 @@ static void local_groups_confirm(struct local_group *cand, size_t n)
 }
 
 /* Collects the role's local groups of UID that pass the checks the cache alone can satisfy. */
-static int local_groups_collect(struct scim_view *v, const struct scim_pw_row *r, struct local_group *cand, size_t *n,
+static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, struct local_group *cand, size_t *n,
                                 int *errnop)
 {
-	sqlite3_stmt *q = scim_stmt(v, ST_USER_LOCAL_GROUPS, errnop);
+	sqlite3_stmt *q = nss_stmt(v, ST_USER_LOCAL_GROUPS, errnop);
 	int rc;
 	if (!q)
 		return -1;
 	sqlite3_bind_int64(q, 1, r->uid);
-	while ((rc = scim_step(v, q, errnop)) > 0) {
+	while ((rc = nss_step(v, q, errnop)) > 0) {
 		int64_t gid = sqlite3_column_int64(q, 0);
 		const char *name = (const char *)sqlite3_column_text(q, 1);
 		if (sqlite3_column_type(q, 0) != SQLITE_INTEGER || sqlite3_column_type(q, 1) != SQLITE_TEXT ||
-		    gid <= 0 || gid > (gid_t)-2 || !scim_local_group_name_ok(name) ||
-		    !scim_settings_role_grants(v->settings, r->role, name)) {
-			scim_log_skip(v, SKIP_LOCAL_GROUP, (long long)gid);
+		    gid <= 0 || gid > (gid_t)-2 || !nss_local_group_name_ok(name) ||
+		    !nss_settings_role_grants(v->settings, r->role, name)) {
+			nss_log_skip(v, SKIP_LOCAL_GROUP, (long long)gid);
 			continue;
 		}
-		if (*n == SCIM_LOCAL_GROUPS) {
-			scim_log_skip(v, SKIP_TOO_MANY_LOCAL, (long long)r->uid);
+		if (*n == NSS_LOCAL_GROUPS) {
+			nss_log_skip(v, SKIP_TOO_MANY_LOCAL, (long long)r->uid);
 			break;
 		}
 		cand[*n] = (struct local_group){.gid = (gid_t)gid};
-		strcpy(cand[(*n)++].name, name); /* fits: scim_local_group_name_ok bounds it */
+		strcpy(cand[(*n)++].name, name); /* fits: nss_local_group_name_ok bounds it */
 	}
 	return rc < 0 ? -1 : 0;
 }
 
-static enum nss_status groups_add(struct scim_view *v, const struct scim_pw_row *r, struct gid_list *l, int *errnop)
+static enum nss_status groups_add(struct nss_view *v, const struct nss_pw_row *r, struct gid_list *l, int *errnop)
 {
-	struct local_group cand[SCIM_LOCAL_GROUPS];
+	struct local_group cand[NSS_LOCAL_GROUPS];
 	size_t n = 0;
-	sqlite3_stmt *q = scim_stmt(v, ST_USER_GROUPS, errnop);
+	sqlite3_stmt *q = nss_stmt(v, ST_USER_GROUPS, errnop);
 	int rc;
 	if (!q)
 		return NSS_STATUS_UNAVAIL;
 	sqlite3_bind_int64(q, 1, r->uid);
-	while ((rc = scim_step(v, q, errnop)) > 0) {
+	while ((rc = nss_step(v, q, errnop)) > 0) {
 		int64_t gid = sqlite3_column_int64(q, 0);
-		if (!scim_id_ok(v, gid)) {
-			scim_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
+		if (!nss_id_ok(v, gid)) {
+			nss_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
 			continue;
 		}
 		if (gid_add(l, (gid_t)gid))
@@ -127,7 +127,7 @@ static enum nss_status groups_add(struct scim_view *v, const struct scim_pw_row 
 		local_groups_confirm(cand, n);
 	for (size_t i = 0; i < n; i++) {
 		if (!cand[i].confirmed)
-			scim_log_skip(v, SKIP_LOCAL_GROUP_MISMATCH, (long long)cand[i].gid);
+			nss_log_skip(v, SKIP_LOCAL_GROUP_MISMATCH, (long long)cand[i].gid);
 		else if (gid_add(l, cand[i].gid))
 			goto oom;
 	}
@@ -140,18 +140,18 @@ oom:
 enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
                                          gid_t **groupsp, long int limit, int *errnop)
 {
-	struct scim_view v;
-	struct scim_pw_row r;
+	struct nss_view v;
+	struct nss_pw_row r;
 	struct gid_list l = {.skip = group, .start = start, .size = size, .limit = limit, .groups = groupsp};
-	if (!scim_name_ok(user)) {
+	if (!nss_name_ok(user)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = scim_pw_by_name(&v, user, &r, errnop)) == NSS_STATUS_SUCCESS)
+	if ((st = nss_pw_by_name(&v, user, &r, errnop)) == NSS_STATUS_SUCCESS)
 		st = groups_add(&v, &r, &l, errnop);
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }

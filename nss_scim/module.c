@@ -5,30 +5,34 @@
 #include <pthread.h>
 #include <unistd.h>
 
-/* glibc calls NSS from any thread: everything below is touched only with scim_lock held. */
-static pthread_mutex_t scim_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t scim_atfork_once = PTHREAD_ONCE_INIT;
-static struct scim_settings scim_settings;
-static struct scim_db scim_db;
+/* glibc calls NSS from any thread: everything below is touched only with nss_lock held. */
+static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t nss_atfork_once = PTHREAD_ONCE_INIT;
+static struct nss_settings nss_settings;
+static struct nss_db nss_db;
+/* This process's id, kept so a look-up costs no getpid() system call: 0 until the first call,
+ * and set again in a forked child by fork_child. */
+static pid_t nss_pid;
 
 /* Holding the lock across fork() means the child never inherits it locked mid-lookup; the child
  * then notices the pid change and reopens the cache instead of sharing the parent's handle. */
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&scim_lock);
+	pthread_mutex_lock(&nss_lock);
 }
 
 static void fork_release(void)
 {
-	pthread_mutex_unlock(&scim_lock);
+	pthread_mutex_unlock(&nss_lock);
 }
 
-/* The child's next call reopens (scim_db_refresh compares the pid), and its enumerations take
- * the slow path at once rather than after SCIM_SCAN_RECHECK_MS. */
+/* The child's next call reopens (nss_db_refresh compares the pid), and its enumerations take
+ * the slow path at once rather than after NSS_SCAN_RECHECK_MS. */
 static void fork_child(void)
 {
-	scim_db.pid = 0;
-	pthread_mutex_unlock(&scim_lock);
+	nss_db.pid = 0;
+	nss_pid = getpid();
+	pthread_mutex_unlock(&nss_lock);
 }
 
 static void atfork_register(void)
@@ -37,24 +41,25 @@ static void atfork_register(void)
 }
 
 /* Every entry point starts with a fresh work budget for the cache's queries. */
-static void view_fill(struct scim_view *v)
+static void view_fill(struct nss_view *v)
 {
-	scim_db.cache.budget = ENTRA_CACHE_LOOKUP_BUDGET;
-	v->db = &scim_db;
-	v->settings = &scim_settings;
-	v->id_min = scim_settings.cfg.uid_min;
-	v->id_max = scim_settings.cfg.uid_max;
+	nss_db.cache.budget = ENTRA_CACHE_LOOKUP_BUDGET;
+	v->db = &nss_db;
+	v->settings = &nss_settings;
+	v->id_min = nss_settings.cfg.uid_min;
+	v->id_max = nss_settings.cfg.uid_max;
+	v->used = 0;
 }
 
-enum nss_status scim_begin(struct scim_view *v, int *errnop)
+enum nss_status nss_begin(struct nss_view *v, int *errnop)
 {
-	pthread_once(&scim_atfork_once, atfork_register);
-	pthread_mutex_lock(&scim_lock);
-	int err = scim_settings_refresh(&scim_settings, ENTRA_DEFAULT_CONFIG);
+	pthread_once(&nss_atfork_once, atfork_register);
+	pthread_mutex_lock(&nss_lock);
+	int err = nss_settings_refresh(&nss_settings, ENTRA_DEFAULT_CONFIG);
 	if (!err)
-		err = scim_db_refresh(&scim_db, scim_settings.cfg.cache_db);
+		err = nss_db_refresh(&nss_db, nss_settings.cfg.cache_db, nss_pid ? nss_pid : (nss_pid = getpid()));
 	if (err) {
-		pthread_mutex_unlock(&scim_lock);
+		pthread_mutex_unlock(&nss_lock);
 		*errnop = err;
 		return NSS_STATUS_UNAVAIL;
 	}
@@ -62,59 +67,60 @@ enum nss_status scim_begin(struct scim_view *v, int *errnop)
 	return NSS_STATUS_SUCCESS;
 }
 
-enum nss_status scim_begin_scan(struct scim_view *v, const struct scim_cursor *c, size_t n, int *errnop)
+enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, size_t n, int *errnop)
 {
-	pthread_once(&scim_atfork_once, atfork_register);
-	pthread_mutex_lock(&scim_lock);
+	pthread_once(&nss_atfork_once, atfork_register);
+	pthread_mutex_lock(&nss_lock);
 	while (n > 1 && c->done)
 		c++, n--;
-	if (c->epoch && c->epoch == scim_db.epoch && scim_db.pid && !scim_db.err &&
-	    scim_coarse_ns() - scim_db.checked_ns < SCIM_SCAN_RECHECK_MS * (int64_t)1000000) {
+	if (c->epoch && c->epoch == nss_db.epoch && nss_db.pid && !nss_db.err &&
+	    nss_coarse_ns() - nss_db.checked_ns < NSS_SCAN_RECHECK_MS * (int64_t)1000000) {
 		view_fill(v);
 		return NSS_STATUS_SUCCESS;
 	}
-	pthread_mutex_unlock(&scim_lock);
-	return scim_begin(v, errnop);
+	pthread_mutex_unlock(&nss_lock);
+	return nss_begin(v, errnop);
 }
 
-void scim_end(struct scim_view *v)
+void nss_end(struct nss_view *v)
 {
+	/* Only the statements this call used: an enumeration step resets none. */
 	for (int i = 0; v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
-		if (v->db->st[i]) {
+		if ((v->used >> i & 1) && v->db->st[i]) {
 			sqlite3_reset(v->db->st[i]);
 			sqlite3_clear_bindings(v->db->st[i]);
 		}
 	}
-	pthread_mutex_unlock(&scim_lock);
+	pthread_mutex_unlock(&nss_lock);
 }
 
-int scim_step(struct scim_view *v, sqlite3_stmt *q, int *errnop)
+int nss_step(struct nss_view *v, sqlite3_stmt *q, int *errnop)
 {
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	scim_db_broken(v->db, rc);
+	nss_db_broken(v->db, rc);
 	*errnop = EIO;
 	return -1;
 }
 
-int scim_corrupt(struct scim_view *v, int *errnop)
+int nss_corrupt(struct nss_view *v, int *errnop)
 {
-	scim_db_broken(v->db, SQLITE_CORRUPT);
+	nss_db_broken(v->db, SQLITE_CORRUPT);
 	*errnop = EIO;
 	return -1;
 }
 
-void scim_cursor_rewind(struct scim_cursor *c)
+void nss_cursor_rewind(struct nss_cursor *c)
 {
-	pthread_mutex_lock(&scim_lock);
+	pthread_mutex_lock(&nss_lock);
 	/* Releases the pages the scan holds; the statement stays compiled for the next pass. */
-	if (c->epoch && c->epoch == scim_db.epoch && scim_db.st[c->scan])
-		sqlite3_reset(scim_db.st[c->scan]);
-	*c = (struct scim_cursor)SCIM_CURSOR_INIT(c->scan);
-	pthread_mutex_unlock(&scim_lock);
+	if (c->epoch && c->epoch == nss_db.epoch && nss_db.st[c->scan])
+		sqlite3_reset(nss_db.st[c->scan]);
+	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->scan);
+	pthread_mutex_unlock(&nss_lock);
 }
 
 /* Runs at dlclose and at exit (glibc's __libc_freeres unloads NSS modules, e.g. under valgrind),
@@ -123,9 +129,9 @@ void scim_cursor_rewind(struct scim_cursor *c)
  * half-updated; leaving it alone is then the only safe choice, and waiting could hang exit(). */
 __attribute__((destructor)) static void module_unload(void)
 {
-	if (pthread_mutex_trylock(&scim_lock) != 0)
+	if (pthread_mutex_trylock(&nss_lock) != 0)
 		return;
-	scim_db_close(&scim_db);
-	scim_settings_drop(&scim_settings);
-	pthread_mutex_unlock(&scim_lock);
+	nss_db_close(&nss_db);
+	nss_settings_drop(&nss_settings);
+	pthread_mutex_unlock(&nss_lock);
 }

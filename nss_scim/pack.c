@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-char *scim_pack_str(struct scim_pack *p, const char *s)
+char *nss_pack_str(struct nss_pack *p, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	if (n > p->left)
@@ -17,7 +17,7 @@ char *scim_pack_str(struct scim_pack *p, const char *s)
 	return out;
 }
 
-char **scim_pack_ptrs(struct scim_pack *p, size_t n)
+char **nss_pack_ptrs(struct nss_pack *p, size_t n)
 {
 	size_t pad = (alignof(char *) - (uintptr_t)p->cur % alignof(char *)) % alignof(char *);
 	if (pad > p->left || n > (p->left - pad) / sizeof(char *))

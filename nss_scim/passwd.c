@@ -4,14 +4,14 @@
 #include <errno.h>
 #include <pwd.h>
 
-static struct scim_cursor pw_cursor = SCIM_CURSOR_INIT(ST_SCAN_PASSWD);
+static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(ST_SCAN_PASSWD);
 
 static const char *column_text(sqlite3_stmt *q, int col)
 {
 	return sqlite3_column_type(q, col) == SQLITE_TEXT ? (const char *)sqlite3_column_text(q, col) : NULL;
 }
 
-bool scim_pw_row_read(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *r)
+bool nss_pw_row_read(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r)
 {
 	r->uid = sqlite3_column_int64(q, PW_UID);
 	r->gid = sqlite3_column_int64(q, PW_GID);
@@ -22,28 +22,28 @@ bool scim_pw_row_read(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *
 	r->shell = column_text(q, PW_SHELL);
 	r->role = column_text(q, PW_ROLE);
 	if (sqlite3_column_type(q, PW_UID) == SQLITE_INTEGER && sqlite3_column_type(q, PW_GID) == SQLITE_INTEGER &&
-	    scim_id_ok(v, r->uid) && scim_id_ok(v, r->gid) && scim_name_ok(r->name) && scim_field_ok(r->gecos) &&
-	    scim_path_ok(r->dir) && scim_path_ok(r->shell) && r->role)
+	    nss_id_ok(v, r->uid) && nss_id_ok(v, r->gid) && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
+	    nss_path_ok(r->dir) && nss_path_ok(r->shell) && r->role)
 		return true;
-	scim_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);
+	nss_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);
 	return false;
 }
 
-int scim_pw_find(struct scim_view *v, sqlite3_stmt *q, struct scim_pw_row *r, int *errnop)
+int nss_pw_find(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r, int *errnop)
 {
-	int rc = scim_step(v, q, errnop);
+	int rc = nss_step(v, q, errnop);
 	if (rc <= 0)
 		return rc;
-	return scim_pw_row_read(v, q, r) ? 1 : 0;
+	return nss_pw_row_read(v, q, r) ? 1 : 0;
 }
 
-static enum nss_status pw_fill(const struct scim_pw_row *r, struct passwd *pw, char *buf, size_t len, int *errnop)
+static enum nss_status pw_fill(const struct nss_pw_row *r, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	struct scim_pack p = {buf, len};
+	struct nss_pack p = {buf, len};
 	/* "x": the password lives in shadow, which holds "*" (sign-in goes through Entra). */
-	if (!(pw->pw_name = scim_pack_str(&p, r->name)) || !(pw->pw_passwd = scim_pack_str(&p, "x")) ||
-	    !(pw->pw_gecos = scim_pack_str(&p, r->gecos)) || !(pw->pw_dir = scim_pack_str(&p, r->dir)) ||
-	    !(pw->pw_shell = scim_pack_str(&p, r->shell))) {
+	if (!(pw->pw_name = nss_pack_str(&p, r->name)) || !(pw->pw_passwd = nss_pack_str(&p, "x")) ||
+	    !(pw->pw_gecos = nss_pack_str(&p, r->gecos)) || !(pw->pw_dir = nss_pack_str(&p, r->dir)) ||
+	    !(pw->pw_shell = nss_pack_str(&p, r->shell))) {
 		*errnop = ERANGE;
 		return NSS_STATUS_TRYAGAIN;
 	}
@@ -64,91 +64,91 @@ static enum nss_status pw_status(int rc, int *errnop)
 	return NSS_STATUS_SUCCESS;
 }
 
-enum nss_status scim_pw_by_name(struct scim_view *v, const char *name, struct scim_pw_row *r, int *errnop)
+enum nss_status nss_pw_by_name(struct nss_view *v, const char *name, struct nss_pw_row *r, int *errnop)
 {
-	sqlite3_stmt *q = scim_stmt(v, ST_PW_BY_NAME, errnop);
+	sqlite3_stmt *q = nss_stmt(v, ST_PW_BY_NAME, errnop);
 	if (q)
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	return pw_status(q ? scim_pw_find(v, q, r, errnop) : -1, errnop);
+	return pw_status(q ? nss_pw_find(v, q, r, errnop) : -1, errnop);
 }
 
-enum nss_status scim_pw_next(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop)
+enum nss_status nss_pw_next(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop)
 {
-	return pw_status(scim_pw_scan(v, c, r, errnop), errnop);
+	return pw_status(nss_pw_scan(v, c, r, errnop), errnop);
 }
 
 enum nss_status _nss_scim_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	struct scim_pw_row r;
-	if (!scim_name_ok(name)) {
+	struct nss_view v;
+	struct nss_pw_row r;
+	if (!nss_name_ok(name)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = scim_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
+	if ((st = nss_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
 		st = pw_fill(&r, pw, buf, len, errnop);
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }
 
 enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	enum nss_status st = scim_begin(&v, errnop);
+	struct nss_view v;
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if (scim_id_ok(&v, uid)) {
-		struct scim_pw_row r;
-		sqlite3_stmt *q = scim_stmt(&v, ST_PW_BY_UID, errnop);
+	if (nss_id_ok(&v, uid)) {
+		struct nss_pw_row r;
+		sqlite3_stmt *q = nss_stmt(&v, ST_PW_BY_UID, errnop);
 		if (q)
 			sqlite3_bind_int64(q, 1, uid);
-		if ((st = pw_status(q ? scim_pw_find(&v, q, &r, errnop) : -1, errnop)) == NSS_STATUS_SUCCESS)
+		if ((st = pw_status(q ? nss_pw_find(&v, q, &r, errnop) : -1, errnop)) == NSS_STATUS_SUCCESS)
 			st = pw_fill(&r, pw, buf, len, errnop);
 	} else {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	}
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }
 
 enum nss_status _nss_scim_setpwent(int stayopen)
 {
-	scim_cursor_rewind(&pw_cursor);
+	nss_cursor_rewind(&pw_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_endpwent(void)
 {
-	scim_cursor_rewind(&pw_cursor);
+	nss_cursor_rewind(&pw_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
-int scim_pw_scan(struct scim_view *v, struct scim_cursor *c, struct scim_pw_row *r, int *errnop)
+int nss_pw_scan(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop)
 {
 	sqlite3_stmt *q;
 	int rc;
-	while ((rc = scim_scan_row(v, c, &q, errnop)) > 0) {
-		if (scim_pw_row_read(v, q, r))
+	while ((rc = nss_scan_row(v, c, &q, errnop)) > 0) {
+		if (nss_pw_row_read(v, q, r))
 			return 1;
-		scim_scan_skipped(c);
+		nss_scan_skipped(c);
 	}
 	return rc;
 }
 
 enum nss_status _nss_scim_getpwent_r(struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	struct scim_pw_row r;
-	enum nss_status st = scim_begin_scan(&v, &pw_cursor, 1, errnop);
+	struct nss_view v;
+	struct nss_pw_row r;
+	enum nss_status st = nss_begin_scan(&v, &pw_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = scim_pw_next(&v, &pw_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
+	if ((st = nss_pw_next(&v, &pw_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
 	    (st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-		scim_scan_served(&pw_cursor, r.uid); /* only on success: an ERANGE retry gets the same entry */
-	scim_end(&v);
+		nss_scan_served(&pw_cursor, r.uid); /* only on success: an ERANGE retry gets the same entry */
+	nss_end(&v);
 	return st;
 }

@@ -5,6 +5,7 @@
 #include "nss_scim/nss_scim.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -12,7 +13,7 @@
 #include "common/reserved_names.h"
 #include "common/text_safe.h"
 
-void scim_syslog(int priority, const char *fmt, ...)
+void nss_syslog(int priority, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -23,66 +24,156 @@ void scim_syslog(int priority, const char *fmt, ...)
 	syslog(LOG_AUTHPRIV | priority, "libnss_scim: %s", msg);
 }
 
-/* Whether byte C may stand in a name: OURS, only what entra-syncd writes (lowercase ASCII
- * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of
- * a multi-byte character and no capital ("Root") reaches ls, ps or who; else (a local group
- * a role grants, as /etc/group has it) any printable ASCII but the separators. */
-static bool name_byte_ok(unsigned char c, bool ours)
-{
-	if (ours)
-		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
-	return c > 0x20 && c < 0x7f && c != ':' && c != ',';
-}
+/* Bytes that may stand in a name. NAME_OURS: only what entra-syncd writes (lowercase ASCII
+ * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of a
+ * multi-byte character and no capital ("Root") reaches ls, ps or who. NAME_LOCAL: a local group
+ * a role grants, as /etc/group has it: any printable ASCII but the separators. NAME_DIGIT marks
+ * digits. A table, because this runs for every byte of every group member served
+ * (tests/unit/test_nss_sane.c checks it against the rule in words). */
+enum { NAME_OURS = 1, NAME_LOCAL = 2, NAME_DIGIT = 4 };
+/* Bytes 0x80-0xff are 0: never in a name. */
+static const unsigned char name_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 3, 3, 2, /* 0x20 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 2, 2, 2, 2, 2, /* 0x30 */
+    3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x40 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, /* 0x50 */
+    2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x60 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 0, /* 0x70 */
+};
 
-/* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
-static size_t name_len(const char *name, bool ours)
+/* The length of NAME up to its NUL, and in *ALL the classes every byte has (NAME_DIGIT only
+ * when all are digits). One table look-up and one AND per byte, no other branch. */
+static size_t name_scan(const char *name, unsigned *all)
 {
-	if (!name || *name == '-')
-		return 0;
-	bool digits_only = true;
+	const unsigned char *s = (const unsigned char *)name;
+	unsigned every = NAME_OURS | NAME_LOCAL | NAME_DIGIT;
 	size_t n = 0;
-	for (; name[n]; n++) { /* one pass: this runs for every group member served */
-		unsigned char c = (unsigned char)name[n];
-		if (n >= SCIM_NAME_MAX || !name_byte_ok(c, ours))
-			return 0;
-		digits_only = digits_only && c >= '0' && c <= '9';
-	}
-	/* An all-digit name would be taken for a uid by chown and friends. */
-	if (n == 0 || digits_only || !strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
+	for (; s[n]; n++)
+		every &= name_byte[s[n]];
+	*all = every;
 	return n;
 }
 
-size_t scim_name_len(const char *name)
+/* Whether a name of N bytes whose bytes all have classes ALL is of class KIND and safe in a
+ * passwd or group line and on a command line. */
+static bool name_shape_ok(const char *name, size_t n, unsigned all, unsigned kind)
 {
-	size_t n = name_len(name, true);
+	/* An all-digit name would be taken for a uid by chown and friends. */
+	return n > 0 && n <= NSS_NAME_MAX && (all & kind) && !(all & NAME_DIGIT) && name[0] != '-' &&
+	       !(name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.')));
+}
+
+/* strlen(NAME) when NAME is safe in a passwd or group line and on a command line, else 0. */
+static size_t name_len(const char *name, unsigned kind)
+{
+	unsigned all;
+	size_t n = name ? name_scan(name, &all) : 0;
+	return n && name_shape_ok(name, n, all, kind) ? n : 0;
+}
+
+size_t nss_name_len(const char *name)
+{
+	size_t n = name_len(name, NAME_OURS);
 	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
-	return n && !entra_name_reserved(name) ? n : 0;
+	return n && !entra_name_reserved_len(name, n) ? n : 0;
 }
 
-bool scim_name_ok(const char *name)
+/* Whether every byte of BYTES[0..LEN) is a NUL or may stand in one of our names: 16 bytes at a
+ * time with GCC's vector extensions (plain SSE2 on x86-64), the tail one by one. */
+static bool bytes_all_ours(const char *bytes, size_t len)
 {
-	return scim_name_len(name) != 0;
+	typedef unsigned char u8x16 __attribute__((vector_size(16)));
+	typedef signed char s8x16 __attribute__((vector_size(16)));
+	s8x16 bad = {0};
+	size_t i = 0;
+	for (; i + 16 <= len; i += 16) {
+		u8x16 b;
+		memcpy(&b, bytes + i, sizeof(b));
+		bad |= ~(((b >= 'a') & (b <= 'z')) | ((b >= '0') & (b <= '9')) | (b == '_') | (b == '.') | (b == '-') |
+		         (b == '@') | (b == 0));
+	}
+	uint64_t lanes[2];
+	memcpy(lanes, &bad, sizeof(lanes));
+	bool ok = !(lanes[0] | lanes[1]);
+	for (; ok && i < len; i++)
+		ok = !bytes[i] || (name_byte[(unsigned char)bytes[i]] & NAME_OURS);
+	return ok;
 }
 
-bool scim_local_group_name_ok(const char *name)
+static bool is_digit(char c)
 {
-	return name_len(name, false) != 0;
+	return c >= '0' && c <= '9';
+}
+
+/* nss_name_ok for a name of K bytes known to hold only bytes of our names. */
+static bool name_ours_ok(const char *name, size_t k)
+{
+	return k > 0 && k <= NSS_NAME_MAX && name[0] != '-' &&
+	       !(name[0] == '.' && (k == 1 || (k == 2 && name[1] == '.'))) &&
+	       !(is_digit(name[0]) && is_digit(name[k - 1]) && strspn(name, "0123456789") == k) &&
+	       !entra_name_reserved_len(name, k);
+}
+
+size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped)
+{
+	char *out = names, *end = names + len;
+	/* The usual case, every byte one of ours, checked at vector speed first: then each name
+	 * only needs its length (strlen) and its shape. */
+	bool clean = bytes_all_ours(names, len);
+	size_t n = 0;
+	*dropped = 0;
+	for (char *name = names; name < end;) {
+		unsigned all;
+		size_t k = clean ? strlen(name) : name_scan(name, &all);
+		if (clean ? !name_ours_ok(name, k)
+		          : !name_shape_ok(name, k, all, NAME_OURS) || entra_name_reserved_len(name, k)) {
+			++*dropped;
+		} else {
+			if (n == max)
+				return SIZE_MAX;
+			if (out != name)
+				memmove(out, name, k + 1);
+			mem[n++] = out;
+			out += k + 1;
+		}
+		name += k + 1;
+	}
+	return n;
+}
+
+bool nss_name_ok(const char *name)
+{
+	return nss_name_len(name) != 0;
+}
+
+bool nss_local_group_name_ok(const char *name)
+{
+	return name_len(name, NAME_LOCAL) != 0;
 }
 
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
-bool scim_field_ok(const char *text)
+bool nss_field_ok(const char *text)
 {
-	return text && entra_text_is_safe(text, SCIM_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	if (!text)
+		return false;
+	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
+	 * table of hidden code points) only for text that holds anything else. */
+	size_t n = 0;
+	for (unsigned char c; (c = (unsigned char)text[n]) != '\0'; n++)
+		if (c < 0x20 || c > 0x7e || c == ':')
+			return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	return n <= NSS_FIELD_MAX;
 }
 
-bool scim_path_ok(const char *path)
+bool nss_path_ok(const char *path)
 {
-	return scim_field_ok(path) && path[0] == '/';
+	return nss_field_ok(path) && path[0] == '/';
 }
 
-bool scim_id_ok(const struct scim_view *v, int64_t id)
+bool nss_id_ok(const struct nss_view *v, int64_t id)
 {
 	return id > 0 && id >= v->id_min && id <= v->id_max;
 }
@@ -95,15 +186,15 @@ static const char *const skip_text[] = {
     [SKIP_LOCAL_GROUP] = "a local group (local_members) with gid 0, an unsafe name, or a name the user's "
                          "[role] groups list in entra.conf does not grant",
     [SKIP_LOCAL_GROUP_MISMATCH] = "a local group (local_members) whose name and gid do not match /etc/group",
-    [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(SCIM_LOCAL_GROUPS),
+    [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(NSS_LOCAL_GROUPS),
 };
 
-void scim_log_skip(struct scim_view *v, enum scim_skip reason, long long key)
+void nss_log_skip(struct nss_view *v, enum nss_skip reason, long long key)
 {
 	unsigned bit = 1u << reason;
 	if (v->db->logged_once & bit)
 		return;
 	v->db->logged_once |= bit;
-	scim_syslog(LOG_WARNING, "%s: ignoring %s (id %lld; further ones are not logged); check entra-syncd",
-	            v->db->path, skip_text[reason], key);
+	nss_syslog(LOG_WARNING, "%s: ignoring %s (id %lld; further ones are not logged); check entra-syncd",
+	           v->db->path, skip_text[reason], key);
 }

@@ -3,9 +3,9 @@
 #include "nss_scim/nss_scim.h"
 
 /* Binds C's scan to start after the last key served, on the connection open now. */
-static sqlite3_stmt *scan_position(struct scim_view *v, struct scim_cursor *c, int *errnop)
+static sqlite3_stmt *scan_position(struct nss_view *v, struct nss_cursor *c, int *errnop)
 {
-	sqlite3_stmt *q = scim_stmt(v, c->scan, errnop);
+	sqlite3_stmt *q = nss_stmt(v, c->scan, errnop);
 	if (!q)
 		return NULL;
 	sqlite3_reset(q);
@@ -17,7 +17,7 @@ static sqlite3_stmt *scan_position(struct scim_view *v, struct scim_cursor *c, i
 	return q;
 }
 
-int scim_scan_row(struct scim_view *v, struct scim_cursor *c, sqlite3_stmt **q, int *errnop)
+int nss_scan_row(struct nss_view *v, struct nss_cursor *c, sqlite3_stmt **q, int *errnop)
 {
 	if (c->done)
 		return 0;
@@ -27,30 +27,30 @@ int scim_scan_row(struct scim_view *v, struct scim_cursor *c, sqlite3_stmt **q, 
 	} else if (!(*q = scan_position(v, c, errnop))) {
 		return -1;
 	}
-	int rc = scim_step(v, *q, errnop);
+	int rc = nss_step(v, *q, errnop);
 	if (rc == 0)
 		c->done = true; /* a finished statement would restart from the top if stepped again */
 	if (rc <= 0)
 		return rc;
 	/* A real-valued key (tampered cache) is refused by the row checks; the scan only moves
 	 * forward, so it cannot make it loop. */
-	if (sqlite3_column_type(*q, SCIM_SCAN_KEY) == SQLITE_INTEGER) {
-		int64_t key = sqlite3_column_int64(*q, SCIM_SCAN_KEY);
+	if (sqlite3_column_type(*q, NSS_SCAN_KEY) == SQLITE_INTEGER) {
+		int64_t key = sqlite3_column_int64(*q, NSS_SCAN_KEY);
 		if (key <= c->seen) /* a damaged b-tree answering out of order must not loop forever */
-			return scim_corrupt(v, errnop);
+			return nss_corrupt(v, errnop);
 		c->seen = key;
 	}
 	c->pending = true;
 	return 1;
 }
 
-void scim_scan_served(struct scim_cursor *c, int64_t key)
+void nss_scan_served(struct nss_cursor *c, int64_t key)
 {
 	c->last = key;
 	c->pending = false;
 }
 
-void scim_scan_skipped(struct scim_cursor *c)
+void nss_scan_skipped(struct nss_cursor *c)
 {
 	c->pending = false;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
-void scim_file_id_set(struct scim_file_id *id, const struct stat *st)
+void nss_file_id_set(struct nss_file_id *id, const struct stat *st)
 {
 	id->valid = true;
 	id->dev = st->st_dev;
@@ -16,52 +16,52 @@ void scim_file_id_set(struct scim_file_id *id, const struct stat *st)
 	id->ctime = st->st_ctim;
 }
 
-bool scim_file_id_same(const struct scim_file_id *id, const struct stat *st)
+bool nss_file_id_same(const struct nss_file_id *id, const struct stat *st)
 {
 	return id->valid && id->dev == st->st_dev && id->ino == st->st_ino && id->size == st->st_size &&
 	       id->mtime.tv_sec == st->st_mtim.tv_sec && id->mtime.tv_nsec == st->st_mtim.tv_nsec &&
 	       id->ctime.tv_sec == st->st_ctim.tv_sec && id->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-void scim_settings_drop(struct scim_settings *s)
+void nss_settings_drop(struct nss_settings *s)
 {
 	if (s->err == 0 && s->id.valid)
 		entra_config_free(&s->cfg);
 	memset(s, 0, sizeof(*s));
 }
 
-int scim_settings_refresh(struct scim_settings *s, const char *path)
+int nss_settings_refresh(struct nss_settings *s, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		int err = errno;
-		scim_settings_drop(s);
+		nss_settings_drop(s);
 		return err == ENOENT || err == ENOTDIR ? ENOENT : err;
 	}
-	if (scim_file_id_same(&s->id, &st))
+	if (nss_file_id_same(&s->id, &st))
 		return s->err;
-	scim_settings_drop(s);
+	nss_settings_drop(s);
 	char msg[512];
 	struct entra_config cfg;
 	if (entra_config_load(path, &cfg, msg, sizeof(msg)) != 0) {
-		scim_syslog(LOG_ERR,
-		            "%s; users and groups from Entra are unavailable until it is fixed "
-		            "(check it with 'entra-sync -c %s doctor')",
-		            msg, path);
+		nss_syslog(LOG_ERR,
+		           "%s; users and groups from Entra are unavailable until it is fixed "
+		           "(check it with 'entra-sync -c %s doctor')",
+		           msg, path);
 		s->err = EINVAL;
 	} else if (!cfg.cache_db || cfg.cache_db[0] != '/') {
-		scim_syslog(LOG_ERR, "%s: [accounts] cache_db must be an absolute path", path);
+		nss_syslog(LOG_ERR, "%s: [accounts] cache_db must be an absolute path", path);
 		entra_config_free(&cfg);
 		s->err = EINVAL;
 	} else {
 		s->cfg = cfg;
 		s->err = 0;
 	}
-	scim_file_id_set(&s->id, &st);
+	nss_file_id_set(&s->id, &st);
 	return s->err;
 }
 
-bool scim_settings_role_grants(const struct scim_settings *s, const char *role, const char *name)
+bool nss_settings_role_grants(const struct nss_settings *s, const char *role, const char *name)
 {
 	const struct entra_role *r = entra_config_role(&s->cfg, role);
 	for (size_t i = 0; r && i < r->groups.n; i++)

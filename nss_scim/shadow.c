@@ -14,12 +14,12 @@
 
 #include "common/cache_schema.h"
 
-static struct scim_cursor sp_cursor = SCIM_CURSOR_INIT(ST_SCAN_SHADOW);
+static struct nss_cursor sp_cursor = NSS_CURSOR_INIT(ST_SCAN_SHADOW);
 
-static enum nss_status sp_fill(const struct scim_pw_row *r, struct spwd *sp, char *buf, size_t len, int *errnop)
+static enum nss_status sp_fill(const struct nss_pw_row *r, struct spwd *sp, char *buf, size_t len, int *errnop)
 {
-	struct scim_pack p = {buf, len};
-	if (!(sp->sp_namp = scim_pack_str(&p, r->name)) || !(sp->sp_pwdp = scim_pack_str(&p, "*"))) {
+	struct nss_pack p = {buf, len};
+	if (!(sp->sp_namp = nss_pack_str(&p, r->name)) || !(sp->sp_pwdp = nss_pack_str(&p, "*"))) {
 		*errnop = ERANGE;
 		return NSS_STATUS_TRYAGAIN;
 	}
@@ -36,43 +36,43 @@ static enum nss_status sp_fill(const struct scim_pw_row *r, struct spwd *sp, cha
 
 enum nss_status _nss_scim_getspnam_r(const char *name, struct spwd *sp, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	struct scim_pw_row r;
-	if (!scim_name_ok(name)) {
+	struct nss_view v;
+	struct nss_pw_row r;
+	if (!nss_name_ok(name)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	enum nss_status st = scim_begin(&v, errnop);
+	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = scim_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
+	if ((st = nss_pw_by_name(&v, name, &r, errnop)) == NSS_STATUS_SUCCESS)
 		st = sp_fill(&r, sp, buf, len, errnop);
-	scim_end(&v);
+	nss_end(&v);
 	return st;
 }
 
 enum nss_status _nss_scim_setspent(int stayopen)
 {
-	scim_cursor_rewind(&sp_cursor);
+	nss_cursor_rewind(&sp_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_endspent(void)
 {
-	scim_cursor_rewind(&sp_cursor);
+	nss_cursor_rewind(&sp_cursor);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_scim_getspent_r(struct spwd *sp, char *buf, size_t len, int *errnop)
 {
-	struct scim_view v;
-	struct scim_pw_row r;
-	enum nss_status st = scim_begin_scan(&v, &sp_cursor, 1, errnop);
+	struct nss_view v;
+	struct nss_pw_row r;
+	enum nss_status st = nss_begin_scan(&v, &sp_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = scim_pw_next(&v, &sp_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
+	if ((st = nss_pw_next(&v, &sp_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
 	    (st = sp_fill(&r, sp, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-		scim_scan_served(&sp_cursor, r.uid);
-	scim_end(&v);
+		nss_scan_served(&sp_cursor, r.uid);
+	nss_end(&v);
 	return st;
 }

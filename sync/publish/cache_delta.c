@@ -74,9 +74,17 @@ static bool account_same(const struct cache_account *a, const struct cache_accou
 	       a->expire == b->expire;
 }
 
-static bool group_same(const struct cache_group *a, const struct cache_group *b)
+static bool members_same(const struct cache_packed_group *a, const struct cache_packed_group *b)
 {
-	return !str_cmp(a->name, b->name) && !str_cmp(a->object_id, b->object_id) && !str_cmp(a->scim_id, b->scim_id);
+	return a->len == b->len && a->uid_min == b->uid_min && a->uid_max == b->uid_max &&
+	       !memcmp(a->names, b->names, a->len);
+}
+
+static bool group_same(const struct cache_group *a, const struct cache_group *b, const struct cache_packed_group *am,
+                       const struct cache_packed_group *bm)
+{
+	return !str_cmp(a->name, b->name) && !str_cmp(a->object_id, b->object_id) && !str_cmp(a->scim_id, b->scim_id) &&
+	       members_same(am, bm);
 }
 
 static bool member_same(const struct cache_member *a, const struct cache_member *b)
@@ -94,6 +102,12 @@ static bool ssh_key_same(const struct cache_ssh_key *a, const struct cache_ssh_k
 {
 	return !str_cmp(a->key, b->key);
 }
+
+/* A snapshot and its groups' packed member names. */
+struct side {
+	const struct cache_snapshot *s;
+	struct cache_packs packs;
+};
 
 /* --- row keys: a hash map from a 64-bit key to the first row that has it --- */
 
@@ -177,13 +191,14 @@ static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
 	}
 }
 
-static bool row_same(const struct cache_snapshot *a, size_t i, const struct cache_snapshot *b, size_t j, enum table t)
+static bool row_same(const struct side *sa, size_t i, const struct side *sb, size_t j, enum table t)
 {
+	const struct cache_snapshot *a = sa->s, *b = sb->s;
 	switch (t) {
 	case T_PASSWD:
 		return account_same(&a->accounts[i], &b->accounts[j]);
 	case T_GROUPS:
-		return group_same(&a->groups[i], &b->groups[j]);
+		return group_same(&a->groups[i], &b->groups[j], &sa->packs.groups[i], &sb->packs.groups[j]);
 	case T_MEMBERS:
 		return member_same(&a->members[i], &b->members[j]);
 	case T_SSH_KEYS:
@@ -216,8 +231,9 @@ static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum ta
 
 /* Every key of NEXT is looked up in PREV: missing -> insert, different -> delete and insert;
  * then every key of PREV nobody matched -> delete. O(rows), no sorting. */
-static int table_diff(const struct cache_snapshot *prev, const struct cache_snapshot *next, enum table t, struct ops *o)
+static int table_diff(const struct side *sprev, const struct side *snext, enum table t, struct ops *o)
 {
+	const struct cache_snapshot *prev = sprev->s, *next = snext->s;
 	struct keymap old = {0}, cur = {0};
 	int rc = -1;
 	memset(o, 0, sizeof(*o));
@@ -234,7 +250,7 @@ static int table_diff(const struct cache_snapshot *prev, const struct cache_snap
 			continue;
 		}
 		old.state[i] = 2;
-		if (!row_same(prev, old.rows[i], next, j, t))
+		if (!row_same(sprev, old.rows[i], snext, j, t))
 			o->del[o->n_del++] = old.rows[i], o->add[o->n_add++] = j;
 	}
 	for (size_t k = 0; k <= old.mask; k++)
@@ -267,14 +283,15 @@ static const char *const add_sql[N_TABLES] = {
 
 static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members", "ssh_keys"};
 
-static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
+static void bind_insert(sqlite3_stmt *st, const struct side *side, enum table t, size_t i)
 {
+	const struct cache_snapshot *s = side->s;
 	switch (t) {
 	case T_PASSWD:
 		cache_bind_account(st, &s->accounts[i]);
 		break;
 	case T_GROUPS:
-		cache_bind_group(st, &s->groups[i]);
+		cache_bind_group(st, &s->groups[i], &side->packs.groups[i]);
 		break;
 	case T_MEMBERS:
 		sqlite3_bind_int64(st, 1, s->members[i].gid);
@@ -291,9 +308,9 @@ static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum t
 }
 
 /* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid) / (uid, n). */
-static void bind_delete(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
+static void bind_delete(sqlite3_stmt *st, const struct side *side, enum table t, size_t i)
 {
-	uint64_t key = row_key(s, t, i);
+	uint64_t key = row_key(side->s, t, i);
 	if (t == T_PASSWD || t == T_GROUPS) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
 		return;
@@ -302,8 +319,7 @@ static void bind_delete(sqlite3_stmt *st, const struct cache_snapshot *s, enum t
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)(key & 0xffffffffu));
 }
 
-static int run_ops(struct writer *w, const struct cache_snapshot *s, enum table t, const size_t *rows, size_t n,
-                   bool insert)
+static int run_ops(struct writer *w, const struct side *s, enum table t, const size_t *rows, size_t n, bool insert)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = cache_prepare(w, insert ? add_sql[t] : del_sql[t], &st);
@@ -320,18 +336,24 @@ static int apply_diff(struct writer *w, const struct cache_snapshot *prev, const
                       size_t *rows)
 {
 	struct ops o[N_TABLES] = {0};
-	int rc = 0;
+	struct side sprev = {.s = prev}, snext = {.s = next};
 	*rows = 0;
+	/* A group whose members (or a member's name) changed is rewritten whole. */
+	int rc = cache_packs_build(prev, &sprev.packs) || cache_packs_build(next, &snext.packs)
+	             ? cache_sql_fail(w, "out of memory packing group members")
+	             : 0;
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = table_diff(prev, next, (enum table)t, &o[t]);
+		rc = table_diff(&sprev, &snext, (enum table)t, &o[t]);
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = run_ops(w, prev, (enum table)t, o[t].del, o[t].n_del, false);
+		rc = run_ops(w, &sprev, (enum table)t, o[t].del, o[t].n_del, false);
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = run_ops(w, next, (enum table)t, o[t].add, o[t].n_add, true);
+		rc = run_ops(w, &snext, (enum table)t, o[t].add, o[t].n_add, true);
 	for (int t = 0; t < N_TABLES; t++) {
 		*rows += o[t].n_del + o[t].n_add;
 		ops_free(&o[t]);
 	}
+	cache_packs_free(&sprev.packs);
+	cache_packs_free(&snext.packs);
 	return rc;
 }
 

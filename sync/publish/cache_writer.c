@@ -91,12 +91,19 @@ void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k)
 	sqlite3_bind_text(st, 3, k->key, -1, SQLITE_STATIC);
 }
 
-void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g)
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g, const struct cache_packed_group *members)
 {
 	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, g->gid);
 	cache_bind_text_or_null(st, 3, g->object_id);
 	sqlite3_bind_text(st, 4, g->scim_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, members->uid_min);
+	sqlite3_bind_int64(st, 6, members->uid_max);
+	/* A zero-length blob, never NULL (the column is NOT NULL). */
+	if (members->len)
+		sqlite3_bind_blob(st, 7, members->names, (int)members->len, SQLITE_STATIC);
+	else
+		sqlite3_bind_zeroblob(st, 7, 0);
 }
 
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation)
@@ -173,17 +180,20 @@ out:
 static int write_groups(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL;
+	struct cache_packs packs;
 	int rc = -1;
+	if (cache_packs_build(s, &packs))
+		return cache_sql_fail(w, "out of memory packing group members");
 	const struct cache_group **order = malloc((s->n_groups + 1) * sizeof(*order));
 	if (!order)
-		return -1;
+		goto out;
 	for (size_t i = 0; i < s->n_groups; i++)
 		order[i] = &s->groups[i];
 	qsort(order, s->n_groups, sizeof(*order), cache_group_gid_cmp);
 	if (cache_prepare(w, CACHE_INSERT_GROUP_SQL, &st))
 		goto out;
 	for (size_t i = 0; i < s->n_groups; i++) {
-		cache_bind_group(st, order[i]);
+		cache_bind_group(st, order[i], &packs.groups[order[i] - s->groups]);
 		if (cache_step_reset(w, st, "groups"))
 			goto out;
 	}
@@ -191,6 +201,7 @@ static int write_groups(struct writer *w, const struct cache_snapshot *s)
 out:
 	sqlite3_finalize(st);
 	free(order);
+	cache_packs_free(&packs);
 	return rc;
 }
 
@@ -315,8 +326,8 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, long lon
 static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
 {
 	if (sqlite3_exec(w->db,
-	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=16384; PRAGMA "
-	                 "cache_size=-65536; BEGIN",
+	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=" ENTRA_CACHE_STR(
+	                     ENTRA_CACHE_PAGE_SIZE) "; PRAGMA cache_size=-65536; BEGIN",
 	                 NULL, NULL, NULL))
 		return cache_sql_fail(w, "schema");
 	if (write_rows(w, s, generation)) {

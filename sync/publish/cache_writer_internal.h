@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "sync/publish/cache_members.h"
 #include "sync/publish/cache_writer.h"
 
 struct writer {
@@ -26,9 +27,12 @@ void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
 	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"         \
 	 " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
 void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
-/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */
-#define CACHE_INSERT_GROUP_SQL "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)"
-void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g);
+/* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters (G and its members
+ * packed by cache_packs_build). */
+#define CACHE_INSERT_GROUP_SQL                                                                                         \
+	("INSERT INTO groups(name, gid, object_id, scim_id, member_uid_min, member_uid_max, member_names)"             \
+	 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g, const struct cache_packed_group *members);
 /* One ssh_keys row: CACHE_INSERT_SSH_KEY_SQL with cache_bind_ssh_key's parameters. */
 #define CACHE_INSERT_SSH_KEY_SQL "INSERT INTO ssh_keys(uid, n, key) VALUES(?1, ?2, ?3)"
 void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k);

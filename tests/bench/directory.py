@@ -1,8 +1,16 @@
-"""A synthetic, reproducible directory for the NSS benchmarks, written out in every format the
-three NSS sources read: cache.db (ours), passwd/group (files) and nsscache's indexed
-passwd.cache/group.cache (libnss-cache)."""
+"""Reproducible directories for the NSS benchmarks, written out in every format the three NSS
+sources read: cache.db (ours), passwd/group (files) and nsscache's indexed
+passwd.cache/group.cache (libnss-cache).
 
+Two kinds: `realistic` (the main case) looks like a tenant provisioned over SCIM as Entra does
+it: uids and gids scattered over uid_min..uid_max the way sync/rules/idalloc.c derives them
+from object ids, names of realistic length (firstname.lastname, group display names), and each
+group's members in the order SCIM added them. `synthetic` (the second case) is the old one:
+consecutive uids, short names, members in uid order."""
+
+import hashlib
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -11,25 +19,102 @@ import harness  # noqa: E402  (shared cache.db writer, so the bench and the test
 UID_BASE = 300000
 GID_BASE = 250000
 HEAVY_USER_GROUPS = 200  # the initgroups user is in this many groups
+ID_MIN, ID_MAX = 200000, 2000200000  # etc/entra.conf's uid_min..uid_max (namespace.write_entra_conf)
+MISS_UIDS = 1000  # nss_bench looks up unknown uids just below the first user's
+
+FIRST = ("james mary robert patricia john jennifer michael linda david elizabeth william barbara richard "
+         "susan joseph jessica thomas sarah christopher karen charles lisa daniel nancy matthew betty "
+         "anthony margaret mark sandra donald ashley steven kimberly andrew emily kenneth donna joshua "
+         "michelle kevin carol brian amanda george melissa timothy deborah ronald stephanie jason rebecca "
+         "edward sharon jeffrey laura ryan cynthia jacob kathleen gary amy nicholas angela eric shirley "
+         "jonathan anna stephen brenda larry pamela justin emma scott nicole brandon helen benjamin samantha "
+         "samuel katherine gregory christine alexander debra frank rachel patrick carolyn raymond janet").split()
+LAST = ("smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez "
+        "wilson anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark "
+        "ramirez lewis robinson walker young allen king wright scott torres nguyen hill flores green adams "
+        "nelson baker hall rivera campbell mitchell carter roberts gomez phillips evans turner diaz parker "
+        "cruz edwards collins reyes stewart morris morales murphy cook rogers gutierrez ortiz morgan cooper "
+        "peterson bailey reed kelly howard ramos kim cox ward richardson watson brooks chavez wood james").split()
+TEAMS = ("linux web database platform network security storage backup monitoring build release data "
+         "analytics finance payroll research support helpdesk devops sre identity mobile frontend backend "
+         "infra cloud edge").split()
+ROLES = "admins users operators developers readers oncall auditors maintainers".split()
+
+
+class Allocator:
+    """sync/rules/idalloc.c: the first 8 bytes of sha256 of the key (probe suffix #N on a
+    collision) taken modulo the range, so ids are scattered over uid_min..uid_max."""
+
+    def __init__(self):
+        self.taken = set()
+
+    def candidate(self, key, probe):
+        text = key if probe == 0 else "%s#%d" % (key, probe)
+        h = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+        return ID_MIN + h % (ID_MAX - ID_MIN + 1)
+
+    def allocate(self, kind, object_id):
+        key = "%s:%s" % (kind, object_id)
+        probe = 0
+        while self.candidate(key, probe) in self.taken:
+            probe += 1
+        uid = self.candidate(key, probe)
+        self.taken.add(uid)
+        return uid
+
+
+def object_id(rng):
+    return "%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
+                                           0x8000 | rng.getrandbits(14), rng.getrandbits(48))
 
 
 class Directory:
     """N users, each with a private group (gid = uid), plus n_groups groups of 1..max_members
-    members; user 0 is in exactly HEAVY_USER_GROUPS of them."""
+    members; user 0 is in exactly HEAVY_USER_GROUPS of them. KIND: realistic or synthetic."""
 
-    def __init__(self, n_users, n_groups=1000, max_members=1000):
+    def __init__(self, n_users, n_groups=1000, max_members=1000, kind="realistic"):
         if n_users < 2:
             raise ValueError("a directory needs at least 2 users")
-        self.users = [("bu%06d" % i, UID_BASE + i) for i in range(n_users)]
+        self.kind = kind
+        if kind == "synthetic":
+            self.users = [("bu%06d" % i, UID_BASE + i) for i in range(n_users)]
+            group_ids = [("team-%04d" % j, GID_BASE + j) for j in range(n_groups)]
+        else:
+            self.users, group_ids = self.realistic_ids(n_users, n_groups)
+        rng = random.Random(n_users * 7 + 1)
         self.groups = []
         others = n_users - 1
-        for j in range(n_groups):
+        for j, (name, gid) in enumerate(group_ids):
             size = min(others, 1 + (j * 997) % max_members)
             start = (j * 7919) % others
             members = [1 + (start + k) % others for k in range(size)]
             if j < HEAVY_USER_GROUPS:
                 members.append(0)
-            self.groups.append(("team-%04d" % j, GID_BASE + j, members))
+            if kind != "synthetic":
+                rng.shuffle(members)  # SCIM adds members in whatever order the admin picked them
+            self.groups.append((name, gid, members))
+
+    @staticmethod
+    def realistic_ids(n_users, n_groups):
+        rng = random.Random(n_users)
+        ids = Allocator()
+        seen = set()
+        users = []
+        for i in range(n_users):
+            base = "%s.%s" % (rng.choice(FIRST), rng.choice(LAST))
+            name, k = base, 1
+            while name in seen:  # Entra's UPNs disambiguate with a number, as admins do
+                k += 1
+                name = "%s%d" % (base, k)
+            seen.add(name)
+            users.append((name, ids.allocate("u", object_id(rng))))
+            if i == 0:  # the unknown uids nss_bench looks up stay unallocated
+                ids.taken.update(range(users[0][1] - MISS_UIDS - 1, users[0][1]))
+        groups = []
+        for j in range(n_groups):
+            name = "sg-%s-%s-%d" % (TEAMS[j % len(TEAMS)], ROLES[(j // len(TEAMS)) % len(ROLES)], j)
+            groups.append((name, ids.allocate("g", object_id(rng))))
+        return users, groups
 
     @property
     def heavy_user(self):
@@ -93,7 +178,7 @@ def write_files_source(directory, etc, system_etc="/etc"):
         system_group = f.readlines()
     write_lines(os.path.join(etc, "passwd"), system_passwd + directory.passwd_lines())
     write_lines(os.path.join(etc, "group"), system_group + directory.group_lines())
-    return len(system_passwd)
+    return len(system_passwd), len(system_group)
 
 
 def build_index(lines, field):

@@ -1,7 +1,7 @@
 /* nss_bench: measures user and group look-ups through glibc (getpwnam, getpwuid, getgrnam,
- * getgrgid, getgrouplist, getpwent enumeration) for whatever nsswitch.conf the process sees.
- * tests/bench/run.py runs it in a private mount namespace once per NSS source (scim, files,
- * cache) over the same directory, and compares the JSON it prints on stdout.
+ * getgrgid, getgrouplist, getpwent and getgrent enumeration) for whatever nsswitch.conf the
+ * process sees. tests/bench/run.py runs it in a private mount namespace once per NSS source
+ * (scim, files, cache) over the same directory, and compares the JSON it prints on stdout.
  *
  *   nss_bench --keys FILE --mode NAME [--iterations N] [--seconds S] [--seed X]
  *
@@ -89,6 +89,21 @@ static long rss_kib(void)
 		resident = -1;
 	fclose(f);
 	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Anonymous memory (heap, copied-on-write library data): what the process owns, unlike the
+ * shared library code RSS also counts. -1 when /proc/self/smaps_rollup cannot be read. */
+static long anon_kib(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kib = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Anonymous:", 10))
+			kib = strtol(line + 10, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
 }
 
 static void fail(struct bench *b, const char *op, const char *key, const char *why)
@@ -332,7 +347,7 @@ static json_t *run_op(struct bench *b, lookup_fn op)
 	return summarise(b->samples, n);
 }
 
-static size_t enumerate_once(void)
+static size_t enumerate_passwd(void)
 {
 	size_t n = 0;
 	setpwent();
@@ -342,7 +357,24 @@ static size_t enumerate_once(void)
 	return n;
 }
 
-static json_t *run_enumeration(struct bench *b)
+/* Members seen by the last group enumeration: every gr_mem is walked, as `getent group` does. */
+static volatile size_t enumerated_members;
+
+static size_t enumerate_group(void)
+{
+	size_t n = 0, members = 0;
+	struct group *gr;
+	setgrent();
+	while ((gr = getgrent())) {
+		n++;
+		members += count_members(gr->gr_mem);
+	}
+	endgrent();
+	enumerated_members = members;
+	return n;
+}
+
+static json_t *run_enumeration(struct bench *b, size_t (*enumerate_once)(void), const char *op)
 {
 	uint64_t deadline = now_ns() + (uint64_t)(b->opt.seconds * 1e9);
 	size_t n = 0, count = enumerate_once();
@@ -351,7 +383,7 @@ static json_t *run_enumeration(struct bench *b)
 		size_t c = enumerate_once();
 		b->samples[n++] = now_ns() - t0;
 		if (c != count)
-			fail(b, "getpwent", "enumeration", "count changed between runs");
+			fail(b, op, "enumeration", "count changed between runs");
 	}
 	json_t *j = summarise(b->samples, n);
 	json_object_set_new(j, "entries", json_integer((json_int_t)count));
@@ -400,14 +432,15 @@ static int parse_options(struct options *o, int argc, char **argv)
 static json_t *run_all(struct bench *b)
 {
 	json_t *out = json_object(), *results = json_object();
-	long before = rss_kib();
+	long before = rss_kib(), anon_before = anon_kib();
 	struct passwd *first = getpwnam(b->keys.users[0].name); /* loads the module */
-	long after_first = rss_kib();
+	long after_first = rss_kib(), anon_after = anon_kib();
 	if (!first)
 		fail(b, "getpwnam", b->keys.users[0].name, "not found on the first call");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		json_object_set_new(results, ops[i].name, run_op(b, ops[i].fn));
-	json_object_set_new(results, "enumerate", run_enumeration(b));
+	json_object_set_new(results, "enumerate", run_enumeration(b, enumerate_passwd, "getpwent"));
+	json_object_set_new(results, "enumerate_group", run_enumeration(b, enumerate_group, "getgrent"));
 	long after_all = rss_kib();
 	json_object_set_new(out, "mode", json_string(b->opt.mode));
 	json_object_set_new(out, "users", json_integer((json_int_t)b->keys.n_users));
@@ -415,6 +448,9 @@ static json_t *run_all(struct bench *b)
 	json_object_set_new(out, "rss_kib",
 	                    json_pack("{s:I, s:I, s:I}", "before", (json_int_t)before, "after_first",
 	                              (json_int_t)after_first, "after_all", (json_int_t)after_all));
+	json_object_set_new(
+	    out, "anon_kib",
+	    json_pack("{s:I, s:I}", "before", (json_int_t)anon_before, "after_first", (json_int_t)anon_after));
 	json_object_set_new(out, "errors", json_integer((json_int_t)b->errors));
 	return out;
 }

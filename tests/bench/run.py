@@ -3,6 +3,7 @@
 
   /usr/bin/python3 tests/bench/run.py --build ABS_BUILD --out build/bench.json [--smoke]
       [--sections nss,scim,pam] [--sizes 1000,10000,100000] [--nss-modes scim,files,cache]
+      [--nss-directories realistic,synthetic]
 
 Every figure is printed next to a baseline measured in the same run, with its ratio and the
 issue's target (PASS/MISS; a MISS never fails the run). The run fails only on real breakage:
@@ -45,12 +46,14 @@ def machine():
 def run_nss(args, work):
     modes = tuple(args.nss_modes.split(","))
     sizes = [1000] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    # The synthetic directory is the second case: its smallest and largest size only.
+    kinds = {"realistic": sizes, "synthetic": sorted({sizes[0], sizes[-1]})}
     bench = nss_section.NssBench(args.build, work, args.smoke, modes)
     bench.prepare()
     results = {}
-    for n in sizes:
-        results[n] = bench.run_size(n, log)
-    return nss_section.table(results), {str(n): r for n, r in results.items()}
+    for kind in args.nss_directories.split(","):
+        results[kind] = {n: bench.run_size(n, log, kind) for n in kinds[kind]}
+    return nss_section.table(results), {k: {str(n): r for n, r in v.items()} for k, v in results.items()}
 
 
 def run_scim(args, work):
@@ -74,6 +77,8 @@ def parse_args(argv):
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--sizes", default="1000,10000,100000", help="NSS directory sizes (full run)")
     p.add_argument("--nss-modes", default=",".join(nss_section.MODES))
+    p.add_argument("--nss-directories", default=",".join(nss_section.KINDS),
+                   help="realistic (every size) and/or synthetic (smallest and largest size)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (generated data) for inspection")
     args = p.parse_args(argv)
     args.build = os.path.abspath(args.build)

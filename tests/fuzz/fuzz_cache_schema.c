@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char seed_rows[] = "INSERT INTO meta VALUES('schema_version','2');"
                                 "INSERT INTO passwd VALUES('alice',200001,200001,'Alice','/home/alice','/bin/sh',"
                                 "'alice@contoso.com',NULL,'s1','user',1,-1);"
-                                "INSERT INTO groups VALUES('web-team',300001,NULL,'g1');"
+                                "INSERT INTO groups VALUES('web-team',300001,NULL,'g1',200001,200001,"
+                                "x'616c69636500');"
                                 "INSERT INTO members VALUES(300001,200001);"
                                 "INSERT INTO local_members VALUES(200001,27,'sudo');";
 

@@ -192,12 +192,13 @@ def idp_seeds(jwk, token):
     ]
 
 
-SCHEMA_SMALL = (  # the reader's tables without the secondary indexes, so a seed fits 4 KiB pages of 512
+SCHEMA_SMALL = (  # the reader's tables without the secondary indexes (and fewer NOT NULLs), so a seed fits 4 KiB
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE passwd(name TEXT NOT NULL, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"
     " gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL, upn TEXT NOT NULL, object_id TEXT,"
     " scim_id TEXT NOT NULL, role TEXT NOT NULL, login INTEGER NOT NULL, expire INTEGER NOT NULL);"
-    "CREATE TABLE groups(name TEXT NOT NULL, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);"
+    "CREATE TABLE groups(name TEXT NOT NULL, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL,"
+    " member_uid_min INTEGER, member_uid_max INTEGER, member_names BLOB);"
     "CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID;"
     "CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"
     " PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
@@ -218,7 +219,12 @@ def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHE
     con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
     for u in users:
         con.execute("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", u)
-    con.executemany("INSERT INTO groups VALUES(?,?,?,?)", groups)
+    names = {u[1]: u[0] for u in users}
+    for g in groups:  # schema version 2: the members' names packed in the row, in uid order
+        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
+        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
     con.executemany("INSERT INTO members VALUES(?,?)", members)
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
     con.commit()

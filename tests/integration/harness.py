@@ -366,6 +366,28 @@ def cache_schema_version():
     return re.search(r"#define ENTRA_CACHE_SCHEMA_VERSION (\d+)", text).group(1)
 
 
+def cache_page_size():
+    """ENTRA_CACHE_PAGE_SIZE of common/cache_schema.h: the page size entra-syncd writes."""
+    import re
+    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
+    return int(re.search(r"#define ENTRA_CACHE_PAGE_SIZE (\d+)", text).group(1))
+
+
+def packed_members(users, members):
+    """gid -> (member_uid_min, member_uid_max, member_names) as entra-syncd writes them: the
+    names of the members that have an account, in uid order, each followed by a NUL byte."""
+    names = {u["uid"]: u["name"] for u in users}
+    by_gid = {}
+    for gid, uid in members:
+        if uid in names:
+            by_gid.setdefault(gid, set()).add(uid)
+    packed = {}
+    for gid, uids in by_gid.items():
+        uids = sorted(uids)
+        packed[gid] = (uids[0], uids[-1], b"".join(names[uid].encode() + b"\0" for uid in uids))
+    return packed
+
+
 def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644, ssh_keys=()):
     """Writes a cache.db the way entra-syncd publishes it (temp file + rename).
     users: dicts with name, uid and optional gid, gecos, dir, shell, upn, object_id, scim_id,
@@ -376,6 +398,7 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
     if os.path.exists(tmp):
         os.unlink(tmp)
     con = sqlite3.connect(tmp)
+    con.execute("PRAGMA page_size = %d" % cache_page_size())
     con.executescript(cache_schema_sql())
     info = {"schema_version": cache_schema_version(), "generation": "1", "published_at": str(int(time.time())),
             "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}
@@ -388,9 +411,11 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
             u.get("shell", "/bin/bash"), u.get("upn", name + "@contoso.com"), u.get("object_id"),
             u.get("scim_id", "scim-" + name), u.get("role", "user"), u.get("login", 1),
             u.get("expire", -1)))
+    packed = packed_members(users, members)
     for g in groups:
-        con.execute("INSERT INTO groups VALUES(?,?,?,?)",
-                    (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"])))
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"]))
+                    + packed.get(g["gid"], (0, 0, b"")))
     con.executemany("INSERT INTO members VALUES(?,?)", list(members))
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
     con.executemany("INSERT INTO ssh_keys VALUES(?,?,?)", list(ssh_keys))

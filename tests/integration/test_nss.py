@@ -124,6 +124,28 @@ def test_missing_or_invalid_config_is_unavailable(site, host):
     assert lines(host.getent("passwd", "root"))[0].startswith("root:")
 
 
+def version_1_cache(path):
+    """A cache.db as the previous release's entra-syncd wrote it (schema version 1: groups
+    without the packed member names), holding alice and web-team."""
+    import sqlite3
+    v1_groups = ("CREATE TABLE groups( name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT,"
+                 " scim_id TEXT NOT NULL);")
+    schema = re.sub(r"CREATE TABLE groups\(.*?\);", v1_groups, harness.cache_schema_sql())
+    assert schema != harness.cache_schema_sql()
+    con = sqlite3.connect(path)
+    con.executescript(schema)
+    con.executemany("INSERT INTO meta VALUES(?,?)", [("schema_version", "1"), ("generation", "1"),
+                                                     ("host", "web-01"), ("uid_min", "200000"),
+                                                     ("uid_max", "2000200000"), ("published_at", "0")])
+    con.execute("INSERT INTO passwd VALUES('alice',200001,200001,'Alice','/home/alice','/bin/bash',"
+                "'alice@contoso.com',NULL,'s1','admin',1,-1)")
+    con.execute("INSERT INTO groups VALUES('web-team',300001,NULL,'g1')")
+    con.execute("INSERT INTO members VALUES(300001,200001)")
+    con.commit()
+    con.close()
+    os.chmod(path, 0o644)
+
+
 def corrupt(site, how):
     standard_cache(site)
     path = site.cache_db
@@ -143,10 +165,12 @@ def corrupt(site, how):
         data = bytearray(open(path, "rb").read())
         data[4096:] = bytes(len(data) - 4096)
         data = bytes(data)
-    if how in ("wrong-schema", "no-tables", "directory"):
+    if how in ("wrong-schema", "version-1", "no-tables", "directory"):
         os.unlink(path)
         if how == "wrong-schema":
             standard_cache(site, meta={"schema_version": "99"})
+        elif how == "version-1":
+            version_1_cache(path)
         elif how == "no-tables":
             import sqlite3
             con = sqlite3.connect(path)
@@ -163,7 +187,7 @@ def corrupt(site, how):
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "truncated-page", "header-only", "empty",
-                                 "zeroed-pages", "wrong-schema", "no-tables", "directory"])
+                                 "zeroed-pages", "wrong-schema", "version-1", "no-tables", "directory"])
 def test_corrupt_cache_is_unavailable_never_a_crash(site, host, how):
     corrupt(site, how)
     for db, key in (("passwd", "alice"), ("passwd", "200001"), ("group", "web-team"), ("shadow", "alice")):
@@ -385,6 +409,27 @@ def test_every_short_buffer_gets_erange(site, host, args, line, size):
     rc, out = direct(host, *args)
     assert rc == 0, out
     assert out == [line, "size=%d" % size]
+
+
+def test_every_short_buffer_gets_erange_when_members_are_dropped(site, host):
+    """Schema version 2's two member paths: the packed names with one that must not be served
+    (a reserved name, dropped in place), and the join for a group whose members reach outside
+    the configured uid range (a narrower [accounts] uid_max than the cache was published for)."""
+    site.write_config(uid_max=200100)
+    users = [{"name": "alice", "uid": 200001}, {"name": "root", "uid": 200002}, {"name": "bob", "uid": 200003},
+             {"name": "dave", "uid": 250000}]
+    groups = [{"name": "mixed", "gid": 200050}, {"name": "wide", "gid": 200051}]
+    members = [(200050, 200001), (200050, 200002), (200050, 200003), (200051, 200001), (200051, 250000)]
+    harness.write_cache(site.cache_db, users=users, groups=groups, members=members)
+    for args, line, size in ((("group", "mixed"), "mixed:*:200050:alice,bob", group_size("mixed", ["alice", "bob"])),
+                             (("group-gid", 200051), "wide:*:200051:alice", group_size("wide", ["alice"])),
+                             (("grent",), None, None)):
+        rc, out = direct(host, *args)
+        assert rc == 0, out
+        if line:
+            assert out == [line, "size=%d" % size]
+        else:  # enumeration: each entry first tried with 1 byte, then served whole
+            assert out[-2:] == ["mixed:*:200050:alice,bob", "wide:*:200051:alice"], out
 
 
 def test_short_buffer_does_not_advance_enumeration(site, host):

@@ -175,6 +175,30 @@ def test_names_entra_syncd_never_writes_are_never_served(site, host):
     assert ours == ["alice"]
 
 
+def test_packed_member_names_are_checked_like_rows(site, host):
+    """groups.member_names (schema version 2) is copied into the caller's buffer as it stands,
+    so a tampered value must never get a name through that a members row could not: reserved
+    or capitalised names, bytes of a multi-byte character, an empty name, a last name cut off
+    without its NUL, a value that is not a BLOB at all."""
+    standard_cache(site)
+    tmp = site.cache_db + ".edit"
+    os.rename(site.cache_db, tmp)
+    con = sqlite3.connect(tmp)
+    con.execute("UPDATE groups SET member_names = ? WHERE name = 'web-team'",
+                (b"alice\0root\0Bob\0x\xc2\x9b\0\0-rf\0" + b"bob\0" + b"carol" + b"x" * 300 + b"\0dave",))
+    con.execute("UPDATE groups SET member_names = 'alice' WHERE name = 'linux-admins'")
+    con.commit()
+    con.close()
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, site.cache_db)
+    assert host.getent("group", "web-team").stdout.strip() == "web-team:*:300001:alice,bob"
+    assert host.getent("group", "300002").returncode == 2  # TEXT, not a BLOB: the row is refused
+    out = host.getent("group").stdout
+    assert "web-team:*:300001:alice,bob\n" in out and "linux-admins" not in out, out
+    r = host.run([host.tool("nss_buffers"), MODULE, "group", "web-team"])
+    assert r.returncode == 0 and r.stdout.splitlines()[0] == "web-team:*:300001:alice,bob", r.stdout
+
+
 SWAPPER = r"""
 import os, sys, time
 cache, good, fifo = sys.argv[1:4]

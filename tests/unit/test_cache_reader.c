@@ -17,8 +17,6 @@
 #include "common/cache_reader.h"
 #include "common/cache_schema.h"
 
-#define CACHE_STR_(x) #x
-#define CACHE_STR(x)  CACHE_STR_(x)
 #include "sync/publish/cache_writer.h"
 
 struct fixture {
@@ -53,13 +51,18 @@ static void write_cache(const struct fixture *f, const char *extra, int members)
 	unlink(f->path);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, ENTRA_CACHE_SCHEMA_SQL, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "INSERT INTO meta VALUES('schema_version', '" CACHE_STR(
-	                                  ENTRA_CACHE_SCHEMA_VERSION) "');"
-	                              "INSERT INTO groups VALUES('team', 300001, NULL, 's');"
-	                              "BEGIN",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO meta VALUES('schema_version', '" ENTRA_CACHE_STR(
+	            ENTRA_CACHE_SCHEMA_VERSION) "');"
+	                                        "INSERT INTO groups VALUES('team', 300001, NULL, 's', 0, 0, x'');"
+	                                        "BEGIN",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	char *names = malloc((size_t)members * 16 + 1);
+	size_t names_len = 0;
+	assert_non_null(names);
 	sqlite3_stmt *pw, *m;
 	assert_int_equal(sqlite3_prepare_v2(db,
 	                                    "INSERT INTO passwd VALUES(?1, ?2, ?2, '', '/h', '/bin/sh', '', NULL, "
@@ -70,6 +73,7 @@ static void write_cache(const struct fixture *f, const char *extra, int members)
 	for (int i = 0; i < members; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "user%d", i);
+		names_len += (size_t)sprintf(names + names_len, "%s", name) + 1; /* and its NUL */
 		sqlite3_bind_text(pw, 1, name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(pw, 2, 200000 + i);
 		sqlite3_bind_int(m, 1, 200000 + i);
@@ -80,6 +84,18 @@ static void write_cache(const struct fixture *f, const char *extra, int members)
 	}
 	sqlite3_finalize(pw);
 	sqlite3_finalize(m);
+	/* groups.member_names as the writer packs it (common/cache_schema.h). */
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "UPDATE groups SET member_uid_min = ?1, member_uid_max = ?2, "
+	                                    "member_names = ?3 WHERE gid = 300001",
+	                                    -1, &m, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int(m, 1, members ? 200000 : 0);
+	sqlite3_bind_int(m, 2, members ? 200000 + members - 1 : 0);
+	sqlite3_bind_blob(m, 3, names, (int)names_len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(m), SQLITE_DONE);
+	sqlite3_finalize(m);
+	free(names);
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	if (extra)
 		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, NULL), SQLITE_OK);
@@ -140,6 +156,7 @@ static void refuses_any_other_schema(void **state)
 	    "ANALYZE",
 	    "ALTER TABLE groups ADD COLUMN x TEXT",
 	    "DROP INDEX members_by_uid",
+	    "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
 	    "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
 	    "DROP TABLE ssh_keys",
 	    "CREATE INDEX ssh_keys_by_key ON ssh_keys(key)",
@@ -155,6 +172,31 @@ static void refuses_any_other_schema(void **state)
 		assert_true(why[0]);
 		assert_null(c.db);
 	}
+}
+
+/* A version-1 file (entra-syncd of the previous release): refused, and the reason says so. */
+static void refuses_a_version_1_file_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct entra_cache c;
+	int err = 0;
+	char why[256] = "";
+	write_cache(f,
+	            "DROP TABLE groups;"
+	            "CREATE TABLE groups( name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT,"
+	            " scim_id TEXT NOT NULL);"
+	            "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+	            1);
+	assert_int_equal(open_cache(f, &c, &err, why), -1);
+	assert_int_equal(err, EIO);
+	assert_non_null(strstr(why, "schema_version is not 2"));
+	/* The same tables with a view beside them: no meta is read, the schema is what is wrong. */
+	write_cache(f,
+	            "DROP TABLE groups; CREATE VIEW groups AS SELECT 1;"
+	            "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+	            1);
+	assert_int_equal(open_cache(f, &c, &err, why), -1);
+	assert_null(strstr(why, "schema_version"));
 }
 
 static void refuses_files_others_could_write(void **state)
@@ -281,6 +323,27 @@ static void budget_bounds_one_look_up(void **state)
 	entra_cache_close(&c);
 }
 
+/* The packed member names of a 100k-member group: one row, far inside the budget. */
+static void budget_leaves_packed_members_far_inside(void **state)
+{
+	struct fixture *f = *state;
+	struct entra_cache c;
+	int err = 0;
+	char why[256] = "";
+	sqlite3_stmt *q;
+	write_cache(f, NULL, 100000);
+	assert_int_equal(entra_cache_open(f->path, &c, &err, why, sizeof(why)), 0);
+	assert_int_equal(sqlite3_prepare_v2(c.db, "SELECT member_names FROM groups WHERE gid = 300001", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_true(sqlite3_column_bytes(q, 0) > 100000 * 6);
+	long used = ENTRA_CACHE_LOOKUP_BUDGET - c.budget;
+	print_message("100k-member group, packed: %ld of %ld budget steps\n", used, ENTRA_CACHE_LOOKUP_BUDGET);
+	assert_true(used * 10 < ENTRA_CACHE_LOOKUP_BUDGET);
+	sqlite3_finalize(q);
+	entra_cache_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +353,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(refuses_files_others_could_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_what_is_not_a_whole_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(budget_bounds_one_look_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(budget_leaves_packed_members_far_inside, setup, teardown),
+	    cmocka_unit_test_setup_teardown(refuses_a_version_1_file_by_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_a_bloated_schema_before_sqlite_reads_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refuses_a_symlink, setup, teardown),
 	};

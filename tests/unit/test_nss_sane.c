@@ -14,11 +14,11 @@
 
 static void names(void **state)
 {
-	char longest[SCIM_NAME_MAX + 2];
-	assert_true(scim_name_ok("alice"));
-	assert_true(scim_name_ok("alice@contoso.com"));
-	assert_true(scim_name_ok("web-team"));
-	assert_true(scim_name_ok("a1"));
+	char longest[NSS_NAME_MAX + 2];
+	assert_true(nss_name_ok("alice"));
+	assert_true(nss_name_ok("alice@contoso.com"));
+	assert_true(nss_name_ok("web-team"));
+	assert_true(nss_name_ok("a1"));
 	const char *bad[] = {NULL,
 	                     "",
 	                     "-rf",
@@ -43,86 +43,146 @@ static void names(void **state)
 	                     "evil\xe2\x80\xae"
 	                     "exe"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(scim_name_ok(bad[i]));
+		assert_false(nss_name_ok(bad[i]));
 	memset(longest, 'a', sizeof(longest));
-	longest[SCIM_NAME_MAX] = '\0';
-	assert_true(scim_name_ok(longest));
-	longest[SCIM_NAME_MAX] = 'a';
-	longest[SCIM_NAME_MAX + 1] = '\0';
-	assert_false(scim_name_ok(longest));
+	longest[NSS_NAME_MAX] = '\0';
+	assert_true(nss_name_ok(longest));
+	longest[NSS_NAME_MAX] = 'a';
+	longest[NSS_NAME_MAX + 1] = '\0';
+	assert_false(nss_name_ok(longest));
 	/* Local groups a role grants are the system's own: reserved names are fine there. */
-	assert_true(scim_local_group_name_ok("sudo"));
-	assert_true(scim_local_group_name_ok("adm"));
-	assert_false(scim_local_group_name_ok("a:b"));
-	assert_false(scim_local_group_name_ok("-rf"));
+	assert_true(nss_local_group_name_ok("sudo"));
+	assert_true(nss_local_group_name_ok("adm"));
+	assert_false(nss_local_group_name_ok("a:b"));
+	assert_false(nss_local_group_name_ok("-rf"));
 }
 
 static void fields_and_paths(void **state)
 {
-	assert_true(scim_field_ok(""));
-	assert_true(scim_field_ok("Alice Admin,Room 1,,"));
-	assert_false(scim_field_ok(NULL));
-	assert_false(scim_field_ok("x\nroot:x:0:0::/:/bin/sh"));
-	assert_false(scim_field_ok("a:b"));
-	assert_true(scim_field_ok("M\xc3\xbcller")); /* UTF-8 letters are fine */
-	assert_false(scim_field_ok("Mallory\xc2\x9b"
-	                           "31m")); /* U+009B, CSI */
-	assert_false(scim_field_ok("Red\xe2\x80\xae"
-	                           "evil"));     /* U+202E, a bidi override */
-	assert_false(scim_field_ok("cut \xc3")); /* half a character */
-	assert_false(scim_field_ok("\xc0\xaf")); /* an overlong '/' */
-	assert_true(scim_path_ok("/home/alice"));
-	assert_false(scim_path_ok("home/alice"));
-	assert_false(scim_path_ok(""));
+	assert_true(nss_field_ok(""));
+	assert_true(nss_field_ok("Alice Admin,Room 1,,"));
+	assert_false(nss_field_ok(NULL));
+	assert_false(nss_field_ok("x\nroot:x:0:0::/:/bin/sh"));
+	assert_false(nss_field_ok("a:b"));
+	assert_true(nss_field_ok("M\xc3\xbcller")); /* UTF-8 letters are fine */
+	assert_false(nss_field_ok("Mallory\xc2\x9b"
+	                          "31m")); /* U+009B, CSI */
+	assert_false(nss_field_ok("Red\xe2\x80\xae"
+	                          "evil"));     /* U+202E, a bidi override */
+	assert_false(nss_field_ok("cut \xc3")); /* half a character */
+	assert_false(nss_field_ok("\xc0\xaf")); /* an overlong '/' */
+	assert_true(nss_path_ok("/home/alice"));
+	assert_false(nss_path_ok("home/alice"));
+	assert_false(nss_path_ok(""));
 }
 
 static void id_range(void **state)
 {
-	struct scim_view v = {.id_min = 200000, .id_max = 300000};
-	assert_true(scim_id_ok(&v, 200000));
-	assert_true(scim_id_ok(&v, 300000));
-	assert_false(scim_id_ok(&v, 199999));
-	assert_false(scim_id_ok(&v, 300001));
-	assert_false(scim_id_ok(&v, -1));
+	struct nss_view v = {.id_min = 200000, .id_max = 300000};
+	assert_true(nss_id_ok(&v, 200000));
+	assert_true(nss_id_ok(&v, 300000));
+	assert_false(nss_id_ok(&v, 199999));
+	assert_false(nss_id_ok(&v, 300001));
+	assert_false(nss_id_ok(&v, -1));
 	v.id_min = 0;
-	assert_false(scim_id_ok(&v, 0)); /* never 0, whatever the range says */
+	assert_false(nss_id_ok(&v, 0)); /* never 0, whatever the range says */
 }
 
 static void pack_strings(void **state)
 {
 	char buf[8];
-	struct scim_pack p = {buf, sizeof(buf)};
-	char *a = scim_pack_str(&p, "abc");
+	struct nss_pack p = {buf, sizeof(buf)};
+	char *a = nss_pack_str(&p, "abc");
 	assert_ptr_equal(a, buf);
 	assert_string_equal(a, "abc");
-	assert_null(scim_pack_str(&p, "abcd")); /* needs 5, 4 left */
+	assert_null(nss_pack_str(&p, "abcd")); /* needs 5, 4 left */
 	assert_int_equal(p.left, 4);
-	assert_non_null(scim_pack_str(&p, "abc"));
+	assert_non_null(nss_pack_str(&p, "abc"));
 	assert_int_equal(p.left, 0);
-	assert_null(scim_pack_str(&p, ""));
+	assert_null(nss_pack_str(&p, ""));
 }
 
 static void pack_pointer_arrays(void **state)
 {
 	alignas(char *) char buf[64];
-	struct scim_pack p = {buf + 1, sizeof(buf) - 1};
-	char **ptrs = scim_pack_ptrs(&p, 3);
+	struct nss_pack p = {buf + 1, sizeof(buf) - 1};
+	char **ptrs = nss_pack_ptrs(&p, 3);
 	assert_non_null(ptrs);
 	assert_int_equal((uintptr_t)ptrs % alignof(char *), 0);
 	assert_ptr_equal((char *)ptrs, buf + alignof(char *));
 	assert_int_equal(p.left, sizeof(buf) - alignof(char *) - 3 * sizeof(char *));
-	assert_null(scim_pack_ptrs(&p, 6)); /* 32 bytes left, 48 asked */
-	assert_non_null(scim_pack_ptrs(&p, 4));
+	assert_null(nss_pack_ptrs(&p, 6)); /* 32 bytes left, 48 asked */
+	assert_non_null(nss_pack_ptrs(&p, 4));
 	assert_int_equal(p.left, 0);
-	struct scim_pack huge = {buf, sizeof(buf)};
-	assert_null(scim_pack_ptrs(&huge, SIZE_MAX / 4)); /* no overflow in the size check */
+	struct nss_pack huge = {buf, sizeof(buf)};
+	assert_null(nss_pack_ptrs(&huge, SIZE_MAX / 4)); /* no overflow in the size check */
+}
+
+/* The byte table behind the name checks agrees with the rule in words, for every byte. */
+static void name_bytes_follow_the_rule(void **state)
+{
+	for (int c = 1; c < 256; c++) {
+		char name[3] = {'a', (char)c, '\0'};
+		bool ours =
+		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
+		bool local = c > 0x20 && c < 0x7f && c != ':' && c != ',';
+		assert_int_equal(nss_name_ok(name), ours);
+		assert_int_equal(nss_local_group_name_ok(name), local);
+	}
+}
+
+/* Packed member names: the good ones kept in order with their pointers, the rest dropped. */
+static void packed_names_are_filtered_in_place(void **state)
+{
+	static const char packed[] = "alice\0root\0\0-rf\0"
+	                             "12345\0bob.smith\0..\0Eve\0sudo\0carol@x.org\0";
+	char buf[sizeof(packed)], *mem[8];
+	size_t dropped = 0;
+	memcpy(buf, packed, sizeof(packed) - 1);
+	size_t n = nss_names_filter(buf, sizeof(packed) - 1, mem, 8, &dropped);
+	assert_int_equal(n, 3);
+	assert_int_equal(dropped, 7);
+	assert_string_equal(mem[0], "alice");
+	assert_string_equal(mem[1], "bob.smith");
+	assert_string_equal(mem[2], "carol@x.org");
+	assert_ptr_equal(mem[0], buf);
+	assert_ptr_equal(mem[1], buf + 6);
+	assert_ptr_equal(mem[2], buf + 16);
+	/* Too few pointer slots: the caller's buffer is too small. */
+	memcpy(buf, packed, sizeof(packed) - 1);
+	assert_int_equal(nss_names_filter(buf, sizeof(packed) - 1, mem, 2, &dropped), SIZE_MAX);
+	assert_int_equal(nss_names_filter(buf, 0, mem, 0, &dropped), 0);
+	/* Only bytes of our names (the vector path): the shapes and reserved names still count. */
+	static const char clean[] = "alice\0root\0\0-rf\0..\0.\0"
+	                            "12345\0"
+	                            "1a1\0systemd-x\0bob\0";
+	memcpy(buf, clean, sizeof(clean) - 1);
+	assert_int_equal(nss_names_filter(buf, sizeof(clean) - 1, mem, 8, &dropped), 3);
+	assert_int_equal(dropped, 7);
+	assert_string_equal(mem[0], "alice");
+	assert_string_equal(mem[1], "1a1");
+	assert_string_equal(mem[2], "bob");
+	/* A name longer than NSS_NAME_MAX is dropped, its neighbours kept. */
+	char big[NSS_NAME_MAX + 12];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "x\0", 2);
+	big[sizeof(big) - 4] = '\0';
+	memcpy(big + sizeof(big) - 3, "y\0", 2);
+	assert_int_equal(nss_names_filter(big, sizeof(big) - 1, mem, 8, &dropped), 2);
+	assert_int_equal(dropped, 1);
+	assert_string_equal(mem[1], "y");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(names),        cmocka_unit_test(fields_and_paths),    cmocka_unit_test(id_range),
-	    cmocka_unit_test(pack_strings), cmocka_unit_test(pack_pointer_arrays),
+	    cmocka_unit_test(names),
+	    cmocka_unit_test(fields_and_paths),
+	    cmocka_unit_test(id_range),
+	    cmocka_unit_test(pack_strings),
+	    cmocka_unit_test(pack_pointer_arrays),
+	    cmocka_unit_test(name_bytes_follow_the_rule),
+	    cmocka_unit_test(packed_names_are_filtered_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,6 +398,8 @@ static const char *const dumps[] = {
     "SELECT key, value FROM meta WHERE key NOT IN ('generation', 'published_at') ORDER BY key",
     "SELECT * FROM passwd ORDER BY uid",
     "SELECT * FROM groups ORDER BY gid",
+    /* the packed member names hold NUL bytes: compared in hex (schema version 2) */
+    "SELECT gid, member_uid_min, member_uid_max, hex(member_names) FROM groups ORDER BY gid",
     "SELECT * FROM members ORDER BY gid, uid",
     "SELECT * FROM local_members ORDER BY uid, gid",
     "SELECT * FROM ssh_keys ORDER BY uid, n",
