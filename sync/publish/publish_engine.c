@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "sync/rules/accounts.h"
+#include "common/log.h"
 #include "sync/publish/cache_writer.h"
 #include "sync/publish/dir_patch.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
-#include "common/log.h"
+#include "sync/store/directory.h"
 #include "sync/store/store_changes.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
@@ -132,7 +132,7 @@ static void prune(struct publish_engine *e, sqlite3 *db, bool now)
 	if (!e->valid || (!now && backlog < PRUNE_EVERY))
 		return;
 	bool wait = now || backlog >= PRUNE_FORCE_AFTER;
-	if (store_changes_prune(db, e->seq, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
+	if (store_changes_prune(db, e->seq, STORE_CHANGES_KEEP, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
 		e->pruned = e->seq;
 }
 

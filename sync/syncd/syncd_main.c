@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
+#include "sync/feed/feed.h"
 #include "sync/http/http_listen.h"
 #include "sync/http/http_server.h"
 #include "sync/publish/publisher.h"
@@ -29,6 +31,7 @@ struct daemon {
 	struct token_store *tokens;
 	struct publisher *pub;
 	struct scim_service *svc;
+	struct feed *feed;
 	struct http_server *http;
 };
 
@@ -87,7 +90,29 @@ static int token_file_acceptable(const char *path)
 
 static void on_change(void *arg)
 {
-	publisher_notify(arg);
+	struct daemon *d = arg;
+	publisher_notify(d->pub);
+	feed_notify(d->feed);
+}
+
+/* Held long-polls of followers each take a descriptor: use the hard limit systemd grants. */
+static void descriptors_raise(int max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || (rlim_t)max_connections + 64 > rl.rlim_cur)
+		entra_log(&logger, LOG_WARNING,
+		          "only %llu file descriptors for max_connections = %d: raise LimitNOFILE in the unit",
+		          (unsigned long long)rl.rlim_cur, max_connections);
+}
+
+/* Waiting followers may take most slots, never the last quarter (Entra's requests, the CLI). */
+static unsigned feed_max_waiting(int max_connections)
+{
+	int reserve = max_connections / 4 > 16 ? max_connections / 4 : 16;
+	return max_connections > reserve ? (unsigned)(max_connections - reserve) : 1;
 }
 
 static int start(struct daemon *d)
@@ -108,7 +133,10 @@ static int start(struct daemon *d)
 	}
 	if (!(d->pub = publisher_start(d->cfg)))
 		return -1;
-	if (!(d->svc = scim_service_open(d->boot_cfg, on_change, d->pub)))
+	if (!(d->svc = scim_service_open(d->boot_cfg, on_change, d)))
+		return -1;
+	descriptors_raise(d->cfg->max_connections);
+	if (!(d->feed = feed_open(d->cfg, feed_max_waiting(d->cfg->max_connections))))
 		return -1;
 	struct http_server_opts o = {
 	    .listen = &d->listen,
@@ -120,6 +148,7 @@ static int start(struct daemon *d)
 	    .request_timeout = d->cfg->request_timeout,
 	    .svc = d->svc,
 	    .tokens = d->tokens,
+	    .route = feed_route(d->feed),
 	};
 	if (!(d->http = http_server_start(&o, err, sizeof(err)))) {
 		entra_log(&logger, LOG_ERR, "%s", err);
@@ -174,6 +203,7 @@ static void reload(struct daemon *d)
 	token_store_reload(d->tokens, cfg->token_file);
 	http_server_reload_tls(d->http, cfg->tls_cert, cfg->tls_key);
 	publisher_reload(d->pub, cfg);
+	feed_reload(d->feed, cfg);
 	if (d->cfg != d->boot_cfg)
 		config_drop(d->cfg);
 	d->cfg = cfg;
@@ -183,7 +213,9 @@ static void reload(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	sd_notify_send("STOPPING=1");
+	feed_shutdown(d->feed);    /* held long-polls answered: libmicrohttpd stops with none suspended */
 	http_server_stop(d->http); /* no request runs after this */
+	feed_close(d->feed);
 	if (d->pub)
 		publisher_flush(d->pub);
 	scim_service_close(d->svc);
