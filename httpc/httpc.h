@@ -51,7 +51,9 @@ const char *pe_http_client_proxy(const struct pe_http_client *client);
 
 struct pe_http_opts {
 	struct pe_http_client *client;
-	long timeout_ms; /* the whole request, connect included */
+	long timeout_ms;     /* the whole request, connect included */
+	const char *bearer;  /* NULL, or a token sent as `Authorization: Bearer` (the follower feed) */
+	size_t max_response; /* 0: PE_HTTP_MAX_RESPONSE */
 };
 
 struct pe_http_response {
