@@ -112,8 +112,8 @@ $(B)/libauthd.a: $(AUTHD_OBJ)
 $(B)/libhttpc.a: $(HTTPC_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/entra-syncd: $(call obj,sync/syncd/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
+$(B)/entra-syncd: $(call obj,sync/syncd/syncd_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 $(B)/entra-sync: $(call obj,sync/cli/cli_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 

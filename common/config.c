@@ -554,6 +554,11 @@ int entra_config_validate(const struct entra_config *cfg, char *err, size_t errl
 {
 	if (entra_config_follower(cfg) && follow_validate(cfg, err, errlen))
 		return -1;
+	return entra_config_validate_policy(cfg, err, errlen);
+}
+
+int entra_config_validate_policy(const struct entra_config *cfg, char *err, size_t errlen)
+{
 	const char *file = cfg->path ? cfg->path : "entra.conf";
 	if (cfg->uid_min >= cfg->uid_max)
 		return snprintf(err, errlen, "%s: [accounts] uid_min (%u) must be below uid_max (%u)", file,

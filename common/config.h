@@ -107,5 +107,8 @@ bool entra_config_follower(const struct entra_config *cfg);
 
 /* Checks cross references (rule -> role / OU) and sanity (uid range); returns -1 with ERR. */
 int entra_config_validate(const struct entra_config *cfg, char *err, size_t errlen);
+/* The same without the follower's own rule (no [role], [ou], [rule] in its file): a follower's
+ * configuration with its hub's policy set in (sync/follow). */
+int entra_config_validate_policy(const struct entra_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -63,6 +63,22 @@ static int url_host(const char *url, char *host, size_t hostlen, char *err, size
 	return rc;
 }
 
+/* libcurl calls it at least once a second: non-zero ends the transfer (a daemon stopping). */
+static int cancel_check(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	return atomic_load((const atomic_bool *)userp) ? 1 : 0;
+}
+
+static CURLcode cancel_set(CURL *h, const atomic_bool *cancel)
+{
+	CURLcode rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
+	return rc;
+}
+
 /* The request's own options; FORM NULL: a GET. HEADERS NULL: the client's. */
 static CURLcode request_set(CURL *h, const char *url, const char *form, long timeout_ms, struct body *b, char *curl_err,
                             struct curl_slist *headers)
@@ -146,12 +162,15 @@ static int perform(const struct pe_http_opts *o, const char *url, const char *fo
 	}
 	CURLcode rc = request_set(h, url, form, o->timeout_ms, &b, curl_err, headers);
 	if (rc == CURLE_OK)
+		rc = cancel_set(h, o->cancel);
+	if (rc == CURLE_OK)
 		rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	else
 		httpc_error_text(o->client, h, rc, curl_err, host, b.too_large, why, sizeof(why));
 	request_unset(o->client, h);
+	cancel_set(h, NULL);
 	httpc_handle_give(o->client, h, rc == CURLE_OK);
 	curl_slist_free_all(headers);
 	if (rc == CURLE_OK && body_finish(&b, resp) == 0)

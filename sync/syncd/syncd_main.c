@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/sd_notify.h"
 #include "sync/feed/feed.h"
+#include "sync/follow/follow.h"
 #include "sync/http/http_listen.h"
 #include "sync/http/http_server.h"
 #include "sync/publish/publisher.h"
@@ -33,14 +34,17 @@ struct daemon {
 	struct scim_service *svc;
 	struct feed *feed;
 	struct http_server *http;
+	struct follower *follower; /* follower mode: no SCIM, no feed */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: entra-syncd [-c FILE]\n"
 	             "  -c, --config FILE  configuration file (default " ENTRA_DEFAULT_CONFIG ")\n"
-	             "Serves SCIM 2.0 under /scim/v2 in the foreground. SIGHUP re-reads FILE, the token file\n"
-	             "and tls_cert/tls_key; SIGTERM stops. Create bearer tokens with `entra-sync token new`.\n");
+	             "Serves SCIM 2.0 under /scim/v2 and the follower feed under /feed/v1 in the foreground.\n"
+	             "With a [follow] section in FILE it is a follower instead: it mirrors its hub and serves\n"
+	             "nothing. SIGHUP re-reads FILE, the token file and tls_cert/tls_key; SIGTERM stops.\n"
+	             "Create bearer tokens with `entra-sync token new` (followers: --follow).\n");
 }
 
 static struct entra_config *config_read(const char *path)
@@ -115,11 +119,26 @@ static unsigned feed_max_waiting(int max_connections)
 	return max_connections > reserve ? (unsigned)(max_connections - reserve) : 1;
 }
 
+static int start_follower(struct daemon *d)
+{
+	char err[1024];
+	if (!(d->follower = follower_start(d->config_path, err, sizeof(err)))) {
+		entra_log(&logger, LOG_ERR, "%s: %s", d->config_path, err);
+		return -1;
+	}
+	entra_log(&logger, LOG_INFO, "following %s (no SCIM served here)", d->cfg->follow_hubs.items[0]);
+	if (sd_notify_send("READY=1\nSTATUS=following the hub") != 0)
+		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char err[1024];
 	if (!(d->boot_cfg = d->cfg = config_read(d->config_path)))
 		return -1;
+	if (entra_config_follower(d->cfg))
+		return start_follower(d);
 	/* Every refusal happens before anything is opened or bound. */
 	if (http_listen_plan(d->cfg, &d->listen, err, sizeof(err)) != 0) {
 		entra_log(&logger, LOG_ERR, "%s: %s", d->config_path, err);
@@ -191,6 +210,10 @@ static void warn_restart_needed(const struct entra_config *old, const struct ent
 static void reload(struct daemon *d)
 {
 	entra_log(&logger, LOG_INFO, "SIGHUP: re-reading %s", d->config_path);
+	if (d->follower) {
+		follower_reload(d->follower);
+		return;
+	}
 	struct entra_config *cfg = config_read(d->config_path);
 	if (!cfg) {
 		entra_log(&logger, LOG_ERR, "keeping the previous configuration; fix %s and send SIGHUP again",
@@ -213,6 +236,7 @@ static void reload(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	sd_notify_send("STOPPING=1");
+	follower_stop(d->follower);
 	feed_shutdown(d->feed);    /* held long-polls answered: libmicrohttpd stops with none suspended */
 	http_server_stop(d->http); /* no request runs after this */
 	feed_close(d->feed);
