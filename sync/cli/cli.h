@@ -3,6 +3,8 @@
 #ifndef SYNC_CLI_H
 #define SYNC_CLI_H
 
+#include <jansson.h>
+
 #include "common/config.h"
 
 struct cli_ctx {
@@ -13,11 +15,18 @@ struct cli_ctx {
 
 /* Each returns the process exit status: 0 ok, 1 a problem found / operation failed,
  * 2 usage error. Messages go to stderr, results to stdout. ARGV[0] is the verb. */
-int cli_token(struct cli_ctx *ctx, int argc, char **argv);  /* token new|list|revoke ID */
+int cli_token(struct cli_ctx *ctx, int argc, char **argv); /* token new|list|revoke ID */
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_users(struct cli_ctx *ctx, int argc, char **argv);
 int cli_groups(struct cli_ctx *ctx, int argc, char **argv);
 int cli_rules(struct cli_ctx *ctx, int argc, char **argv);  /* rules check | rules explain USER */
 int cli_doctor(struct cli_ctx *ctx, int argc, char **argv); /* doctor [options]: cli_doctor.c */
+
+/* A follower ([follow]): the hub's policy mirrored in state.db set into CFG, so every verb
+ * decides as the follower's entra-syncd does (cli_follow.c). Nothing when none was mirrored. */
+void cli_follow_policy(struct entra_config *cfg);
+/* The follower's lines of `status`: hub, cursor, last contact, lag. */
+void cli_follow_status_text(const struct entra_config *cfg);
+json_t *cli_follow_status_json(const struct entra_config *cfg);
 
 #endif

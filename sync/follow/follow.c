@@ -120,9 +120,9 @@ static json_t *get_json(struct follower *f, const char *url, long timeout_s, siz
 	return doc;
 }
 
-static void contact(struct follower *f, const char *base)
+static void contact(struct follower *f, const char *base, bool caught_up)
 {
-	store_mirror_contact(f->db, base, (long long)time(NULL));
+	store_mirror_contact(f->db, base, (long long)time(NULL), caught_up);
 }
 
 /* 0 mirrored, -1 failed (ERR). */
@@ -150,7 +150,7 @@ static int take_snapshot(struct follower *f, const char *base, char *err, size_t
 		    json_string_value(json_object_get(snap, "hub")), base,
 		    (long long)json_integer_value(json_object_get(snap, "cursor")),
 		    json_array_size(json_object_get(snap, "users")), json_array_size(json_object_get(snap, "groups")));
-		contact(f, base);
+		contact(f, base, true);
 		if (!hash || strcmp(hash, before.policy_hash) != 0)
 			policy_changed(f);
 		else
@@ -209,7 +209,7 @@ static int poll_changes(struct follower *f, const char *base, int wait, char *er
 		rc = apply_changes(f, &st, doc, err, errlen);
 	}
 	if (rc >= 0)
-		contact(f, base);
+		contact(f, base, json_integer_value(json_object_get(doc, "cursor")) - st.cursor < FEED_CHANGES_LIMIT);
 	json_decref(doc);
 	return rc;
 }

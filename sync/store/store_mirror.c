@@ -19,6 +19,7 @@ static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, fals
 #define K_POLICY_HASH "follow_policy_hash"
 #define K_POLICY_AT   "follow_policy_cursor"
 #define K_IDS_GEN     "follow_ids_generation"
+#define K_SYNCED      "follow_synced"
 
 enum mirror_stmt {
 	M_USER_UNKEY,
@@ -341,11 +342,13 @@ int store_mirror_changes(struct store *st, const json_t *changes, long long curs
 	return batch_finish(&b, rc, "apply the hub's changes");
 }
 
-int store_mirror_contact(struct store *st, const char *url, long long now)
+int store_mirror_contact(struct store *st, const char *url, long long now, bool caught_up)
 {
 	char text[32];
 	snprintf(text, sizeof(text), "%lld", now);
-	return store_kv_set(st, K_CONTACT, text) == STORE_OK && store_kv_set(st, K_URL, url) == STORE_OK ? 0 : -1;
+	if (store_kv_set(st, K_CONTACT, text) != STORE_OK || store_kv_set(st, K_URL, url) != STORE_OK)
+		return -1;
+	return !caught_up || store_kv_set(st, K_SYNCED, text) == STORE_OK ? 0 : -1;
 }
 
 int store_mirror_state(struct store *st, struct mirror_state *out)
@@ -356,7 +359,7 @@ int store_mirror_state(struct store *st, struct mirror_state *out)
 	    store_kv_get(st, K_POLICY_HASH, out->policy_hash, sizeof(out->policy_hash)) == STORE_ERROR)
 		return -1;
 	return kv_int(st, K_CURSOR, &out->cursor) || kv_int(st, K_CONTACT, &out->last_contact) ||
-	               kv_int(st, K_POLICY_AT, &out->policy_cursor)
+	               kv_int(st, K_POLICY_AT, &out->policy_cursor) || kv_int(st, K_SYNCED, &out->synced)
 	           ? -1
 	           : 0;
 }
@@ -370,6 +373,43 @@ json_t *store_mirror_policy(struct store *st)
 		policy = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
 	store_release(s);
 	return policy;
+}
+
+static void peek_text(sqlite3_stmt *s, const char *key, char *out, size_t outlen)
+{
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+}
+
+static long long peek_int(sqlite3_stmt *s, const char *key)
+{
+	char text[32] = "";
+	peek_text(s, key, text, sizeof(text));
+	return strtoll(text, NULL, 10);
+}
+
+int store_mirror_peek(sqlite3 *db, struct mirror_state *out, json_t **policy)
+{
+	sqlite3_stmt *s = NULL;
+	memset(out, 0, sizeof(*out));
+	if (policy)
+		*policy = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	peek_text(s, K_HUB, out->hub, sizeof(out->hub));
+	peek_text(s, K_URL, out->hub_url, sizeof(out->hub_url));
+	peek_text(s, K_POLICY_HASH, out->policy_hash, sizeof(out->policy_hash));
+	out->cursor = peek_int(s, K_CURSOR);
+	out->last_contact = peek_int(s, K_CONTACT);
+	out->synced = peek_int(s, K_SYNCED);
+	out->policy_cursor = peek_int(s, K_POLICY_AT);
+	sqlite3_bind_text(s, 1, K_POLICY, -1, SQLITE_STATIC);
+	if (policy && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		*policy = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+	sqlite3_finalize(s);
+	return 0;
 }
 
 int store_mirror_ids_generation(sqlite3 *db, long long *gen)

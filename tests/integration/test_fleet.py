@@ -2,6 +2,7 @@
 change feed. Real daemons on loopback with TLS, real state.db and cache.db files, getent through
 glibc and libnss_scim in a private namespace per follower; only Entra is simulated (SCIM writes)."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -302,3 +303,33 @@ def test_a_follower_file_with_its_own_rule_is_refused(hub, procs):
     assert "[rule local] in a follower's file" in out.stderr
     assert "from its hub" in out.stderr
     f.cleanup()
+
+
+def test_status_doctor_and_rules_explain_for_another_host(fleet):
+    hub, followers, _ids = fleet
+    f = followers[1]
+    hub_id = hub.feed.get("/snapshot")[2]["hub"]
+    text = harness.cli(f.site, "status").stdout
+    assert "follower of:   hub %s via %s" % (hub_id, hub.url) in text, text
+    assert "cursor:" in text and "last contact:" in text and "lag:" in text
+    assert "this host:     db-01: 3 accounts" in text  # decided with the hub's policy
+    status = json.loads(harness.cli(f.site, "--json", "status").stdout)["follow"]
+    assert status["hub"] == hub_id and status["cursor"] > 0 and 0 <= status["seconds_since_contact"] < 60
+    doctor = json.loads(harness.cli(f.site, "--json", "doctor", check=False).stdout)
+    follow = [c for c in doctor["checks"] if c["check"] == "follow"][0]
+    assert follow["status"] == "ok", follow
+    # silent for longer than max_silence: doctor warns and says what to try
+    f.stop()
+    con = sqlite3.connect(f.site.state_db)
+    con.execute("UPDATE kv SET value = ? WHERE key = 'follow_contact'", (str(int(time.time()) - 3600),))
+    con.commit()
+    con.close()
+    doctor = json.loads(harness.cli(f.site, "--json", "doctor", check=False).stdout)
+    follow = [c for c in doctor["checks"] if c["check"] == "follow"][0]
+    assert follow["status"] == "warn" and "max_silence = 60" in follow["message"], follow
+    assert "/feed/v1/auth" in follow["fix"]
+    # the hub explains any host's decision
+    out = harness.cli(hub.site, "rules", "explain", "dave@contoso.com", "--host", "db-01").stdout
+    assert "host db-01: covered by OU db" in out, out
+    out = harness.cli(hub.site, "rules", "explain", "dave@contoso.com", "--host", "web-01").stdout
+    assert "host web-01: not covered" in out, out
