@@ -5,7 +5,7 @@
  *                           "members","ids"}: the directory, the uid/gid allocations and the
  *                           policy, read in one transaction. Short-lived cache, ETag.
  *   GET /feed/v1/changes?hub=H&after=C&wait=S
- *                           200 {"hub","cursor","policy_hash","changes":[...]}: the change log
+ *                           200 {"hub","cursor","more","policy_hash","changes":[...]}: the log
  *                           after C in order, each changed row with its current state. Nothing
  *                           after C: the request is held (suspended, no thread) until a change
  *                           or S seconds (at most 60), then "changes":[] and the cursor

@@ -88,13 +88,13 @@ static bool number_arg(struct MHD_Connection *con, const char *name, long long d
 }
 
 static enum MHD_Result changes_answer(struct feed *f, struct MHD_Connection *con, json_t *changes, long long after,
-                                      long long cursor, int *status)
+                                      long long cursor, bool more, int *status)
 {
 	char hash[FEED_POLICY_HASH_LEN + 1], etag[96], cache[64];
 	json_decref(feed_policy_get(f, hash));
 	bool empty = json_array_size(changes) == 0;
-	json_t *body = json_pack("{s:s, s:I, s:s, s:o}", "hub", f->hub_id, "cursor", (json_int_t)cursor, "policy_hash",
-	                         hash, "changes", changes);
+	json_t *body = json_pack("{s:s, s:I, s:b, s:s, s:o}", "hub", f->hub_id, "cursor", (json_int_t)cursor, "more",
+	                         more, "policy_hash", hash, "changes", changes);
 	if (empty)
 		return respond_json(con, 200, body, "no-store", NULL, status);
 	snprintf(etag, sizeof(etag), "\"%s-%lld-%lld\"", f->hub_id, after, cursor);
@@ -121,8 +121,9 @@ static enum MHD_Result changes(struct feed *f, struct MHD_Connection *con, struc
 		             f->hub_id, status);
 	json_t *list = NULL;
 	long long cursor = after;
+	bool more = false;
 	pthread_mutex_lock(&f->db_lock);
-	int rc = store_feed_changes(store_db(f->db), after, FEED_CHANGES_LIMIT, &list, &cursor);
+	int rc = store_feed_changes(store_db(f->db), after, FEED_CHANGES_LIMIT, &list, &cursor, &more);
 	pthread_mutex_unlock(&f->db_lock);
 	if (rc < 0)
 		return error(con, 503, "unavailable", "the hub cannot read state.db now; retry later", f->hub_id,
@@ -131,7 +132,7 @@ static enum MHD_Result changes(struct feed *f, struct MHD_Connection *con, struc
 		return error(con, 410, "resnapshot",
 		             "the cursor is no longer in the hub's change log: take a new snapshot", f->hub_id, status);
 	if (json_array_size(list) > 0 || wait == 0 || r->waited)
-		return changes_answer(f, con, list, after, cursor, status);
+		return changes_answer(f, con, list, after, cursor, more, status);
 	json_decref(list);
 	r->waiter.con = con;
 	r->waiter.after = after;

@@ -12,7 +12,6 @@
 
 #include "common/log.h"
 #include "httpc/httpc.h"
-#include "sync/feed/feed.h"
 #include "sync/follow/follow_policy.h"
 #include "sync/publish/publisher.h"
 #include "sync/rules/idalloc.h"
@@ -21,6 +20,7 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
+#define FEED_PATH          "/feed/v1/" /* the hub's feed (sync/feed/feed.h) */
 #define TOKEN_MAX          256
 #define SNAPSHOT_TIMEOUT_S 300
 #define POLL_GRACE_S       15 /* beyond the wait the hub may hold a long-poll */
@@ -131,7 +131,7 @@ static int take_snapshot(struct follower *f, const char *base, char *err, size_t
 	char url[512];
 	long status = 0;
 	struct mirror_state before;
-	snprintf(url, sizeof(url), "%s" FEED_PREFIX "snapshot", base);
+	snprintf(url, sizeof(url), "%s" FEED_PATH "snapshot", base);
 	json_t *snap = get_json(f, url, SNAPSHOT_TIMEOUT_S, FOLLOW_SNAPSHOT_MAX, &status, err, errlen);
 	if (!snap)
 		return -1;
@@ -192,7 +192,7 @@ static int poll_changes(struct follower *f, const char *base, int wait, char *er
 	struct mirror_state st;
 	if (store_mirror_state(f->db, &st) != 0 || !st.hub[0])
 		return 1;
-	snprintf(url, sizeof(url), "%s" FEED_PREFIX "changes?hub=%s&after=%lld&wait=%d", base, st.hub, st.cursor, wait);
+	snprintf(url, sizeof(url), "%s" FEED_PATH "changes?hub=%s&after=%lld&wait=%d", base, st.hub, st.cursor, wait);
 	json_t *doc = get_json(f, url, wait + POLL_GRACE_S, FOLLOW_CHANGES_MAX, &status, err, errlen);
 	if (!doc)
 		return -1;
@@ -209,7 +209,7 @@ static int poll_changes(struct follower *f, const char *base, int wait, char *er
 		rc = apply_changes(f, &st, doc, err, errlen);
 	}
 	if (rc >= 0)
-		contact(f, base, json_integer_value(json_object_get(doc, "cursor")) - st.cursor < FEED_CHANGES_LIMIT);
+		contact(f, base, !json_is_true(json_object_get(doc, "more")));
 	json_decref(doc);
 	return rc;
 }

@@ -166,12 +166,13 @@ int store_feed_snapshot(sqlite3 *db, json_t **out)
 
 /* 0 when every entry in (AFTER, *LAST] is in the log, 1 when AFTER is gone, -1 on error. *LAST
  * is the log's end, at most AFTER + LIMIT. */
-static int range_usable(sqlite3 *db, long long after, size_t limit, long long *last)
+static int range_usable(sqlite3 *db, long long after, size_t limit, long long *last, bool *more)
 {
 	sqlite3_stmt *st = NULL;
 	long long end = 0, count = -1;
 	if (store_changes_position(db, &end))
 		return -1;
+	*more = end - after > (long long)limit;
 	if (after > end || after < 0)
 		return 1;
 	*last = end - after > (long long)limit ? after + (long long)limit : end;
@@ -277,16 +278,17 @@ static int changes_collect(sqlite3 *db, long long after, long long last, json_t 
 	return rc;
 }
 
-int store_feed_changes(sqlite3 *db, long long after, size_t limit, json_t **changes, long long *cursor)
+int store_feed_changes(sqlite3 *db, long long after, size_t limit, json_t **changes, long long *cursor, bool *more)
 {
 	long long last = after;
+	*more = false;
 	*changes = json_array();
 	*cursor = after;
 	if (!*changes || sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		json_decref(*changes), *changes = NULL;
 		return fail(db, "begin a read of the changes");
 	}
-	int rc = range_usable(db, after, limit, &last);
+	int rc = range_usable(db, after, limit, &last, more);
 	if (rc == 0 && last > after && changes_collect(db, after, last, *changes) != 0)
 		rc = -1;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

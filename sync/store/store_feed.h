@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sync/store/store.h"
@@ -27,8 +28,8 @@ int store_feed_position(sqlite3 *db, long long *cursor);
 int store_feed_snapshot(sqlite3 *db, json_t **out);
 /* The changes after AFTER, at most LIMIT log entries, in one read transaction: *CHANGES an array
  * (empty when nothing is after AFTER, *CURSOR then AFTER), *CURSOR the position they bring a
- * follower to. 1 when AFTER is gone (pruned, beyond the log's end, or the log is incomplete):
- * the follower must take a new snapshot. 0, 1 or -1 (logged). */
-int store_feed_changes(sqlite3 *db, long long after, size_t limit, json_t **changes, long long *cursor);
+ * follower to, *MORE whether the log holds more after it. 1 when AFTER is gone (pruned, beyond the log's end, or the
+ * log is incomplete): the follower must take a new snapshot. 0, 1 or -1 (logged). */
+int store_feed_changes(sqlite3 *db, long long after, size_t limit, json_t **changes, long long *cursor, bool *more);
 
 #endif

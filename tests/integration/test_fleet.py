@@ -3,7 +3,6 @@ change feed. Real daemons on loopback with TLS, real state.db and cache.db files
 glibc and libnss_scim in a private namespace per follower; only Entra is simulated (SCIM writes)."""
 
 import json
-import os
 import signal
 import sqlite3
 import threading
