@@ -173,7 +173,7 @@ DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libgnut
 	libsqlite3-dev libssl-dev libpam0g-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
-	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo
+	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo nginx-light
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

@@ -150,3 +150,65 @@ class Follower:
 
     def cleanup(self):
         self.site.cleanup()
+
+
+NGINX_CONF = """\
+worker_processes 1;
+user root;
+error_log {dir}/error.log info;
+pid {dir}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    log_format feed '$request_uri $status $upstream_cache_status';
+    access_log {dir}/access.log feed;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    proxy_cache_path {dir}/cache keys_zone=entra_feed:1m max_size=64m inactive=1h;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        location /feed/v1/ {{
+            auth_request /feed-auth;
+            proxy_pass {hub};
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate {ca};
+            proxy_cache entra_feed;
+            proxy_cache_key $request_uri;
+            proxy_cache_lock on;
+            proxy_cache_lock_age 1s;
+            proxy_cache_lock_timeout 70s;
+            proxy_read_timeout 70s;
+        }}
+        location = /feed-auth {{
+            internal;
+            proxy_pass {hub}/feed/v1/auth;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate {ca};
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+        }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """Debian's nginx with TLS on loopback, caching the hub's feed in front of it."""
+
+    def __init__(self, procs, hub, directory):
+        self.dir = os.path.join(directory, "nginx")
+        os.makedirs(self.dir)
+        self.port = harness.free_port()
+        cert, key, _der = hub.ca.issue("nginx")
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, cert=cert, key=key, hub=hub.url, ca=hub.ca.path))
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.proc = procs.start(["/usr/sbin/nginx", "-p", self.dir, "-c", self.conf, "-g", "daemon off;"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        harness.wait_for_port(self.port, self.proc)
+
+    def access_log(self):
+        with open(os.path.join(self.dir, "access.log")) as f:
+            return f.read().splitlines()

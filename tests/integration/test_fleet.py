@@ -3,6 +3,7 @@ change feed. Real daemons on loopback with TLS, real state.db and cache.db files
 glibc and libnss_scim in a private namespace per follower; only Entra is simulated (SCIM writes)."""
 
 import json
+import os
 import signal
 import sqlite3
 import threading
@@ -332,3 +333,30 @@ def test_status_doctor_and_rules_explain_for_another_host(fleet):
     assert "host db-01: covered by OU db" in out, out
     out = harness.cli(hub.site, "rules", "explain", "dave@contoso.com", "--host", "web-01").stdout
     assert "host web-01: not covered" in out, out
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="needs Debian's nginx (nginx-light)")
+def test_followers_behind_nginx_share_cached_answers(hub, procs):
+    ids = build_directory(hub)
+    proxy = fleet_util.Nginx(procs, hub, hub.site.dir)
+    followers = [fleet_util.Follower(procs, hub, host, hubs=[proxy.url], wait=5)
+                 for host in ("web-01", "db-01", "api-01")]
+    try:
+        wait_for_accounts(followers)
+        ivan = hub.create_user("ivan@contoso.com")
+        add_members(hub, ids["group:users"], ivan)
+        for f in followers:
+            f.wait_for(lambda: getent_passwd(f, "ivan") is not None, timeout=20, what="ivan through nginx")
+        log = proxy.access_log()
+        changes = [line for line in log if line.startswith("/feed/v1/changes") and " 200 " in line]
+        # the same answer after a cursor served to several followers from nginx's cache
+        assert any(line.endswith(" HIT") for line in changes), "\n".join(log)
+        hub_requests = hub.logs().count("GET /feed/v1/changes")
+        assert hub_requests < len(changes), (hub_requests, len(changes))
+        # a follower token is still checked at the hub for every request (auth_request)
+        assert "GET /feed/v1/auth 204" in hub.logs()
+        status = fleet_util.TlsClient(proxy.url + "/feed/v1", hub.token, hub.ca.path).get("/snapshot")[0]
+        assert status == 403
+    finally:
+        for f in followers:
+            f.cleanup()
