@@ -360,3 +360,23 @@ def test_followers_behind_nginx_share_cached_answers(hub, procs):
     finally:
         for f in followers:
             f.cleanup()
+
+
+def test_a_recreated_hub_is_detected_and_followed_with_a_new_snapshot(hub, procs):
+    build_directory(hub)
+    f = fleet_util.Follower(procs, hub, "web-01")
+    try:
+        wait_for_accounts([f])
+        hub.stop()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(hub.site.state_db + suffix):
+                os.unlink(hub.site.state_db + suffix)
+        hub.start()  # an empty directory with a new hub id; Entra provisions it again
+        ids = build_directory(hub)
+        judy = hub.create_user("judy@contoso.com")
+        add_members(hub, ids["group:users"], judy)
+        f.wait_for(lambda: "judy" in accounts(f), timeout=30, what="judy from the re-created hub")
+        assert "another hub" in f.logs() and f.logs().count("snapshot of hub") == 2
+        assert accounts(f) == EXPECTED["web-01"] | {"judy"}
+    finally:
+        f.cleanup()
