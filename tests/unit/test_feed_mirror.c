@@ -199,17 +199,18 @@ static void gone_cursors_ask_for_a_snapshot(void **state)
 static void policy_round_trip(void **state)
 {
 	(void)state;
-	const char *hub_text = "[accounts]\nname_format = upn\nuid_min = 300000\nuid_max = 400000\nhome = /srv/%u\n"
-	                       "[role admin]\nrank = 30\ngroups = sudo, adm\n[role user]\nrank = 1\nlogin = no\n"
-	                       "[ou db]\nhosts = db-*\n[rule a]\nmatch = all\ngroups = G1, G2\nrole = admin\nous = db\n";
+	const char *hub_text =
+	    "[accounts]\nname_format = upn\nuid_min = 300000\nuid_max = 400000\nhome = /srv/%u\n"
+	    "[role admin]\nrank = 30\ngroups = sudo, adm\n[role user]\nrank = 1\nlogin = no\n"
+	    "[ou db]\nhosts = db-*\n[rule a]\nmatch = all\ngroups = G1, G2\nrole = admin\nous = db\n";
 	struct entra_config hub, follower;
 	char err[512], h1[FEED_POLICY_HASH_LEN + 1], h2[FEED_POLICY_HASH_LEN + 1];
 	assert_int_equal(entra_config_parse("hub.conf", hub_text, &hub, err, sizeof(err)), 0);
 	json_t *policy = feed_policy_json(&hub);
 	assert_non_null(policy);
-	assert_int_equal(entra_config_parse("f.conf", "[follow]\nhub = https://h\ntoken_file = /t\n", &follower, err,
-	                                    sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    entra_config_parse("f.conf", "[follow]\nhub = https://h\ntoken_file = /t\n", &follower, err, sizeof(err)),
+	    0);
 	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), 0);
 	assert_int_equal(follower.name_format, ENTRA_NAME_UPN);
 	assert_int_equal(follower.uid_min, 300000);
@@ -226,9 +227,9 @@ static void policy_round_trip(void **state)
 	json_decref(again);
 	json_object_set_new(policy, "uid_min", json_integer(5)); /* below 1000: refused */
 	entra_config_free(&follower);
-	assert_int_equal(entra_config_parse("f.conf", "[follow]\nhub = https://h\ntoken_file = /t\n", &follower, err,
-	                                    sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    entra_config_parse("f.conf", "[follow]\nhub = https://h\ntoken_file = /t\n", &follower, err, sizeof(err)),
+	    0);
 	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), -1);
 	json_decref(policy);
 	entra_config_free(&follower);
