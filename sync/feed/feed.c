@@ -115,10 +115,8 @@ static void wake_due(struct feed *f, long long position, bool all)
 static long long position_now(struct feed *f)
 {
 	long long pos = -1;
-	pthread_mutex_lock(&f->db_lock);
-	if (store_feed_position(store_db(f->db), &pos) != 0)
+	if (store_feed_position(store_db(f->watch_db), &pos) != 0)
 		pos = -1;
-	pthread_mutex_unlock(&f->db_lock);
 	return pos;
 }
 
@@ -158,6 +156,10 @@ static int db_open(struct feed *f, const struct entra_config *cfg)
 	if (store_changes_install(db) != 1 || idalloc_init_schema(db) != 0 || store_feed_install(db) != 0 ||
 	    store_feed_hub_id(db, f->hub_id) != 0)
 		return -1;
+	if (!(f->watch_db = store_open_reader(cfg->state_db, err, sizeof(err)))) {
+		entra_log(&logger, LOG_ERR, "feed: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -230,6 +232,7 @@ void feed_close(struct feed *f)
 		pthread_mutex_unlock(&f->lock);
 		pthread_join(f->thread, NULL);
 	}
+	store_close(f->watch_db);
 	store_close(f->db);
 	json_decref(f->policy);
 	pthread_cond_destroy(&f->wake);

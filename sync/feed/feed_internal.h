@@ -31,8 +31,9 @@ struct feed {
 	struct http_route route;
 	char hub_id[STORE_ID_LEN + 1];
 
-	pthread_mutex_t db_lock; /* the one connection, for every request */
+	pthread_mutex_t db_lock; /* the requests' connection */
 	struct store *db;
+	struct store *watch_db; /* the waiter thread's own: a long snapshot never delays a wake-up */
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t wake;
