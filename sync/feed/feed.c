@@ -232,6 +232,8 @@ void feed_close(struct feed *f)
 		pthread_mutex_unlock(&f->lock);
 		pthread_join(f->thread, NULL);
 	}
+	if (f->snap)
+		MHD_destroy_response(f->snap);
 	store_close(f->watch_db);
 	store_close(f->db);
 	json_decref(f->policy);

@@ -14,7 +14,8 @@
  *                           this hub, or C is older than the log still holds or beyond it.
  *   GET /feed/v1/auth       204 (for nginx auth_request).
  *
- * A waiting follower costs one small record here besides its connection. */
+ * A waiting follower costs one small record here besides its connection; followers asking for
+ * a snapshot while nothing changed share one answer in memory. */
 #ifndef SYNC_FEED_H
 #define SYNC_FEED_H
 

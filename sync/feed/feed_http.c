@@ -50,25 +50,64 @@ static enum MHD_Result error(struct MHD_Connection *con, int status, const char 
 	return respond_json(con, status, body, "no-store", NULL, status_out);
 }
 
-static enum MHD_Result snapshot(struct feed *f, struct MHD_Connection *con, int *status)
+/* A new snapshot answer with its caching headers, or NULL (*CURSOR: the snapshot's). */
+static struct MHD_Response *snapshot_build(struct feed *f, const char *hash, json_t *policy, long long *cursor)
 {
-	char hash[FEED_POLICY_HASH_LEN + 1], etag[96];
+	char etag[96], cache[64];
 	json_t *snap = NULL;
-	pthread_mutex_lock(&f->db_lock);
-	int rc = store_feed_snapshot(store_db(f->db), &snap);
-	pthread_mutex_unlock(&f->db_lock);
-	if (rc != 0)
-		return error(con, 503, "unavailable", "the hub cannot read state.db now; retry later", f->hub_id,
-		             status);
-	json_t *policy = feed_policy_get(f, hash);
-	json_int_t cursor = json_integer_value(json_object_get(snap, "cursor"));
+	if (store_feed_snapshot(store_db(f->db), &snap) != 0) {
+		json_decref(policy);
+		return NULL;
+	}
+	*cursor = json_integer_value(json_object_get(snap, "cursor"));
 	json_object_set_new(snap, "hub", json_string(f->hub_id));
 	json_object_set_new(snap, "policy", policy);
 	json_object_set_new(snap, "policy_hash", json_string(hash));
-	snprintf(etag, sizeof(etag), "\"%s-%lld-%s\"", f->hub_id, (long long)cursor, hash);
-	char cache[64];
+	char *text = json_dumps(snap, JSON_COMPACT);
+	json_decref(snap);
+	struct MHD_Response *m =
+	    text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
+	if (!m) {
+		free(text);
+		return NULL;
+	}
+	snprintf(etag, sizeof(etag), "\"%s-%lld-%s\"", f->hub_id, *cursor, hash);
 	snprintf(cache, sizeof(cache), "public, max-age=%d", FEED_SNAPSHOT_MAX_AGE);
-	return respond_json(con, 200, snap, cache, etag, status);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_ETAG, etag);
+	return m;
+}
+
+static enum MHD_Result snapshot(struct feed *f, struct MHD_Connection *con, int *status)
+{
+	char hash[FEED_POLICY_HASH_LEN + 1];
+	long long position = -1;
+	json_t *policy = feed_policy_get(f, hash);
+	pthread_mutex_lock(&f->db_lock);
+	bool fresh = f->snap && store_feed_position(store_db(f->db), &position) == 0 && position == f->snap_cursor &&
+	             !strcmp(hash, f->snap_hash);
+	if (fresh) {
+		json_decref(policy);
+	} else {
+		long long cursor = 0;
+		struct MHD_Response *m = snapshot_build(f, hash, policy, &cursor);
+		if (m) {
+			if (f->snap)
+				MHD_destroy_response(f->snap); /* connections still sending it keep their reference */
+			f->snap = m, f->snap_cursor = cursor;
+			memcpy(f->snap_hash, hash, sizeof(hash));
+		}
+		fresh = m != NULL;
+	}
+	enum MHD_Result ok = fresh ? MHD_queue_response(con, 200, f->snap) : MHD_NO;
+	pthread_mutex_unlock(&f->db_lock);
+	if (!fresh)
+		return error(con, 503, "unavailable", "the hub cannot read state.db now; retry later", f->hub_id,
+		             status);
+	if (ok == MHD_YES)
+		*status = 200;
+	return ok;
 }
 
 /* A decimal argument in [0, MAX]; DEF when absent. false when malformed. */

@@ -34,6 +34,12 @@ struct feed {
 	pthread_mutex_t db_lock; /* the requests' connection */
 	struct store *db;
 	struct store *watch_db; /* the waiter thread's own: a long snapshot never delays a wake-up */
+	/* The last snapshot answer (under db_lock), queued again to every follower that asks while
+	 * the log and the policy stay where they were: a fleet bootstrapping at once costs one
+	 * snapshot in memory, not one per follower. */
+	struct MHD_Response *snap;
+	long long snap_cursor;
+	char snap_hash[FEED_POLICY_HASH_LEN + 1];
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t wake;

@@ -106,6 +106,10 @@ def test_feed_snapshot_changes_long_poll_and_gone_cursors(hub):
     assert [u["id"] for u in snap["users"]] == [alice]
     assert snap["policy"]["uid_min"] == 200000 and {r["name"] for r in snap["policy"]["rules"]} >= {"dbadmins"}
     hub_id, cursor = snap["hub"], snap["cursor"]
+    # the same snapshot while nothing changes (one answer in memory for a whole fleet)
+    snap_etag = headers["ETag"]
+    again = hub.feed.get("/snapshot")
+    assert again[1]["ETag"] == snap_etag and again[2] == snap
     # changes after the snapshot's cursor, in order, until the log is drained
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -135,6 +139,8 @@ def test_feed_snapshot_changes_long_poll_and_gone_cursors(hub):
     t.join(20)
     status, _h, body, _raw = result["answer"]
     assert status == 200 and any(c.get("id") == bob for c in body["changes"])
+    status, headers2, snap2, _raw = hub.feed.get("/snapshot")
+    assert headers2["ETag"] != snap_etag and bob in [u["id"] for u in snap2["users"]]
     assert 1.0 <= result["seconds"] < 10
     # nothing happens: answered empty when the wait ends
     status, headers, body, _raw = hub.feed.get("/changes?hub=%s&after=%d&wait=1" % (hub_id, body["cursor"] + 1))
