@@ -334,6 +334,11 @@ def test_status_doctor_and_rules_explain_for_another_host(fleet):
     follow = [c for c in doctor["checks"] if c["check"] == "follow"][0]
     assert follow["status"] == "warn" and "max_silence = 60" in follow["message"], follow
     assert "/feed/v1/auth" in follow["fix"]
+    # the hub's uid range outside what nss_scim shows on this host: doctor fails and says the fix
+    f.site.write_config(uid_min=300000)
+    doctor = json.loads(harness.cli(f.site, "--json", "doctor", check=False).stdout)
+    fails = [c for c in doctor["checks"] if c["check"] == "follow" and c["status"] == "fail"]
+    assert fails and "uid_min = 200000" in fails[0]["fix"], doctor["checks"]
     # the hub explains any host's decision
     out = harness.cli(hub.site, "rules", "explain", "dave@contoso.com", "--host", "db-01").stdout
     assert "host db-01: covered by OU db" in out, out
