@@ -47,12 +47,13 @@ class TlsClient(harness.ScimClient):
 class Hub:
     """entra-syncd serving SCIM and the feed over TLS on 127.0.0.1, with both kinds of token."""
 
-    def __init__(self, procs, **overrides):
+    def __init__(self, procs, max_connections=64, **overrides):
         self.site = harness.Site(host="hub-01", **overrides)
         self.procs = procs
         self.ca = syncd_util.TestCA(self.site.dir)
         cert, key, _der = self.ca.issue("hub")
-        self.site.write_config(extra_sync="tls_cert = %s\ntls_key = %s\nmax_connections = 64" % (cert, key))
+        self.site.write_config(extra_sync="tls_cert = %s\ntls_key = %s\nmax_connections = %d" % (
+            cert, key, max_connections))
         self.token = syncd_util.new_token(self.site)
         self.follow_token = syncd_util.new_token(self.site, "--follow")
         self.url = "https://127.0.0.1:%d" % self.site.port
