@@ -113,8 +113,8 @@ $(B)/libauthd.a: $(AUTHD_OBJ)
 $(B)/libhttpc.a: $(HTTPC_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/entra-syncd: $(call obj,sync/syncd/syncd_main.c) $(B)/libsync.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(SYNC_LIBS)
+$(B)/entra-syncd: $(call obj,sync/syncd/syncd_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 $(B)/entra-sync: $(call obj,sync/cli/cli_main.c) $(B)/libsync.a $(B)/libhttpc.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -pie -o $@ $^ $(CLI_LIBS)
 
@@ -175,7 +175,7 @@ DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libgnut
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
 	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo \
-	dbus-daemon python3-dbus python3-gi
+	dbus-daemon python3-dbus python3-gi nginx-light
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

@@ -62,6 +62,10 @@ static const struct key_def sync_keys[] = {CK("listen", K_STRING, listen),
                                            CN("request_timeout", K_INT, request_timeout, 1, 3600),
                                            CN("publish_interval_ms", K_INT, publish_interval_ms, 0, 60000),
                                            {0}};
+static const struct key_def follow_keys[] = {
+    CK("hub", K_LIST, follow_hubs),          CK("token_file", K_STRING, follow_token_file),
+    CK("ca_file", K_STRING, follow_ca_file), CN("max_silence", K_INT, follow_max_silence, 10, 30 * 86400),
+    CN("wait", K_INT, follow_wait, 1, 60),   {0}};
 static const struct key_def role_keys[] = {KEY(struct entra_role, "rank", K_INT, rank, -1000000, 1000000),
                                            KEY(struct entra_role, "groups", K_LIST, groups, 0, 0),
                                            KEY(struct entra_role, "login", K_BOOL, login, 0, 0),
@@ -311,7 +315,11 @@ static int section_start(struct parser *p, char *line)
 	const struct {
 		const char *name;
 		const struct key_def *keys;
-	} plain[] = {{"entra", entra_keys}, {"pam", pam_keys}, {"accounts", account_keys}, {"sync", sync_keys}};
+	} plain[] = {{"entra", entra_keys},
+	             {"pam", pam_keys},
+	             {"accounts", account_keys},
+	             {"sync", sync_keys},
+	             {"follow", follow_keys}};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		if (strcmp(head, plain[i].name))
 			continue;
@@ -325,7 +333,8 @@ static int section_start(struct parser *p, char *line)
 		snprintf(p->section, sizeof(p->section), "%s %.120s", head, name);
 		return named_section(p, head, name);
 	}
-	return fail(p, NULL, "unknown section [%s] (known: entra, pam, accounts, sync, role NAME, ou NAME, rule NAME)",
+	return fail(p, NULL,
+	            "unknown section [%s] (known: entra, pam, accounts, sync, follow, role NAME, ou NAME, rule NAME)",
 	            head);
 }
 
@@ -375,6 +384,8 @@ static void defaults_set(struct entra_config *c)
 	c->connection_timeout = 30;
 	c->request_timeout = 30;
 	c->publish_interval_ms = 1000;
+	c->follow_max_silence = 300;
+	c->follow_wait = 25;
 }
 
 static int defaults_complete(const struct entra_config *c)
@@ -502,7 +513,52 @@ static int rule_validate(const struct entra_config *cfg, const struct entra_rule
 	return 0;
 }
 
+bool entra_config_follower(const struct entra_config *cfg)
+{
+	return cfg->follow_hubs.n > 0 || cfg->follow_token_file;
+}
+
+/* A follower's policy is its hub's: its own [role], [ou] or [rule] would silently differ. */
+static int follow_validate(const struct entra_config *cfg, char *err, size_t errlen)
+{
+	const char *file = cfg->path ? cfg->path : "entra.conf";
+	const char *kind = cfg->n_roles ? "role" : cfg->n_ous ? "ou" : cfg->n_rules ? "rule" : NULL;
+	const char *name = cfg->n_roles   ? cfg->roles[0].name
+	                   : cfg->n_ous   ? cfg->ous[0].name
+	                   : cfg->n_rules ? cfg->rules[0].name
+	                                  : "";
+	if (kind)
+		return snprintf(err, errlen,
+		                "%s: [%s %s] in a follower's file: a follower ([follow]) takes every role, OU and rule "
+		                "from its hub; remove the [role], [ou] and [rule] sections (edit them on the hub)",
+		                file, kind, name),
+		       -1;
+	if (!cfg->follow_hubs.n)
+		return snprintf(err, errlen,
+		                "%s: [follow] needs 'hub' (the hub's https:// URL, several comma-separated)", file),
+		       -1;
+	if (!cfg->follow_token_file)
+		return snprintf(err, errlen,
+		                "%s: [follow] needs 'token_file' (a file holding the follower token from "
+		                "`entra-sync token new --follow` on the hub, mode 0600)",
+		                file),
+		       -1;
+	for (size_t i = 0; i < cfg->follow_hubs.n; i++)
+		if (strncasecmp(cfg->follow_hubs.items[i], "https://", 8))
+			return snprintf(err, errlen, "%s: [follow] hub '%s' must be an https:// URL", file,
+			                cfg->follow_hubs.items[i]),
+			       -1;
+	return 0;
+}
+
 int entra_config_validate(const struct entra_config *cfg, char *err, size_t errlen)
+{
+	if (entra_config_follower(cfg) && follow_validate(cfg, err, errlen))
+		return -1;
+	return entra_config_validate_policy(cfg, err, errlen);
+}
+
+int entra_config_validate_policy(const struct entra_config *cfg, char *err, size_t errlen)
 {
 	const char *file = cfg->path ? cfg->path : "entra.conf";
 	if (cfg->uid_min >= cfg->uid_max)
@@ -540,10 +596,26 @@ void entra_config_free(struct entra_config *c)
 {
 	if (c->proxy)
 		explicit_bzero(c->proxy, strlen(c->proxy)); /* may hold the proxy's password */
-	char **strings[] = {&c->path,    &c->tenant_id, &c->client_id,     &c->authority,    &c->ca_file,
-	                    &c->proxy,   &c->scope,     &c->pam_cache_dir, &c->authd_socket, &c->cache_db,
-	                    &c->home,    &c->shell,     &c->host,          &c->listen,       &c->tls_cert,
-	                    &c->tls_key, &c->state_db,  &c->token_file};
+	char **strings[] = {&c->path,
+	                    &c->tenant_id,
+	                    &c->client_id,
+	                    &c->authority,
+	                    &c->ca_file,
+	                    &c->proxy,
+	                    &c->scope,
+	                    &c->pam_cache_dir,
+	                    &c->authd_socket,
+	                    &c->cache_db,
+	                    &c->home,
+	                    &c->shell,
+	                    &c->host,
+	                    &c->listen,
+	                    &c->tls_cert,
+	                    &c->tls_key,
+	                    &c->state_db,
+	                    &c->token_file,
+	                    &c->follow_token_file,
+	                    &c->follow_ca_file};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	for (size_t i = 0; i < c->n_roles; i++)
@@ -555,5 +627,6 @@ void entra_config_free(struct entra_config *c)
 		list_free(&c->rules[i].groups), list_free(&c->rules[i].ous);
 	}
 	free(c->roles), free(c->ous), free(c->rules);
+	list_free(&c->follow_hubs);
 	memset(c, 0, sizeof(*c));
 }

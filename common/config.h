@@ -78,6 +78,13 @@ struct entra_config {
 	int request_timeout;     /* seconds for a whole request (line, headers, body): then 408 */
 	int publish_interval_ms; /* debounce for cache.db publication */
 
+	/* [follow]: present on a follower, which mirrors its hub instead of serving SCIM */
+	struct entra_list follow_hubs; /* https URLs, tried in order */
+	char *follow_token_file;       /* the follower token itself, mode 0600 */
+	char *follow_ca_file;          /* extra trust anchor for the hub's certificate */
+	int follow_max_silence;        /* seconds without contact before doctor warns */
+	int follow_wait;               /* seconds a long-poll asks the hub to hold */
+
 	struct entra_role *roles;
 	size_t n_roles;
 	struct entra_ou *ous;
@@ -96,7 +103,13 @@ void entra_config_free(struct entra_config *cfg);
 const struct entra_role *entra_config_role(const struct entra_config *cfg, const char *name);
 const struct entra_ou *entra_config_ou(const struct entra_config *cfg, const char *name);
 
+/* True when CFG has a [follow] section (a follower). */
+bool entra_config_follower(const struct entra_config *cfg);
+
 /* Checks cross references (rule -> role / OU) and sanity (uid range); returns -1 with ERR. */
 int entra_config_validate(const struct entra_config *cfg, char *err, size_t errlen);
+/* The same without the follower's own rule (no [role], [ou], [rule] in its file): a follower's
+ * configuration with its hub's policy set in (sync/follow). */
+int entra_config_validate_policy(const struct entra_config *cfg, char *err, size_t errlen);
 
 #endif

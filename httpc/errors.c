@@ -77,7 +77,9 @@ static void transfer_text(CURLcode rc, const char *host, const char *detail, boo
 	case CURLE_FILESIZE_EXCEEDED:
 	case CURLE_WRITE_ERROR: /* the write callback stops a body that grows too large, or out of memory */
 		if (rc == CURLE_FILESIZE_EXCEEDED || too_large)
-			snprintf(err, errlen, "the response is larger than %d bytes", PE_HTTP_MAX_RESPONSE);
+			snprintf(err, errlen,
+			         "the response is larger than the limit (%d bytes unless the caller set one)",
+			         PE_HTTP_MAX_RESPONSE);
 		else
 			snprintf(err, errlen, "out of memory");
 		break;

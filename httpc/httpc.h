@@ -18,6 +18,7 @@
 #ifndef PE_HTTPC_H
 #define PE_HTTPC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -51,7 +52,10 @@ const char *pe_http_client_proxy(const struct pe_http_client *client);
 
 struct pe_http_opts {
 	struct pe_http_client *client;
-	long timeout_ms; /* the whole request, connect included */
+	long timeout_ms;           /* the whole request, connect included */
+	const char *bearer;        /* NULL, or a token sent as `Authorization: Bearer` (the follower feed) */
+	size_t max_response;       /* 0: PE_HTTP_MAX_RESPONSE */
+	const atomic_bool *cancel; /* NULL, or set by another thread to end the request within ~1 s */
 };
 
 struct pe_http_response {

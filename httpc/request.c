@@ -10,7 +10,7 @@
 
 struct body {
 	char *data;
-	size_t len, cap;
+	size_t len, cap, max;
 	bool too_large;
 };
 
@@ -19,7 +19,7 @@ static size_t body_write(char *ptr, size_t size, size_t n, void *userp)
 {
 	struct body *b = userp;
 	size_t add = size * n; /* size is always 1 */
-	if (add > PE_HTTP_MAX_RESPONSE - b->len) {
+	if (add > b->max - b->len) {
 		b->too_large = true;
 		return 0;
 	}
@@ -63,10 +63,31 @@ static int url_host(const char *url, char *host, size_t hostlen, char *err, size
 	return rc;
 }
 
-/* The request's own options; FORM NULL: a GET. */
-static CURLcode request_set(CURL *h, const char *url, const char *form, long timeout_ms, struct body *b, char *curl_err)
+/* libcurl calls it at least once a second: non-zero ends the transfer (a daemon stopping). */
+static int cancel_check(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	return atomic_load((const atomic_bool *)userp) ? 1 : 0;
+}
+
+static CURLcode cancel_set(CURL *h, const atomic_bool *cancel)
+{
+	CURLcode rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel ? cancel_check : NULL);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
+	return rc;
+}
+
+/* The request's own options; FORM NULL: a GET. HEADERS NULL: the client's. */
+static CURLcode request_set(CURL *h, const char *url, const char *form, long timeout_ms, struct body *b, char *curl_err,
+                            struct curl_slist *headers)
 {
 	CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+	if (rc == CURLE_OK && headers)
+		rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)b->max);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
 	if (rc == CURLE_OK)
@@ -82,9 +103,11 @@ static CURLcode request_set(CURL *h, const char *url, const char *form, long tim
 	return rc;
 }
 
-/* Nothing of a finished request (its buffers, its body) stays reachable from the handle. */
-static void request_unset(CURL *h)
+/* Nothing of a finished request (its buffers, its body, its headers) stays reachable from the handle. */
+static void request_unset(const struct pe_http_client *c, CURL *h)
 {
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
@@ -101,28 +124,55 @@ static int body_finish(struct body *b, struct pe_http_response *resp)
 	return 0;
 }
 
+/* The client's Accept header and `Authorization: Bearer TOKEN` (wiped when freed is not
+ * possible through curl_slist: the list lives only for the request). */
+static int bearer_headers(const char *token, struct curl_slist **out)
+{
+	char line[256];
+	if (snprintf(line, sizeof(line), "Authorization: Bearer %s", token) >= (int)sizeof(line))
+		return -1;
+	struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+	struct curl_slist *both = l ? curl_slist_append(l, line) : NULL;
+	explicit_bzero(line, sizeof(line));
+	if (!both) {
+		curl_slist_free_all(l);
+		return -1;
+	}
+	*out = both;
+	return 0;
+}
+
 static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
                    char *err, size_t errlen)
 {
 	char host[HOST_MAX], why[512] = "", curl_err[CURL_ERROR_SIZE] = "";
-	struct body b = {0};
+	struct body b = {.max = o->max_response ? o->max_response : PE_HTTP_MAX_RESPONSE};
+	struct curl_slist *headers = NULL;
 	memset(resp, 0, sizeof(*resp));
 	if (!o->client)
 		return snprintf(err, errlen, "%.200s: no HTTPS client", url), -1;
 	if (url_host(url, host, sizeof(host), why, sizeof(why)))
 		return snprintf(err, errlen, "%.200s: %s", url, why), -1;
+	if (o->bearer && bearer_headers(o->bearer, &headers) != 0)
+		return snprintf(err, errlen, "%.200s: out of memory", url), -1;
 	CURL *h = httpc_handle_take(o->client);
-	if (!h)
+	if (!h) {
+		curl_slist_free_all(headers);
 		return snprintf(err, errlen, "%.200s: cannot set up a libcurl handle", url), -1;
-	CURLcode rc = request_set(h, url, form, o->timeout_ms, &b, curl_err);
+	}
+	CURLcode rc = request_set(h, url, form, o->timeout_ms, &b, curl_err, headers);
+	if (rc == CURLE_OK)
+		rc = cancel_set(h, o->cancel);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	else
 		httpc_error_text(o->client, h, rc, curl_err, host, b.too_large, why, sizeof(why));
-	request_unset(h);
+	request_unset(o->client, h);
+	cancel_set(h, NULL);
 	httpc_handle_give(o->client, h, rc == CURLE_OK);
+	curl_slist_free_all(headers);
 	if (rc == CURLE_OK && body_finish(&b, resp) == 0)
 		return 0;
 	free(b.data);

@@ -3,6 +3,8 @@
 #ifndef SYNC_CLI_H
 #define SYNC_CLI_H
 
+#include <jansson.h>
+
 #include "common/config.h"
 
 struct cli_ctx {
@@ -24,5 +26,12 @@ int cli_authorized_keys(struct cli_ctx *ctx, int argc, char **argv);
 int cli_rules(struct cli_ctx *ctx, int argc, char **argv);    /* rules check | rules explain USER */
 int cli_doctor(struct cli_ctx *ctx, int argc, char **argv);   /* doctor [options]: cli_doctor.c */
 int cli_sessions(struct cli_ctx *ctx, int argc, char **argv); /* sessions [--watch]: cli_sessions.c */
+
+/* A follower ([follow]): the hub's policy mirrored in state.db set into CFG, so every verb
+ * decides as the follower's entra-syncd does (cli_follow.c). Nothing when none was mirrored. */
+void cli_follow_policy(struct entra_config *cfg);
+/* The follower's lines of `status`: hub, cursor, last contact, lag. */
+void cli_follow_status_text(const struct entra_config *cfg);
+json_t *cli_follow_status_json(const struct entra_config *cfg);
 
 #endif

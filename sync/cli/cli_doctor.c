@@ -16,6 +16,7 @@ static const struct {
     {"sshd", doctor_check_sshd},           {"clock", doctor_check_clock},
     {"discovery", doctor_check_discovery}, {"tokens", doctor_check_tokens},
     {"authd", doctor_check_authd},         {"sessions", doctor_check_sessions},
+    {"follow", doctor_check_follow},
 };
 #define N_CHECKS (sizeof(doctor_checks) / sizeof(doctor_checks[0]))
 
@@ -24,7 +25,7 @@ static int usage(void)
 	fprintf(stderr, "usage: entra-sync [-c FILE] [--json] doctor [--sshd-config FILE] [--pam-service NAME]\n"
 	                "                  [--daemon-user USER] [--max-age SECONDS] [--skip CHECK,...]\n"
 	                "checks: config cache identity provisioning nsswitch pam sshd clock discovery tokens authd "
-	                "sessions\n");
+	                "sessions follow\n");
 	return 2;
 }
 
@@ -103,8 +104,13 @@ int cli_doctor(struct cli_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < N_CHECKS; i++) {
+		bool scim_only =
+		    !strcmp(doctor_checks[i].name, "provisioning") || !strcmp(doctor_checks[i].name, "tokens");
 		if (skip[i])
 			doctor_report(&d, doctor_checks[i].name, DOCTOR_SKIP, NULL, "skipped (--skip)");
+		else if (scim_only && entra_config_follower(ctx->cfg))
+			doctor_report(&d, doctor_checks[i].name, DOCTOR_SKIP, NULL,
+			              "a follower: Entra provisions its hub (see the follow check)");
 		else
 			doctor_checks[i].run(&d);
 	}

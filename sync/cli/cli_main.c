@@ -83,6 +83,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "entra-sync: %s\n", err);
 		return 1;
 	}
+	if (entra_config_follower(&cfg))
+		cli_follow_policy(&cfg);
 	struct cli_ctx ctx = {.cfg = &cfg, .config_path = config_path, .json = json};
 	int rc = verb->run(&ctx, argc - at, argv + at);
 	entra_config_free(&cfg);

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sync/rules/accounts.h"
 #include "common/casefold.h"
 #include "sync/cli/cli.h"
 #include "sync/cli/cli_view.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 /* --- rules check --- */
 
@@ -149,7 +149,8 @@ static int rules_explain(const struct entra_config *cfg, const struct cli_view *
 static int usage(void)
 {
 	fprintf(stderr, "usage: entra-sync [-c FILE] rules check\n"
-	                "       entra-sync [-c FILE] rules explain USER   (local name, UPN or SCIM id)\n");
+	                "       entra-sync [-c FILE] rules explain USER [--host NAME]   (local name, UPN or SCIM id;\n"
+	                "                                     NAME: decide for that host instead of this one)\n");
 	return 2;
 }
 
@@ -157,14 +158,24 @@ int cli_rules(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_view v;
 	bool check = argc == 2 && !strcmp(argv[1], "check");
-	bool explain = argc == 3 && !strcmp(argv[1], "explain");
+	bool explain = (argc == 3 || (argc == 5 && !strcmp(argv[3], "--host"))) && !strcmp(argv[1], "explain");
 	if (!check && !explain)
 		return usage();
-	if (cli_view_load(ctx->cfg, &v)) {
+	/* another host: the same policy and directory, that host's name for the OU globs (a shallow
+	 * copy, read only) */
+	struct entra_config other = *ctx->cfg;
+	const struct entra_config *cfg = ctx->cfg;
+	if (argc == 5) {
+		other.host = argv[4];
+		cfg = &other;
+		printf("deciding for host %s (names refused because they exist locally are this machine's)\n",
+		       other.host);
+	}
+	if (cli_view_load(cfg, &v)) {
 		cli_view_free(&v);
 		return 1;
 	}
-	int rc = check ? rules_check(ctx->cfg, &v) : rules_explain(ctx->cfg, &v, argv[2]);
+	int rc = check ? rules_check(cfg, &v) : rules_explain(cfg, &v, argv[2]);
 	cli_view_free(&v);
 	return rc;
 }

@@ -79,6 +79,9 @@ static int print_json(const struct entra_config *cfg, const struct status *s, co
 		                        : json_null());
 	if (o)
 		json_object_set_new(o, "findings", view ? cli_view_findings_json(view) : json_null());
+	if (o)
+		json_object_set_new(o, "follow",
+		                    entra_config_follower(cfg) ? cli_follow_status_json(cfg) : json_null());
 	return cli_print_json(o);
 }
 
@@ -94,6 +97,8 @@ static void print_text(const struct entra_config *cfg, const struct status *s, c
 	else
 		printf("last request:  never\n");
 	printf("state_db:      %s\n", cfg->state_db);
+	if (entra_config_follower(cfg))
+		cli_follow_status_text(cfg);
 	if (s->have_cache)
 		printf("cache_db:      %s (generation %lld, published %s, %lld accounts)\n", cfg->cache_db,
 		       s->generation, published, s->accounts);

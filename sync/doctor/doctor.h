@@ -50,6 +50,7 @@ void doctor_check_discovery(struct doctor *d);
 void doctor_check_tokens(struct doctor *d);
 void doctor_check_authd(struct doctor *d);
 void doctor_check_sessions(struct doctor *d);
+void doctor_check_follow(struct doctor *d); /* a follower's contact with its hub */
 
 /* Parses "120", "2m", "1h30m" as sshd does (sshd -T prints plain seconds); -1 if invalid. */
 long doctor_sshd_seconds(const char *text);

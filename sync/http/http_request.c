@@ -1,4 +1,5 @@
-/* Request handling: prefix check, bearer token, body limit, SCIM dispatch, access log. */
+/* Request handling: prefix check, bearer token and its scope, body limit, SCIM or feed dispatch,
+ * access log. */
 #include "sync/http/http_request.h"
 
 #include <ctype.h>
@@ -9,8 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "sync/http/http_server.h"
 #include "common/log.h"
+#include "sync/http/http_server.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
@@ -24,6 +25,9 @@ struct request {
 	bool started;   /* the access handler has seen this request */
 	bool responded; /* a response is queued: ignore any further body */
 	bool too_large;
+	bool routed;       /* for ctx->route (the feed), not SCIM */
+	bool route_called; /* the route's handler ran once: later calls follow a resume */
+	void *route_state; /* the route's, freed through route->done */
 	int status;
 	char *body;
 	size_t len, cap;
@@ -96,8 +100,10 @@ static enum MHD_Result queue_error(struct MHD_Connection *con, struct request *r
 	return ok;
 }
 
-/* Checks `Authorization: Bearer TOKEN`; queues 401 and returns false when it does not pass. */
-static bool authorized(const struct http_ctx *ctx, struct MHD_Connection *con, struct request *r)
+/* Checks `Authorization: Bearer TOKEN` and its scope; queues 401 (no valid token) or 403 (a
+ * token of another scope: a follower token never writes SCIM) and returns false when it does
+ * not pass. */
+static bool authorized(const struct http_ctx *ctx, struct MHD_Connection *con, struct request *r, enum token_scope want)
 {
 	const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -111,12 +117,26 @@ static bool authorized(const struct http_ctx *ctx, struct MHD_Connection *con, s
 	size_t len = strlen(tok);
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
-	if (!token_store_verify(ctx->tokens, tok, len)) {
+	enum token_scope scope = token_store_scope(ctx->tokens, tok, len);
+	if (scope == TOKEN_SCOPE_NONE) {
 		queue_error(con, r, 401, NULL, "invalid bearer token",
 		            "Bearer realm=\"scim\", error=\"invalid_token\"");
 		return false;
 	}
+	if (scope != want) {
+		queue_error(con, r, 403, NULL,
+		            want == TOKEN_SCOPE_SCIM ? "a follower token reads the change feed only: it cannot use SCIM"
+		                                     : "a SCIM token cannot read the change feed: use a follower token "
+		                                       "(entra-sync token new --follow)",
+		            NULL);
+		return false;
+	}
 	return true;
+}
+
+static bool route_matches(const struct http_ctx *ctx, const char *url)
+{
+	return ctx->route && strncmp(url, ctx->route->prefix, strlen(ctx->route->prefix)) == 0;
 }
 
 static bool declared_too_large(const struct http_ctx *ctx, struct MHD_Connection *con)
@@ -142,12 +162,15 @@ static enum MHD_Result begin(const struct http_ctx *ctx, struct MHD_Connection *
 	r->started = true;
 	copy_printable(r->method, sizeof(r->method), method);
 	size_t plen = strlen(HTTP_SCIM_PREFIX);
-	if (strncmp(url, HTTP_SCIM_PREFIX, plen) != 0 || (url[plen] != '\0' && url[plen] != '/'))
+	r->routed = route_matches(ctx, url);
+	if (!r->routed && (strncmp(url, HTTP_SCIM_PREFIX, plen) != 0 || (url[plen] != '\0' && url[plen] != '/')))
 		return queue_error(con, r, 404, NULL, "not found: the SCIM API is served under " HTTP_SCIM_PREFIX,
 		                   NULL);
-	if (!authorized(ctx, con, r))
+	if (!authorized(ctx, con, r, r->routed ? ctx->route->scope : TOKEN_SCOPE_SCIM))
 		return r->responded ? MHD_YES : MHD_NO;
 	http_deadline_authenticated(r->conn);
+	if (r->routed && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return queue_error(con, r, 405, NULL, "the change feed answers GET only", NULL);
 	if (declared_too_large(ctx, con)) {
 		too_large_detail(ctx, detail, sizeof(detail));
 		return queue_error(con, r, 413, NULL, detail, NULL);
@@ -277,6 +300,22 @@ static enum MHD_Result dispatch(const struct http_ctx *ctx, struct MHD_Connectio
 	return ok;
 }
 
+/* The feed's turn: its handler queues an answer or suspends the connection until it has one. */
+static enum MHD_Result route_dispatch(const struct http_ctx *ctx, struct MHD_Connection *con, const char *url,
+                                      struct request *r)
+{
+	int status = 0;
+	if (!r->route_called && !http_deadline_responding(r->conn))
+		return MHD_NO;
+	r->route_called = true;
+	enum MHD_Result ok = ctx->route->handle(ctx->route->arg, con, url, &r->route_state, &status);
+	if (ok == MHD_YES && status) {
+		r->status = status;
+		r->responded = true;
+	}
+	return ok;
+}
+
 enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const char *url, const char *method,
                                     const char *version, const char *upload_data, size_t *upload_data_size,
                                     void **req_cls)
@@ -297,6 +336,8 @@ enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const
 		*upload_data_size = 0;
 		return r->responded ? MHD_YES : absorb(ctx, con, r, upload_data, size);
 	}
+	if (r->routed && !r->responded)
+		return route_dispatch(ctx, con, url, r);
 	/* The whole request is here: past this point the watchdog cannot cut it (it may have just now). */
 	if (!http_deadline_responding(r->conn))
 		return MHD_NO;
@@ -324,6 +365,7 @@ void http_client_address(struct MHD_Connection *con, char *out, size_t len)
 
 void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
+	const struct http_ctx *ctx = cls;
 	struct request *r = *req_cls;
 	struct timespec now;
 	char client[64];
@@ -344,6 +386,8 @@ void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cl
 	http_client_address(con, client, sizeof(client));
 	entra_log(&logger, LOG_INFO, "%s %s %s %ldms %s%s", r->method[0] ? r->method : "-", r->uri, status_text, ms,
 	          client, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed before the end)");
+	if (r->routed && ctx->route)
+		ctx->route->done(ctx->route->arg, r->route_state);
 	free(r->body);
 	free(r);
 	*req_cls = NULL;

@@ -7,12 +7,14 @@
 #include <stddef.h>
 
 #include "sync/http/http_deadline.h"
+#include "sync/http/http_route.h"
 #include "sync/scim/scim_api.h"
 #include "sync/tokens/tokens.h"
 
 struct http_ctx {
 	struct scim_service *svc;
 	struct token_store *tokens;
+	const struct http_route *route; /* NULL: SCIM only */
 	size_t max_body;
 	struct http_deadline *deadline; /* [sync] request_timeout watchdog */
 	bool tls;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/http/http_request.h"
-#include "sync/http/http_tls.h"
 #include "common/log.h"
 #include "common/log_limit.h"
+#include "sync/http/http_request.h"
+#include "sync/http/http_tls.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 
@@ -68,6 +68,8 @@ static struct MHD_Daemon *start_mhd(struct http_server *srv, const struct http_s
 		flags |= MHD_USE_IPv6;
 	if (o->listen->tls)
 		flags |= MHD_USE_TLS;
+	if (o->route)
+		flags |= MHD_ALLOW_SUSPEND_RESUME; /* the feed's long-polls wait suspended, not in a thread */
 	struct MHD_OptionItem tls_opts[] = {
 	    /* Each handshake takes the pair in use from http_tls.c: SIGHUP can replace it. */
 	    {MHD_OPTION_HTTPS_CERT_CALLBACK2, 0, (void *)http_tls_retrieve},
@@ -126,6 +128,7 @@ static struct http_server *server_new(const struct http_server_opts *o, char *er
 	srv->ctx.deadline = srv->deadline;
 	srv->ctx.svc = o->svc;
 	srv->ctx.tokens = o->tokens;
+	srv->ctx.route = o->route;
 	srv->ctx.max_body = o->max_body;
 	srv->ctx.tls = o->listen->tls;
 	srv->ctx.loopback = o->listen->loopback;

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "sync/http/http_listen.h"
+#include "sync/http/http_route.h"
 #include "sync/scim/scim_api.h"
 #include "sync/tokens/tokens.h"
 
@@ -21,10 +22,11 @@ struct http_server_opts {
 	const char *tls_key;
 	size_t max_body;
 	int max_connections;
-	int connection_timeout;     /* seconds */
-	int request_timeout;        /* seconds for a whole request; then 408 and closed */
-	struct scim_service *svc;   /* not owned; must outlive the server */
-	struct token_store *tokens; /* not owned; must outlive the server */
+	int connection_timeout;         /* seconds */
+	int request_timeout;            /* seconds for a whole request; then 408 and closed */
+	struct scim_service *svc;       /* not owned; must outlive the server */
+	struct token_store *tokens;     /* not owned; must outlive the server */
+	const struct http_route *route; /* optional second route (the feed); must outlive the server */
 };
 
 struct http_server;

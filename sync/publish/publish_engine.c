@@ -7,13 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "sync/rules/accounts.h"
+#include "common/log.h"
 #include "sync/publish/cache_writer.h"
 #include "sync/publish/dir_patch.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
-#include "common/log.h"
+#include "sync/store/directory.h"
 #include "sync/store/store_changes.h"
+#include "sync/store/store_mirror.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -30,6 +31,7 @@ struct publish_engine {
 	long long seq, pruned, generation;
 	struct idalloc ids;
 	bool ids_loaded;
+	long long ids_generation;                /* a follower's mirrored allocations (store_mirror.h) */
 	uint64_t findings;                       /* hash of the last findings logged */
 	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
 };
@@ -64,14 +66,25 @@ void publish_engine_free(struct publish_engine *e)
 	free(e);
 }
 
-/* Loads the uid allocations once per range (they change only through this engine). */
+/* Loads the uid allocations once per range: on a hub they change only through this engine, on
+ * a follower when the mirror stored the hub's (its generation counter moved). */
 static int ids_ready(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db)
 {
-	if (e->ids_loaded && e->ids.min == cfg->uid_min && e->ids.max == cfg->uid_max)
+	long long gen = 0;
+	if (entra_config_follower(cfg) && store_mirror_ids_generation(db, &gen) != 0)
+		return -1;
+	if (e->ids_loaded && e->ids.min == cfg->uid_min && e->ids.max == cfg->uid_max && e->ids_generation == gen)
 		return 0;
 	idalloc_free(&e->ids);
 	e->ids_loaded = idalloc_load(db, cfg->uid_min, cfg->uid_max, &e->ids) == 0;
+	e->ids_generation = gen;
 	return e->ids_loaded ? 0 : -1;
+}
+
+/* The connection allocations are written with: none on a follower (its hub allocates). */
+static sqlite3 *allocator(const struct entra_config *cfg, sqlite3 *db)
+{
+	return entra_config_follower(cfg) ? NULL : db;
 }
 
 static bool table_exists(sqlite3 *db, const char *name)
@@ -132,7 +145,7 @@ static void prune(struct publish_engine *e, sqlite3 *db, bool now)
 	if (!e->valid || (!now && backlog < PRUNE_EVERY))
 		return;
 	bool wait = now || backlog >= PRUNE_FORCE_AFTER;
-	if (store_changes_prune(db, e->seq, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
+	if (store_changes_prune(db, e->seq, STORE_CHANGES_KEEP, wait, PUBLISH_BUSY_TIMEOUT_MS) == 0)
 		e->pruned = e->seq;
 }
 
@@ -148,7 +161,7 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
 		return -1;
 	}
 	double t1 = now_ms();
-	if (accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
+	if (accounts_build(cfg, &e->dir, local, &e->ids, allocator(cfg, db), true, &acc)) {
 		state_drop(e);
 		return -1;
 	}
@@ -192,7 +205,8 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 	long long seq = ch.seq;
 	store_changes_free(&ch);
 	double t1 = now_ms();
-	if (rc || ids_ready(e, cfg, db) || accounts_build(cfg, &e->dir, local, &e->ids, db, true, &acc)) {
+	if (rc || ids_ready(e, cfg, db) ||
+	    accounts_build(cfg, &e->dir, local, &e->ids, allocator(cfg, db), true, &acc)) {
 		state_drop(e);
 		return 1;
 	}

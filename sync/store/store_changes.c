@@ -291,14 +291,18 @@ void store_changes_free(struct store_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int store_changes_prune(sqlite3 *db, long long seq, bool wait, int busy_timeout_ms)
+int store_changes_prune(sqlite3 *db, long long seq, long long keep, bool wait, int busy_timeout_ms)
 {
 	sqlite3_stmt *st = NULL;
 	if (!wait)
 		sqlite3_busy_timeout(db, 0);
-	int rc = sqlite3_prepare_v2(db, "DELETE FROM publish_changes WHERE seq <= ?1", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db,
+	                            "DELETE FROM publish_changes WHERE seq <= min(?1, coalesce((SELECT seq FROM"
+	                            " sqlite_sequence WHERE name = 'publish_changes'), 0) - ?2)",
+	                            -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int64(st, 2, keep);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);

@@ -51,9 +51,14 @@ int store_changes_position(sqlite3 *db, long long *seq);
  * (someone else pruned it): the caller must rebuild in full; -1 on error (logged). */
 int store_changes_read(sqlite3 *db, long long since, size_t limit, struct store_changes *out);
 void store_changes_free(struct store_changes *c);
-/* Drops log entries up to and including SEQ (a short write transaction). 0 or -1 (logged).
+/* Entries a prune always keeps (the newest): the follower feed serves changes from them, and a
+ * follower whose cursor is older takes a new snapshot. ~60 bytes each. */
+#define STORE_CHANGES_KEEP 100000
+
+/* Drops log entries up to and including SEQ, keeping the newest KEEP (STORE_CHANGES_KEEP for
+ * the feed) (a short write transaction). 0 or -1 (logged).
  * Unless WAIT, it never waits for another writer: 1 when one holds the lock (nothing done,
  * nothing logged); DB's busy timeout is then BUSY_TIMEOUT_MS again afterwards. */
-int store_changes_prune(sqlite3 *db, long long seq, bool wait, int busy_timeout_ms);
+int store_changes_prune(sqlite3 *db, long long seq, long long keep, bool wait, int busy_timeout_ms);
 
 #endif

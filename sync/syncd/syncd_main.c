@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
+#include "sync/feed/feed.h"
+#include "sync/follow/follow.h"
 #include "sync/http/http_listen.h"
 #include "sync/http/http_server.h"
 #include "sync/publish/publisher.h"
@@ -29,15 +32,19 @@ struct daemon {
 	struct token_store *tokens;
 	struct publisher *pub;
 	struct scim_service *svc;
+	struct feed *feed;
 	struct http_server *http;
+	struct follower *follower; /* follower mode: no SCIM, no feed */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: entra-syncd [-c FILE]\n"
 	             "  -c, --config FILE  configuration file (default " ENTRA_DEFAULT_CONFIG ")\n"
-	             "Serves SCIM 2.0 under /scim/v2 in the foreground. SIGHUP re-reads FILE, the token file\n"
-	             "and tls_cert/tls_key; SIGTERM stops. Create bearer tokens with `entra-sync token new`.\n");
+	             "Serves SCIM 2.0 under /scim/v2 and the follower feed under /feed/v1 in the foreground.\n"
+	             "With a [follow] section in FILE it is a follower instead: it mirrors its hub and serves\n"
+	             "nothing. SIGHUP re-reads FILE, the token file and tls_cert/tls_key; SIGTERM stops.\n"
+	             "Create bearer tokens with `entra-sync token new` (followers: --follow).\n");
 }
 
 static struct entra_config *config_read(const char *path)
@@ -87,7 +94,42 @@ static int token_file_acceptable(const char *path)
 
 static void on_change(void *arg)
 {
-	publisher_notify(arg);
+	struct daemon *d = arg;
+	publisher_notify(d->pub);
+	feed_notify(d->feed);
+}
+
+/* Held long-polls of followers each take a descriptor: use the hard limit systemd grants. */
+static void descriptors_raise(int max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || (rlim_t)max_connections + 64 > rl.rlim_cur)
+		entra_log(&logger, LOG_WARNING,
+		          "only %llu file descriptors for max_connections = %d: raise LimitNOFILE in the unit",
+		          (unsigned long long)rl.rlim_cur, max_connections);
+}
+
+/* Waiting followers may take most slots, never the last quarter (Entra's requests, the CLI). */
+static unsigned feed_max_waiting(int max_connections)
+{
+	int reserve = max_connections / 4 > 16 ? max_connections / 4 : 16;
+	return max_connections > reserve ? (unsigned)(max_connections - reserve) : 1;
+}
+
+static int start_follower(struct daemon *d)
+{
+	char err[1024];
+	if (!(d->follower = follower_start(d->config_path, err, sizeof(err)))) {
+		entra_log(&logger, LOG_ERR, "%s: %s", d->config_path, err);
+		return -1;
+	}
+	entra_log(&logger, LOG_INFO, "following %s (no SCIM served here)", d->cfg->follow_hubs.items[0]);
+	if (sd_notify_send("READY=1\nSTATUS=following the hub") != 0)
+		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
+	return 0;
 }
 
 static int start(struct daemon *d)
@@ -95,6 +137,8 @@ static int start(struct daemon *d)
 	char err[1024];
 	if (!(d->boot_cfg = d->cfg = config_read(d->config_path)))
 		return -1;
+	if (entra_config_follower(d->cfg))
+		return start_follower(d);
 	/* Every refusal happens before anything is opened or bound. */
 	if (http_listen_plan(d->cfg, &d->listen, err, sizeof(err)) != 0) {
 		entra_log(&logger, LOG_ERR, "%s: %s", d->config_path, err);
@@ -108,7 +152,10 @@ static int start(struct daemon *d)
 	}
 	if (!(d->pub = publisher_start(d->cfg)))
 		return -1;
-	if (!(d->svc = scim_service_open(d->boot_cfg, on_change, d->pub)))
+	if (!(d->svc = scim_service_open(d->boot_cfg, on_change, d)))
+		return -1;
+	descriptors_raise(d->cfg->max_connections);
+	if (!(d->feed = feed_open(d->cfg, feed_max_waiting(d->cfg->max_connections))))
 		return -1;
 	struct http_server_opts o = {
 	    .listen = &d->listen,
@@ -120,6 +167,7 @@ static int start(struct daemon *d)
 	    .request_timeout = d->cfg->request_timeout,
 	    .svc = d->svc,
 	    .tokens = d->tokens,
+	    .route = feed_route(d->feed),
 	};
 	if (!(d->http = http_server_start(&o, err, sizeof(err)))) {
 		entra_log(&logger, LOG_ERR, "%s", err);
@@ -162,6 +210,10 @@ static void warn_restart_needed(const struct entra_config *old, const struct ent
 static void reload(struct daemon *d)
 {
 	entra_log(&logger, LOG_INFO, "SIGHUP: re-reading %s", d->config_path);
+	if (d->follower) {
+		follower_reload(d->follower);
+		return;
+	}
 	struct entra_config *cfg = config_read(d->config_path);
 	if (!cfg) {
 		entra_log(&logger, LOG_ERR, "keeping the previous configuration; fix %s and send SIGHUP again",
@@ -174,6 +226,7 @@ static void reload(struct daemon *d)
 	token_store_reload(d->tokens, cfg->token_file);
 	http_server_reload_tls(d->http, cfg->tls_cert, cfg->tls_key);
 	publisher_reload(d->pub, cfg);
+	feed_reload(d->feed, cfg);
 	if (d->cfg != d->boot_cfg)
 		config_drop(d->cfg);
 	d->cfg = cfg;
@@ -183,7 +236,10 @@ static void reload(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	sd_notify_send("STOPPING=1");
+	follower_stop(d->follower);
+	feed_shutdown(d->feed);    /* held long-polls answered: libmicrohttpd stops with none suspended */
 	http_server_stop(d->http); /* no request runs after this */
+	feed_close(d->feed);
 	if (d->pub)
 		publisher_flush(d->pub);
 	scim_service_close(d->svc);

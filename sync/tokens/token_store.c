@@ -97,13 +97,18 @@ void token_store_reload(struct token_store *st, const char *path)
 	pthread_mutex_unlock(&st->lock);
 }
 
-bool token_store_verify(struct token_store *st, const char *token, size_t len)
+enum token_scope token_store_scope(struct token_store *st, const char *token, size_t len)
 {
 	pthread_mutex_lock(&st->lock);
 	refresh_locked(st, false);
-	bool ok = token_set_verify(&st->set, token, len);
+	enum token_scope scope = token_set_scope(&st->set, token, len);
 	pthread_mutex_unlock(&st->lock);
-	return ok;
+	return scope;
+}
+
+bool token_store_verify(struct token_store *st, const char *token, size_t len)
+{
+	return token_store_scope(st, token, len) != TOKEN_SCOPE_NONE;
 }
 
 void token_store_close(struct token_store *st)

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ static const char *field_end(const char *s, const char *end)
 	return s;
 }
 
+#define SCOPE_FOLLOW "scope=follow"
+
 /* Parses one non-comment line [S, END) into E; returns NULL or a message. */
 static const char *parse_line(const char *s, const char *end, struct token_entry *e)
 {
@@ -114,6 +117,15 @@ static const char *parse_line(const char *s, const char *end, struct token_entry
 	}
 	e->created = created;
 	s = skip_blank(f, end);
+	e->scope = TOKEN_SCOPE_SCIM;
+	if ((size_t)(end - s) >= strlen(SCOPE_FOLLOW) && !strncmp(s, SCOPE_FOLLOW, strlen(SCOPE_FOLLOW)) &&
+	    (end - s == (ptrdiff_t)strlen(SCOPE_FOLLOW) || s[strlen(SCOPE_FOLLOW)] == ' ' ||
+	     s[strlen(SCOPE_FOLLOW)] == '\t')) {
+		e->scope = TOKEN_SCOPE_FOLLOW;
+		s = skip_blank(s + strlen(SCOPE_FOLLOW), end);
+	} else if (end - s >= 6 && !strncmp(s, "scope=", 6)) {
+		return "unknown scope (known: scope=follow; no scope: a SCIM token)";
+	}
 	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	if (!label_valid(s, (size_t)(end - s)))
@@ -149,8 +161,8 @@ int token_set_parse(const char *name, const char *text, size_t len, struct token
 			why = "out of memory";
 		if (why) {
 			token_set_free(out);
-			return entra_errf(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name, line,
-			            why);
+			return entra_errf(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name,
+			                  line, why);
 		}
 	}
 	return 0;
@@ -168,24 +180,37 @@ char *token_set_format(const struct token_set *set)
 		char hex[2 * TOKEN_HASH_LEN + 1];
 		for (int j = 0; j < TOKEN_HASH_LEN; j++)
 			snprintf(hex + 2 * j, 3, "%02x", e->hash[j]);
-		p += snprintf(p, cap - (size_t)(p - buf), "%s %s %lld%s%s\n", e->id, hex, e->created,
-		              e->label[0] ? " " : "", e->label);
+		p += snprintf(p, cap - (size_t)(p - buf), "%s %s %lld%s%s%s\n", e->id, hex, e->created,
+		              e->scope == TOKEN_SCOPE_FOLLOW ? " " SCOPE_FOLLOW : "", e->label[0] ? " " : "", e->label);
 	}
 	return buf;
 }
 
-bool token_set_verify(const struct token_set *set, const char *token, size_t len)
+enum token_scope token_set_scope(const struct token_set *set, const char *token, size_t len)
 {
 	unsigned char digest[TOKEN_HASH_LEN];
-	int match = 0;
+	unsigned scope = TOKEN_SCOPE_NONE;
 	if (!set || !token || len == 0)
-		return false;
+		return TOKEN_SCOPE_NONE;
 	SHA256((const unsigned char *)token, len, digest);
 	/* No early exit: the time taken never depends on which hash (if any) matched. */
-	for (size_t i = 0; i < set->n; i++)
-		match |= CRYPTO_memcmp(digest, set->items[i].hash, TOKEN_HASH_LEN) == 0;
+	for (size_t i = 0; i < set->n; i++) {
+		unsigned mask = 0u - (unsigned)(CRYPTO_memcmp(digest, set->items[i].hash, TOKEN_HASH_LEN) == 0);
+		scope |= mask & (unsigned)set->items[i].scope;
+	}
 	OPENSSL_cleanse(digest, sizeof(digest));
-	return match != 0;
+	/* two entries with one hash cannot happen (32 random bytes); should they, refuse */
+	return scope == TOKEN_SCOPE_SCIM || scope == TOKEN_SCOPE_FOLLOW ? (enum token_scope)scope : TOKEN_SCOPE_NONE;
+}
+
+bool token_set_verify(const struct token_set *set, const char *token, size_t len)
+{
+	return token_set_scope(set, token, len) != TOKEN_SCOPE_NONE;
+}
+
+const char *token_scope_name(enum token_scope scope)
+{
+	return scope == TOKEN_SCOPE_FOLLOW ? "follow" : "scim";
 }
 
 /* Opens PATH for reading: 0 ok, 1 missing, -1 error. CHECK_MODE refuses group/other access. */
@@ -196,8 +221,8 @@ static int open_token_file(const char *path, bool check_mode, int *fd_out, struc
 		if (errno == ENOENT)
 			return 1;
 		return entra_errf(err, errlen,
-		            "cannot open token file %s: %s (it must be readable by the user entra-syncd runs as)", path,
-		            strerror(errno));
+		                  "cannot open token file %s: %s (it must be readable by the user entra-syncd runs as)",
+		                  path, strerror(errno));
 	}
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
@@ -205,15 +230,16 @@ static int open_token_file(const char *path, bool check_mode, int *fd_out, struc
 	}
 	if (check_mode && (st->st_mode & 066)) {
 		close(fd);
-		return entra_errf(err, errlen,
-		            "token file %s has mode %04o: it must not be readable or writable by group or others; "
-		            "run `chmod 600 %s`",
-		            path, (unsigned)(st->st_mode & 07777), path);
+		return entra_errf(
+		    err, errlen,
+		    "token file %s has mode %04o: it must not be readable or writable by group or others; "
+		    "run `chmod 600 %s`",
+		    path, (unsigned)(st->st_mode & 07777), path);
 	}
 	if (st->st_size > TOKEN_FILE_MAX_BYTES) {
 		close(fd);
 		return entra_errf(err, errlen, "token file %s is larger than %d bytes: it is not a token file", path,
-		            TOKEN_FILE_MAX_BYTES);
+		                  TOKEN_FILE_MAX_BYTES);
 	}
 	*fd_out = fd;
 	return 0;
@@ -324,8 +350,8 @@ static int lock_directory(const char *path, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return entra_errf(err, errlen,
-		            "cannot open directory %s of token file %s: %s; create it first (mkdir -m 0755 %s)", dir,
-		            path, strerror(errno), dir);
+		                  "cannot open directory %s of token file %s: %s; create it first (mkdir -m 0755 %s)",
+		                  dir, path, strerror(errno), dir);
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			close(fd);
@@ -406,7 +432,7 @@ static int read_for_update(const char *path, struct token_set *set, struct stat 
 	return 0;
 }
 
-static int new_entry(const struct token_set *set, const char *label, struct token_entry *e,
+static int new_entry(const struct token_set *set, const char *label, enum token_scope scope, struct token_entry *e,
                      char token_out[TOKEN_TEXT_LEN + 1])
 {
 	unsigned char secret[TOKEN_SECRET_BYTES], id[TOKEN_ID_LEN / 2];
@@ -422,16 +448,17 @@ static int new_entry(const struct token_set *set, const char *label, struct toke
 	OPENSSL_cleanse(secret, sizeof(secret));
 	SHA256((const unsigned char *)token_out, TOKEN_TEXT_LEN, e->hash);
 	e->created = (long long)time(NULL);
+	e->scope = scope == TOKEN_SCOPE_FOLLOW ? TOKEN_SCOPE_FOLLOW : TOKEN_SCOPE_SCIM;
 	snprintf(e->label, sizeof(e->label), "%s", label ? label : "");
 	return 0;
 }
 
-int token_file_create(const char *path, const char *label, char token_out[TOKEN_TEXT_LEN + 1],
+int token_file_create(const char *path, const char *label, enum token_scope scope, char token_out[TOKEN_TEXT_LEN + 1],
                       struct token_entry *entry_out, char *err, size_t errlen)
 {
 	if (label && !label_valid(label, strlen(label)))
 		return entra_errf(err, errlen, "the label must be at most %d bytes without control characters",
-		            TOKEN_LABEL_MAX);
+		                  TOKEN_LABEL_MAX);
 	if (label &&
 	    (isspace((unsigned char)label[0]) || (label[0] && isspace((unsigned char)label[strlen(label) - 1]))))
 		return entra_errf(err, errlen, "the label must not start or end with white space");
@@ -445,7 +472,7 @@ int token_file_create(const char *path, const char *label, char token_out[TOKEN_
 	int rc = read_for_update(path, &set, &st, &existed, err, errlen);
 	if (rc == 0 && set.n >= TOKEN_MAX_ENTRIES)
 		rc = entra_errf(err, errlen, "%s already holds %d tokens: revoke some first", path, TOKEN_MAX_ENTRIES);
-	if (rc == 0 && new_entry(&set, label, &e, token_out) != 0)
+	if (rc == 0 && new_entry(&set, label, scope, &e, token_out) != 0)
 		rc = entra_errf(err, errlen, "cannot get random bytes: %s", strerror(errno));
 	if (rc == 0 && set_append(&set, &e) != 0)
 		rc = entra_errf(err, errlen, "out of memory");

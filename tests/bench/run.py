@@ -2,7 +2,7 @@
 """Benchmarks against the baselines a sysadmin would compare with (issue 7).
 
   /usr/bin/python3 tests/bench/run.py --build ABS_BUILD --out build/bench.json [--smoke]
-      [--sections nss,scim,pam] [--sizes 1000,10000,100000] [--nss-modes scim,files,cache]
+      [--sections nss,scim,pam,fleet] [--sizes 1000,10000,100000] [--nss-modes scim,files,cache]
       [--nss-directories realistic,synthetic]
 
 Every figure is printed next to a baseline measured in the same run, with its ratio and the
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nss_section  # noqa: E402
 from nss_section import BenchFailure  # noqa: E402
 
-SECTIONS = ("nss", "scim", "pam")
+SECTIONS = ("nss", "scim", "pam", "fleet")
 
 
 def log(msg):
@@ -66,7 +66,12 @@ def run_pam(args, work):
     return pam_section.run(args, work, log)
 
 
-RUNNERS = {"nss": run_nss, "scim": run_scim, "pam": run_pam}
+def run_fleet(args, work):
+    import fleet_section
+    return fleet_section.run(args, work, log)
+
+
+RUNNERS = {"nss": run_nss, "scim": run_scim, "pam": run_pam, "fleet": run_fleet}
 
 
 def parse_args(argv):

@@ -148,6 +148,39 @@ static void rejects_bad_input(void **state)
 	expect_error("[entra]\nproxy = proxy.example:3128\n", "[entra] proxy must be an http:// or https:// URL");
 }
 
+static const char follower_config[] =
+	"[entra]\ntenant_id = t\nclient_id = c\n"
+	"[accounts]\ncache_db = /var/lib/entra/cache.db\nhost = db-01\n"
+	"[sync]\nstate_db = /var/lib/entra/state.db\n"
+	"[follow]\nhub = https://hub.example.com:8443, https://hub2.example.com:8443 ; two\n"
+	"token_file = /etc/entra/follow.token ; the token itself, 0600\n"
+	"ca_file = /etc/entra/hub-ca.pem      ; optional\n";
+
+static void follower_file_is_valid_and_takes_no_policy(void **state)
+{
+	(void)state;
+	struct entra_config c;
+	char err[512], text[2048];
+	assert_int_equal(entra_config_parse("f.conf", follower_config, &c, err, sizeof(err)), 0);
+	assert_true(entra_config_follower(&c));
+	assert_int_equal(c.follow_hubs.n, 2);
+	assert_string_equal(c.follow_hubs.items[1], "https://hub2.example.com:8443");
+	assert_string_equal(c.follow_token_file, "/etc/entra/follow.token");
+	assert_string_equal(c.follow_ca_file, "/etc/entra/hub-ca.pem");
+	assert_int_equal(c.follow_max_silence, 300);
+	entra_config_free(&c);
+	const char *sections[] = {"[role admin]\nrank = 1\n", "[ou web]\nhosts = web-*\n",
+	                          "[rule everyone]\ngroups = G\nrole = user\nous = global\n"};
+	const char *names[] = {"[role admin]", "[ou web]", "[rule everyone]"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "%s%s", follower_config, sections[i]);
+		expect_error(text, names[i]);
+		expect_error(text, "takes every role, OU and rule from its hub");
+	}
+	expect_error("[follow]\nhub = http://hub:8443\ntoken_file = /t\n", "must be an https:// URL");
+	expect_error("[follow]\nhub = https://hub:8443\n", "needs 'token_file'");
+}
+
 static void comments_and_hash_in_values(void **state)
 {
 	struct entra_config c;
@@ -189,6 +222,7 @@ int main(void)
 		cmocka_unit_test(empty_file_gives_defaults),
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(comments_and_hash_in_values),
+		cmocka_unit_test(follower_file_is_valid_and_takes_no_policy),
 		cmocka_unit_test(load_reports_missing_file),
 		cmocka_unit_test(load_reads_a_file),
 	};

@@ -598,10 +598,10 @@ static void test_prune_never_waits_for_a_writer(void **state)
 	assert_true(before > 0);
 	assert_int_equal(sqlite3_open(f->path[P_STATE], &writer), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(store_changes_prune(f->db, 1LL << 60, false, 5000), 1);
+	assert_int_equal(store_changes_prune(f->db, 1LL << 60, 0, false, 5000), 1);
 	assert_int_equal(log_rows(f->db), before);
 	assert_int_equal(pthread_create(&t, NULL, commit_later, writer), 0);
-	assert_int_equal(store_changes_prune(f->db, 1LL << 60, true, 5000), 0);
+	assert_int_equal(store_changes_prune(f->db, 1LL << 60, 0, true, 5000), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(log_rows(f->db), 0);
 	sqlite3_close(writer);

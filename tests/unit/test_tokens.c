@@ -109,8 +109,8 @@ static void create_verify_revoke(void **state)
 	struct fixture *f = *state;
 	char tok1[TOKEN_TEXT_LEN + 1], tok2[TOKEN_TEXT_LEN + 1], err[512] = "";
 	struct token_entry e1, e2;
-	assert_int_equal(token_file_create(f->path, "first", tok1, &e1, err, sizeof(err)), 0);
-	assert_int_equal(token_file_create(f->path, NULL, tok2, &e2, err, sizeof(err)), 0);
+	assert_int_equal(token_file_create(f->path, "first", TOKEN_SCOPE_SCIM, tok1, &e1, err, sizeof(err)), 0);
+	assert_int_equal(token_file_create(f->path, NULL, TOKEN_SCOPE_SCIM, tok2, &e2, err, sizeof(err)), 0);
 	assert_int_equal(strlen(tok1), TOKEN_TEXT_LEN);
 	assert_int_equal(strspn(tok1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
 	                 TOKEN_TEXT_LEN);
@@ -153,11 +153,11 @@ static void create_refuses_bad_label_and_missing_directory(void **state)
 {
 	struct fixture *f = *state;
 	char tok[TOKEN_TEXT_LEN + 1], err[512] = "", path[256];
-	assert_int_equal(token_file_create(f->path, "two\nlines", tok, NULL, err, sizeof(err)), -1);
+	assert_int_equal(token_file_create(f->path, "two\nlines", TOKEN_SCOPE_SCIM, tok, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "control characters"));
 	assert_int_equal(access(f->path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/missing/scim.tokens", f->dir);
-	assert_int_equal(token_file_create(path, NULL, tok, NULL, err, sizeof(err)), -1);
+	assert_int_equal(token_file_create(path, NULL, TOKEN_SCOPE_SCIM, tok, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "create it first"));
 }
 
@@ -167,7 +167,7 @@ static void update_keeps_a_malformed_file_untouched(void **state)
 	const char *bad = "0a1b2c3d " HASH_A " 1\ngarbage\n";
 	char tok[TOKEN_TEXT_LEN + 1], err[512] = "";
 	write_text(f->path, bad, 0600);
-	assert_int_equal(token_file_create(f->path, NULL, tok, NULL, err, sizeof(err)), -1);
+	assert_int_equal(token_file_create(f->path, NULL, TOKEN_SCOPE_SCIM, tok, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":2:"));
 	assert_non_null(strstr(err, "nothing was changed"));
 	assert_int_equal(token_file_revoke(f->path, "0a1b2c3d", err, sizeof(err)), -1);
@@ -205,9 +205,9 @@ static void store_follows_the_file(void **state)
 	assert_non_null(st);
 	assert_false(token_store_verify(st, "anything", 8));
 
-	assert_int_equal(token_file_create(f->path, "a", tok1, &e1, err, sizeof(err)), 0);
+	assert_int_equal(token_file_create(f->path, "a", TOKEN_SCOPE_SCIM, tok1, &e1, err, sizeof(err)), 0);
 	assert_true(token_store_verify(st, tok1, strlen(tok1)));
-	assert_int_equal(token_file_create(f->path, "b", tok2, NULL, err, sizeof(err)), 0);
+	assert_int_equal(token_file_create(f->path, "b", TOKEN_SCOPE_SCIM, tok2, NULL, err, sizeof(err)), 0);
 	assert_true(token_store_verify(st, tok2, strlen(tok2)));
 	assert_int_equal(token_file_revoke(f->path, e1.id, err, sizeof(err)), 0);
 	assert_false(token_store_verify(st, tok1, strlen(tok1)));
@@ -223,6 +223,43 @@ static void store_follows_the_file(void **state)
 	token_store_close(st);
 }
 
+static void follower_tokens_have_their_scope(void **state)
+{
+	struct fixture *f = *state;
+	char scim[TOKEN_TEXT_LEN + 1], follow[TOKEN_TEXT_LEN + 1], err[512] = "";
+	struct token_entry e;
+	assert_int_equal(token_file_create(f->path, "scim", TOKEN_SCOPE_SCIM, scim, NULL, err, sizeof(err)), 0);
+	assert_int_equal(token_file_create(f->path, "db fleet", TOKEN_SCOPE_FOLLOW, follow, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.scope, TOKEN_SCOPE_FOLLOW);
+	struct token_set set;
+	assert_int_equal(token_file_read(f->path, &set, err, sizeof(err)), 0);
+	assert_int_equal(set.n, 2);
+	assert_int_equal(set.items[0].scope, TOKEN_SCOPE_SCIM);
+	assert_int_equal(set.items[1].scope, TOKEN_SCOPE_FOLLOW);
+	assert_string_equal(set.items[1].label, "db fleet");
+	assert_int_equal(token_set_scope(&set, scim, strlen(scim)), TOKEN_SCOPE_SCIM);
+	assert_int_equal(token_set_scope(&set, follow, strlen(follow)), TOKEN_SCOPE_FOLLOW);
+	assert_int_equal(token_set_scope(&set, "nope", 4), TOKEN_SCOPE_NONE);
+	/* the scope survives a rewrite (revoking the other token) */
+	assert_int_equal(token_file_revoke(f->path, set.items[0].id, err, sizeof(err)), 0);
+	token_set_free(&set);
+	assert_int_equal(token_file_read(f->path, &set, err, sizeof(err)), 0);
+	assert_int_equal(set.n, 1);
+	assert_int_equal(token_set_scope(&set, follow, strlen(follow)), TOKEN_SCOPE_FOLLOW);
+	token_set_free(&set);
+	struct token_store *st = token_store_open(f->path);
+	assert_int_equal(token_store_scope(st, follow, strlen(follow)), TOKEN_SCOPE_FOLLOW);
+	assert_int_equal(token_store_scope(st, scim, strlen(scim)), TOKEN_SCOPE_NONE);
+	token_store_close(st);
+	/* a label alone, an unknown scope */
+	const char *scoped = "0a1b2c3d " HASH_A " 1 scope=follow\n";
+	assert_int_equal(token_set_parse("t", scoped, strlen(scoped), &set, err, sizeof(err)), 0);
+	assert_int_equal(set.items[0].scope, TOKEN_SCOPE_FOLLOW);
+	assert_string_equal(set.items[0].label, "");
+	token_set_free(&set);
+	expect_parse_error("0a1b2c3d " HASH_A " 1 scope=admin x\n", "unknown scope");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +270,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(update_keeps_a_malformed_file_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(mode_check_names_mode_and_fix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(store_follows_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(follower_tokens_have_their_scope, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
