@@ -237,6 +237,23 @@ def test_a_hub_change_reaches_glibc_on_every_follower_within_3_seconds(fleet):
                    timeout=5, what="alice expired")
 
 
+def test_ssh_keys_from_entra_reach_every_follower_that_allows_the_user(fleet):
+    hub, followers, ids = fleet
+    urn = "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User"
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE4cghccFrWp2YaqANY+RuEvCb7/jm7a8Wmvm13rjayN alice@laptop"
+    status, _h, _b, raw = hub.scim.patch("/Users/" + ids["alice"], harness.patch_body(
+        {"op": "Add", "path": urn + ":sshPublicKey", "value": key}))
+    assert status in (200, 204), raw
+    sql = "SELECT k.key FROM ssh_keys k JOIN passwd p ON p.uid = k.uid WHERE p.name = 'alice'"
+    for f in followers:  # the keys live in their own state.db column, not in the user's JSON
+        f.wait_for(lambda: [r[0] for r in f.cache_rows(sql) or []] == [key], timeout=10, what="alice's key")
+    status, _h, _b, raw = hub.scim.patch("/Users/" + ids["alice"], harness.patch_body(
+        {"op": "Remove", "path": urn + ":sshPublicKey"}))
+    assert status in (200, 204), raw
+    for f in followers:
+        f.wait_for(lambda: not f.cache_rows(sql), timeout=10, what="alice's key removed")
+
+
 def test_followers_keep_serving_while_the_hub_is_down_and_catch_up(fleet):
     hub, followers, ids = fleet
     hub.stop(signal.SIGKILL)
