@@ -353,3 +353,48 @@ def test_a_subordinate_uid_is_never_touched(procs, host):
     assert_ended_in_time(alice, since)
     assert carol.poll() is None, watcher.logs()
     assert "carol (uid" not in watcher.logs()
+
+
+def own_cache(host, users):
+    """A config whose cache_db is a cache.db of the test's own (USERS as harness.write_cache
+    takes them), for rounds the test composes itself; returns (config path, cache path)."""
+    cache_dir = os.path.join(host.dir, "own-cache")
+    os.makedirs(cache_dir, mode=0o755, exist_ok=True)
+    cache = os.path.join(cache_dir, "cache.db")
+    harness.write_cache(cache, users=users)
+    config = os.path.join(host.dir, "own-cache.conf")
+    with open(config, "w") as f:
+        f.write(re.sub(r"(?m)^cache_db = .*$", "cache_db = " + cache, open(host.site.config).read()))
+    return config, cache
+
+
+def test_logind_is_asked_once_per_round(procs, host):
+    """alice, bob and carol are disabled in one round: one ListSessions for all of them, each
+    session terminated, TerminateUser only for the users that had one (carol had none)."""
+    people = [{"name": n, "uid": host.uid(n)} for n in ("alice", "bob", "carol")]
+    config, cache = own_cache(host, people)
+    logind = sessions_util.FakeLogind(procs, host.dir, [["c1", people[0]["uid"], "alice"],
+                                                        ["c2", people[1]["uid"], "bob"]])
+    watcher = Watcher(procs, host.view, config, host.dir, env={"DBUS_SYSTEM_BUS_ADDRESS": logind.address})
+    harness.write_cache(cache, users=[dict(p, expire=1) for p in people])
+    watcher.wait_for_log("carol (uid %d) was disabled" % people[2]["uid"])
+    deadline = time.monotonic() + 10
+    while len(logind.calls()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert logind.calls() == [["ListSessions"], ["TerminateSession", "c1"], ["TerminateSession", "c2"],
+                              ["TerminateUser", people[0]["uid"]], ["TerminateUser", people[1]["uid"]]]
+
+
+def test_a_mass_removal_is_taken_for_a_damaged_cache(procs, host):
+    """Twelve accounts, then a cache.db holding one of them: no session is ended, the watcher
+    says why and what to do; once they are back, nothing was lost."""
+    users = [{"name": "acct%02d" % i, "uid": 700000 + i} for i in range(12)]
+    config, cache = own_cache(host, users)
+    victim = start_as(procs, host, users[3]["uid"])
+    watcher = Watcher(procs, host.view, config, host.dir)
+    harness.write_cache(cache, users=users[:1])
+    logs = watcher.wait_for_log("11 of the 12 accounts known left")
+    assert "restart entra-sessions.service to accept it" in logs
+    time.sleep(1)
+    assert victim.poll() is None, watcher.logs()
+    assert "was removed from this host" not in watcher.logs()
