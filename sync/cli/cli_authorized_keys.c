@@ -65,7 +65,7 @@ static bool account_is_entras(const struct entra_config *cfg, const char *user, 
 	if (uid <= 0 || uid < cfg->uid_min || uid > cfg->uid_max)
 		why = "its uid is 0 or outside [accounts] uid_min..uid_max";
 	else if (sessions_local_read(SESSIONS_PASSWD, &local, local_why, sizeof(local_why)))
-		why = "the local accounts cannot be read";
+		why = local_why; /* the local accounts cannot be read: never guess */
 	else {
 		if (sessions_local_has(&local, (uint32_t)uid, user))
 			why = "its name or uid is a local account of " SESSIONS_PASSWD;
