@@ -10,6 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "common/account_name.h"
 #include "common/reserved_names.h"
 #include "common/text_safe.h"
 
@@ -73,11 +74,12 @@ static size_t name_len(const char *name, unsigned kind)
 	return n && name_shape_ok(name, n, all, kind) ? n : 0;
 }
 
+_Static_assert(NSS_NAME_MAX == ENTRA_ACCOUNT_NAME_MAX, "one longest name for every reader of cache.db");
+
 size_t nss_name_len(const char *name)
 {
-	size_t n = name_len(name, NAME_OURS);
-	/* A tampered cache must never name an account or group like the system's own (root, sudo). */
-	return n && !entra_name_reserved_len(name, n) ? n : 0;
+	/* One rule for every reader of cache.db; it refuses the system's own names (root, sudo). */
+	return entra_account_name_len(name);
 }
 
 /* Whether every byte of BYTES[0..LEN) is a NUL or may stand in one of our names: 16 bytes at a

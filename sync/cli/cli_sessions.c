@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/account_name.h"
+#include "common/text_safe.h"
 #include "sync/cli/cli.h"
 #include "sync/sessions/end.h"
 #include "sync/sessions/logind.h"
@@ -33,7 +35,9 @@ static int seconds(const char *text, int max, int *out)
 
 static void list_one(const struct sessions_proc *p, const struct sessions_target *t, void *arg)
 {
-	printf("%s\tuid %u\t%s\tpid %d (%s)\n", t->name, (unsigned)t->uid, sessions_reason_text(t->reason), (int)p->pid,
+	char shown[ENTRA_ACCOUNT_NAME_MAX + 1];
+	entra_text_printable(shown, sizeof(shown), t->name); /* cache.db's text never reaches a terminal raw */
+	printf("%s\tuid %u\t%s\tpid %d (%s)\n", shown, (unsigned)t->uid, sessions_reason_text(t->reason), (int)p->pid,
 	       p->comm);
 	++*(long *)arg;
 }
@@ -50,12 +54,13 @@ static int dry_run(const struct entra_config *cfg)
 		fprintf(stderr, "entra-sync: %s: %s\n", cfg->cache_db, why);
 		return 1;
 	}
-	if (sessions_local_read(SESSIONS_PASSWD, &local, why, sizeof(why))) {
+	if (sessions_host_read(&local, why, sizeof(why))) {
 		fprintf(stderr, "entra-sync: %s\n", why);
 		sessions_snapshot_free(&cur);
 		return 1;
 	}
-	struct sessions_policy policy = {.uid_min = cfg->uid_min, .uid_max = cfg->uid_max, .local = &local};
+	struct sessions_policy policy = {
+	    .uid_min = cfg->uid_min, .uid_max = cfg->uid_max, .local = &local, .owner_ok = sessions_owner_ok};
 	long found = 0;
 	int rc = sessions_decide(&none, &cur, &policy, &targets) ? 1 : 0;
 	if (!rc && sessions_procs_each(&targets, list_one, &found) < 0)

@@ -2,15 +2,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/account_name.h"
 #include "sync/sessions/sessions.h"
 
 bool sessions_policy_allows(const struct sessions_policy *p, uint32_t uid, const char *name)
 {
 	if (uid == 0 || uid < p->uid_min || uid > p->uid_max)
 		return false;
-	if (name && !strcmp(name, "root"))
+	/* The name rule of libnss_scim: no root, daemon, sudo, no name it would not serve. */
+	if (name && !entra_account_name_ok(name))
 		return false;
-	return !p->local || !sessions_local_has(p->local, uid, name);
+	return !p->local || (!sessions_local_has(p->local, uid, name) && !sessions_local_subid(p->local, uid));
+}
+
+static bool target_allowed(const struct sessions_policy *p, const struct sessions_account *a,
+                           enum sessions_reason reason)
+{
+	return sessions_policy_allows(p, a->uid, a->name) && (!p->owner_ok || p->owner_ok(a->uid, a->name, reason));
 }
 
 static int target_add(struct sessions_targets *t, const struct sessions_account *a, enum sessions_reason reason)
@@ -38,13 +46,13 @@ int sessions_decide(const struct sessions_snapshot *prev, const struct sessions_
 	out->n = 0;
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct sessions_account *a = &cur->v[i];
-		if (a->disabled && sessions_policy_allows(policy, a->uid, a->name) &&
+		if (a->disabled && target_allowed(policy, a, SESSIONS_DISABLED) &&
 		    target_add(out, a, SESSIONS_DISABLED))
 			return -1;
 	}
 	for (size_t i = 0; i < prev->n; i++) {
 		const struct sessions_account *a = &prev->v[i];
-		if (!sessions_snapshot_find(cur, a->uid) && sessions_policy_allows(policy, a->uid, a->name) &&
+		if (!sessions_snapshot_find(cur, a->uid) && target_allowed(policy, a, SESSIONS_REMOVED) &&
 		    target_add(out, a, SESSIONS_REMOVED))
 			return -1;
 	}
@@ -76,6 +84,20 @@ int sessions_remember(const struct sessions_snapshot *cur, const struct sessions
 	sessions_snapshot_free(next);
 	*next = merged;
 	return 0;
+}
+
+bool sessions_mass_removal(size_t known, size_t removed)
+{
+	return removed > SESSIONS_MASS_REMOVAL_MIN && removed > known / 2;
+}
+
+void sessions_targets_drop_removed(struct sessions_targets *t)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].reason != SESSIONS_REMOVED)
+			t->v[kept++] = t->v[i];
+	t->n = kept;
 }
 
 const struct sessions_target *sessions_targets_find(const struct sessions_targets *t, uint32_t uid)

@@ -4,12 +4,17 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "common/account_name.h"
 #include "common/clock.h"
+#include "common/text_safe.h"
 #include "sync/sessions/logind.h"
 #include "sync/sessions/procs.h"
 
 #define POLL_MS     100
 #define KILL_PASSES 5 /* SIGKILL sweeps: a process may fork while the sweep runs */
+/* SIGSTOP sweeps before SIGKILL: each stops what the last one missed (a child forked meanwhile);
+ * once a sweep finds nothing still running, no process of theirs can fork any more. */
+#define FREEZE_PASSES 20
 
 struct sweep {
 	const struct entra_logger *log;
@@ -25,12 +30,31 @@ static void signal_one(const struct sessions_proc *p, const struct sessions_targ
 	if (sessions_proc_signal(p, t, s->sigs, s->nsigs))
 		return; /* ended or changed owner since the scan */
 	s->signalled++;
-	entra_log(s->log, LOG_NOTICE, "%s process %d (%s) of %s (uid %u, %s)%s", s->action, (int)p->pid, p->comm,
-	          t->name, (unsigned)t->uid, sessions_reason_text(t->reason), s->why);
+	char shown[ENTRA_ACCOUNT_NAME_MAX + 1];
+	entra_text_printable(shown, sizeof(shown), t->name);
+	entra_log(s->log, LOG_NOTICE, "%s process %d (%s) of %s (uid %u, %s)%s", s->action, (int)p->pid, p->comm, shown,
+	          (unsigned)t->uid, sessions_reason_text(t->reason), s->why);
 }
 
 static void count_one(const struct sessions_proc *p, const struct sessions_target *t, void *arg)
 {
+}
+
+static void stop_one(const struct sessions_proc *p, const struct sessions_target *t, void *arg)
+{
+	static const int stop[] = {SIGSTOP};
+	if (!p->stopped && !sessions_proc_signal(p, t, stop, 1))
+		++*(long *)arg;
+}
+
+/* Stops every process of T, sweep after sweep, until a sweep finds none running (bounded). */
+static void freeze(const struct sessions_targets *t)
+{
+	for (int pass = 0; pass < FREEZE_PASSES; pass++) {
+		long running = 0;
+		if (sessions_procs_each(t, stop_one, &running) <= 0 || !running)
+			return;
+	}
 }
 
 static long sweep(const struct sessions_targets *t, const struct entra_logger *log, bool kill, const int *sigs,
@@ -54,8 +78,7 @@ static void logind_end(const struct sessions_targets *t, const struct entra_logg
 		entra_log(log, LOG_INFO, "logind: %s; ending processes by signal", why);
 		return;
 	}
-	for (size_t i = 0; i < t->n; i++)
-		sessions_logind_end(l, &t->v[i], log);
+	sessions_logind_end(l, t, log);
 	sessions_logind_close(l);
 }
 
@@ -74,6 +97,8 @@ long sessions_end(const struct sessions_targets *t, const struct sessions_target
 	long long deadline = entra_now_ms() + grace_ms;
 	while (sessions_procs_each(t, count_one, NULL) > 0 && entra_now_ms() < deadline)
 		entra_sleep_ms(POLL_MS);
+	/* A process that forks faster than a sweep walks /proc would outrun SIGKILL: stop them all first. */
+	freeze(t);
 	for (int pass = 0; pass < KILL_PASSES && sweep(t, log, true, kill_sig, 1) > 0; pass++)
 		entra_sleep_ms(POLL_MS / 2);
 	return signalled;

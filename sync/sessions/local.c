@@ -2,6 +2,7 @@
  * accounts too. An account named here is never touched, whatever uid cache.db gives it. */
 #include <errno.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,70 @@ bool sessions_local_has(const struct sessions_local *l, uint32_t uid, const char
 	return name && bsearch(&name, l->names, l->n, sizeof(*l->names), name_cmp);
 }
 
+static int subid_add(struct sessions_local *l, size_t *cap, uint32_t first, uint32_t count)
+{
+	if (l->nsubids == *cap) {
+		size_t n = *cap ? *cap * 2 : 16;
+		struct sessions_range *v = n <= SESSIONS_SUBIDS_MAX ? realloc(l->subids, n * sizeof(*v)) : NULL;
+		if (!v)
+			return -1;
+		l->subids = v, *cap = n;
+	}
+	uint64_t last = (uint64_t)first + count - 1;
+	l->subids[l->nsubids++] = (struct sessions_range){first, last > UINT32_MAX ? UINT32_MAX : (uint32_t)last};
+	return 0;
+}
+
+/* NAME:FIRST:COUNT; 1 for a range, 0 for a line that is none (comments, blanks), -1 malformed. */
+static int subid_parse(const char *line, uint32_t *first, uint32_t *count)
+{
+	unsigned long long a, b;
+	int end = 0;
+	if (line[0] == '#' || line[strspn(line, " \t\n")] == '\0')
+		return 0;
+	if (sscanf(line, "%*[^:]:%llu:%llu%n", &a, &b, &end) != 2 || a > UINT32_MAX || b == 0 || b > UINT32_MAX)
+		return -1;
+	*first = (uint32_t)a, *count = (uint32_t)b;
+	return line[end + strspn(line + end, " \t\n")] == '\0' ? 1 : -1;
+}
+
+int sessions_subids_read(const char *path, struct sessions_local *l, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	size_t cap = l->nsubids, lineno = 0;
+	int rc = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		uint32_t first, count;
+		int parsed = subid_parse(line, &first, &count);
+		lineno++;
+		if (parsed < 0 || (!strchr(line, '\n') && !feof(f)))
+			rc = -1, snprintf(why, whylen, "%s:%zu: not NAME:FIRST:COUNT (or too long)", path, lineno);
+		else if (parsed && subid_add(l, &cap, first, count))
+			rc = -1,
+			snprintf(why, whylen, "%s: more than %u ranges, or out of memory", path, SESSIONS_SUBIDS_MAX);
+	}
+	fclose(f);
+	return rc;
+}
+
+bool sessions_local_subid(const struct sessions_local *l, uint32_t uid)
+{
+	for (size_t i = 0; i < l->nsubids; i++)
+		if (uid >= l->subids[i].first && uid <= l->subids[i].last)
+			return true;
+	return false;
+}
+
 void sessions_local_free(struct sessions_local *l)
 {
+	free(l->subids);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->names[i]);
 	free(l->names);

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "common/account_name.h"
 #include "common/text_safe.h"
 
 #define LOGIND_NAME      "org.freedesktop.login1"
@@ -97,8 +98,19 @@ static int terminate_user(struct sessions_logind *l, uint32_t uid, const struct 
 	                   &error, log, what);
 }
 
-/* ListSessions: a(susso) = session id, uid, user name, seat, object path. */
-static int sessions_of(struct sessions_logind *l, uint32_t uid, char ids[][64], int max, int *n)
+/* A logind session of one of the targets. */
+struct owned_session {
+	char id[64];
+	const struct sessions_target *target;
+};
+
+/* Sessions listed in one round: more are ended by the signal sweep alone. */
+#define LOGIND_SESSIONS_MAX 4096
+
+/* One ListSessions (a(susso): session id, uid, user name, seat, object path) for the whole
+ * round: the sessions of T's uids go to OUT (at most LOGIND_SESSIONS_MAX). */
+static int sessions_of(struct sessions_logind *l, const struct sessions_targets *t, struct owned_session *out,
+                       size_t *n)
 {
 	sd_bus_message *reply = NULL;
 	const char *id, *user, *seat, *path;
@@ -107,32 +119,50 @@ static int sessions_of(struct sessions_logind *l, uint32_t uid, char ids[][64], 
 	if (rc >= 0)
 		rc = sd_bus_message_enter_container(reply, 'a', "(susso)");
 	*n = 0;
-	while (rc >= 0 && (rc = sd_bus_message_read(reply, "(susso)", &id, &owner, &user, &seat, &path)) > 0)
-		if (owner == uid && *n < max)
-			entra_text_printable(ids[(*n)++], 64, id);
+	while (rc >= 0 && (rc = sd_bus_message_read(reply, "(susso)", &id, &owner, &user, &seat, &path)) > 0) {
+		const struct sessions_target *hit = sessions_targets_find(t, owner);
+		if (hit && *n < LOGIND_SESSIONS_MAX) {
+			entra_text_printable(out[*n].id, sizeof(out[*n].id), id);
+			out[(*n)++].target = hit;
+		}
+	}
 	sd_bus_message_unref(reply);
 	return rc < 0 ? -1 : 0;
 }
 
-#define LOGIND_SESSIONS_MAX 256
-
-int sessions_logind_end(struct sessions_logind *l, const struct sessions_target *t, const struct entra_logger *log)
+/* TerminateUser for each target that had a session (OUT in logind's order: each uid once). */
+static void terminate_users(struct sessions_logind *l, const struct owned_session *s, size_t n,
+                            const struct entra_logger *log)
 {
-	char ids[LOGIND_SESSIONS_MAX][64];
-	int n = 0, ended = 0;
-	if (sessions_of(l, t->uid, ids, LOGIND_SESSIONS_MAX, &n)) {
-		entra_log(log, LOG_ERR,
-		          "logind: cannot list the sessions of %s (uid %u); its processes are signalled "
-		          "instead",
-		          t->name, (unsigned)t->uid);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = s[j].target == s[i].target;
+		if (!seen)
+			terminate_user(l, s[i].target->uid, log);
+	}
+}
+
+int sessions_logind_end(struct sessions_logind *l, const struct sessions_targets *t, const struct entra_logger *log)
+{
+	struct owned_session *s = calloc(LOGIND_SESSIONS_MAX, sizeof(*s));
+	size_t n = 0;
+	int ended = 0;
+	if (!s || sessions_of(l, t, s, &n)) {
+		entra_log(log, LOG_ERR, "logind: cannot list the sessions; the processes are signalled instead");
+		free(s);
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
-		if (!terminate_session(l, ids[i], log)) {
-			entra_log(log, LOG_NOTICE, "ended logind session %s of %s (uid %u, %s)", ids[i], t->name,
-			          (unsigned)t->uid, sessions_reason_text(t->reason));
+	for (size_t i = 0; i < n; i++)
+		if (!terminate_session(l, s[i].id, log)) {
+			char shown[ENTRA_ACCOUNT_NAME_MAX + 1];
+			entra_text_printable(shown, sizeof(shown), s[i].target->name);
+			entra_log(log, LOG_NOTICE, "ended logind session %s of %s (uid %u, %s)", s[i].id, shown,
+			          (unsigned)s[i].target->uid, sessions_reason_text(s[i].target->reason));
 			ended++;
 		}
 	/* The user's service manager and lingering units go with the user. */
-	return terminate_user(l, t->uid, log) ? -1 : ended;
+	terminate_users(l, s, n, log);
+	free(s);
+	return ended;
 }

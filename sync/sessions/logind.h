@@ -17,10 +17,9 @@ struct sessions_logind;
 struct sessions_logind *sessions_logind_connect(char *why, size_t whylen);
 void sessions_logind_close(struct sessions_logind *l);
 
-/* Terminates each logind session of TARGET (one log line each) and then the user itself.
- * The number of sessions ended, or -1 when logind failed (logged; the caller then relies on
- * signals alone). */
-int sessions_logind_end(struct sessions_logind *l, const struct sessions_target *target,
-                        const struct entra_logger *log);
+/* Terminates each logind session of the targets T (one ListSessions for all; one log line
+ * per session) and then each user that had one (TerminateUser). The number of sessions ended,
+ * or -1 when logind failed (logged; the caller then relies on signals alone). */
+int sessions_logind_end(struct sessions_logind *l, const struct sessions_targets *t, const struct entra_logger *log);
 
 #endif

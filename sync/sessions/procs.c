@@ -45,6 +45,7 @@ int sessions_status_parse(const char *text, struct sessions_proc *p)
 	}
 	p->ruid = (uint32_t)v[0], p->euid = (uint32_t)v[1], p->suid = (uint32_t)v[2], p->fsuid = (uint32_t)v[3];
 	p->dead = state && (*state == 'Z' || *state == 'X');
+	p->stopped = state && (*state == 'T' || *state == 't');
 	char comm[sizeof(p->comm)];
 	size_t len = strcspn(name, "\n");
 	snprintf(comm, sizeof(comm), "%.*s", (int)(len < sizeof(comm) ? len : sizeof(comm) - 1), name);
@@ -77,6 +78,33 @@ static int status_read(int proc, pid_t pid, struct sessions_proc *p)
 	return sessions_status_parse(text, p);
 }
 
+/* /proc/WHO/uid_map (relative to PROC) into MAP: 0, or -1. */
+static int uid_map_read(int proc, const char *who, char *map, size_t len)
+{
+	char path[40];
+	snprintf(path, sizeof(path), "%s/uid_map", who);
+	int fd = openat(proc, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, map, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	map[n] = '\0';
+	return 0;
+}
+
+/* Whether PID lives in the user namespace whose uid_map is SELF_MAP (this process's): a
+ * container's uid 1000000 is its root, not the account cache.db gives that uid. Compared by
+ * uid_map, which anyone may read, because /proc/PID/ns/user needs ptrace rights the watcher
+ * does not hold (it keeps CAP_KILL alone). */
+static bool same_userns(int proc, pid_t pid, const char *self_map)
+{
+	char who[16], map[SESSIONS_UID_MAP_MAX];
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	return !uid_map_read(proc, who, map, sizeof(map)) && !strcmp(map, self_map);
+}
+
 static pid_t pid_of(const char *name)
 {
 	char *end;
@@ -95,13 +123,18 @@ long sessions_procs_each(const struct sessions_targets *t,
 		return -1;
 	pid_t self = getpid();
 	long calls = 0, seen = 0;
+	char self_map[SESSIONS_UID_MAP_MAX];
 	struct dirent *de;
+	if (uid_map_read(dirfd(dir), "self", self_map, sizeof(self_map))) {
+		closedir(dir);
+		return -1;
+	}
 	while ((de = readdir(dir)) && seen++ < SESSIONS_PROCS_MAX) {
 		pid_t pid = pid_of(de->d_name);
 		struct sessions_proc p;
 		const struct sessions_target *target;
 		if (pid <= 1 || pid == self || status_read(dirfd(dir), pid, &p) ||
-		    !(target = sessions_proc_target(&p, t)))
+		    !(target = sessions_proc_target(&p, t)) || !same_userns(dirfd(dir), pid, self_map))
 			continue;
 		fn(&p, target, arg);
 		calls++;
@@ -120,8 +153,10 @@ int sessions_proc_signal(const struct sessions_proc *p, const struct sessions_ta
 	 * pass the same test; if the process ends after it, the pidfd signals nobody. */
 	struct sessions_proc again;
 	struct sessions_targets one = {.v = (struct sessions_target *)target, .n = 1};
+	char self_map[SESSIONS_UID_MAP_MAX];
 	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int same = proc >= 0 && !status_read(proc, p->pid, &again) && sessions_proc_target(&again, &one);
+	int same = proc >= 0 && !status_read(proc, p->pid, &again) && sessions_proc_target(&again, &one) &&
+	           !uid_map_read(proc, "self", self_map, sizeof(self_map)) && same_userns(proc, p->pid, self_map);
 	if (proc >= 0)
 		close(proc);
 	int rc = same ? 0 : -1;

@@ -10,11 +10,14 @@
 
 /* Processes looked at in one scan: bounds the work of a scan (pid_max is at most 4M). */
 #define SESSIONS_PROCS_MAX (1 << 22)
+/* Longest /proc/PID/uid_map read (the kernel allows 340 lines of up to 33 bytes). */
+#define SESSIONS_UID_MAP_MAX 12288
 
 struct sessions_proc {
 	pid_t pid;
 	uint32_t ruid, euid, suid, fsuid;
 	bool dead;     /* State: Z or X, a zombie waiting for its parent: nothing left to end */
+	bool stopped;  /* State: T or t: stopped (it cannot fork until continued) */
 	char comm[64]; /* Name: of /proc/PID/status, printable ASCII only */
 };
 
@@ -26,7 +29,8 @@ int sessions_status_parse(const char *text, struct sessions_proc *p);
  * (a process that is root in any way is never touched). NULL when none, and for a zombie. */
 const struct sessions_target *sessions_proc_target(const struct sessions_proc *p, const struct sessions_targets *t);
 
-/* Calls FN for each process of a target (sessions_proc_target), never pid 1 nor this process.
+/* Calls FN for each process of a target (sessions_proc_target) in this process's user
+ * namespace (a container's processes are never touched), never pid 1 nor this process.
  * Returns the number of calls, or -1 when /proc cannot be read. */
 long sessions_procs_each(const struct sessions_targets *t,
                          void (*fn)(const struct sessions_proc *p, const struct sessions_target *target, void *arg),

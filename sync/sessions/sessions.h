@@ -13,8 +13,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Accounts one snapshot may hold (cache.db, or /etc/passwd): bounds memory and work. */
-#define SESSIONS_ACCOUNTS_MAX (1u << 22)
+/* Accounts one snapshot may hold (cache.db, or /etc/passwd): bounds memory and work (names are
+ * at most ENTRA_ACCOUNT_NAME_MAX bytes). */
+#define SESSIONS_ACCOUNTS_MAX (1u << 20)
+/* Subordinate id ranges read from /etc/subuid and /etc/subgid together. */
+#define SESSIONS_SUBIDS_MAX (1u << 16)
+/* The mass-removal guard: more than this many accounts gone in one round, and more than half
+ * of those known, is taken for a truncated or damaged cache.db, not for Entra's decision. */
+#define SESSIONS_MASS_REMOVAL_MIN 10
 
 struct sessions_account {
 	uint32_t uid;
@@ -42,17 +48,27 @@ struct sessions_targets {
 	size_t n, cap;
 };
 
-/* Names and uids of /etc/passwd, sorted: accounts this host owns, never touched. */
+struct sessions_range {
+	uint32_t first, last;
+};
+
+/* Names and uids of /etc/passwd, sorted: accounts this host owns, never touched; and the
+ * subordinate id ranges of /etc/subuid and /etc/subgid (containers, rootless podman). */
 struct sessions_local {
 	uint32_t *uids;
 	char **names;
 	size_t n;
+	struct sessions_range *subids;
+	size_t nsubids;
 };
 
-/* What may be touched at all: [uid_min, uid_max] of entra.conf, never uid 0, never local. */
+/* What may be touched at all: [uid_min, uid_max] of entra.conf, never uid 0, never local, never
+ * a subordinate id, only a name libnss_scim would serve (common/account_name.h); and, when
+ * OWNER_OK is set, only an account the system (NSS) agrees is the one cache.db names. */
 struct sessions_policy {
 	uint32_t uid_min, uid_max;
 	const struct sessions_local *local;
+	bool (*owner_ok)(uint32_t uid, const char *name, enum sessions_reason reason);
 };
 
 /* ---- snapshot.c ---- */
@@ -71,10 +87,21 @@ void sessions_snapshot_free(struct sessions_snapshot *s);
 /* Reads PATH (/etc/passwd) directly, not through NSS (which would list Entra accounts too). */
 int sessions_local_read(const char *path, struct sessions_local *out, char *why, size_t whylen);
 bool sessions_local_has(const struct sessions_local *l, uint32_t uid, const char *name);
+/* Appends the ranges of PATH (/etc/subuid or /etc/subgid: NAME:FIRST:COUNT lines) to L; a
+ * missing file has none. 0, or -1 with WHY. */
+int sessions_subids_read(const char *path, struct sessions_local *l, char *why, size_t whylen);
+/* Whether UID is inside one of L's subordinate id ranges. */
+bool sessions_local_subid(const struct sessions_local *l, uint32_t uid);
+
+/* ---- owner.c ---- */
+/* Whether the system's own look-up (getpwuid through NSS) agrees UID is NAME: it must resolve
+ * to NAME, or, for an account removed from cache.db (REASON), to nothing at all. Another name
+ * means another directory (SSSD, LDAP, extrausers) owns the uid: never touched. */
+bool sessions_owner_ok(uint32_t uid, const char *name, enum sessions_reason reason);
 void sessions_local_free(struct sessions_local *l);
 
 /* ---- decide.c ---- */
-/* Whether the policy lets the watcher touch UID (named NAME). */
+/* Whether the policy lets the watcher touch UID (named NAME); OWNER_OK is not asked. */
 bool sessions_policy_allows(const struct sessions_policy *p, uint32_t uid, const char *name);
 /* The accounts whose sessions end: each account of CUR that is disabled, and each account of
  * PREV that CUR no longer has (deleted in Entra or no longer granted to this host); only what
@@ -86,6 +113,11 @@ int sessions_decide(const struct sessions_snapshot *prev, const struct sessions_
  * stop being so the moment it comes back). NEXT is replaced. 0 or -1 (memory). */
 int sessions_remember(const struct sessions_snapshot *cur, const struct sessions_targets *t,
                       struct sessions_snapshot *next);
+/* The mass-removal guard: whether REMOVED accounts gone at once out of KNOWN is too many to
+ * be believed (SESSIONS_MASS_REMOVAL_MIN, and more than half). */
+bool sessions_mass_removal(size_t known, size_t removed);
+/* Drops the removed targets of T (the guard held); the disabled ones stay. */
+void sessions_targets_drop_removed(struct sessions_targets *t);
 const struct sessions_target *sessions_targets_find(const struct sessions_targets *t, uint32_t uid);
 const char *sessions_reason_text(enum sessions_reason r);
 void sessions_targets_free(struct sessions_targets *t);

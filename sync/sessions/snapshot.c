@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/account_name.h"
 #include "common/cache_reader.h"
 #include "sync/sessions/sessions.h"
 
@@ -49,12 +50,17 @@ void sessions_snapshot_free(struct sessions_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* One row; the cache is untrusted input, so a row of the wrong shape fails the whole read. */
+#define ROW_BAD_NAME (-2)
+
+/* One row; the cache is untrusted input, so a row of the wrong shape fails the whole read, and
+ * so does a name libnss_scim would not serve (reserved, too long, controls): never acted on. */
 static int row_add(sqlite3_stmt *q, long long today, struct sessions_snapshot *out)
 {
 	const char *name = (const char *)sqlite3_column_text(q, 1);
 	if (sqlite3_column_type(q, 0) != SQLITE_INTEGER || sqlite3_column_type(q, 2) != SQLITE_INTEGER || !name)
 		return -1;
+	if (!entra_account_name_ok(name))
+		return ROW_BAD_NAME;
 	long long expire = sqlite3_column_int64(q, 2);
 	bool disabled = expire != -1 && expire <= today;
 	return sessions_snapshot_add(out, (uint32_t)sqlite3_column_int64(q, 0), disabled, name);
@@ -74,7 +80,12 @@ static int rows_read(struct entra_cache *c, uint32_t uid_min, uint32_t uid_max, 
 	/* The work budget bounds each row, as it bounds each look-up of the NSS module. */
 	while (!bad_row && (c->budget = ENTRA_CACHE_LOOKUP_BUDGET, rc = sqlite3_step(q)) == SQLITE_ROW)
 		bad_row = row_add(q, today, out);
-	if (bad_row)
+	if (bad_row == ROW_BAD_NAME)
+		snprintf(why, whylen,
+		         "the passwd row of uid %lld has a name libnss_scim does not serve (reserved, "
+		         "too long or not of [a-z0-9_.@-])",
+		         (long long)sqlite3_column_int64(q, 0));
+	else if (bad_row)
 		snprintf(why, whylen, "a passwd row of an unexpected shape, or more than %u accounts",
 		         SESSIONS_ACCOUNTS_MAX);
 	else if (rc != SQLITE_DONE)

@@ -11,16 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/account_name.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
+#include "common/text_safe.h"
 #include "sync/sessions/end.h"
 #include "sync/sessions/sessions.h"
 
@@ -39,6 +40,7 @@ struct watcher {
 	struct sessions_snapshot known; /* what the next round compares with (sessions_remember) */
 	struct sessions_targets last;   /* last round's targets, for telling the new ones */
 	bool first;
+	bool removal_held; /* the mass-removal guard holds (logged once) */
 };
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -90,7 +92,9 @@ static int fresh_targets(struct watcher *w, const struct sessions_targets *all, 
 			fresh->v = v, fresh->cap = cap;
 		}
 		fresh->v[fresh->n++] = *t;
-		entra_log(&logger, LOG_NOTICE, "%s (uid %u) was %s: ending its sessions", t->name, (unsigned)t->uid,
+		char shown[ENTRA_ACCOUNT_NAME_MAX + 1];
+		entra_text_printable(shown, sizeof(shown), t->name);
+		entra_log(&logger, LOG_NOTICE, "%s (uid %u) was %s: ending its sessions", shown, (unsigned)t->uid,
 		          sessions_reason_text(t->reason));
 	}
 	return 0;
@@ -108,12 +112,38 @@ static int targets_copy(struct sessions_targets *dst, const struct sessions_targ
 	return 0;
 }
 
+/* The mass-removal guard: true (and the removed targets of ALL dropped) when too many accounts
+ * left cache.db at once to be believed. KNOWN is then kept as it is, so the guard holds until
+ * they come back or the watcher is restarted. Logged once while it holds. */
+static bool removal_held(struct watcher *w, struct sessions_targets *all)
+{
+	size_t removed = 0;
+	for (size_t i = 0; i < all->n; i++)
+		removed += all->v[i].reason == SESSIONS_REMOVED && !sessions_targets_find(&w->last, all->v[i].uid);
+	if (!sessions_mass_removal(w->known.n, removed)) {
+		w->removal_held = false;
+		return false;
+	}
+	if (!w->removal_held)
+		entra_log(&logger, LOG_ERR,
+		          "%zu of the %zu accounts known left %s at once: taken for a damaged or truncated cache, "
+		          "no session of theirs is ended. Check entra-syncd (`entra-sync doctor`); if Entra really "
+		          "removed them, restart entra-sessions.service to accept it and end their sessions with "
+		          "`loginctl terminate-user UID`",
+		          removed, w->known.n, w->o->cfg->cache_db);
+	w->removal_held = true;
+	sessions_targets_drop_removed(all);
+	return true;
+}
+
 static int round_decide(struct watcher *w, const struct sessions_local *local)
 {
 	const struct entra_config *cfg = w->o->cfg;
-	struct sessions_policy policy = {.uid_min = cfg->uid_min, .uid_max = cfg->uid_max, .local = local};
+	struct sessions_policy policy = {
+	    .uid_min = cfg->uid_min, .uid_max = cfg->uid_max, .local = local, .owner_ok = sessions_owner_ok};
 	struct sessions_targets all = {0}, fresh = {0};
 	int rc = sessions_decide(&w->known, &w->cur, &policy, &all);
+	bool held = !rc && removal_held(w, &all);
 	/* At start every disabled account would be new: without a line each and without logind
 	 * (thousands of calls on a large tenant), their processes are signalled, each one logged. */
 	if (!rc && w->first)
@@ -123,7 +153,7 @@ static int round_decide(struct watcher *w, const struct sessions_local *local)
 	if (!rc)
 		sessions_end(&all, &fresh, w->o->grace_ms, &logger);
 	/* LAST points into KNOWN's names, which sessions_remember replaces: keep uids only. */
-	if (!rc)
+	if (!rc && !held)
 		rc = sessions_remember(&w->cur, &all, &w->known);
 	if (!rc)
 		rc = targets_copy(&w->last, &all);
@@ -134,13 +164,25 @@ static int round_decide(struct watcher *w, const struct sessions_local *local)
 	return rc;
 }
 
+int sessions_host_read(struct sessions_local *out, char *why, size_t whylen)
+{
+	if (sessions_local_read(SESSIONS_PASSWD, out, why, whylen))
+		return -1;
+	if (sessions_subids_read(SESSIONS_SUBUID, out, why, whylen) ||
+	    sessions_subids_read(SESSIONS_SUBGID, out, why, whylen)) {
+		sessions_local_free(out);
+		return -1;
+	}
+	return 0;
+}
+
 static void round_run(struct watcher *w)
 {
 	struct sessions_local local;
 	char why[512];
 	if (!cache_refresh(w))
 		return;
-	if (sessions_local_read(SESSIONS_PASSWD, &local, why, sizeof(why))) {
+	if (sessions_host_read(&local, why, sizeof(why))) {
 		entra_log(&logger, LOG_ERR, "%s; no session is ended until the local accounts can be read", why);
 		return;
 	}
@@ -150,32 +192,74 @@ static void round_run(struct watcher *w)
 	sessions_local_free(&local);
 }
 
-/* One watcher per host; the file holds its pid for entra-sync doctor. */
+/* A write lock (open file description lock) on all of the lock file FD; F_OFD_GETLK with
+ * FL asks who holds it without taking anything. */
+static struct flock whole_file(short type)
+{
+	return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+}
+
+/* Publishes the pid for entra-sync doctor in its own world-readable file (temp + rename): the
+ * lock file itself is root's alone, so no other user can open it, let alone lock it. */
+static void pid_publish(const char *path)
+{
+	char tmp[PATH_MAX], pid[32];
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	bool ok = fd >= 0 && write(fd, pid, (size_t)len) == len && !fchmod(fd, 0644);
+	if (fd >= 0)
+		close(fd);
+	if (!ok || rename(tmp, path)) {
+		entra_log(&logger, LOG_WARNING, "cannot write the pid to %s: %s (entra-sync doctor shows pid 1)", path,
+		          strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* One watcher per host: an OFD write lock on a file only root may open (0600 in a root-owned
+ * 0755 directory), so no other user can keep the watcher from starting. */
 static int lock_take(const char *path)
 {
 	char dir[PATH_MAX];
+	struct stat st;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0755) && errno != EEXIST) {
 		entra_log(&logger, LOG_ERR, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		entra_log(&logger, LOG_ERR, "cannot open %s: %s", path, strerror(errno));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A file left by an older watcher may be 0644: descriptors opened from now on are root's. */
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || fchmod(fd, 0600)) {
+		entra_log(&logger, LOG_ERR, "cannot open %s as a regular file of root's: %s; remove it and restart",
+		          path, fd < 0 ? strerror(errno) : "another owner or type");
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
+	struct flock fl = whole_file(F_WRLCK);
+	if (fcntl(fd, F_OFD_SETLK, &fl)) {
 		pid_t other = sessions_watcher_pid(path);
 		entra_log(&logger, LOG_ERR, "another watcher runs (pid %d, it holds %s); stop it first", (int)other,
 		          path);
 		close(fd);
 		return -1;
 	}
-	char pid[32];
-	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len)
-		entra_log(&logger, LOG_WARNING, "cannot write the pid to %s: %s", path, strerror(errno));
+	pid_publish(SESSIONS_PID_FILE);
 	return fd;
+}
+
+/* The pid SESSIONS_PID_FILE names; 1 when it cannot be read (a watcher runs all the same). */
+static pid_t pid_published(void)
+{
+	char text[32] = "";
+	int fd = open(SESSIONS_PID_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	long v = n > 0 ? strtol(text, NULL, 10) : 0;
+	return v > 0 && v <= INT_MAX ? (pid_t)v : 1;
 }
 
 pid_t sessions_watcher_pid(const char *lock_path)
@@ -183,21 +267,14 @@ pid_t sessions_watcher_pid(const char *lock_path)
 	int fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	pid_t pid = 0;
-	if (!flock(fd, LOCK_SH | LOCK_NB)) {
-		flock(fd, LOCK_UN); /* nobody holds it: a file left by a watcher that stopped */
-	} else if (errno == EWOULDBLOCK) {
-		char text[32] = "";
-		ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
-		long v = n > 0 ? strtol(text, NULL, 10) : 0;
-		pid = v > 0 && v <= INT_MAX ? (pid_t)v : 1;
-	} else {
-		pid = -1;
-	}
-	int saved = errno;
+	/* Asks only: a lock taken here, even a shared one for a moment, could stop a watcher starting. */
+	struct flock fl = whole_file(F_WRLCK);
+	int rc = fcntl(fd, F_OFD_GETLK, &fl), saved = errno;
 	close(fd);
 	errno = saved;
-	return pid;
+	if (rc)
+		return -1;
+	return fl.l_type == F_UNLCK ? 0 : pid_published();
 }
 
 /* Watches cache.db's directory; retried each round while it is missing. */

@@ -175,6 +175,7 @@ def test_sessions_unit_verifies_root_with_cap_kill_only(destdir):
     for line in hardening + ["User=root\n", "CapabilityBoundingSet=CAP_KILL\n", "AmbientCapabilities=\n",
                              "RestrictAddressFamilies=AF_UNIX\n", "PrivateNetwork=yes\n",
                              "ReadWritePaths=/run/entra-sessions\n", "RuntimeDirectory=entra-sessions\n",
+                             "MemoryMax=1G\n", "TasksMax=16\n",
                              "ExecStart=/usr/bin/entra-sync -c /etc/entra/entra.conf sessions --watch\n"]:
         assert line in text, line
     assert "\nProtectProc=" not in text and "\nProcSubset=" not in text

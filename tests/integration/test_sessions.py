@@ -154,8 +154,41 @@ def test_one_watcher_at_a_time(procs, host):
 
 
 def watcher_pid(host):
-    r = host.in_view("cat", "/run/entra-sessions/watch.lock")
+    r = host.in_view("cat", "/run/entra-sessions/watch.pid")
     return int(r.stdout.strip())
+
+
+HOLD_SHARED = """import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_SH)
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_no_other_user_can_keep_the_watcher_from_starting(procs, host):
+    """A lock file an older watcher left world-readable, held shared by nobody: the watcher still
+    starts, makes the file root's alone, and publishes its pid in a file of its own."""
+    lock = "/run/entra-sessions/watch.lock"
+    r = host.in_view("sh", "-c", "mkdir -p -m 0755 /run/entra-sessions && : > %s && chmod 0644 %s" % (lock, lock))
+    assert r.returncode == 0, r.stderr
+    log = os.path.join(host.dir, "holder.log")
+    with open(log, "wb") as out:
+        holder = procs.start(host.view.argv(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                             "/usr/bin/python3", "-c", HOLD_SHARED, lock]),
+                             env=dict(sessions_util.VIEW_ENV), stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while "holding" not in open(log).read():
+        assert holder.poll() is None and time.monotonic() < deadline, open(log).read()
+        time.sleep(0.05)
+    watcher = Watcher(procs, host.view, host.site.config, host.dir)
+    assert watcher.proc.poll() is None
+    r = host.in_view("stat", "-c", "%a %U", lock, "/run/entra-sessions/watch.pid")
+    assert r.stdout.split("\n")[:2] == ["600 root", "644 root"], r.stdout
+    rc, row = doctor_sessions(host)
+    assert row["status"] == "ok" and "the session watcher runs (pid %d)" % watcher_pid(host) in row["message"], row
+    r = host.in_view("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", lock)
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
 
 
 def doctor_sessions(host):
@@ -271,3 +304,97 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(procs, 
     assert "ending process %d (sleep) of alice" % stubborn.pid in logs, logs
     assert "killed process %d (sleep) of alice (uid %d, disabled in Entra): still running after the grace period" \
         % (stubborn.pid, uid) in logs, logs
+
+
+def start_as(procs, host, uid):
+    """A process (sleep) of UID in the view; waits until /proc shows it."""
+    proc = procs.start(host.view.argv(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                                       "sleep", "600"]), env=dict(sessions_util.VIEW_ENV))
+    deadline = time.monotonic() + 10
+    while proc.pid not in sessions_util.processes_of(uid):
+        assert proc.poll() is None and time.monotonic() < deadline, "the process did not start"
+        time.sleep(0.05)
+    return proc
+
+
+def test_a_hostile_cache_name_is_never_acted_on_nor_printed_raw(procs, host):
+    """A cache.db whose disabled account is named with a terminal escape, at the host uid of an
+    LXD container's root (1000000): the dry run refuses the file, prints no escape and lists
+    nothing; the process lives on."""
+    hostile_dir = os.path.join(host.dir, "hostile")
+    os.makedirs(hostile_dir, mode=0o755)
+    cache = os.path.join(hostile_dir, "cache.db")
+    harness.write_cache(cache, users=[{"name": "x\x1b[2Jfake", "uid": 1000000, "expire": 1}])
+    config = os.path.join(host.dir, "hostile.conf")
+    with open(config, "w") as f:
+        f.write(re.sub(r"(?m)^cache_db = .*$", "cache_db = " + cache, open(host.site.config).read()))
+    victim = start_as(procs, host, 1000000)
+    r = host.in_view(os.path.join(harness.BUILD, "entra-sync"), "-c", config, "sessions")
+    assert "\x1b" not in r.stdout + r.stderr, (r.stdout, r.stderr)
+    assert r.returncode == 1 and "uid 1000000 has a name libnss_scim does not serve" in r.stderr, r.stderr
+    assert "pid %d" % victim.pid not in r.stdout
+    assert victim.poll() is None
+
+
+def test_a_subordinate_uid_is_never_touched(procs, host):
+    """carol is disabled in Entra, but her uid lies in a /etc/subuid range (a container's or
+    rootless podman's ids): the dry run does not list her process, the watcher leaves it be."""
+    carol_uid = host.uid("carol")
+    r = host.in_view("sh", "-c", "echo 'ops:%d:65536' >> /etc/subuid" % (carol_uid - 5))
+    assert r.returncode == 0, r.stderr
+    carol = start_as(procs, host, carol_uid)
+    host.disable("carol")
+    r = host.in_view(os.path.join(harness.BUILD, "entra-sync"), "-c", host.site.config, "sessions")
+    assert r.returncode == 0, r.stderr
+    assert not re.search(r"^carol\t", r.stdout, re.M), r.stdout
+    watcher = Watcher(procs, host.view, host.site.config, host.dir)
+    alice = host.hold("alice")
+    since = scim_disable(host, "alice")
+    assert_ended_in_time(alice, since)
+    assert carol.poll() is None, watcher.logs()
+    assert "carol (uid" not in watcher.logs()
+
+
+def own_cache(host, users):
+    """A config whose cache_db is a cache.db of the test's own (USERS as harness.write_cache
+    takes them), for rounds the test composes itself; returns (config path, cache path)."""
+    cache_dir = os.path.join(host.dir, "own-cache")
+    os.makedirs(cache_dir, mode=0o755, exist_ok=True)
+    cache = os.path.join(cache_dir, "cache.db")
+    harness.write_cache(cache, users=users)
+    config = os.path.join(host.dir, "own-cache.conf")
+    with open(config, "w") as f:
+        f.write(re.sub(r"(?m)^cache_db = .*$", "cache_db = " + cache, open(host.site.config).read()))
+    return config, cache
+
+
+def test_logind_is_asked_once_per_round(procs, host):
+    """alice, bob and carol are disabled in one round: one ListSessions for all of them, each
+    session terminated, TerminateUser only for the users that had one (carol had none)."""
+    people = [{"name": n, "uid": host.uid(n)} for n in ("alice", "bob", "carol")]
+    config, cache = own_cache(host, people)
+    logind = sessions_util.FakeLogind(procs, host.dir, [["c1", people[0]["uid"], "alice"],
+                                                        ["c2", people[1]["uid"], "bob"]])
+    watcher = Watcher(procs, host.view, config, host.dir, env={"DBUS_SYSTEM_BUS_ADDRESS": logind.address})
+    harness.write_cache(cache, users=[dict(p, expire=1) for p in people])
+    watcher.wait_for_log("carol (uid %d) was disabled" % people[2]["uid"])
+    deadline = time.monotonic() + 10
+    while len(logind.calls()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert logind.calls() == [["ListSessions"], ["TerminateSession", "c1"], ["TerminateSession", "c2"],
+                              ["TerminateUser", people[0]["uid"]], ["TerminateUser", people[1]["uid"]]]
+
+
+def test_a_mass_removal_is_taken_for_a_damaged_cache(procs, host):
+    """Twelve accounts, then a cache.db holding one of them: no session is ended, the watcher
+    says why and what to do; once they are back, nothing was lost."""
+    users = [{"name": "acct%02d" % i, "uid": 700000 + i} for i in range(12)]
+    config, cache = own_cache(host, users)
+    victim = start_as(procs, host, users[3]["uid"])
+    watcher = Watcher(procs, host.view, config, host.dir)
+    harness.write_cache(cache, users=users[:1])
+    logs = watcher.wait_for_log("11 of the 12 accounts known left")
+    assert "restart entra-sessions.service to accept it" in logs
+    time.sleep(1)
+    assert victim.poll() is None, watcher.logs()
+    assert "was removed from this host" not in watcher.logs()

@@ -2,7 +2,9 @@
 entra-syncd (POST, PUT and every PATCH form Entra sends), its bounds at ingest, /Schemas and
 /ResourceTypes, cache.db's ssh_keys rows (only for accounts that may sign in here, only plain
 keys; a line with options is refused and logged with the user's name), and
-`entra-sync authorized-keys USER`, which reads cache.db through the hardened reader.
+`entra-sync authorized-keys USER`, which reads cache.db through the hardened reader and serves
+keys only for an account that is Entra's: run here, as sshd runs it, in a private mount
+namespace whose nsswitch.conf lists scim (getpwnam must resolve the account to cache.db's uid).
 test_sshd_keys.py signs in with these keys through a real sshd."""
 
 import os
@@ -12,7 +14,11 @@ import uuid
 import pytest
 
 import harness
+import sshd_e2e_util
+import sshd_util
 from harness import entra_group, entra_user, patch_body
+
+pytestmark = pytest.mark.needs_root
 
 URN = "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User"
 ED1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE4cghccFrWp2YaqANY+RuEvCb7/jm7a8Wmvm13rjayN alice@laptop"
@@ -58,9 +64,23 @@ def published(syncd, name, keys):
         "SELECT k.key FROM ssh_keys k JOIN passwd p ON p.uid = k.uid WHERE p.name = ? ORDER BY k.n", (name,))] == keys)
 
 
-def authorized_keys(site, user):
-    return subprocess.run([os.path.join(harness.BUILD, "entra-sync"), "-c", site.config, "authorized-keys", user],
-                          capture_output=True, text=True, timeout=30)
+def keys_view(site, procs, passwd_extra=""):
+    """The host's view for sshd's AuthorizedKeysCommand: entra.conf, scim in nsswitch.conf, our
+    NSS module, and PASSWD_EXTRA lines appended to /etc/passwd (local accounts)."""
+    if not hasattr(site, "keys_view"):
+        workdir = os.path.join(os.path.dirname(site.cache_db), "keys-view-" + uuid.uuid4().hex[:8])
+        os.makedirs(workdir)
+        files = {"entra/entra.conf": open(site.config).read(), "nsswitch.conf": sshd_e2e_util.scim_nsswitch()}
+        if passwd_extra:
+            files["passwd"] = open("/etc/passwd").read() + passwd_extra
+        site.keys_view = sshd_util.MountView(procs, workdir, files,
+                                             libs=[os.path.join(harness.PLAIN_BUILD, "libnss_scim.so.2")])
+    return site.keys_view
+
+
+def authorized_keys(site, user, procs):
+    return keys_view(site, procs).run([os.path.join(harness.BUILD, "entra-sync"), "-c", site.config,
+                                       "authorized-keys", user], env=dict(sshd_e2e_util.VIEW_ENV), timeout=30)
 
 
 def provision(scim, name, group, keys=None, active=True):
@@ -95,17 +115,17 @@ def people(site, syncd):
     return made
 
 
-def test_keys_reach_only_accounts_that_may_sign_in(site, syncd, people):
+def test_keys_reach_only_accounts_that_may_sign_in(site, syncd, people, procs):
     created = people["alice"]
     assert URN in created["schemas"] and created[URN] == {"sshPublicKey": ED1 + "\n" + EC1}
     published(syncd, "alice", [ED1, EC1])
     assert keys_of(syncd, "vic") == [] and keys_of(syncd, "dan") == []  # login = no; disabled
     rows = query(syncd, "SELECT p.name, p.login, p.expire FROM passwd p ORDER BY name")
     assert rows == [("alice", 1, -1), ("dan", 1, 1), ("vic", 0, -1)], rows
-    r = authorized_keys(site, "alice")
+    r = authorized_keys(site, "alice", procs)
     assert (r.returncode, r.stdout) == (0, ED1 + "\n" + EC1 + "\n"), r.stderr
     for user in ("vic", "dan", "nobody-here", "root"):
-        r = authorized_keys(site, user)
+        r = authorized_keys(site, user, procs)
         assert (r.returncode, r.stdout) == (0, ""), (user, r.stderr)
     # enabling dan publishes his keys; disabling alice withdraws hers
     scim = syncd.client
@@ -115,10 +135,10 @@ def test_keys_reach_only_accounts_that_may_sign_in(site, syncd, people):
         assert status in (200, 204), raw
     published(syncd, "dan", [ED1, EC1])
     published(syncd, "alice", [])
-    assert authorized_keys(site, "alice").stdout == ""
+    assert authorized_keys(site, "alice", procs).stdout == ""
 
 
-def test_every_patch_form_entra_sends(site, syncd, people):
+def test_every_patch_form_entra_sends(site, syncd, people, procs):
     scim, uid = syncd.client, people["alice"]["id"]
     path = "/Users/" + uid
     forms = [
@@ -145,7 +165,7 @@ def test_every_patch_form_entra_sends(site, syncd, people):
     status, _, _, raw = scim.put(path, body)
     assert status == 200, raw
     published(syncd, "alice", [ED1])
-    assert authorized_keys(site, "alice").stdout == ED1 + "\n"
+    assert authorized_keys(site, "alice", procs).stdout == ED1 + "\n"
 
 
 def test_bounds_at_ingest(syncd, people):
@@ -165,35 +185,56 @@ def test_bounds_at_ingest(syncd, people):
     published(syncd, "alice", [ED1, EC1])  # nothing changed
 
 
-def test_lines_with_options_are_refused_and_logged(site, syncd, people):
+def test_lines_with_options_are_refused_and_logged(site, syncd, people, procs):
     scim = syncd.client
     status, _, _, raw = scim.patch("/Users/" + people["alice"]["id"], patch_body(
         {"op": "Replace", "path": URN + ":sshPublicKey", "value": "\n".join([OPTIONED, EC1, "rsa-sha2-256 AAAA"])}))
     assert status in (200, 204), raw  # the user's provisioning goes on: only the lines are refused
     published(syncd, "alice", [EC1])
-    assert authorized_keys(site, "alice").stdout == EC1 + "\n"
+    assert authorized_keys(site, "alice", procs).stdout == EC1 + "\n"
     logs = syncd.logs()
     assert "refused 2 SSH key line(s) of alice@contoso.com (local name alice): authorized_keys options" in logs, logs
 
 
-def test_verb_refuses_what_a_hostile_cache_holds(site):
+def test_verb_refuses_what_a_hostile_cache_holds(site, procs):
     users = [{"name": "alice", "uid": 200001}, {"name": "eve", "uid": 200002, "expire": 1},
              {"name": "viv", "uid": 200003, "login": 0}]
     keys = [(200001, 0, OPTIONED), (200001, 1, ED1), (200001, 2, "ssh-rsa " + ED1.split()[1]),
             (200002, 0, ED1), (200003, 0, ED1)]
     harness.write_cache(site.cache_db, users=users, ssh_keys=keys)
-    r = authorized_keys(site, "alice")
+    r = authorized_keys(site, "alice", procs)
     assert (r.returncode, r.stdout) == (0, ED1 + "\n"), r.stderr
     assert "refused a key of alice from cache.db: authorized_keys options" in r.stderr
     assert "embedded type" in r.stderr
-    assert authorized_keys(site, "eve").stdout == "" and authorized_keys(site, "viv").stdout == ""
+    assert authorized_keys(site, "eve", procs).stdout == "" and authorized_keys(site, "viv", procs).stdout == ""
     os.chmod(site.cache_db, 0o666)  # anyone could have written it: the reader refuses the file
-    r = authorized_keys(site, "alice")
+    r = authorized_keys(site, "alice", procs)
     assert r.returncode == 1 and r.stdout == "" and "untrusted file" in r.stderr
     os.unlink(site.cache_db)
-    r = authorized_keys(site, "alice")
+    r = authorized_keys(site, "alice", procs)
     assert r.returncode == 1 and r.stdout == "" and "has not published yet" in r.stderr
-    assert authorized_keys(site, "").returncode == 2
+    assert authorized_keys(site, "", procs).returncode == 2
+
+
+def test_hostile_cache_never_serves_keys_for_root_or_a_local_account(site, procs):
+    """A cache.db row named root (or a local account, or one holding a local uid, a uid out of
+    range, a name libnss_scim refuses) with a key: sshd would take it for the system's account."""
+    users = [{"name": "alice", "uid": 200001}, {"name": "root", "uid": 200002}, {"name": "localbob", "uid": 200003},
+             {"name": "mallory", "uid": 200004}, {"name": "zed", "uid": 150}, {"name": "Alice", "uid": 200006},
+             {"name": "daemon", "uid": 200007}]
+    harness.write_cache(site.cache_db, users=users, ssh_keys=[(u["uid"], 0, ED1) for u in users])
+    # localbob is also a local account (another uid); uid 200004 is a local account's (mallory's)
+    keys_view(site, procs, passwd_extra="localbob:x:4242:4242::/home/localbob:/bin/sh\n"
+                                        "localmal:x:200004:200004::/home/localmal:/bin/sh\n")
+    r = authorized_keys(site, "alice", procs)
+    assert (r.returncode, r.stdout) == (0, ED1 + "\n"), r.stderr
+    for user in ("root", "localbob", "mallory", "zed", "Alice", "daemon"):
+        r = authorized_keys(site, user, procs)
+        assert (r.returncode, r.stdout) == (0, ""), (user, r.stdout, r.stderr)
+    assert "no keys for root: not a name of an Entra account" in authorized_keys(site, "root", procs).stderr
+    assert "is a local account of /etc/passwd" in authorized_keys(site, "localbob", procs).stderr
+    assert "is a local account of /etc/passwd" in authorized_keys(site, "mallory", procs).stderr
+    assert "outside [accounts] uid_min..uid_max" in authorized_keys(site, "zed", procs).stderr
 
 
 def test_discovery_describes_the_extension(syncd):

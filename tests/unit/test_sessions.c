@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include <sched.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +221,9 @@ static void parses_proc_status(void **state)
 	assert_false(p.dead);
 	assert_int_equal(sessions_status_parse("Name:\tsh\nState:\tZ (zombie)\nUid:\t1\t1\t1\t1\n", &p), 0);
 	assert_true(p.dead);
+	assert_false(p.stopped);
+	assert_int_equal(sessions_status_parse("Name:\tsh\nState:\tT (stopped)\nUid:\t1\t1\t1\t1\n", &p), 0);
+	assert_true(p.stopped);
 	/* a name with a terminal escape is logged as printable text */
 	assert_int_equal(sessions_status_parse("Name:\t\033[2Jevil\nUid:\t1\t1\t1\t1\n", &p), 0);
 	assert_null(strchr(p.comm, '\033'));
@@ -307,6 +312,181 @@ static void a_root_child_is_never_signalled(void **state)
 	assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
+/* Writes TEXT to a fresh temporary file; its path goes to PATH (of "/tmp/...XXXXXX"). */
+static void temp_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Subordinate ids (containers, rootless podman) and reserved or unservable names are never
+ * touched, whatever cache.db says. */
+static void never_a_subordinate_id_nor_a_reserved_name(void **state)
+{
+	char passwd[] = "/tmp/test_sessions_passwd.XXXXXX", subuid[] = "/tmp/test_sessions_subuid.XXXXXX",
+	     subgid[] = "/tmp/test_sessions_subgid.XXXXXX", why[256];
+	temp_file(passwd, "root:x:0:0:root:/root:/bin/bash\n");
+	temp_file(subuid, "# comment\nops:250000:1000\n\n");
+	temp_file(subgid, "ops:260000:10");
+	struct sessions_local local;
+	assert_int_equal(sessions_local_read(passwd, &local, why, sizeof(why)), 0);
+	assert_int_equal(sessions_subids_read(subuid, &local, why, sizeof(why)), 0);
+	assert_int_equal(sessions_subids_read(subgid, &local, why, sizeof(why)), 0);
+	assert_int_equal(sessions_subids_read("/nonexistent/subuid", &local, why, sizeof(why)), 0);
+	assert_int_equal(local.nsubids, 2);
+	struct sessions_policy policy = {.uid_min = MIN, .uid_max = MAX, .local = &local};
+	assert_false(sessions_policy_allows(&policy, 250000, "alice"));
+	assert_false(sessions_policy_allows(&policy, 250999, "alice"));
+	assert_true(sessions_policy_allows(&policy, 251000, "alice"));
+	assert_false(sessions_policy_allows(&policy, 260009, "alice"));
+	assert_true(sessions_policy_allows(&policy, 260010, "alice"));
+	/* the NSS name rule: reserved names, capitals, controls, too long, all digits */
+	assert_false(sessions_policy_allows(&policy, 200001, "daemon"));
+	assert_false(sessions_policy_allows(&policy, 200001, "Alice"));
+	assert_false(sessions_policy_allows(&policy, 200001, "x\033[2Jfake"));
+	assert_false(sessions_policy_allows(&policy, 200001, "12345"));
+	char longname[300];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_false(sessions_policy_allows(&policy, 200001, longname));
+	sessions_local_free(&local);
+	char bad[] = "/tmp/test_sessions_subgid.XXXXXX";
+	temp_file(bad, "ops:notanumber:10\n");
+	assert_int_equal(sessions_subids_read(bad, &local, why, sizeof(why)), -1);
+	unlink(bad);
+	assert_non_null(strstr(why, "NAME:FIRST:COUNT"));
+	sessions_local_free(&local);
+	unlink(passwd), unlink(subuid), unlink(subgid);
+}
+
+static bool owner_not_200002(uint32_t uid, const char *name, enum sessions_reason reason)
+{
+	return uid != 200002;
+}
+
+/* An account the system resolves to another name (SSSD, LDAP) is never touched. */
+static void the_system_must_agree_on_the_owner(void **state)
+{
+	struct sessions_snapshot prev, cur;
+	struct sessions_targets t = {0};
+	SNAP(&prev, "alice:200001", "bob:200002", "carol:200003");
+	SNAP(&cur, "alice:200001:d", "bob:200002:d");
+	struct sessions_policy policy = {.uid_min = MIN, .uid_max = MAX, .owner_ok = owner_not_200002};
+	assert_int_equal(sessions_decide(&prev, &cur, &policy, &t), 0);
+	expect_targets(&t, "alice:200001:d carol:200003:r");
+	/* through the host's NSS: uid 0 is root, never "alice"; a uid nobody has is fine only for an
+	 * account removed from cache.db (a disabled one must still resolve to its name) */
+	assert_false(sessions_owner_ok(0, "alice", SESSIONS_DISABLED));
+	assert_true(sessions_owner_ok(0, "root", SESSIONS_DISABLED));
+	assert_true(sessions_owner_ok(3999999991u, "ghost", SESSIONS_REMOVED));
+	assert_false(sessions_owner_ok(3999999991u, "ghost", SESSIONS_DISABLED));
+	sessions_snapshot_free(&prev);
+	sessions_snapshot_free(&cur);
+	sessions_targets_free(&t);
+}
+
+/* More than SESSIONS_MASS_REMOVAL_MIN accounts and more than half of those known gone at once:
+ * a damaged cache.db, not Entra's decision. */
+static void mass_removal_is_refused(void **state)
+{
+	assert_false(sessions_mass_removal(30, 10));
+	assert_true(sessions_mass_removal(20, 11));
+	assert_false(sessions_mass_removal(100, 11));
+	assert_true(sessions_mass_removal(100, 51));
+	assert_false(sessions_mass_removal(100, 50));
+	struct sessions_target v[] = {{.uid = 1, .reason = SESSIONS_REMOVED},
+	                              {.uid = 2, .reason = SESSIONS_DISABLED},
+	                              {.uid = 3, .reason = SESSIONS_REMOVED}};
+	struct sessions_targets t = {.v = v, .n = 3};
+	sessions_targets_drop_removed(&t);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.v[0].uid, 2);
+}
+
+/* A cache.db naming root, or holding a terminal escape in a name, is refused whole. */
+static void snapshot_refuses_names_nss_would_not_serve(void **state)
+{
+	static const char *const hostile[] = {"root", "x\033[2Jfake", "Alice"};
+	char dir[] = "/tmp/test_sessions.XXXXXX", path[64], home[] = "/home/x";
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/cache.db", dir);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		struct cache_account a = {.name = "alice",
+		                          .uid = 200001,
+		                          .expire = 1,
+		                          .gecos = "a",
+		                          .dir = home,
+		                          .shell = "/bin/sh",
+		                          .upn = "u@contoso.com",
+		                          .scim_id = "s",
+		                          .role = "user",
+		                          .login = 1};
+		struct cache_snapshot cs = {
+		    .accounts = &a, .n_accounts = 1, .host = "web-01", .uid_min = MIN, .uid_max = MAX};
+		assert_int_equal(cache_write(path, &cs, 1), 0);
+		sqlite3 *db;
+		sqlite3_stmt *q;
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "UPDATE passwd SET name = ?1", -1, &q, NULL), SQLITE_OK);
+		sqlite3_bind_text(q, 1, hostile[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		chmod(path, 0644);
+		struct sessions_snapshot s;
+		char why[256] = "";
+		assert_int_equal(sessions_snapshot_read(path, MIN, MAX, 20500, &s, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "name libnss_scim does not serve"));
+		assert_null(strchr(why, '\033'));
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void count_found(const struct sessions_proc *p, const struct sessions_target *t, void *arg)
+{
+}
+
+/* A process in another user namespace (a container's) is never a target, whatever its uid. */
+static void a_process_in_another_user_namespace_is_never_touched(void **state)
+{
+	if (getuid() != 0)
+		skip();
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		char ok = setresuid(200078, 200078, 200078) == 0 && unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char ok = 0;
+	assert_int_equal(read(ready[0], &ok, 1), 1);
+	close(ready[0]), close(ready[1]);
+	long found = -1;
+	if (ok == 'y') {
+		struct sessions_target one = {.uid = 200078, .name = "alice"};
+		struct sessions_targets t = {.v = &one, .n = 1};
+		struct sessions_proc p = {.pid = child};
+		static const int term[] = {SIGTERM};
+		found = sessions_procs_each(&t, count_found, NULL);
+		assert_int_equal(sessions_proc_signal(&p, &one, term, 1), -1);
+	}
+	kill(child, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	if (ok != 'y')
+		skip(); /* unprivileged user namespaces are not allowed here */
+	assert_int_equal(found, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +501,11 @@ int main(void)
 	    cmocka_unit_test(root_processes_are_never_targets),
 	    cmocka_unit_test(signals_only_a_process_of_the_target),
 	    cmocka_unit_test(a_root_child_is_never_signalled),
+	    cmocka_unit_test(never_a_subordinate_id_nor_a_reserved_name),
+	    cmocka_unit_test(the_system_must_agree_on_the_owner),
+	    cmocka_unit_test(mass_removal_is_refused),
+	    cmocka_unit_test(snapshot_refuses_names_nss_would_not_serve),
+	    cmocka_unit_test(a_process_in_another_user_namespace_is_never_touched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
