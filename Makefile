@@ -92,6 +92,9 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SECONDS ?= 60
 
 .PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
+# Objects of the test, tool and bench programs are kept (not deleted as intermediates), so a
+# rebuild compiles only what changed.
+.SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 

@@ -6,120 +6,34 @@
 #include <stdio.h>
 #include <string.h>
 
-/* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
- * discarded at once, so it is neither stored in state.db nor ever returned. */
+/* How a value is checked, from its attribute's entry in the schema table (scim_schema.c). */
 enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER };
 
-struct attr_def {
-	const char *name; /* canonical spelling */
-	enum attr_kind kind;
-	const struct attr_def *subs; /* known sub-attributes of complex kinds, NULL-name terminated */
-};
-
-#define S(n)                                                                                                           \
-	{                                                                                                              \
-		n, K_STRING, NULL                                                                                      \
-	}
-#define B(n)                                                                                                           \
-	{                                                                                                              \
-		n, K_BOOL, NULL                                                                                        \
-	}
-
-static const struct attr_def name_subs[] = {
-    S("formatted"),       S("familyName"),      S("givenName"),  S("middleName"),
-    S("honorificPrefix"), S("honorificSuffix"), {NULL, 0, NULL},
-};
-static const struct attr_def multi_subs[] = {
-    S("value"), S("display"), S("type"), B("primary"), S("$ref"), {NULL, 0, NULL},
-};
-static const struct attr_def address_subs[] = {
-    S("formatted"), S("streetAddress"), S("locality"), S("region"),     S("postalCode"),
-    S("country"),   S("type"),          B("primary"),  {NULL, 0, NULL},
-};
-static const struct attr_def member_subs[] = {
-    S("value"), S("display"), S("type"), S("$ref"), {NULL, 0, NULL},
-};
-static const struct attr_def manager_subs[] = {
-    S("value"),
-    S("$ref"),
-    S("displayName"),
-    {NULL, 0, NULL},
-};
-
-static const struct attr_def user_attrs[] = {
-    S("userName"),
-    {"name", K_COMPLEX, name_subs},
-    S("displayName"),
-    S("nickName"),
-    S("profileUrl"),
-    S("title"),
-    S("userType"),
-    S("preferredLanguage"),
-    S("locale"),
-    S("timezone"),
-    B("active"),
-    {"password", K_NEVER, NULL},
-    S("externalId"),
-    {"emails", K_MULTI, multi_subs},
-    {"phoneNumbers", K_MULTI, multi_subs},
-    {"ims", K_MULTI, multi_subs},
-    {"photos", K_MULTI, multi_subs},
-    {"addresses", K_MULTI, address_subs},
-    {"groups", K_MULTI, multi_subs},
-    {"entitlements", K_MULTI, multi_subs},
-    {"roles", K_MULTI, multi_subs},
-    {"x509Certificates", K_MULTI, multi_subs},
-    {NULL, 0, NULL},
-};
-static const struct attr_def enterprise_attrs[] = {
-    S("employeeNumber"), S("costCenter"), S("organization"),
-    S("division"),       S("department"), {"manager", K_MANAGER, manager_subs},
-    {NULL, 0, NULL},
-};
-static const struct attr_def group_attrs[] = {
-    S("displayName"),
-    S("externalId"),
-    {"members", K_MULTI, member_subs},
-    {NULL, 0, NULL},
-};
-
-#undef S
-#undef B
+/* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
+ * discarded at once, so it is neither stored in state.db nor ever returned. */
+static enum attr_kind kind_of(const struct scim_attr *def)
+{
+	if (def->returned == SCIM_RETURNED_NEVER)
+		return K_NEVER;
+	if (def->single_reference)
+		return K_MANAGER;
+	if (def->type == SCIM_TYPE_COMPLEX)
+		return def->multi_valued ? K_MULTI : K_COMPLEX;
+	return def->type == SCIM_TYPE_BOOLEAN ? K_BOOL : K_STRING;
+}
 
 /* ---------- schema look-ups ---------- */
 
-bool scim_urn_is_core(enum scim_resource_type type, const char *urn)
-{
-	return urn && scim_ieq_str(urn, type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER);
-}
-
-static const struct attr_def *table_for(enum scim_resource_type type, const char *urn)
-{
-	if (!urn || scim_urn_is_core(type, urn))
-		return type == SCIM_GROUP ? group_attrs : user_attrs;
-	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_ENTERPRISE))
-		return enterprise_attrs;
-	return NULL;
-}
-
-static const struct attr_def *find_def(const struct attr_def *table, const char *name)
-{
-	for (; table && table->name; table++)
-		if (scim_ieq_str(table->name, name))
-			return table;
-	return NULL;
-}
-
 const char *scim_attr_canonical(enum scim_resource_type type, const char *urn, const char *name)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), name);
+	const struct scim_attr *def = scim_attr_writable(type, urn, name);
 	return def ? def->name : name;
 }
 
 bool scim_attr_multi_valued(enum scim_resource_type type, const char *urn, const char *attr)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), attr);
-	return def && def->kind == K_MULTI;
+	const struct scim_attr *def = scim_attr_writable(type, urn, attr);
+	return def && kind_of(def) == K_MULTI;
 }
 
 const char *scim_attr_write_only(enum scim_resource_type type, const char *key)
@@ -128,8 +42,8 @@ const char *scim_attr_write_only(enum scim_resource_type type, const char *key)
 	size_t n = strlen(core);
 	if (strlen(key) > n && key[n] == ':' && scim_ieq(key, n, core, n))
 		key += n + 1; /* urn:ietf:params:scim:schemas:core:2.0:User:password */
-	const struct attr_def *def = find_def(table_for(type, NULL), key);
-	return def && def->kind == K_NEVER ? def->name : NULL;
+	const struct scim_attr *def = scim_attr_writable(type, NULL, key);
+	return def && kind_of(def) == K_NEVER ? def->name : NULL;
 }
 
 /* ---------- value checks ---------- */
@@ -159,7 +73,7 @@ static void replace_value(json_t **v, json_t *with)
 	*v = with;
 }
 
-static int normalize_value(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err);
+static int normalize_value(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err);
 
 /* Notes in ERR, for the log, that the write-only attribute NAME was discarded (never its value). */
 static int note_dropped(struct scim_error *err, const char *name)
@@ -170,7 +84,7 @@ static int note_dropped(struct scim_error *err, const char *name)
 }
 
 /* Normalises the members of OBJ against SUBS into a new object (canonical key spelling, nulls dropped). */
-static int normalize_object(json_t **obj, const struct attr_def *subs, const char *where, struct scim_error *err)
+static int normalize_object(json_t **obj, const struct scim_attr *subs, const char *where, struct scim_error *err)
 {
 	json_t *out = json_object(), *v;
 	const char *k;
@@ -180,7 +94,7 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 		return scim_error_set(err, 500, NULL, "out of memory");
 	json_object_foreach(*obj, k, v)
 	{
-		const struct attr_def *def = find_def(subs, k);
+		const struct scim_attr *def = scim_attr_find(subs, k);
 		const char *name = def ? def->name : k;
 		snprintf(at, sizeof(at), "%s.%s", where, name);
 		if (!def && scim_ieq_str(k, "password")) { /* in an extension too: a secret is never kept */
@@ -204,7 +118,7 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 	return 0;
 }
 
-static int normalize_element(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_element(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	if (json_is_null(*v)) {
 		replace_value(v, NULL);
@@ -215,7 +129,14 @@ static int normalize_element(const struct attr_def *def, json_t **v, const char 
 	return normalize_object(v, def->subs, where, err);
 }
 
-static int normalize_multi(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+/* Whether each element must carry a string `value` (a group's members: the member's id). */
+static bool value_required(const struct scim_attr *def)
+{
+	const struct scim_attr *value = scim_attr_find(def->subs, "value");
+	return value && value->required;
+}
+
+static int normalize_multi(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	json_t *out, *e;
 	char at[256];
@@ -235,7 +156,7 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 			json_decref(out);
 			return -1;
 		}
-		if (def->subs == member_subs && e && !json_is_string(json_object_get(e, "value"))) {
+		if (value_required(def) && e && !json_is_string(json_object_get(e, "value"))) {
 			json_decref(e);
 			json_decref(out);
 			return invalid(err, at, "needs a string 'value'");
@@ -248,7 +169,7 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 }
 
 /* Enterprise manager: "id", {"value": "id"} or [{"value": "id"}] -> {"value": "id"}; empty clears it. */
-static int normalize_manager(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_manager(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	json_t *value;
 
@@ -280,7 +201,7 @@ static int normalize_manager(const struct attr_def *def, json_t **v, const char 
 }
 
 /* Checks and coerces *V for DEF (NULL: unknown attribute, kept as sent). Sets *V = NULL to drop it. */
-static int normalize_value(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_value(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	bool b;
 
@@ -290,7 +211,7 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 	}
 	if (!def)
 		return check_no_nul(*v, where, err);
-	switch (def->kind) {
+	switch (kind_of(def)) {
 	case K_STRING:
 		if (!json_is_string(*v))
 			return invalid(err, where, "must be a string");
@@ -318,11 +239,11 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub, bool element,
                          json_t **value, const char *where, struct scim_error *err)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), attr);
+	const struct scim_attr *def = scim_attr_writable(type, urn, attr);
 
 	if (sub)
-		return normalize_value(def ? find_def(def->subs, sub) : NULL, value, where, err);
-	if (element && def && def->kind == K_MULTI)
+		return normalize_value(def ? scim_attr_find(def->subs, sub) : NULL, value, where, err);
+	if (element && def && kind_of(def) == K_MULTI)
 		return normalize_element(def, value, where, err);
 	return normalize_value(def, value, where, err);
 }
@@ -342,7 +263,7 @@ static int normalize_extension(json_t **ext, const char *urn, struct scim_error 
 	}
 	if (!json_is_object(*ext))
 		return invalid(err, urn, "must be an object");
-	if (normalize_object(ext, enterprise_attrs, urn, err) < 0)
+	if (normalize_object(ext, scim_schema_attrs(SCIM_USER, SCIM_SCHEMA_ENTERPRISE), urn, err) < 0)
 		return -1;
 	if (json_object_size(*ext) == 0)
 		replace_value(ext, NULL);
@@ -368,7 +289,7 @@ static int normalize_core_object(json_t *out, enum scim_resource_type type, json
 /* Normalises one top-level member into OUT under its canonical name. */
 static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v, struct scim_error *err)
 {
-	const struct attr_def *def = find_def(table_for(type, NULL), key);
+	const struct scim_attr *def = scim_attr_writable(type, NULL, key);
 	const char *name = def ? def->name : key;
 	bool extension = type == SCIM_USER && scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE);
 	int rc;

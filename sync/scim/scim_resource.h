@@ -6,13 +6,11 @@
 
 #include "sync/scim/scim_error.h"
 #include "sync/scim/scim_filter.h"
+#include "sync/scim/scim_schema.h"
 
-#define SCIM_SCHEMA_USER       "urn:ietf:params:scim:schemas:core:2.0:User"
-#define SCIM_SCHEMA_GROUP      "urn:ietf:params:scim:schemas:core:2.0:Group"
-#define SCIM_SCHEMA_ENTERPRISE "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-#define SCIM_SCHEMA_ERROR      "urn:ietf:params:scim:api:messages:2.0:Error"
-#define SCIM_SCHEMA_LIST       "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-#define SCIM_SCHEMA_PATCH      "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+#define SCIM_SCHEMA_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
+#define SCIM_SCHEMA_LIST  "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+#define SCIM_SCHEMA_PATCH "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 /* Checks a POST/PUT body (an object, `userName` a non-empty string for users, `displayName` for
  * groups, known attributes of the right type, strings free of NUL) and normalises it in place:
