@@ -146,11 +146,11 @@ static int run(const struct entra_config *cfg, const struct options *o, int sign
 	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s%s; %s%s", cfg->tenant_id, cfg->authd_socket,
 	          own ? "" : " (passed by systemd)",
 	          proxy ? "HTTPS through the proxy " : "direct HTTPS (no [entra] proxy)", proxy ? proxy : "");
-	if (sd_notify_send("READY=1"))
+	if (entra_notify_systemd("READY=1"))
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	/* Only a socket systemd holds outlives an idle exit: the next sign-in starts us again. */
 	authd_serve(&ctx, listen_fd, signal_fd, own ? 0 : o->idle_exit_s);
-	sd_notify_send("STOPPING=1");
+	entra_notify_systemd("STOPPING=1");
 	close(listen_fd);
 	if (own)
 		unlink(cfg->authd_socket);

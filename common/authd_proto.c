@@ -1,6 +1,7 @@
 #include "common/authd_proto.h"
 
 #include "common/clock.h"
+#include "common/errmsg.h"
 #include "common/text_safe.h"
 
 #include <errno.h>
@@ -15,8 +16,7 @@ static int wait_ready(int fd, short events, long long deadline_ms, char *err, si
 	int ready = entra_wait_fd(fd, events, deadline_ms);
 	if (ready > 0)
 		return 0;
-	snprintf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
-	return -1;
+	return entra_errf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
 }
 
 int pe_authd_send(int fd, const json_t *msg, long long deadline_ms, char *err, size_t errlen)

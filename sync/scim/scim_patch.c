@@ -1,6 +1,6 @@
 /* RFC 7644 3.5.2 PATCH on a copy of the resource, swapped in only when every operation succeeded. */
 #include "sync/scim/scim_patch.h"
-#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_internal.h"
 #include "sync/scim/scim_resource.h"
 
@@ -741,7 +741,7 @@ static int apply_op(struct patch_ctx *ctx, const json_t *op)
 	if (kind != PATCH_REMOVE && !value)
 		return scim_error_set(ctx->err, 400, "invalidValue", "%s needs a value",
 		                      kind == PATCH_ADD ? "add" : "replace");
-	if (json_nested_deeper_than(value, SCIM_MAX_DEPTH))
+	if (scim_json_deeper_than(value, SCIM_MAX_DEPTH))
 		return scim_error_set(ctx->err, 400, "invalidValue",
 		                      "'value' is nested deeper than %d levels (SCIM attributes are shallow)",
 		                      SCIM_MAX_DEPTH);

@@ -1,6 +1,6 @@
 /* Validation and normalisation of SCIM Users and Groups against the RFC 7643 attributes we know. */
 #include "sync/scim/scim_resource.h"
-#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_internal.h"
 
 #include <stdio.h>
@@ -368,7 +368,7 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 
 	if (!json_is_object(r))
 		return scim_error_set(err, 400, "invalidSyntax", "the resource must be a JSON object");
-	if (json_nested_deeper_than(r, SCIM_MAX_DEPTH))
+	if (scim_json_deeper_than(r, SCIM_MAX_DEPTH))
 		return scim_error_set(err, 400, "invalidValue",
 		                      "the resource is nested deeper than %d levels (SCIM attributes are shallow: "
 		                      "flatten the custom attribute)",

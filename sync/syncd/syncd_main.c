@@ -127,7 +127,7 @@ static int start(struct daemon *d)
 	}
 	entra_log(&logger, LOG_INFO, "listening on %s://%s" HTTP_SCIM_PREFIX, d->listen.tls ? "https" : "http",
 	          d->listen.text);
-	if (sd_notify_send("READY=1\nSTATUS=serving SCIM") != 0)
+	if (entra_notify_systemd("READY=1\nSTATUS=serving SCIM") != 0)
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	return 0;
 }
@@ -182,7 +182,7 @@ static void reload(struct daemon *d)
 
 static void stop(struct daemon *d)
 {
-	sd_notify_send("STOPPING=1");
+	entra_notify_systemd("STOPPING=1");
 	http_server_stop(d->http); /* no request runs after this */
 	if (d->pub)
 		publisher_flush(d->pub);
