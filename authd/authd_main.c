@@ -4,11 +4,11 @@
  * SIGTERM/SIGINT stop it. Signals are taken from a signalfd, blocked before any thread starts. */
 #include "authd/authd_server.h"
 #include "authd/authd_signin.h"
-#include "common/config.h"
 #include "authd/doc_memo.h"
-#include "httpc/httpc.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
+#include "httpc/httpc.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,11 +2,11 @@
 
 #include "common/clock.h"
 
-#include "common/authd_proto.h"
 #include "authd/idp_flow.h"
 #include "authd/oidc.h"
-#include "common/text_safe.h"
 #include "authd/token_verify.h"
+#include "common/authd_proto.h"
+#include "common/text_safe.h"
 
 #include <pwd.h>
 #include <stdbool.h>

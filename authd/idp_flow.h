@@ -2,9 +2,9 @@
 #ifndef AUTHD_IDP_FLOW_H
 #define AUTHD_IDP_FLOW_H
 
-#include "common/device_code.h"
 #include "authd/oidc.h"
 #include "authd/request.h"
+#include "common/device_code.h"
 
 /* What one poll of the token endpoint led to. UNAVAILABLE: the request itself failed (network,
  * TLS, proxy); FAILED: the IdP's answer ends the sign-in. */

@@ -80,8 +80,7 @@ const json_t *pe_jwks_find(const json_t *jwks, const char *kid)
 	const json_t *key;
 	if (!json_is_array(keys))
 		return NULL;
-	json_array_foreach(keys, i, key)
-	{
+	json_array_foreach(keys, i, key) {
 		const char *k = json_string_value(json_object_get(key, "kid"));
 		if (k && !strcmp(k, kid))
 			return key;

@@ -4,8 +4,8 @@
 #define AUTHD_REQUEST_H
 
 #include "common/config.h"
-#include "httpc/httpc.h"
 #include "common/log.h"
+#include "httpc/httpc.h"
 
 struct pe_doc_memo;
 

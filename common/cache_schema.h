@@ -34,23 +34,23 @@
 
 #define ENTRA_CACHE_SCHEMA_VERSION 1
 
-#define ENTRA_CACHE_SCHEMA_SQL                                                                   \
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                \
-	"CREATE TABLE passwd("                                                                       \
-	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                 \
-	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                              \
-	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"             \
-	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                         \
-	"CREATE TABLE groups("                                                                       \
-	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);" \
-	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"    \
-	" WITHOUT ROWID;"                                                                            \
-	"CREATE INDEX members_by_uid ON members(uid, gid);"                                          \
-	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL," \
+#define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                                  \
+	"CREATE TABLE passwd("                                                                                         \
+	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                                   \
+	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                                                \
+	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"                               \
+	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                                           \
+	"CREATE TABLE groups("                                                                                         \
+	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);"                 \
+	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"                      \
+	" WITHOUT ROWID;"                                                                                              \
+	"CREATE INDEX members_by_uid ON members(uid, gid);"                                                            \
+	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"                   \
 	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
 
 /* shadow sp_expire for an account Entra disabled: 1970-01-02, always in the past. */
 #define ENTRA_EXPIRE_DISABLED 1
-#define ENTRA_EXPIRE_NEVER (-1)
+#define ENTRA_EXPIRE_NEVER    (-1)
 
 #endif

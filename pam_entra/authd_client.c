@@ -2,9 +2,9 @@
 
 #include "common/authd_proto.h"
 #include "common/clock.h"
-#include "pam_entra/signin_flow.h"
 #include "common/text_safe.h"
 #include "common/unix_socket.h"
+#include "pam_entra/signin_flow.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 #include "pam_entra/login.h"
 
-#include "pam_entra/authd_client.h"
 #include "common/token_claims.h"
+#include "pam_entra/authd_client.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,9 +3,9 @@
 #include "pam_entra/signin_flow.h"
 
 #include "common/clock.h"
+#include "common/text_safe.h"
 #include "pam_entra/prompt.h"
 #include "pam_entra/qr.h"
-#include "common/text_safe.h"
 
 #include <security/pam_ext.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@ struct cli_ctx {
 
 /* Each returns the process exit status: 0 ok, 1 a problem found / operation failed,
  * 2 usage error. Messages go to stderr, results to stdout. ARGV[0] is the verb. */
-int cli_token(struct cli_ctx *ctx, int argc, char **argv);  /* token new|list|revoke ID */
+int cli_token(struct cli_ctx *ctx, int argc, char **argv); /* token new|list|revoke ID */
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_users(struct cli_ctx *ctx, int argc, char **argv);
 int cli_groups(struct cli_ctx *ctx, int argc, char **argv);

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sync/rules/accounts.h"
 #include "common/casefold.h"
 #include "sync/cli/cli.h"
 #include "sync/cli/cli_view.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 /* --- rules check --- */
 

@@ -122,13 +122,11 @@ static void print_table(const struct listing *l, json_t *rows)
 	json_t *row;
 	for (int c = 0; c < 6; c++)
 		width[c] = display_width(l->heads[c]);
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach(rows, i, row) {
 		int c = 0;
 		const char *key;
 		json_t *v;
-		json_object_foreach(row, key, v)
-		{
+		json_object_foreach(row, key, v) {
 			cell_text(v, cell, sizeof(cell));
 			if (c < 6 && display_width(cell) > width[c])
 				width[c] = display_width(cell);
@@ -138,13 +136,11 @@ static void print_table(const struct listing *l, json_t *rows)
 	for (int c = 0; c < 6; c++)
 		cli_print_cell(l->heads[c], c < 5 ? width[c] + 2 : 0);
 	putchar('\n');
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach(rows, i, row) {
 		int c = 0;
 		const char *key;
 		json_t *v;
-		json_object_foreach(row, key, v)
-		{
+		json_object_foreach(row, key, v) {
 			cell_text(v, cell, sizeof(cell));
 			cli_print_cell(cell, c < 5 ? width[c] + 2 : 0);
 			c++;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/http/http_request.h"
-#include "sync/http/http_tls.h"
 #include "common/log.h"
 #include "common/log_limit.h"
+#include "sync/http/http_request.h"
+#include "sync/http/http_tls.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
 

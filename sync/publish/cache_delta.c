@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "common/cache_schema.h"
+#include "common/log.h"
 #include "sync/publish/cache_writer.h"
 #include "sync/publish/cache_writer_internal.h"
-#include "common/log.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "common/cache_schema.h"
-#include "sync/publish/cache_writer_internal.h"
 #include "common/log.h"
+#include "sync/publish/cache_writer_internal.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 

@@ -22,8 +22,8 @@ int cache_step_reset(struct writer *w, sqlite3_stmt *st, const char *what);
 void cache_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
 
 /* One passwd row: CACHE_INSERT_ACCOUNT_SQL with cache_bind_account's parameters. */
-#define CACHE_INSERT_ACCOUNT_SQL                                                                        \
-	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)" \
+#define CACHE_INSERT_ACCOUNT_SQL                                                                                       \
+	("INSERT INTO passwd(name, uid, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, expire)"         \
 	 " VALUES(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
 void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
 /* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */

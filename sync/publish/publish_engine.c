@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "sync/rules/accounts.h"
+#include "common/log.h"
 #include "sync/publish/cache_writer.h"
 #include "sync/publish/dir_patch.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
-#include "common/log.h"
+#include "sync/store/directory.h"
 #include "sync/store/store_changes.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};

@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/publish/cache_writer.h"
-#include "sync/rules/idalloc.h"
 #include "common/log.h"
-#include "sync/rules/names.h"
+#include "sync/publish/cache_writer.h"
 #include "sync/publish/publish_engine.h"
+#include "sync/rules/idalloc.h"
+#include "sync/rules/names.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 

@@ -8,12 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "sync/rules/aup.h"
 #include "sync/rules/host_snapshot.h"
-#include "common/config.h"
-#include "sync/store/directory.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 /* Why a user has no account here; the first that applies. */
 enum account_verdict {

@@ -11,7 +11,11 @@ bool scim_json_deeper_than(const json_t *v, int limit)
 		return false;
 	if (limit <= 0)
 		return true;
-	json_array_foreach(v, i, child) if (scim_json_deeper_than(child, limit - 1)) return true;
-	json_object_foreach((json_t *)v, key, child) if (scim_json_deeper_than(child, limit - 1)) return true;
+	json_array_foreach(v, i, child)
+		if (scim_json_deeper_than(child, limit - 1))
+			return true;
+	json_object_foreach((json_t *)v, key, child)
+		if (scim_json_deeper_than(child, limit - 1))
+			return true;
 	return false;
 }

@@ -855,8 +855,7 @@ static int match_any(const struct scim_filter *f, enum compare_op op, enum scim_
 	if (!v)
 		return 0;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach(v, i, e) {
 			const json_t *c = e;
 			int r;
 			if (json_is_object(e))
@@ -918,8 +917,7 @@ static int eval_value_path(const struct scim_filter *f, enum scim_resource_type 
 	v = scim_json_get_ci(container, f->ref.attr, NULL);
 	if (json_is_object(v))
 		return eval(f->inner, type, v, err);
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		int r = json_is_object(e) ? eval(f->inner, type, e, err) : 0;
 		if (r != 0)
 			return r;

@@ -62,8 +62,12 @@ static int check_no_nul(const json_t *v, const char *where, struct scim_error *e
 
 	if (scim_json_string_has_nul(v))
 		return invalid(err, where, "must not contain NUL characters");
-	json_array_foreach(v, i, e) if (check_no_nul(e, where, err) < 0) return -1;
-	json_object_foreach((json_t *)v, k, e) if (check_no_nul(e, where, err) < 0) return -1;
+	json_array_foreach(v, i, e)
+		if (check_no_nul(e, where, err) < 0)
+			return -1;
+	json_object_foreach((json_t *)v, k, e)
+		if (check_no_nul(e, where, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -92,8 +96,7 @@ static int normalize_object(json_t **obj, const struct scim_attr *subs, const ch
 
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(*obj, k, v)
-	{
+	json_object_foreach(*obj, k, v) {
 		const struct scim_attr *def = scim_attr_find(subs, k);
 		const char *name = def ? def->name : k;
 		snprintf(at, sizeof(at), "%s.%s", where, name);
@@ -147,8 +150,7 @@ static int normalize_multi(const struct scim_attr *def, json_t **v, const char *
 	out = json_array();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_array_foreach(*v, i, e)
-	{
+	json_array_foreach(*v, i, e) {
 		snprintf(at, sizeof(at), "%s[%zu]", where, i);
 		json_incref(e);
 		if (normalize_element(def, &e, at, err) < 0) {
@@ -278,8 +280,7 @@ static int normalize_core_object(json_t *out, enum scim_resource_type type, json
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
+	json_object_foreach(obj, k, v) {
 		if (normalize_top(out, type, k, v, err) < 0)
 			return -1;
 	}
@@ -325,7 +326,9 @@ static bool array_has_string_ci(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e) if (json_is_string(e) && scim_ieq_str(json_string_value(e), s)) return true;
+	json_array_foreach(arr, i, e)
+		if (json_is_string(e) && scim_ieq_str(json_string_value(e), s))
+			return true;
 	return false;
 }
 
@@ -342,8 +345,9 @@ static int ensure_schemas(json_t *r, enum scim_resource_type type, struct scim_e
 	}
 	if (!json_is_array(schemas))
 		return invalid(err, "schemas", "must be an array of strings");
-	json_array_foreach(schemas, i, e) if (!json_is_string(e)) return invalid(err, "schemas",
-	                                                                         "must be an array of strings");
+	json_array_foreach(schemas, i, e)
+		if (!json_is_string(e))
+			return invalid(err, "schemas", "must be an array of strings");
 	if (!array_has_string_ci(schemas, core))
 		json_array_insert_new(schemas, 0, json_string(core));
 	if (json_object_get(r, SCIM_SCHEMA_ENTERPRISE) && !array_has_string_ci(schemas, SCIM_SCHEMA_ENTERPRISE))
@@ -376,8 +380,7 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 	out = json_object();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(r, k, v)
-	{
+	json_object_foreach(r, k, v) {
 		if (is_server_attr(k)) {
 			if (keep_server_attrs)
 				json_object_set(out, k, v);

@@ -3,9 +3,9 @@
 #ifndef SYNC_DIRECTORY_H
 #define SYNC_DIRECTORY_H
 
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <sqlite3.h>
 
 struct dir_user {
 	char *scim_id;      /* SCIM resource id (our id) */
@@ -13,7 +13,7 @@ struct dir_user {
 	char *user_name;    /* userName = UPN */
 	char *display_name; /* for gecos, may be NULL */
 	bool active;
-	size_t *groups;     /* indexes into directory.groups of the user's direct groups */
+	size_t *groups; /* indexes into directory.groups of the user's direct groups */
 	size_t n_groups;
 };
 
@@ -21,7 +21,7 @@ struct dir_group {
 	char *scim_id;
 	char *external_id; /* Entra object id for groups */
 	char *display_name;
-	size_t *members;   /* indexes into directory.users */
+	size_t *members; /* indexes into directory.users */
 	size_t n_members;
 };
 

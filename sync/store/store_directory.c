@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/store/directory.h"
 #include "common/log.h"
+#include "sync/store/directory.h"
 
 static const struct entra_logger dir_logger = {"entra-syncd", LOG_DAEMON, true, false};
 

@@ -21,8 +21,7 @@ static const json_t *get_ci(const json_t *obj, const char *key)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach((json_t *)obj, k, v) {
 		if (strcasecmp(k, key) == 0)
 			return v;
 	}
@@ -56,8 +55,7 @@ static char *dump_stored(enum scim_resource_type type, const json_t *res)
 	char *text;
 	if (!copy)
 		return NULL;
-	json_object_foreach_safe(copy, tmp, k, v)
-	{
+	json_object_foreach_safe(copy, tmp, k, v) {
 		if (strcasecmp(k, "id") == 0 || strcasecmp(k, "meta") == 0 ||
 		    (type == SCIM_GROUP && strcasecmp(k, "members") == 0))
 			json_object_del(copy, k);

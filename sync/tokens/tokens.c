@@ -149,8 +149,8 @@ int token_set_parse(const char *name, const char *text, size_t len, struct token
 			why = "out of memory";
 		if (why) {
 			token_set_free(out);
-			return entra_errf(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name, line,
-			            why);
+			return entra_errf(err, errlen, "%s:%u: %s; expected `ID SHA256HEX CREATED_UNIX [LABEL]`", name,
+			                  line, why);
 		}
 	}
 	return 0;
@@ -196,8 +196,8 @@ static int open_token_file(const char *path, bool check_mode, int *fd_out, struc
 		if (errno == ENOENT)
 			return 1;
 		return entra_errf(err, errlen,
-		            "cannot open token file %s: %s (it must be readable by the user entra-syncd runs as)", path,
-		            strerror(errno));
+		                  "cannot open token file %s: %s (it must be readable by the user entra-syncd runs as)",
+		                  path, strerror(errno));
 	}
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
@@ -205,15 +205,16 @@ static int open_token_file(const char *path, bool check_mode, int *fd_out, struc
 	}
 	if (check_mode && (st->st_mode & 066)) {
 		close(fd);
-		return entra_errf(err, errlen,
-		            "token file %s has mode %04o: it must not be readable or writable by group or others; "
-		            "run `chmod 600 %s`",
-		            path, (unsigned)(st->st_mode & 07777), path);
+		return entra_errf(
+		    err, errlen,
+		    "token file %s has mode %04o: it must not be readable or writable by group or others; "
+		    "run `chmod 600 %s`",
+		    path, (unsigned)(st->st_mode & 07777), path);
 	}
 	if (st->st_size > TOKEN_FILE_MAX_BYTES) {
 		close(fd);
 		return entra_errf(err, errlen, "token file %s is larger than %d bytes: it is not a token file", path,
-		            TOKEN_FILE_MAX_BYTES);
+		                  TOKEN_FILE_MAX_BYTES);
 	}
 	*fd_out = fd;
 	return 0;
@@ -324,8 +325,8 @@ static int lock_directory(const char *path, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return entra_errf(err, errlen,
-		            "cannot open directory %s of token file %s: %s; create it first (mkdir -m 0755 %s)", dir,
-		            path, strerror(errno), dir);
+		                  "cannot open directory %s of token file %s: %s; create it first (mkdir -m 0755 %s)",
+		                  dir, path, strerror(errno), dir);
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			close(fd);
@@ -431,7 +432,7 @@ int token_file_create(const char *path, const char *label, char token_out[TOKEN_
 {
 	if (label && !label_valid(label, strlen(label)))
 		return entra_errf(err, errlen, "the label must be at most %d bytes without control characters",
-		            TOKEN_LABEL_MAX);
+		                  TOKEN_LABEL_MAX);
 	if (label &&
 	    (isspace((unsigned char)label[0]) || (label[0] && isspace((unsigned char)label[strlen(label) - 1]))))
 		return entra_errf(err, errlen, "the label must not start or end with white space");

@@ -20,10 +20,10 @@
 #include "authd/oidc.h"
 #include "authd/token_verify.h"
 #include "common/clock.h"
+#include "common/text_safe.h"
 #include "fuzz_util.h"
 #include "pam_entra/account.h"
 #include "pam_entra/qr.h"
-#include "common/text_safe.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

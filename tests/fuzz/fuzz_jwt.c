@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_util.h"
-#include "pam_entra/account.h"
 #include "authd/b64url.h"
 #include "authd/jwk.h"
 #include "authd/jwt.h"
+#include "fuzz_util.h"
+#include "pam_entra/account.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

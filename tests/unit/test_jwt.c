@@ -7,10 +7,10 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/account.h"
 #include "authd/b64url.h"
 #include "authd/jwk.h"
 #include "authd/jwt.h"
+#include "pam_entra/account.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "sync/publish/publish_engine.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
-#include "sync/publish/publish_engine.h"
 #include "sync/scim/scim_api.h"
 #include "sync/store/store_changes.h"
 

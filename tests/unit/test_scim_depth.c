@@ -144,7 +144,9 @@ static bool schemas_has(const json_t *r, const char *urn)
 {
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(r, "schemas"), i, s) if (strcmp(json_string_value(s), urn) == 0) return true;
+	json_array_foreach(json_object_get(r, "schemas"), i, s)
+		if (strcmp(json_string_value(s), urn) == 0)
+			return true;
 	return false;
 }
 
