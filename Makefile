@@ -101,7 +101,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SECONDS ?= 60
 
-.PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress
+.PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress layers
 # Objects of the test, tool and bench programs are kept (not deleted as intermediates), so a
 # rebuild compiles only what changed.
 .SECONDARY:
@@ -186,7 +186,7 @@ DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libgnut
 	libsqlite3-dev libssl-dev libpam0g-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
-	libnss-cache clang libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo
+	libnss-cache clang clang-format libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -200,10 +200,16 @@ deps:
 check: deps
 	$(MAKE) SAN=1 all tests
 	$(MAKE) all tests
+	$(MAKE) layers
 	$(MAKE) SAN=1 unit integration
 	$(MAKE) fuzz-regress
 	$(MAKE) bench-smoke
 	@$(PYTHON) tests/check_summary.py build/san/unit.log build/san/integration.log
+
+# Includes one way, no two files calling each other, no network library in the login modules,
+# clang-format clean (tests/check_layers.py says which rule and where).
+layers: all
+	$(PYTHON) tests/check_layers.py $(B)
 
 # Each suite's output is kept in $(B)/unit.log and $(B)/integration.log for the closing summary.
 unit: $(UNIT_BINS)
