@@ -1,4 +1,4 @@
-/* The broker's root-only file cache of discovery and JWKS documents. */
+/* Unit tests for authd/file_cache.c: the broker's root-only file cache of discovery and JWKS documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,5 +107,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_read_ttl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_untrusted_files_ignored, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("pam_cache", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("file_cache", tests, NULL, NULL);
 }
