@@ -35,6 +35,13 @@ struct directory {
 /* Reads every user, group and membership from an open state.db connection in one read
  * transaction. 0 or -1 (sqlite error logged). */
 int store_directory_load(sqlite3 *db, struct directory *out);
+/* store_directory_load and, when WITH_POSITION, the change log position it corresponds to
+ * (store_changes_position), in one read transaction; before the SCIM store created its schema
+ * (a fresh install) the directory is empty. 0 or -1 (logged). */
+int store_directory_snapshot(sqlite3 *db, bool with_position, struct directory *out, long long *seq);
+/* The publisher's read-write connection to the existing file PATH: WAL, a large page cache,
+ * mmap. NULL when it cannot be opened (logged with what to check). */
+sqlite3 *store_directory_open(const char *path, int busy_timeout_ms);
 void directory_free(struct directory *dir);
 
 #endif
