@@ -67,7 +67,8 @@ endif
 endif
 
 SYNC_LIBS := -lmicrohttpd -lgnutls -ljansson -lsqlite3 -lcrypto -lpthread
-CLI_LIBS  := $(SYNC_LIBS) -lcurl
+# entra-sync alone links libsystemd (sd-bus, to end sessions through logind: sync/sessions/).
+CLI_LIBS  := $(SYNC_LIBS) -lcurl -lsystemd
 NSS_LIBS  := -lsqlite3
 PAM_LIBS  := -lpam -ljansson -lsqlite3
 AUTHD_LIBS := -lcurl -ljansson -lcrypto -lpthread
@@ -183,10 +184,11 @@ bench-smoke: all $(BENCH_BINS)
 # Debian packages needed to build and test; installed only when missing. tinyproxy-bin is the
 # forward proxy the proxy tests start themselves (the tinyproxy package would also run a service).
 DEB_BUILD := build-essential pkg-config libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev \
-	libsqlite3-dev libssl-dev libpam0g-dev
+	libsqlite3-dev libssl-dev libpam0g-dev libsystemd-dev
 DEB_TEST := libcmocka-dev python3-pytest python3-cryptography python3-paramiko pamtester \
 	libpam-wrapper libnss-wrapper openssh-server openssh-client sqlite3 util-linux procps \
-	libnss-cache clang clang-format libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo
+	libnss-cache clang clang-format libclang-rt-14-dev valgrind tinyproxy-bin debhelper lintian sudo \
+	dbus-daemon python3-dbus python3-gi
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -243,6 +245,7 @@ install: all
 		man/entra-authd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PAMCONFIGDIR)
 	install -m 0644 etc/systemd/entra-syncd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-syncd.service
+	install -m 0644 etc/systemd/entra-sessions.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-sessions.service
 	install -m 0644 etc/systemd/entra-authd.service $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.service
 	install -m 0644 etc/systemd/entra-authd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/entra-authd.socket
 	install -m 0644 etc/sysusers.d/entra.conf $(DESTDIR)$(SYSUSERSDIR)/entra.conf

@@ -26,13 +26,18 @@
  *                           local groups a role grants (e.g. sudo), resolved from /etc/group
  *                           at publish time so NSS never calls back into NSS; served only by
  *                           initgroups, never as group entries.
+ *   ssh_keys(uid, n, key)   SSH public keys from Entra (sshPublicKey of the entra-login extension),
+ *                           only for accounts that may sign in here (login = 1, not disabled),
+ *                           only lines common/ssh_key.c accepts, in its canonical form
+ *                           "TYPE BASE64[ COMMENT]"; n numbers a user's keys from 0 in the
+ *                           order Entra sent them. `entra-sync authorized-keys` serves them.
  *   Private groups are not stored twice: a passwd row is also a group row (name, gid=uid,
  *   no members besides the user, who has it as primary group).
  */
 #ifndef ENTRA_CACHE_SCHEMA_H
 #define ENTRA_CACHE_SCHEMA_H
 
-#define ENTRA_CACHE_SCHEMA_VERSION 1
+#define ENTRA_CACHE_SCHEMA_VERSION 2
 
 #define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                                  \
@@ -47,7 +52,9 @@
 	" WITHOUT ROWID;"                                                                                              \
 	"CREATE INDEX members_by_uid ON members(uid, gid);"                                                            \
 	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"                   \
-	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
+	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"                                                                       \
+	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL,"                           \
+	" PRIMARY KEY(uid, n)) WITHOUT ROWID;"
 
 /* shadow sp_expire for an account Entra disabled: 1970-01-02, always in the past. */
 #define ENTRA_EXPIRE_DISABLED 1

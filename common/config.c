@@ -50,6 +50,7 @@ static const struct key_def account_keys[] = {CK("cache_db", K_STRING, cache_db)
                                               CK("home", K_STRING, home),
                                               CK("shell", K_STRING, shell),
                                               CK("host", K_STRING, host),
+                                              CK("end_sessions", K_BOOL, end_sessions),
                                               {0}};
 static const struct key_def sync_keys[] = {CK("listen", K_STRING, listen),
                                            CK("tls_cert", K_STRING, tls_cert),

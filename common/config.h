@@ -63,7 +63,8 @@ struct entra_config {
 	uint32_t uid_max;
 	char *home; /* %u = local name, %U = UPN */
 	char *shell;
-	char *host; /* this host's name for OU globs; default gethostname() */
+	char *host;        /* this host's name for OU globs; default gethostname() */
+	bool end_sessions; /* entra-sync sessions --watch ends a disabled or removed account's sessions */
 
 	/* [sync] */
 	char *listen;

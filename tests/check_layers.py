@@ -36,7 +36,7 @@ SYNC_ORDER = [
     ["sync/tokens", "sync/rules"],
     ["sync/publish"],
     ["sync/scim"],
-    ["sync/http", "sync/feed", "sync/follow"],
+    ["sync/http", "sync/feed", "sync/follow", "sync/sessions"],
     ["sync/doctor"],
     ["sync/cli", "sync/syncd"],
 ]

@@ -19,5 +19,10 @@ int cli_users(struct cli_ctx *ctx, int argc, char **argv);
 int cli_groups(struct cli_ctx *ctx, int argc, char **argv);
 int cli_rules(struct cli_ctx *ctx, int argc, char **argv);  /* rules check | rules explain USER */
 int cli_doctor(struct cli_ctx *ctx, int argc, char **argv); /* doctor [options]: cli_doctor.c */
+/* authorized-keys USER: sshd's AuthorizedKeysCommand (cli_authorized_keys.c) */
+int cli_authorized_keys(struct cli_ctx *ctx, int argc, char **argv);
+int cli_rules(struct cli_ctx *ctx, int argc, char **argv);    /* rules check | rules explain USER */
+int cli_doctor(struct cli_ctx *ctx, int argc, char **argv);   /* doctor [options]: cli_doctor.c */
+int cli_sessions(struct cli_ctx *ctx, int argc, char **argv); /* sessions [--watch]: cli_sessions.c */
 
 #endif

@@ -15,7 +15,7 @@ static const struct {
     {"nsswitch", doctor_check_nsswitch},   {"pam", doctor_check_pam},
     {"sshd", doctor_check_sshd},           {"clock", doctor_check_clock},
     {"discovery", doctor_check_discovery}, {"tokens", doctor_check_tokens},
-    {"authd", doctor_check_authd},
+    {"authd", doctor_check_authd},         {"sessions", doctor_check_sessions},
 };
 #define N_CHECKS (sizeof(doctor_checks) / sizeof(doctor_checks[0]))
 
@@ -23,7 +23,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: entra-sync [-c FILE] [--json] doctor [--sshd-config FILE] [--pam-service NAME]\n"
 	                "                  [--daemon-user USER] [--max-age SECONDS] [--skip CHECK,...]\n"
-	                "checks: config cache identity provisioning nsswitch pam sshd clock discovery tokens authd\n");
+	                "checks: config cache identity provisioning nsswitch pam sshd clock discovery tokens authd "
+	                "sessions\n");
 	return 2;
 }
 

@@ -18,6 +18,10 @@ static const struct verb verbs[] = {
     {"groups", cli_groups, "groups            SCIM groups and their local groups"},
     {"rules", cli_rules, "rules check | rules explain USER"},
     {"doctor", cli_doctor, "doctor [--sshd-config FILE] [--skip CHECK,...]  check this host, say how to fix"},
+    {"authorized-keys", cli_authorized_keys,
+     "authorized-keys USER  USER's SSH keys from Entra, for sshd's "
+     "AuthorizedKeysCommand"},
+    {"sessions", cli_sessions, "sessions [--watch]  end (or, without --watch, list) sessions of disabled accounts"},
 };
 
 static void usage(void)

@@ -49,6 +49,7 @@ void doctor_check_clock(struct doctor *d);
 void doctor_check_discovery(struct doctor *d);
 void doctor_check_tokens(struct doctor *d);
 void doctor_check_authd(struct doctor *d);
+void doctor_check_sessions(struct doctor *d);
 
 /* Parses "120", "2m", "1h30m" as sshd does (sshd -T prints plain seconds); -1 if invalid. */
 long doctor_sshd_seconds(const char *text);

@@ -171,6 +171,41 @@ static void sshd_settings(struct doctor *d, const char *dump, const char *cfgnam
 		    grace == 0 ? "(unlimited) covers" : ">=", d->cfg->login_timeout);
 }
 
+/* SSH keys from Entra are optional: without AuthorizedKeysCommand nothing is wrong, but a command
+ * that names entra-sync must pass the user (%u) and should not run as root. */
+static void sshd_keys_command(struct doctor *d, const char *dump, const char *cfgname)
+{
+	char cmd[256], user[64], fix[400];
+	if (!sshd_value(dump, "authorizedkeyscommand", cmd, sizeof(cmd)) || !strcmp(cmd, "none")) {
+		doctor_report(
+		    d, "sshd-keys", DOCTOR_SKIP, NULL,
+		    "no AuthorizedKeysCommand: SSH keys from Entra are not used (optional; README: SSH keys)");
+		return;
+	}
+	if (!strstr(cmd, "entra-sync") || !strstr(cmd, "authorized-keys")) {
+		doctor_report(d, "sshd-keys", DOCTOR_SKIP, NULL,
+		              "AuthorizedKeysCommand is %s, not entra-sync: SSH keys from Entra are not used", cmd);
+		return;
+	}
+	if (!sshd_value(dump, "authorizedkeyscommanduser", user, sizeof(user)))
+		snprintf(user, sizeof(user), "none");
+	snprintf(fix, sizeof(fix),
+	         "in %s: \"AuthorizedKeysCommand /usr/bin/entra-sync authorized-keys %%u\" and "
+	         "\"AuthorizedKeysCommandUser nobody\"",
+	         cfgname);
+	if (!strstr(cmd, "%u"))
+		doctor_report(d, "sshd-keys", DOCTOR_FAIL, fix,
+		              "AuthorizedKeysCommand %s does not pass the user name (%%u): nobody gets keys", cmd);
+	else if (!strcmp(user, "none") || !strcmp(user, "root"))
+		doctor_report(d, "sshd-keys", !strcmp(user, "none") ? DOCTOR_FAIL : DOCTOR_WARN, fix,
+		              "AuthorizedKeysCommandUser is %s: %s", user,
+		              !strcmp(user, "none") ? "sshd refuses to run the command"
+		                                    : "the command needs no privilege; run it as nobody");
+	else
+		doctor_report(d, "sshd-keys", DOCTOR_OK, NULL, "sshd asks entra-sync for SSH keys from Entra, as %s",
+		              user);
+}
+
 void doctor_check_sshd(struct doctor *d)
 {
 	struct stat st;
@@ -193,5 +228,6 @@ void doctor_check_sshd(struct doctor *d)
 		return;
 	}
 	sshd_settings(d, dump, cfgname);
+	sshd_keys_command(d, dump, cfgname);
 	free(dump);
 }

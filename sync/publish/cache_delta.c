@@ -90,6 +90,11 @@ static bool local_same(const struct cache_local_member *a, const struct cache_lo
 	return !str_cmp(a->name, b->name);
 }
 
+static bool ssh_key_same(const struct cache_ssh_key *a, const struct cache_ssh_key *b)
+{
+	return !str_cmp(a->key, b->key);
+}
+
 /* --- row keys: a hash map from a 64-bit key to the first row that has it --- */
 
 struct keymap {
@@ -145,14 +150,15 @@ static void keymap_add(struct keymap *m, uint64_t key, size_t row)
 
 /* --- one table's difference: rows to delete (old indexes) and to insert (new indexes) --- */
 
-enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, N_TABLES };
+enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, T_SSH_KEYS, N_TABLES };
 
 static size_t table_rows(const struct cache_snapshot *s, enum table t)
 {
 	return t == T_PASSWD    ? s->n_accounts
 	       : t == T_GROUPS  ? s->n_groups
 	       : t == T_MEMBERS ? s->n_members
-	                        : s->n_local_members;
+	       : t == T_LOCAL   ? s->n_local_members
+	                        : s->n_ssh_keys;
 }
 
 static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
@@ -164,6 +170,8 @@ static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
 		return s->groups[i].gid;
 	case T_MEMBERS:
 		return (uint64_t)s->members[i].gid << 32 | s->members[i].uid;
+	case T_SSH_KEYS:
+		return (uint64_t)s->ssh_keys[i].uid << 32 | s->ssh_keys[i].n;
 	default:
 		return (uint64_t)s->local_members[i].uid << 32 | s->local_members[i].gid;
 	}
@@ -178,6 +186,8 @@ static bool row_same(const struct cache_snapshot *a, size_t i, const struct cach
 		return group_same(&a->groups[i], &b->groups[j]);
 	case T_MEMBERS:
 		return member_same(&a->members[i], &b->members[j]);
+	case T_SSH_KEYS:
+		return ssh_key_same(&a->ssh_keys[i], &b->ssh_keys[j]);
 	default:
 		return local_same(&a->local_members[i], &b->local_members[j]);
 	}
@@ -244,6 +254,7 @@ static const char *const del_sql[N_TABLES] = {
     "DELETE FROM groups WHERE gid = ?1",
     "DELETE FROM members WHERE gid = ?1 AND uid = ?2",
     "DELETE FROM local_members WHERE uid = ?1 AND gid = ?2",
+    "DELETE FROM ssh_keys WHERE uid = ?1 AND n = ?2",
 };
 
 static const char *const add_sql[N_TABLES] = {
@@ -251,9 +262,10 @@ static const char *const add_sql[N_TABLES] = {
     CACHE_INSERT_GROUP_SQL,
     "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
+    CACHE_INSERT_SSH_KEY_SQL,
 };
 
-static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members"};
+static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members", "ssh_keys"};
 
 static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
 {
@@ -268,6 +280,9 @@ static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum t
 		sqlite3_bind_int64(st, 1, s->members[i].gid);
 		sqlite3_bind_int64(st, 2, s->members[i].uid);
 		break;
+	case T_SSH_KEYS:
+		cache_bind_ssh_key(st, &s->ssh_keys[i]);
+		break;
 	default:
 		sqlite3_bind_int64(st, 1, s->local_members[i].uid);
 		sqlite3_bind_int64(st, 2, s->local_members[i].gid);
@@ -275,7 +290,7 @@ static void bind_insert(sqlite3_stmt *st, const struct cache_snapshot *s, enum t
 	}
 }
 
-/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid). */
+/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid) / (uid, n). */
 static void bind_delete(sqlite3_stmt *st, const struct cache_snapshot *s, enum table t, size_t i)
 {
 	uint64_t key = row_key(s, t, i);

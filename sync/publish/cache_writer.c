@@ -84,6 +84,13 @@ void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a)
 	sqlite3_bind_int64(st, 11, a->expire);
 }
 
+void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k)
+{
+	sqlite3_bind_int64(st, 1, k->uid);
+	sqlite3_bind_int64(st, 2, k->n);
+	sqlite3_bind_text(st, 3, k->key, -1, SQLITE_STATIC);
+}
+
 void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g)
 {
 	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
@@ -221,6 +228,38 @@ out:
 	return rc;
 }
 
+int cache_ssh_key_cmp(const void *x, const void *y)
+{
+	const struct cache_ssh_key *a = x, *b = y;
+	if (a->uid != b->uid)
+		return (a->uid > b->uid) - (a->uid < b->uid);
+	return (a->n > b->n) - (a->n < b->n);
+}
+
+static int write_ssh_keys(struct writer *w, const struct cache_snapshot *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	struct cache_ssh_key *sorted = malloc((s->n_ssh_keys + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -1;
+	if (s->n_ssh_keys)
+		memcpy(sorted, s->ssh_keys, s->n_ssh_keys * sizeof(*sorted));
+	qsort(sorted, s->n_ssh_keys, sizeof(*sorted), cache_ssh_key_cmp);
+	if (cache_prepare(w, CACHE_INSERT_SSH_KEY_SQL, &st))
+		goto out;
+	for (size_t i = 0; i < s->n_ssh_keys; i++) {
+		cache_bind_ssh_key(st, &sorted[i]);
+		if (cache_step_reset(w, st, "ssh_keys"))
+			goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(sorted);
+	return rc;
+}
+
 #define MAX_DEFERRED_INDEXES 8
 
 /* Runs the cache schema one statement at a time, except CREATE INDEX statements, which are
@@ -265,7 +304,7 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, long lon
 	int rc = -1;
 	if (create_tables(w, deferred, &n_deferred) == 0 && cache_write_meta(w, s, generation) == 0 &&
 	    write_accounts(w, s) == 0 && write_groups(w, s) == 0 && write_members(w, s) == 0 &&
-	    create_indexes(w, deferred, n_deferred) == 0)
+	    write_ssh_keys(w, s) == 0 && create_indexes(w, deferred, n_deferred) == 0)
 		rc = 0;
 	for (size_t i = 0; i < n_deferred; i++)
 		sqlite3_finalize(deferred[i]);

@@ -29,12 +29,16 @@ void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
 /* One groups row: CACHE_INSERT_GROUP_SQL with cache_bind_group's parameters. */
 #define CACHE_INSERT_GROUP_SQL "INSERT INTO groups(name, gid, object_id, scim_id) VALUES(?1, ?2, ?3, ?4)"
 void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g);
+/* One ssh_keys row: CACHE_INSERT_SSH_KEY_SQL with cache_bind_ssh_key's parameters. */
+#define CACHE_INSERT_SSH_KEY_SQL "INSERT INTO ssh_keys(uid, n, key) VALUES(?1, ?2, ?3)"
+void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k);
 /* Writes (or replaces) every meta row. */
 int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long generation);
 
-/* qsort comparators: pointers to accounts by uid, pointers to groups by gid, members by key. */
+/* qsort comparators: pointers to accounts by uid, pointers to groups by gid, members and SSH keys by key. */
 int cache_account_uid_cmp(const void *x, const void *y);
 int cache_group_gid_cmp(const void *x, const void *y);
 int cache_member_cmp(const void *x, const void *y);
+int cache_ssh_key_cmp(const void *x, const void *y); /* by (uid, n) */
 
 #endif

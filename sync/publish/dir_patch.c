@@ -207,6 +207,7 @@ static void user_delete(struct directory *dir, struct dir_index *idx, size_t i, 
 	}
 	map_del(&idx->users, u->scim_id);
 	discard(gb, u->scim_id), discard(gb, u->external_id), discard(gb, u->user_name), discard(gb, u->display_name);
+	discard(gb, u->ssh_keys);
 	free(u->groups);
 	size_t last = --dir->n_users;
 	if (i == last)
@@ -241,9 +242,11 @@ static int user_apply(struct directory *dir, struct dir_index *idx, struct chang
 		dir->n_users++;
 	}
 	struct dir_user *u = &dir->users[i];
-	int rc = discard(gb, u->external_id) | discard(gb, u->user_name) | discard(gb, u->display_name);
+	int rc = discard(gb, u->external_id) | discard(gb, u->user_name) | discard(gb, u->display_name) |
+	         discard(gb, u->ssh_keys);
 	u->external_id = c->external_id, u->user_name = c->user_name, u->display_name = c->display_name;
-	c->external_id = c->user_name = c->display_name = NULL;
+	u->ssh_keys = c->ssh_keys;
+	c->external_id = c->user_name = c->display_name = c->ssh_keys = NULL;
 	u->active = c->active;
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "common/cache_schema.h"
 #include "common/log.h"
 #include "common/text_safe.h"
+#include "sync/rules/ssh_keys.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -46,22 +47,6 @@ const char *name_state_text(enum name_state s)
 {
 	static const char *const text[] = {"ok", "invalid", "reserved", "exists locally", "shared", "taken by a user"};
 	return s <= NAME_CLASH ? text[s] : "unknown";
-}
-
-static char *keep(struct accounts *a, char *s)
-{
-	if (!s)
-		return NULL;
-	if (a->n_strings == a->cap_strings) {
-		size_t ncap = a->cap_strings ? a->cap_strings * 2 : 1024;
-		char **grown = realloc(a->strings, ncap * sizeof(*grown));
-		if (!grown) {
-			free(s);
-			return NULL;
-		}
-		a->strings = grown, a->cap_strings = ncap;
-	}
-	return a->strings[a->n_strings++] = s;
 }
 
 /* --- names --- */
@@ -245,7 +230,7 @@ static int ids_assign(const struct directory *dir, const struct names_local *loc
 		if (idalloc_key(is_user ? 'u' : 'g', is_user ? u->external_id : g->external_id,
 		                is_user ? u->scim_id : g->scim_id, key, sizeof(key)))
 			continue;
-		if (!(req[n].key = keep(a, strdup(key))))
+		if (!(req[n].key = accounts_keep(a, strdup(key))))
 			goto out;
 		owner[n++] = (long)i;
 	}
@@ -366,7 +351,7 @@ static const char *object_id_of(struct accounts *a, const char *external_id, boo
 {
 	if (!idalloc_is_guid(external_id))
 		return NULL;
-	const char *s = keep(a, lower_dup(external_id));
+	const char *s = accounts_keep(a, lower_dup(external_id));
 	*oom = *oom || !s;
 	return s;
 }
@@ -380,8 +365,8 @@ static int account_add(const struct entra_config *cfg, const struct directory *d
 	const char *dn = du->display_name && *du->display_name ? du->display_name : du->user_name;
 	c->name = u->name;
 	c->uid = u->uid;
-	c->gecos = keep(a, field_clean(dn));
-	c->dir = keep(a, home_expand(cfg->home, u->name, du->user_name));
+	c->gecos = accounts_keep(a, field_clean(dn));
+	c->dir = accounts_keep(a, home_expand(cfg->home, u->name, du->user_name));
 	c->shell = cfg->shell;
 	c->upn = du->user_name;
 	c->object_id = object_id_of(a, du->external_id, &oom);
@@ -525,7 +510,7 @@ static int snapshot_build(const struct entra_config *cfg, const struct directory
 			return -1;
 	}
 	members_add(dir, a);
-	return local_members_add(cfg, dir, local, a);
+	return local_members_add(cfg, dir, local, a) || ssh_keys_build(dir, a) ? -1 : 0;
 }
 
 int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
@@ -563,6 +548,7 @@ void accounts_free(struct accounts *a)
 	free(a->snap.groups);
 	free(a->snap.members);
 	free(a->snap.local_members);
+	free(a->snap.ssh_keys);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -628,7 +614,7 @@ uint64_t accounts_findings_hash(const struct accounts *a, const struct entra_con
 			int64_t gid = local ? names_local_gid(local, cfg->roles[r].groups.items[k]) : -1;
 			h = fnv(h, &gid, sizeof(gid));
 		}
-	return h;
+	return ssh_keys_findings(h, a, dir);
 }
 
 /* A display name for a log line: any tenant user may name a group, so no control characters
@@ -718,4 +704,5 @@ void accounts_report(const struct accounts *a, const struct entra_config *cfg, c
 	users_report(a, dir);
 	groups_report(a, dir);
 	no_object_id_report(a);
+	ssh_keys_report(a, dir);
 }

@@ -40,7 +40,9 @@ struct account_user {
 	uint32_t uid;   /* 0 = none */
 	bool id_shared; /* uid withheld: another user has the same id key (object id) */
 	enum account_verdict verdict;
-	long snapshot; /* index into snap.accounts, -1 when not published */
+	long snapshot;             /* index into snap.accounts, -1 when not published */
+	unsigned ssh_keys_refused; /* key lines refused (sync/rules/ssh_keys.c) */
+	const char *ssh_key_why;   /* the first one's reason */
 };
 
 struct account_group {
@@ -71,6 +73,8 @@ struct accounts {
 int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
                    struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out);
 void accounts_free(struct accounts *a);
+/* Takes S (malloc'd, may be NULL) into A's string pool, freed with A: S, or NULL (S freed). */
+char *accounts_keep(struct accounts *a, char *s);
 /* A hash of the findings accounts_report logs (refused users and groups, ambiguous names,
  * missing role groups, accounts without an object id), so the publisher logs them only when
  * they change. */

@@ -36,6 +36,13 @@ struct cache_local_member {
 	const char *name;
 };
 
+/* One SSH public key line of an account that may sign in (common/ssh_key.h, canonical form);
+ * N numbers a user's keys from 0 in the order Entra sent them. */
+struct cache_ssh_key {
+	uint32_t uid, n;
+	const char *key;
+};
+
 struct cache_snapshot {
 	struct cache_account *accounts;
 	size_t n_accounts;
@@ -45,6 +52,8 @@ struct cache_snapshot {
 	size_t n_members;
 	struct cache_local_member *local_members;
 	size_t n_local_members;
+	struct cache_ssh_key *ssh_keys;
+	size_t n_ssh_keys;
 	const char *host;
 	uint32_t uid_min, uid_max;
 };

@@ -57,7 +57,8 @@ static json_t *resource_type_json(struct scim_ctx *c, enum scim_resource_type ty
 	                       "ResourceType", "location", loc);
 	if (rt && type == SCIM_USER)
 		json_object_set_new(rt, "schemaExtensions",
-		                    json_pack("[{s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required", 0));
+		                    json_pack("[{s:s, s:b}, {s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required",
+		                              0, "schema", SCIM_SCHEMA_LOGIN, "required", 0));
 	return rt;
 }
 

@@ -279,7 +279,7 @@ static int container_for(struct patch_ctx *ctx, const struct scim_path *p, bool 
 	*out = json_is_object(ext) ? ext : NULL;
 	if (*out || !create)
 		return 0;
-	key = scim_ieq_str(p->urn, SCIM_SCHEMA_ENTERPRISE) ? SCIM_SCHEMA_ENTERPRISE : p->urn;
+	key = scim_extension_urn(ctx->type, p->urn) ? scim_extension_urn(ctx->type, p->urn) : p->urn;
 	*out = json_object();
 	if (!*out)
 		return oom(ctx);
@@ -639,7 +639,7 @@ static bool is_schema_urn(const struct patch_ctx *ctx, const char *key)
 	size_t i;
 
 	if (scim_ieq_str(key, SCIM_SCHEMA_USER) || scim_ieq_str(key, SCIM_SCHEMA_GROUP) ||
-	    scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE))
+	    scim_extension_urn(ctx->type, key))
 		return true;
 	json_array_foreach(schemas, i, s)
 		if (json_is_string(s) && scim_ieq_str(json_string_value(s), key))

@@ -28,7 +28,8 @@ static int parse_ref(enum scim_resource_type type, const char *tok, size_t n, st
 	size_t rest_n = n;
 	memset(ref, 0, sizeof(*ref));
 	if (n >= 4 && strncasecmp(tok, "urn:", 4) == 0) {
-		if (scim_ieq(tok, n, SCIM_SCHEMA_ENTERPRISE, strlen(SCIM_SCHEMA_ENTERPRISE)))
+		if (scim_ieq(tok, n, SCIM_SCHEMA_ENTERPRISE, strlen(SCIM_SCHEMA_ENTERPRISE)) ||
+		    scim_ieq(tok, n, SCIM_SCHEMA_LOGIN, strlen(SCIM_SCHEMA_LOGIN)))
 			return (ref->urn = dup_range(tok, n)) ? 0 : -1;
 		const char *colon = tok + n;
 		while (colon > tok && colon[-1] != ':')

@@ -52,6 +52,8 @@ static json_t *default_schemas(enum scim_resource_type type, const json_t *res)
 	json_array_append_new(s, json_string(type == SCIM_USER ? SCIM_SCHEMA_USER : SCIM_SCHEMA_GROUP));
 	if (type == SCIM_USER && scim_json_get_ci(res, SCIM_SCHEMA_ENTERPRISE, NULL))
 		json_array_append_new(s, json_string(SCIM_SCHEMA_ENTERPRISE));
+	if (type == SCIM_USER && scim_json_get_ci(res, SCIM_SCHEMA_LOGIN, NULL))
+		json_array_append_new(s, json_string(SCIM_SCHEMA_LOGIN));
 	return s;
 }
 

@@ -2,12 +2,13 @@
 #include "sync/scim/scim_resource.h"
 #include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_internal.h"
+#include "sync/scim/scim_ssh_keys.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* How a value is checked, from its attribute's entry in the schema table (scim_schema.c). */
-enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER };
+enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER, K_SSH_KEYS };
 
 /* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
  * discarded at once, so it is neither stored in state.db nor ever returned. */
@@ -15,8 +16,10 @@ static enum attr_kind kind_of(const struct scim_attr *def)
 {
 	if (def->returned == SCIM_RETURNED_NEVER)
 		return K_NEVER;
-	if (def->single_reference)
+	if (def->check == SCIM_CHECK_SINGLE_REFERENCE)
 		return K_MANAGER;
+	if (def->check == SCIM_CHECK_SSH_KEYS)
+		return K_SSH_KEYS;
 	if (def->type == SCIM_TYPE_COMPLEX)
 		return def->multi_valued ? K_MULTI : K_COMPLEX;
 	return def->type == SCIM_TYPE_BOOLEAN ? K_BOOL : K_STRING;
@@ -234,6 +237,8 @@ static int normalize_value(const struct scim_attr *def, json_t **v, const char *
 	case K_NEVER: /* whatever its type: a value never kept needs no check */
 		replace_value(v, NULL);
 		return note_dropped(err, def->name);
+	case K_SSH_KEYS:
+		return scim_ssh_keys_normalize(v, where, err);
 	}
 	return 0;
 }
@@ -257,7 +262,7 @@ static bool is_server_attr(const char *key)
 	return scim_ieq_str(key, "id") || scim_ieq_str(key, "meta");
 }
 
-static int normalize_extension(json_t **ext, const char *urn, struct scim_error *err)
+static int normalize_extension(json_t **ext, enum scim_resource_type type, const char *urn, struct scim_error *err)
 {
 	if (json_is_null(*ext)) {
 		replace_value(ext, NULL);
@@ -265,7 +270,7 @@ static int normalize_extension(json_t **ext, const char *urn, struct scim_error 
 	}
 	if (!json_is_object(*ext))
 		return invalid(err, urn, "must be an object");
-	if (normalize_object(ext, scim_schema_attrs(SCIM_USER, SCIM_SCHEMA_ENTERPRISE), urn, err) < 0)
+	if (normalize_object(ext, scim_schema_attrs(type, urn), urn, err) < 0)
 		return -1;
 	if (json_object_size(*ext) == 0)
 		replace_value(ext, NULL);
@@ -292,7 +297,7 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 {
 	const struct scim_attr *def = scim_attr_writable(type, NULL, key);
 	const char *name = def ? def->name : key;
-	bool extension = type == SCIM_USER && scim_ieq_str(key, SCIM_SCHEMA_ENTERPRISE);
+	const char *extension = scim_extension_urn(type, key);
 	int rc;
 
 	const char *never = scim_attr_write_only(type, key);
@@ -301,14 +306,14 @@ static int normalize_top(json_t *out, enum scim_resource_type type, const char *
 	if (json_is_object(v) && scim_ieq_str(key, type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER))
 		return normalize_core_object(out, type, v, err);
 	if (extension)
-		name = SCIM_SCHEMA_ENTERPRISE;
+		name = extension;
 	else if (scim_ieq_str(key, "schemas"))
 		name = "schemas";
 	if (json_object_get(out, name))
 		return invalid(err, name, "appears more than once");
 	json_incref(v);
 	if (extension)
-		rc = normalize_extension(&v, name, err);
+		rc = normalize_extension(&v, type, name, err);
 	else if (strcmp(name, "schemas") == 0)
 		rc = check_no_nul(v, name, err);
 	else
@@ -350,8 +355,10 @@ static int ensure_schemas(json_t *r, enum scim_resource_type type, struct scim_e
 			return invalid(err, "schemas", "must be an array of strings");
 	if (!array_has_string_ci(schemas, core))
 		json_array_insert_new(schemas, 0, json_string(core));
-	if (json_object_get(r, SCIM_SCHEMA_ENTERPRISE) && !array_has_string_ci(schemas, SCIM_SCHEMA_ENTERPRISE))
-		json_array_append_new(schemas, json_string(SCIM_SCHEMA_ENTERPRISE));
+	static const char *const extensions[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
+	for (i = 0; type == SCIM_USER && i < sizeof(extensions) / sizeof(extensions[0]); i++)
+		if (json_object_get(r, extensions[i]) && !array_has_string_ci(schemas, extensions[i]))
+			json_array_append_new(schemas, json_string(extensions[i]));
 	return 0;
 }
 

@@ -110,7 +110,14 @@ static const struct scim_attr enterprise_attrs[] = {
     S("organization"),
     S("division"),
     S("department"),
-    {.name = "manager", .type = SCIM_TYPE_COMPLEX, .subs = manager_subs, .single_reference = true},
+    {.name = "manager", .type = SCIM_TYPE_COMPLEX, .subs = manager_subs, .check = SCIM_CHECK_SINGLE_REFERENCE},
+    END,
+};
+
+/* The entra-login extension: SSH public keys for sign-in on the hosts, one string of keys a
+ * line or an array of such strings (README: SSH keys). */
+static const struct scim_attr login_attrs[] = {
+    {.name = ENTRA_SSH_KEY_ATTR, .type = SCIM_TYPE_STRING, .multi_valued = true, .check = SCIM_CHECK_SSH_KEYS},
     END,
 };
 
@@ -140,6 +147,7 @@ const struct scim_schema scim_schemas[] = {
     {SCIM_SCHEMA_USER, "User", "User Account", user_attrs},
     {SCIM_SCHEMA_GROUP, "Group", "Group", group_attrs},
     {SCIM_SCHEMA_ENTERPRISE, "EnterpriseUser", "Enterprise User", enterprise_attrs},
+    {SCIM_SCHEMA_LOGIN, "EntraLoginUser", "SSH public keys for sign-in on Linux hosts", login_attrs},
 };
 const size_t scim_schema_count = sizeof(scim_schemas) / sizeof(scim_schemas[0]);
 
@@ -154,6 +162,17 @@ const struct scim_attr *scim_schema_attrs(enum scim_resource_type type, const ch
 		return type == SCIM_GROUP ? group_attrs : user_attrs;
 	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_ENTERPRISE))
 		return enterprise_attrs;
+	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_LOGIN))
+		return login_attrs;
+	return NULL;
+}
+
+const char *scim_extension_urn(enum scim_resource_type type, const char *urn)
+{
+	static const char *const known[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
+	for (size_t i = 0; type == SCIM_USER && urn && i < sizeof(known) / sizeof(known[0]); i++)
+		if (scim_ieq_str(urn, known[i]))
+			return known[i];
 	return NULL;
 }
 
@@ -178,8 +197,9 @@ const struct scim_attr *scim_attr_writable(enum scim_resource_type type, const c
 static size_t known_urn_prefix(enum scim_resource_type type, const char *path, const char **urn)
 {
 	const char *candidates[] = {type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER,
-	                            type == SCIM_USER ? SCIM_SCHEMA_ENTERPRISE : NULL};
-	for (size_t i = 0; i < 2; i++) {
+	                            type == SCIM_USER ? SCIM_SCHEMA_ENTERPRISE : NULL,
+	                            type == SCIM_USER ? SCIM_SCHEMA_LOGIN : NULL};
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
 		size_t n = candidates[i] ? strlen(candidates[i]) : 0;
 		if (n && strlen(path) > n && path[n] == ':' && scim_ieq(path, n, candidates[i], n)) {
 			*urn = candidates[i];

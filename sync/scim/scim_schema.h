@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/ssh_key.h"
 #include "sync/store/resource_type.h"
 
 #define SCIM_SCHEMA_USER       "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_SCHEMA_GROUP      "urn:ietf:params:scim:schemas:core:2.0:Group"
 #define SCIM_SCHEMA_ENTERPRISE "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+#define SCIM_SCHEMA_LOGIN      ENTRA_SCIM_SCHEMA_LOGIN /* sshPublicKey (common/ssh_key.h) */
 
 /* RFC 7643 2.3 data types we use. */
 enum scim_attr_type {
@@ -28,6 +30,13 @@ enum scim_mutability { SCIM_READ_WRITE, SCIM_READ_ONLY, SCIM_IMMUTABLE, SCIM_WRI
 enum scim_returned { SCIM_RETURNED_DEFAULT, SCIM_RETURNED_ALWAYS, SCIM_RETURNED_NEVER, SCIM_RETURNED_REQUEST };
 enum scim_uniqueness { SCIM_UNIQUE_NONE, SCIM_UNIQUE_SERVER, SCIM_UNIQUE_GLOBAL };
 
+/* Checks validation makes beyond the type (scim_resource.c). */
+enum scim_attr_check {
+	SCIM_CHECK_TYPE,             /* the type's own */
+	SCIM_CHECK_SINGLE_REFERENCE, /* Entra sends enterprise `manager` as "id", {"value"} or [{"value"}] */
+	SCIM_CHECK_SSH_KEYS,         /* key lines only (common/ssh_key.h, scim_ssh_keys.c) */
+};
+
 struct scim_attr {
 	const char *name; /* canonical spelling; NULL ends a table */
 	enum scim_attr_type type;
@@ -38,8 +47,7 @@ struct scim_attr {
 	enum scim_returned returned;
 	enum scim_uniqueness uniqueness;
 	const struct scim_attr *subs; /* sub-attributes of a complex attribute, or NULL */
-	/* Entra sends enterprise `manager` as "id", {"value": "id"} or [{"value": "id"}]. */
-	bool single_reference;
+	enum scim_attr_check check;
 };
 
 struct scim_schema {
@@ -47,7 +55,7 @@ struct scim_schema {
 	const struct scim_attr *attrs;
 };
 
-/* The schemas GET /Schemas lists: User, Group, EnterpriseUser. */
+/* The schemas GET /Schemas lists: User, Group, EnterpriseUser, EntraLoginUser. */
 extern const struct scim_schema scim_schemas[];
 extern const size_t scim_schema_count;
 
@@ -57,9 +65,13 @@ extern const struct scim_attr scim_common_attrs[];
 /* True when URN is the core schema of TYPE (case-insensitive). */
 bool scim_urn_is_core(enum scim_resource_type type, const char *urn);
 
-/* The attributes of URN for TYPE (URN NULL or the core URN: the core schema; the enterprise
- * URN for users: its extension), or NULL for a schema we do not know. */
+/* The attributes of URN for TYPE (URN NULL or the core URN: the core schema; an extension URN
+ * for users: that extension), or NULL for a schema we do not know. */
 const struct scim_attr *scim_schema_attrs(enum scim_resource_type type, const char *urn);
+
+/* The canonical spelling of URN when it names a schema extension of TYPE we know (enterprise
+ * User, entra-login User), else NULL. */
+const char *scim_extension_urn(enum scim_resource_type type, const char *urn);
 
 /* NAME (case-insensitive) in TABLE (NULL-name terminated; TABLE may be NULL), or NULL. */
 const struct scim_attr *scim_attr_find(const struct scim_attr *table, const char *name);

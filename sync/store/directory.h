@@ -13,6 +13,7 @@ struct dir_user {
 	char *user_name;    /* userName = UPN */
 	char *display_name; /* for gecos, may be NULL */
 	bool active;
+	char *ssh_keys; /* SSH public keys from Entra, one per line, unchecked; may be NULL */
 	size_t *groups; /* indexes into directory.groups of the user's direct groups */
 	size_t n_groups;
 };

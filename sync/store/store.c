@@ -13,6 +13,7 @@
 
 #include "common/casefold.h"
 #include "common/errmsg.h"
+#include "common/ssh_key.h"
 #include "sync/store/store_internal.h"
 
 const struct entra_logger store_logger = {"entra-syncd", LOG_DAEMON, true, false};
@@ -74,6 +75,15 @@ static const char *const migrations[] = {
     "CREATE INDEX groups_external_id ON groups(external_id);"
     "CREATE INDEX groups_display_key ON groups(display_key);"
     "PRAGMA user_version = 2;",
+    /* 3: the SSH public keys of the entra-login extension (common/ssh_key.h), one per line, as
+     * a column the publisher reads without parsing every user's JSON; filled from the JSON of
+     * users stored before (an array is joined with newlines). */
+    "ALTER TABLE users ADD COLUMN ssh_keys TEXT;"
+    "UPDATE users SET ssh_keys = CASE json_type(json, '$.\"" ENTRA_SCIM_SCHEMA_LOGIN "\".sshPublicKey')"
+    " WHEN 'text' THEN json_extract(json, '$.\"" ENTRA_SCIM_SCHEMA_LOGIN "\".sshPublicKey')"
+    " WHEN 'array' THEN (SELECT group_concat(value, char(10)) FROM json_each(users.json,"
+    " '$.\"" ENTRA_SCIM_SCHEMA_LOGIN "\".sshPublicKey') WHERE type = 'text') END;"
+    "PRAGMA user_version = 3;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -84,7 +94,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSIO
 #define PAGE   " ORDER BY rowid LIMIT ?2 OFFSET ?3"
 
 /* Parameters shared by insert/update of both types: ?1 id, ?2 userName, ?3 externalId,
- * ?4 displayName, ?5 active, ?6 json, ?7 now, ?8 folded userName, ?9 folded displayName. */
+ * ?4 displayName, ?5 active, ?6 json, ?7 now, ?8 folded userName, ?9 folded displayName; users
+ * also ?10 their SSH public keys (one per line, NULL for none). */
 static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_BEGIN_READ] = "BEGIN",
     [S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -94,13 +105,13 @@ static const char *const stmt_sql[S_COUNT_STMTS] = {
     [S_SAVEPOINT_RELEASE] = "RELEASE request",
     [S_SAVEPOINT_ROLLBACK] = "ROLLBACK TO request",
     [S_U_INSERT] = "INSERT INTO users(id, user_name, external_id, display_name, active, json, created,"
-                   " last_modified, version, user_key, display_key)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1, ?8, ?9)",
+                   " last_modified, version, user_key, display_key, ssh_keys)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1, ?8, ?9, ?10)",
     [S_G_INSERT] = "INSERT INTO groups(id, display_name, external_id, json, created, last_modified, version,"
                    " display_key) VALUES(?1, ?4, ?3, ?6, ?7, ?7, 1, ?9)",
     [S_U_UPDATE] = "UPDATE users SET user_name = ?2, external_id = ?3, display_name = ?4, active = ?5,"
-                   " json = ?6, last_modified = ?7, version = version + 1, user_key = ?8, display_key = ?9"
-                   " WHERE id = ?1",
+                   " json = ?6, last_modified = ?7, version = version + 1, user_key = ?8, display_key = ?9,"
+                   " ssh_keys = ?10 WHERE id = ?1",
     [S_G_UPDATE] = "UPDATE groups SET display_name = ?4, external_id = ?3, json = ?6, last_modified = ?7,"
                    " version = version + 1, display_key = ?9 WHERE id = ?1",
     [S_U_TOUCH] = "UPDATE users SET last_modified = ?2, version = version + 1 WHERE id = ?1",

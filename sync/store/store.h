@@ -28,7 +28,7 @@
 
 #include "sync/store/resource_type.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ID_LEN         36 /* a UUID v4 in text form */
 #define STORE_TIME_LEN       32 /* "2024-05-01T12:00:00.123Z" */
 

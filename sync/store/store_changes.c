@@ -141,6 +141,7 @@ static int user_state(struct readers *r, const char *id, struct store_changes *o
 		u->user_name = col_dup(r->user, 1, &oom);
 		u->display_name = col_dup(r->user, 2, &oom);
 		u->active = sqlite3_column_int(r->user, 3) != 0;
+		u->ssh_keys = col_dup(r->user, 4, &oom);
 		oom = oom || !u->user_name;
 	}
 	sqlite3_reset(r->user);
@@ -183,7 +184,7 @@ static int member_state(struct readers *r, const char *group_id, const char *use
 }
 
 static const char *const reader_sql[3] = {
-    "SELECT external_id, user_name, display_name, active FROM users WHERE id = ?1",
+    "SELECT external_id, user_name, display_name, active, ssh_keys FROM users WHERE id = ?1",
     "SELECT external_id, display_name FROM groups WHERE id = ?1",
     "SELECT 1 FROM members WHERE group_id = ?1 AND user_id = ?2",
 };
@@ -273,6 +274,7 @@ void store_changes_free(struct store_changes *c)
 		free(c->users[i].external_id);
 		free(c->users[i].user_name);
 		free(c->users[i].display_name);
+		free(c->users[i].ssh_keys);
 	}
 	for (size_t i = 0; i < c->n_groups; i++) {
 		free(c->groups[i].id);

@@ -16,7 +16,7 @@
 struct changed_user {
 	char *id;
 	bool exists; /* false: deleted; the fields below are NULL */
-	char *external_id, *user_name, *display_name;
+	char *external_id, *user_name, *display_name, *ssh_keys;
 	bool active;
 };
 

@@ -101,7 +101,8 @@ static int load_users(sqlite3_stmt *s, struct directory *d)
 		u->user_name = col_dup(s, 2);
 		u->display_name = col_dup(s, 3);
 		u->active = sqlite3_column_int(s, 4) != 0;
-		if (!u->scim_id || !u->user_name)
+		u->ssh_keys = col_dup(s, 5);
+		if (!u->scim_id || !u->user_name || (!u->ssh_keys && sqlite3_column_type(s, 5) != SQLITE_NULL))
 			return -1;
 	}
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -195,7 +196,7 @@ static int load_memberships(sqlite3_stmt *s, struct directory *d)
 }
 
 static const char *const load_sql[3] = {
-    "SELECT id, external_id, user_name, display_name, active FROM users ORDER BY rowid",
+    "SELECT id, external_id, user_name, display_name, active, ssh_keys FROM users ORDER BY rowid",
     "SELECT id, external_id, display_name FROM groups ORDER BY rowid",
     "SELECT group_id, user_id FROM members",
 };
@@ -244,6 +245,7 @@ void directory_free(struct directory *dir)
 		free(dir->users[i].external_id);
 		free(dir->users[i].user_name);
 		free(dir->users[i].display_name);
+		free(dir->users[i].ssh_keys);
 		free(dir->users[i].groups);
 	}
 	for (size_t i = 0; i < dir->n_groups; i++) {

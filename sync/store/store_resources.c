@@ -1,10 +1,12 @@
 /* state.db: SCIM users and groups as rows, and group memberships as a set. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/casefold.h"
+#include "common/ssh_key.h"
 #include "sync/store/store_internal.h"
 
 /* Indexed columns taken from a resource, plus its JSON text. */
@@ -15,6 +17,7 @@ struct columns {
 	int active;
 	char *json;
 	char *user_key, *display_key; /* folded names (casefold.h): uniqueness and look-ups */
+	char *ssh_keys;               /* users: sshPublicKey of the entra-login extension, one per line */
 };
 
 static const json_t *get_ci(const json_t *obj, const char *key)
@@ -65,8 +68,32 @@ static char *dump_stored(enum scim_resource_type type, const json_t *res)
 	return text;
 }
 
+/* The user's SSH public keys as one text, a line each: the string as sent, or the strings of an
+ * array joined with newlines (SCIM validated both, sync/scim/scim_ssh_keys.c). NULL for none. */
+static char *ssh_keys_of(const json_t *res, bool *oom)
+{
+	const json_t *v = get_ci(get_ci(res, ENTRA_SCIM_SCHEMA_LOGIN), ENTRA_SSH_KEY_ATTR), *e;
+	size_t i, len = 0;
+	if (json_is_string(v)) {
+		char *s = strdup(json_string_value(v));
+		*oom = !s;
+		return s;
+	}
+	json_array_foreach(v, i, e) {
+		len += json_is_string(e) ? json_string_length(e) + 1 : 0;
+	}
+	char *text = len ? malloc(len) : NULL, *p = text;
+	*oom = len && !text;
+	json_array_foreach(v, i, e) {
+		if (text && json_is_string(e))
+			p += sprintf(p, "%s%s", p > text ? "\n" : "", json_string_value(e));
+	}
+	return text;
+}
+
 static void columns_free(struct columns *c)
 {
+	free(c->ssh_keys);
 	free(c->json);
 	free(c->user_key);
 	free(c->display_key);
@@ -87,14 +114,17 @@ static int columns_from(enum scim_resource_type type, const json_t *res, struct 
 	c->json = dump_stored(type, res);
 	c->user_key = casefold_dup(c->user_name);
 	c->display_key = casefold_dup(c->display_name);
-	if (!c->json || (c->user_name && !c->user_key) || (c->display_name && !c->display_key)) {
+	bool oom = false;
+	c->ssh_keys = type == SCIM_USER ? ssh_keys_of(res, &oom) : NULL;
+	if (oom || !c->json || (c->user_name && !c->user_key) || (c->display_name && !c->display_key)) {
 		columns_free(c);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
 }
 
-static void bind_columns(sqlite3_stmt *s, const char *id, const struct columns *c, const char *now)
+static void bind_columns(sqlite3_stmt *s, enum scim_resource_type type, const char *id, const struct columns *c,
+                         const char *now)
 {
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, c->user_name, -1, SQLITE_STATIC);
@@ -105,6 +135,8 @@ static void bind_columns(sqlite3_stmt *s, const char *id, const struct columns *
 	sqlite3_bind_text(s, 7, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, c->user_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 9, c->display_key, -1, SQLITE_STATIC);
+	if (type == SCIM_USER)
+		sqlite3_bind_text(s, 10, c->ssh_keys, -1, SQLITE_STATIC);
 }
 
 /* Runs an insert or update of RES; a UNIQUE violation on the name is a conflict. */
@@ -116,7 +148,7 @@ static int write_row(struct store *st, enum store_stmt id_stmt, enum scim_resour
 	if (ret != STORE_OK)
 		return ret;
 	sqlite3_stmt *s = store_stmt(st, id_stmt);
-	bind_columns(s, id, &c, now);
+	bind_columns(s, type, id, &c, now);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
 		ret = sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;

@@ -20,12 +20,12 @@
 
 #define BUILD_TMP      ETC_ENTRA "/build.db"
 #define BUILD_BUDGET   20000 /* progress calls of 1,000 instructions for the whole build */
-#define SCHEMA_OBJECTS 8     /* 6 statements of ENTRA_CACHE_SCHEMA_SQL + 2 UNIQUE auto-indexes */
+#define SCHEMA_OBJECTS 9     /* 7 statements of ENTRA_CACHE_SCHEMA_SQL + 2 UNIQUE auto-indexes */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char seed_rows[] = "INSERT INTO meta VALUES('schema_version','1');"
+static const char seed_rows[] = "INSERT INTO meta VALUES('schema_version','2');"
                                 "INSERT INTO passwd VALUES('alice',200001,200001,'Alice','/home/alice','/bin/sh',"
                                 "'alice@contoso.com',NULL,'s1','user',1,-1);"
                                 "INSERT INTO groups VALUES('web-team',300001,NULL,'g1');"

@@ -200,7 +200,9 @@ SCHEMA_SMALL = (  # the reader's tables without the secondary indexes, so a seed
     "CREATE TABLE groups(name TEXT NOT NULL, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL);"
     "CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID;"
     "CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"
-    " PRIMARY KEY(uid, gid)) WITHOUT ROWID;")
+    " PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
+    "CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL,"
+    " PRIMARY KEY(uid, n)) WITHOUT ROWID;")
 
 
 def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHEMA_SMALL):
@@ -210,7 +212,7 @@ def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHE
     con = sqlite3.connect(path)
     con.execute("PRAGMA page_size=512")
     con.executescript(schema)
-    info = {"schema_version": "1", "generation": "1", "published_at": str(NOW), "host": "web-01",
+    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
             "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
@@ -237,7 +239,7 @@ def nss_seeds():
     good = cache_file([alice, bob], [("web-team", 300000, "g-oid", "scim-g"), ("linux-admins", 300001, None, "g2")],
                       [(300000, 200001), (300000, 200002), (300001, 200001)], [(200001, 27, "sudo")])
     seeds = [good, good[:1024], good[:100], b"SQLite format 3\0" + b"\0" * 84, b"not a database\n" * 8]
-    seeds.append(cache_file([alice], meta={"schema_version": "2"}))
+    seeds.append(cache_file([alice], meta={"schema_version": "1"}))
     seeds.append(cache_file([alice], meta={"schema_version": None}))
     seeds.append(cache_file([pw("root", 0), pw("x:y", 200003), pw("evil", 200004, home="/h\nx"),
                              pw("low", 100), pw("big", 4000000000), pw("c", 200005, gecos="a:b")]))

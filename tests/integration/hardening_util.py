@@ -60,7 +60,7 @@ def check_snapshot(path):
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         for key in ("schema_version", "generation", "published_at", "uid_min", "uid_max", "host"):
             assert key in meta, "cache.db meta lacks %s: %r" % (key, meta)
-        assert meta["schema_version"] == "1", meta
+        assert meta["schema_version"] == harness.cache_schema_version(), meta
         names = {r[0] for r in con.execute("SELECT name FROM passwd")}
         return int(meta["generation"]), names
     finally:

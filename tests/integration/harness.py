@@ -359,18 +359,25 @@ def cache_schema_sql():
     return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
 
 
-def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644):
+def cache_schema_version():
+    """ENTRA_CACHE_SCHEMA_VERSION of common/cache_schema.h, as the meta row holds it."""
+    import re
+    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
+    return re.search(r"#define ENTRA_CACHE_SCHEMA_VERSION (\d+)", text).group(1)
+
+
+def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644, ssh_keys=()):
     """Writes a cache.db the way entra-syncd publishes it (temp file + rename).
     users: dicts with name, uid and optional gid, gecos, dir, shell, upn, object_id, scim_id,
     role, login, expire. groups: dicts with name, gid, optional object_id, scim_id.
-    members: (gid, uid) pairs. local_members: (uid, gid, name)."""
+    members: (gid, uid) pairs. local_members: (uid, gid, name). ssh_keys: (uid, n, key)."""
     import sqlite3
     tmp = path + ".tmp-test"
     if os.path.exists(tmp):
         os.unlink(tmp)
     con = sqlite3.connect(tmp)
     con.executescript(cache_schema_sql())
-    info = {"schema_version": "1", "generation": "1", "published_at": str(int(time.time())),
+    info = {"schema_version": cache_schema_version(), "generation": "1", "published_at": str(int(time.time())),
             "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", list(info.items()))
@@ -386,6 +393,7 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
                     (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"])))
     con.executemany("INSERT INTO members VALUES(?,?)", list(members))
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
+    con.executemany("INSERT INTO ssh_keys VALUES(?,?,?)", list(ssh_keys))
     con.commit()
     con.close()
     os.chmod(tmp, mode)

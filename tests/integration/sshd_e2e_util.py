@@ -147,7 +147,9 @@ class EntraHost:
         return key
 
     # ---- the host's view and sshd --------------------------------------------------------------
-    def start_sshd(self):
+    def start_sshd(self, keys_from_entra=False):
+        """KEYS_FROM_ENTRA: sshd also asks `entra-sync authorized-keys %u` (as nobody) for keys,
+        besides ~/.ssh/authorized_keys, as README's sshd lines say."""
         build = harness.PLAIN_BUILD
         config = open(self.site.config).read()
         self.view = sshd_util.MountView(self.procs, self.dir, {
@@ -156,7 +158,32 @@ class EntraHost:
             # debug: pam_entra's refusal reasons reach sshd's -e log (no syslog daemon in tests)
             "pam.d/sshd": sshd_util.pam_sshd_stack(build, PAM_CONFIG, args="debug"),
         }, libs=[os.path.join(build, "libnss_scim.so.2")])
-        self.sshd = sshd_util.Sshd(self.procs, self.view, self.dir, build, env=dict(VIEW_ENV), pubkey=True)
+        extra = self.install_entra_sync(build) if keys_from_entra else ""
+        self.sshd = sshd_util.Sshd(self.procs, self.view, self.dir, build, env=dict(VIEW_ENV), pubkey=True,
+                                   extra_config=extra)
+
+    def install_entra_sync(self, build):
+        """Copies entra-sync to /etc/entra/entra-sync in the view (sshd wants the command and every
+        directory above it owned by root and writable by nobody else, which a build tree under
+        /tmp is not); returns the sshd_config lines that run it."""
+        r = self.in_view("install", "-o", "root", "-g", "root", "-m", "0755", os.path.join(build, "entra-sync"),
+                         "/etc/entra/entra-sync")
+        assert r.returncode == 0, r.stderr
+        return ("AuthorizedKeysCommand /etc/entra/entra-sync -c %s authorized-keys %%u\n"
+                "AuthorizedKeysCommandUser nobody" % PAM_CONFIG)
+
+    def set_ssh_keys(self, name, value):
+        """PATCHes NAME's sshPublicKey (the entra-login extension) as Entra sends it; None removes it."""
+        path = "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User:sshPublicKey"
+        op = {"op": "Remove", "path": path} if value is None else {"op": "Replace", "path": path, "value": value}
+        status, _, _, raw = self.scim.patch("/Users/" + self.scim_ids[name], harness.patch_body(op))
+        assert status in (200, 204), raw
+
+    def new_key(self, name):
+        """A fresh ed25519 key pair; returns (private key path, public key line)."""
+        key = os.path.join(self.dir, "id_ed25519_entra_%s_%s" % (name, uuid.uuid4().hex[:8]))
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name + "@entra", "-f", key], check=True)
+        return key, open(key + ".pub").read().strip()
 
     def start_sshd_with_profile(self, etc_files=None):
         """sshd with Debian's own /etc/pam.d/sshd, its common-* files written by

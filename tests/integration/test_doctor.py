@@ -217,6 +217,24 @@ def test_sshd_unlimited_grace_and_methods(host):
     assert fails == ["AuthenticationMethods publickey excludes keyboard-interactive"]
 
 
+def test_sshd_keys_command(host):
+    assert statuses(host.doctor().report, "sshd-keys") == ["skip"]  # optional: not configured
+    cases = [
+        ("AuthorizedKeysCommand /usr/bin/entra-sync authorized-keys %u\nAuthorizedKeysCommandUser nobody\n", "ok",
+         "as nobody"),
+        ("AuthorizedKeysCommand /usr/bin/entra-sync authorized-keys\nAuthorizedKeysCommandUser nobody\n", "fail",
+         "does not pass the user name"),
+        ("AuthorizedKeysCommand /usr/bin/entra-sync authorized-keys %u\nAuthorizedKeysCommandUser root\n", "warn",
+         "run it as nobody"),
+        ("AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys %u\nAuthorizedKeysCommandUser nobody\n", "skip",
+         "not entra-sync"),
+    ]
+    for extra, status, words in cases:
+        host.set_sshd(GOOD_SSHD + extra)
+        (check,) = by_check(host.doctor().report, "sshd-keys")
+        assert check["status"] == status and words in check["message"], (extra, check)
+
+
 def test_broken_sshd_config_reports_sshd_error(host):
     host.set_sshd("UsePAM yes\nNoSuchOption 1\n")
     r = host.doctor()

@@ -24,6 +24,7 @@ EXPECTED = {
     "lib/%s/security/pam_entra.so" % MULTIARCH: 0o644,
     "etc/entra/entra.conf.example": 0o644,
     "lib/systemd/system/entra-syncd.service": 0o644,
+    "lib/systemd/system/entra-sessions.service": 0o644,
     "lib/systemd/system/entra-authd.service": 0o644,
     "lib/systemd/system/entra-authd.socket": 0o644,
     "usr/lib/sysusers.d/entra.conf": 0o644,
@@ -130,7 +131,8 @@ def verified_unit(destdir, name):
     for unit in [u for u in units if u.rsplit(".", 1)[0] == stem]:
         with open(os.path.join(destdir, "lib/systemd/system", unit)) as src, \
                 open(os.path.join(check_dir, unit), "w") as f:
-            f.write(src.read().replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir))
+            f.write(src.read().replace("ExecStart=/usr/sbin/", "ExecStart=%s/usr/sbin/" % destdir)
+                    .replace("ExecStart=/usr/bin/", "ExecStart=%s/usr/bin/" % destdir))
     r = subprocess.run(["systemd-analyze", "verify", check], capture_output=True, text=True,
                        env=dict(os.environ, MANPATH=os.path.join(destdir, "usr/share/man")))
     assert r.returncode == 0 and name.split(".")[0] not in r.stdout + r.stderr, r.stdout + r.stderr
@@ -163,6 +165,19 @@ def test_authd_unit_verifies_root_without_capabilities(destdir):
     assert "ExecReload" not in text  # it does not reload on SIGHUP: restart it
     # a RuntimeDirectory= would be removed when the idle broker exits, and the socket with it
     assert "RuntimeDirectory" not in text and "WantedBy=" not in text
+
+
+def test_sessions_unit_verifies_root_with_cap_kill_only(destdir):
+    """The session watcher signals other users' processes and asks logind to end sessions: root
+    with CAP_KILL alone, no network, nothing writable but its lock; it must see all of /proc."""
+    text = verified_unit(destdir, "entra-sessions.service")
+    hardening = [line for line in HARDENING if not line.startswith(("RestrictAddressFamilies", "CapabilityBounding"))]
+    for line in hardening + ["User=root\n", "CapabilityBoundingSet=CAP_KILL\n", "AmbientCapabilities=\n",
+                             "RestrictAddressFamilies=AF_UNIX\n", "PrivateNetwork=yes\n",
+                             "ReadWritePaths=/run/entra-sessions\n", "RuntimeDirectory=entra-sessions\n",
+                             "ExecStart=/usr/bin/entra-sync -c /etc/entra/entra.conf sessions --watch\n"]:
+        assert line in text, line
+    assert "\nProtectProc=" not in text and "\nProcSubset=" not in text
 
 
 def test_authd_socket_unit_verifies(destdir):

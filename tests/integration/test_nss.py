@@ -146,7 +146,7 @@ def corrupt(site, how):
     if how in ("wrong-schema", "no-tables", "directory"):
         os.unlink(path)
         if how == "wrong-schema":
-            standard_cache(site, meta={"schema_version": "2"})
+            standard_cache(site, meta={"schema_version": "99"})
         elif how == "no-tables":
             import sqlite3
             con = sqlite3.connect(path)

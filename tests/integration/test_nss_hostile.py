@@ -75,6 +75,14 @@ def altered_column(con):
     con.executescript("ALTER TABLE passwd ADD COLUMN extra TEXT")
 
 
+def ssh_keys_dropped(con):
+    con.execute("DROP TABLE ssh_keys")
+
+
+def ssh_keys_indexed(con):
+    con.execute("CREATE INDEX ssh_keys_by_key ON ssh_keys(key)")
+
+
 def timed(host, argv):
     t0 = time.monotonic()
     r = host.run(argv, timeout=30)
@@ -82,7 +90,7 @@ def timed(host, argv):
 
 
 @pytest.mark.parametrize("edit", [endless_view, endless_members, trigger, extra_table, planner_stats, extra_index,
-                                  altered_column])
+                                  altered_column, ssh_keys_dropped, ssh_keys_indexed])
 def test_schema_other_than_ours_is_refused_at_once(site, host, edit):
     rebuild(site, edit)
     for argv in (["getent", "passwd", "nosuchuser"], ["getent", "passwd", "alice"], ["getent", "group", "web-team"],

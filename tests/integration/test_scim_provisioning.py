@@ -245,7 +245,7 @@ def test_discovery_endpoints(scim):
     schemas = scim.get("/Schemas")[2]
     ids = {s["id"] for s in schemas["Resources"]}
     assert ids == {"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:core:2.0:Group",
-                   ENTERPRISE}
+                   ENTERPRISE, "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User"}
     types = scim.get("/ResourceTypes")[2]
     assert {t["endpoint"] for t in types["Resources"]} == {"/Users", "/Groups"}
 

@@ -16,6 +16,9 @@
 
 #include "common/cache_reader.h"
 #include "common/cache_schema.h"
+
+#define CACHE_STR_(x) #x
+#define CACHE_STR(x)  CACHE_STR_(x)
 #include "sync/publish/cache_writer.h"
 
 struct fixture {
@@ -50,12 +53,14 @@ static void write_cache(const struct fixture *f, const char *extra, int members)
 	unlink(f->path);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, ENTRA_CACHE_SCHEMA_SQL, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "INSERT INTO meta VALUES('schema_version', '1');"
-	                              "INSERT INTO groups VALUES('team', 300001, NULL, 's');"
-	                              "BEGIN",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "INSERT INTO meta VALUES('schema_version', '" CACHE_STR(
+	                     ENTRA_CACHE_SCHEMA_VERSION) "');"
+	                                                 "INSERT INTO groups VALUES('team', 300001, NULL, 's');"
+	                                                 "BEGIN",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_stmt *pw, *m;
 	assert_int_equal(sqlite3_prepare_v2(db,
 	                                    "INSERT INTO passwd VALUES(?1, ?2, ?2, '', '/h', '/bin/sh', '', NULL, "
@@ -136,7 +141,9 @@ static void refuses_any_other_schema(void **state)
 	    "ANALYZE",
 	    "ALTER TABLE groups ADD COLUMN x TEXT",
 	    "DROP INDEX members_by_uid",
-	    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+	    "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+	    "DROP TABLE ssh_keys",
+	    "CREATE INDEX ssh_keys_by_key ON ssh_keys(key)",
 	    "DELETE FROM meta",
 	};
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
@@ -213,7 +220,7 @@ static void refuses_a_bloated_schema_before_sqlite_reads_it(void **state)
 	write_cache(f, sql, 1);
 	assert_int_equal(open_cache(f, &c, &err, why), -1);
 	assert_int_equal(err, EIO);
-	assert_non_null(strstr(why, "not one page of its 8 objects"));
+	assert_non_null(strstr(why, "not one page of its 9 objects"));
 	assert_null(c.db);
 	assert_int_equal(c.budget, 0); /* no connection was ever made */
 }

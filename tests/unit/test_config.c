@@ -28,6 +28,7 @@ static const char *const full_config = "; example from the design\n"
                                        "home  = /home/%u\n"
                                        "shell = /bin/zsh\n"
                                        "host  = web-01\n"
+                                       "end_sessions = yes\n"
                                        "[pam]\n"
                                        "login_timeout = 90\n"
                                        "qr = no\n"
@@ -64,6 +65,7 @@ static void parses_every_section(void **state)
 	assert_int_equal(c.uid_max, 400000);
 	assert_string_equal(c.shell, "/bin/zsh");
 	assert_string_equal(c.host, "web-01");
+	assert_true(c.end_sessions);
 	assert_int_equal(c.login_timeout, 90);
 	assert_int_equal(c.qr, 0);
 	assert_int_equal(c.max_body, 2048);
@@ -97,7 +99,8 @@ static void empty_file_gives_defaults(void **state)
 	assert_int_equal(c.uid_max, 2000200000u);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.qr, -1);
-	assert_null(c.proxy); /* no proxy: direct connections, the environment's variables ignored */
+	assert_null(c.proxy);         /* no proxy: direct connections, the environment's variables ignored */
+	assert_false(c.end_sessions); /* opt-in: nobody's session ends unless the admin asks */
 	gethostname(host, sizeof(host) - 1);
 	assert_string_equal(c.host, host);
 	entra_config_free(&c);
@@ -124,6 +127,7 @@ static void rejects_bad_input(void **state)
 	expect_error("[accounts]\nuid_min = 5\n", "outside");
 	expect_error("[accounts]\nuid_min = 500000\nuid_max = 400000\n", "uid_min (500000) must be below uid_max");
 	expect_error("[accounts]\nname_format = long\n", "is not short or upn");
+	expect_error("[accounts]\nend_sessions = maybe\n", "bad.conf:2: [accounts] end_sessions");
 	expect_error("[accounts]\nshell = /bin/sh\nshell = /bin/bash\n", "bad.conf:3: [accounts] shell: set twice");
 	expect_error("[accounts]\nshell =\n", "empty value");
 	expect_error("[accounts\n", "malformed section header");

@@ -41,7 +41,7 @@ struct fx {
 	char users[MAX_IDS][64], groups[MAX_IDS][64];
 	size_t n_users, n_groups;
 	unsigned seed, first_seed;
-	size_t publishes, incremental, rows, max_accounts;
+	size_t publishes, incremental, rows, max_accounts, max_ssh_keys;
 };
 
 enum { P_STATE, P_CACHE_A, P_CACHE_B, P_PASSWD, P_GROUP, P_SCRATCH };
@@ -170,6 +170,33 @@ static void random_upn(struct fx *f, char *out, size_t len)
 		snprintf(out, len, "user%u@%s", rnd(f, 300), upn_domains[rnd(f, 2)]);
 }
 
+/* SSH keys as Entra sends them (entra-login extension): a string of lines or an array; one line
+ * with options, which the publisher refuses. */
+#define LOGIN_URN "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User"
+static const char *const ssh_key_lines[] = {
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE4cghccFrWp2YaqANY+RuEvCb7/jm7a8Wmvm13rjayN laptop",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE4cghccFrWp2YaqANY+RuEvCb7/jm7a8Wmvm13rjayN desktop",
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBIufCF69NEg9LHM8QP3tCmOrmGmeCdRRi7/"
+    "c54z7ZnGidQlw3AdQ1Y8KzFUbLefyeYIs/7L6C/GvJkYwI5mkAtc=",
+    "command=\"/bin/true\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE4cghccFrWp2YaqANY+RuEvCb7/jm7a8Wmvm13rjayN",
+};
+
+static json_t *random_ssh_keys(struct fx *f)
+{
+	size_t n = 1 + rnd(f, 3);
+	if (rnd(f, 2)) {
+		json_t *a = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(a, json_string(ssh_key_lines[rnd(f, 4)]));
+		return a;
+	}
+	char text[1024] = "";
+	for (size_t k = 0; k < n; k++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", k ? "\n" : "",
+		         ssh_key_lines[rnd(f, 4)]);
+	return json_string(text);
+}
+
 static void op_create_user(struct fx *f)
 {
 	char upn[128], path[16] = "/Users";
@@ -183,6 +210,8 @@ static void op_create_user(struct fx *f)
 	snprintf(guid, sizeof(guid), "%08x-0000-4000-8000-%012x", rnd(f, 1u << 30), rnd(f, 1u << 30));
 	if (rnd(f, 3))
 		json_object_set_new(b, "externalId", json_string(rnd(f, 4) ? guid : "mailnick"));
+	if (rnd(f, 2))
+		json_object_set_new(b, LOGIN_URN, json_pack("{s:o}", "sshPublicKey", random_ssh_keys(f)));
 	if (call(f, "POST", path, b, f->users[f->n_users]) == 201)
 		f->n_users++;
 }
@@ -232,7 +261,7 @@ static void op_user(struct fx *f)
 		return op_create_user(f);
 	size_t i = rnd(f, (unsigned)f->n_users);
 	snprintf(path, sizeof(path), "/Users/%s", f->users[i]);
-	switch (rnd(f, 12)) {
+	switch (rnd(f, 15)) {
 	case 0:
 	case 5:
 		random_upn(f, upn, sizeof(upn));
@@ -257,6 +286,17 @@ static void op_user(struct fx *f)
 	case 4:
 		if (call(f, "DELETE", path, NULL, NULL) == 204)
 			forget(f->users, &f->n_users, i);
+		break;
+	case 12:
+		call(f, "PATCH", path, patch_op("Replace", LOGIN_URN ":sshPublicKey", random_ssh_keys(f)), NULL);
+		break;
+	case 13:
+		call(f, "PATCH", path, patch_op("Remove", LOGIN_URN ":sshPublicKey", NULL), NULL);
+		break;
+	case 14:
+		call(f, "PATCH", path,
+		     patch_op("Add", NULL, json_pack("{s:{s:o}}", LOGIN_URN, "sshPublicKey", random_ssh_keys(f))),
+		     NULL);
 		break;
 	default:
 		break;
@@ -360,6 +400,7 @@ static const char *const dumps[] = {
     "SELECT * FROM groups ORDER BY gid",
     "SELECT * FROM members ORDER BY gid, uid",
     "SELECT * FROM local_members ORDER BY uid, gid",
+    "SELECT * FROM ssh_keys ORDER BY uid, n",
     "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
 };
 
@@ -399,6 +440,10 @@ static struct publish_result publish_both(struct fx *f, size_t op)
 	f->incremental += ra.incremental;
 	f->rows += ra.rows;
 	f->max_accounts = ra.accounts > f->max_accounts ? ra.accounts : f->max_accounts;
+	char *keys = table_dump(f->path[P_CACHE_A], "SELECT count(*) FROM ssh_keys");
+	size_t n_keys = strtoul(keys, NULL, 10);
+	free(keys);
+	f->max_ssh_keys = n_keys > f->max_ssh_keys ? n_keys : f->max_ssh_keys;
 	if (ra.incremental)
 		assert_int_equal(generation_of(f->path[P_CACHE_A]), before + 1);
 	else
@@ -425,9 +470,10 @@ static bool run_seed(unsigned seed, size_t ops)
 	}
 	/* Every publish after the first must have taken the incremental path. */
 	assert_int_equal(f->incremental, f->publishes - 1);
-	fprintf(stderr, "seed %u: %zu publishes (%zu incremental), %zu rows changed, up to %zu accounts\n", seed,
-	        f->publishes, f->incremental, f->rows, f->max_accounts);
-	bool busy = f->max_accounts >= 5 && f->rows >= f->publishes / 2;
+	fprintf(stderr,
+	        "seed %u: %zu publishes (%zu incremental), %zu rows changed, up to %zu accounts, %zu SSH keys\n", seed,
+	        f->publishes, f->incremental, f->rows, f->max_accounts, f->max_ssh_keys);
+	bool busy = f->max_accounts >= 5 && f->rows >= f->publishes / 2 && f->max_ssh_keys > 0;
 	fx_free(f);
 	return busy;
 }

@@ -69,7 +69,7 @@ static void test_every_schema_attribute_has_rfc_names(void **state)
 			assert_non_null(scim_uniqueness_name(a->uniqueness));
 			assert_true(a->subs == NULL || a->type == SCIM_TYPE_COMPLEX);
 		}
-	assert_int_equal(scim_schema_count, 3);
+	assert_int_equal(scim_schema_count, 4);
 	assert_true(n > 20);
 	assert_string_equal(scim_mutability_name(SCIM_WRITE_ONLY), "writeOnly");
 	assert_string_equal(scim_attr_type_name(SCIM_TYPE_DATETIME), "dateTime");

@@ -483,7 +483,7 @@ static void discovery_documents(void **state)
 	                    "oauthbearertoken");
 	json_decref(r);
 	r = call(f, "GET", "/Schemas", NULL, NULL, 200);
-	assert_int_equal(total_of(r), 3);
+	assert_int_equal(total_of(r), 4); /* User, Group, EnterpriseUser, EntraLoginUser (SSH keys) */
 	json_t *user = json_array_get(json_object_get(r, "Resources"), 0);
 	json_t *un = json_array_get(json_object_get(user, "attributes"), 0);
 	assert_string_equal(str(un, "name"), "userName");
@@ -499,6 +499,8 @@ static void discovery_documents(void **state)
 	assert_string_equal(str(ut, "endpoint"), "/Users");
 	assert_string_equal(str(json_array_get(json_object_get(ut, "schemaExtensions"), 0), "schema"),
 	                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
+	assert_string_equal(str(json_array_get(json_object_get(ut, "schemaExtensions"), 1), "schema"),
+	                    "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User");
 	json_decref(r);
 	r = call(f, "GET", "/ResourceTypes/Group", NULL, NULL, 200);
 	assert_string_equal(str(r, "endpoint"), "/Groups");

@@ -328,7 +328,10 @@ static void directory_load_small(void **state)
 	directory_free(&d);
 }
 
-/* The schema of version 1, as entra-syncd wrote it until group display names could repeat. */
+#define LOGIN_URN "urn:ietf:params:scim:schemas:extension:entra-login:2.0:User"
+
+/* The schema of version 1, as entra-syncd wrote it until group display names could repeat;
+ * its users carry SSH keys in their JSON (as a string and as an array) for migration 3. */
 static const char v1_schema[] =
     "CREATE TABLE users(id TEXT PRIMARY KEY NOT NULL, user_name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
     " external_id TEXT, display_name TEXT, active INTEGER NOT NULL DEFAULT 1, json TEXT NOT NULL,"
@@ -345,14 +348,16 @@ static const char v1_schema[] =
     "CREATE TABLE kv(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version = 1;"
     "INSERT INTO users(id, user_name, display_name, json, created, last_modified) VALUES"
-    " ('u1', 'm\xc3\xbcller@x', 'M', '{\"userName\":\"m\xc3\xbcller@x\"}', 't', 't'),"
-    " ('u2', 'M\xc3\x9cLLER@x', 'M', '{\"userName\":\"M\xc3\x9cLLER@x\"}', 't', 't');"
+    " ('u1', 'm\xc3\xbcller@x', 'M', '{\"userName\":\"m\xc3\xbcller@x\",\"" LOGIN_URN "\":"
+    "{\"sshPublicKey\":\"k1\\nk2\"}}', 't', 't'),"
+    " ('u2', 'M\xc3\x9cLLER@x', 'M', '{\"userName\":\"M\xc3\x9cLLER@x\",\"" LOGIN_URN "\":"
+    "{\"sshPublicKey\":[\"k3\",7,\"k4\"]}}', 't', 't');"
     "INSERT INTO groups(id, display_name, json, created, last_modified, version) VALUES"
     " ('g2', 'Second', '{\"displayName\":\"Second\"}', 't', 't', 7),"
     " ('g1', 'First', '{\"displayName\":\"First\"}', 't', 't', 3);"
     "INSERT INTO members VALUES ('g2', 'u1'), ('g1', 'u1'), ('g1', 'u2');";
 
-/* Version 1 -> 2: groups is rebuilt without its UNIQUE; nothing else may change on the way:
+/* Version 1 -> 3: groups is rebuilt without its UNIQUE; nothing else may change on the way:
  * memberships (a DROP with foreign keys on would cascade), rowid order, versions, and the
  * change log's triggers on groups (dropped with the table). */
 static void migration_from_v1_keeps_everything(void **state)
@@ -381,6 +386,14 @@ static void migration_from_v1_keeps_everything(void **state)
 	/* the older of two userNames equal under folding keeps the key, the other none (logged) */
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM users WHERE user_key = 'm\xc3\xbcller@x'"), 1);
 	assert_int_equal(pragma_int(db, "SELECT user_key IS NULL FROM users WHERE id = 'u2'"), 1);
+	/* version 3 took the SSH keys out of the JSON: a string as is, an array's strings a line each */
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ssh_keys FROM users ORDER BY id", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "k1\nk2");
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "k3\nk4");
+	sqlite3_finalize(q);
 	/* and the new schema takes a second group of an existing name */
 	char id[STORE_ID_LEN + 1], now[STORE_TIME_LEN];
 	json_t *g = json_pack("{s:s}", "displayName", "FIRST");
