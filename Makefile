@@ -101,11 +101,11 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SECONDS ?= 60
+# The objects of the test, tool, bench and fuzz programs are kept (make would delete them as
+# intermediates), so a rebuild compiles only what changed.
+.SECONDARY: $(call obj,$(UNIT_SRC) $(TOOL_SRC) $(BENCH_SRC) $(FUZZ_SRC))
 
 .PHONY: bench-smoke all tests deps check unit integration install clean format demo bench fuzz fuzz-build fuzz-regress layers
-# Objects of the test, tool and bench programs are kept (not deleted as intermediates), so a
-# rebuild compiles only what changed.
-.SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
