@@ -4,11 +4,11 @@
  * SIGTERM/SIGINT stop it. Signals are taken from a signalfd, blocked before any thread starts. */
 #include "authd/authd_server.h"
 #include "authd/authd_signin.h"
-#include "common/config.h"
 #include "authd/doc_memo.h"
-#include "httpc/httpc.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
+#include "httpc/httpc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -115,14 +115,14 @@ static int listen_socket(const struct entra_config *cfg, bool *own)
 }
 
 /* The HTTPS client every sign-in shares: [entra] ca_file and proxy, [pam] http_timeout. */
-static struct pe_http_client *http_client_new(const struct entra_config *cfg)
+static struct httpc_client *http_client_new(const struct entra_config *cfg)
 {
 	char err[512];
-	struct pe_http_settings settings = {.ca_file = cfg->ca_file,
-	                                    .proxy = cfg->proxy,
-	                                    .connect_timeout_ms = (long)cfg->http_timeout * 1000,
-	                                    .user_agent = "entra-authd"};
-	struct pe_http_client *http = pe_http_client_new(&settings, err, sizeof(err));
+	struct httpc_settings settings = {.ca_file = cfg->ca_file,
+	                                  .proxy = cfg->proxy,
+	                                  .connect_timeout_ms = (long)cfg->http_timeout * 1000,
+	                                  .user_agent = "entra-authd"};
+	struct httpc_client *http = httpc_client_new(&settings, err, sizeof(err));
 	if (!http)
 		entra_log(&logger, LOG_ERR, "cannot set up HTTPS: %s", err);
 	return http;
@@ -131,34 +131,34 @@ static struct pe_http_client *http_client_new(const struct entra_config *cfg)
 static int run(const struct entra_config *cfg, const struct options *o, int signal_fd)
 {
 	bool own;
-	struct pe_http_client *http = http_client_new(cfg);
+	struct httpc_client *http = http_client_new(cfg);
 	if (!http)
 		return 1;
-	struct pe_doc_memo *memo = pe_doc_memo_new();
+	struct authd_doc_memo *memo = authd_doc_memo_new();
 	int listen_fd = memo ? listen_socket(cfg, &own) : -1;
 	if (listen_fd < 0) {
-		pe_doc_memo_free(memo);
-		pe_http_client_free(http);
+		authd_doc_memo_free(memo);
+		httpc_client_free(http);
 		return 1;
 	}
 	struct authd_context ctx = {.cfg = cfg, .log = &logger, .http = http, .memo = memo};
-	const char *proxy = pe_http_client_proxy(http);
+	const char *proxy = httpc_client_proxy(http);
 	entra_log(&logger, LOG_INFO, "serving sign-ins for tenant %s on %s%s; %s%s", cfg->tenant_id, cfg->authd_socket,
 	          own ? "" : " (passed by systemd)",
 	          proxy ? "HTTPS through the proxy " : "direct HTTPS (no [entra] proxy)", proxy ? proxy : "");
-	if (sd_notify_send("READY=1"))
+	if (entra_notify_systemd("READY=1"))
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	/* Only a socket systemd holds outlives an idle exit: the next sign-in starts us again. */
 	authd_serve(&ctx, listen_fd, signal_fd, own ? 0 : o->idle_exit_s);
-	sd_notify_send("STOPPING=1");
+	entra_notify_systemd("STOPPING=1");
 	close(listen_fd);
 	if (own)
 		unlink(cfg->authd_socket);
 	int running = authd_signins_running();
 	entra_log(&logger, LOG_INFO, "stopped (%d sign-ins cut short)", running);
 	if (!running) { /* else their threads still use the client and memo: exit ends them */
-		pe_http_client_free(http);
-		pe_doc_memo_free(memo);
+		httpc_client_free(http);
+		authd_doc_memo_free(memo);
 	}
 	return 0;
 }
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	char err[256];
-	if (pe_http_global_init(err, sizeof(err))) /* before any thread starts */
+	if (httpc_global_init(err, sizeof(err))) /* before any thread starts */
 		return entra_log(&logger, LOG_ERR, "%s", err), 1;
 	if (config_read(o.config, &cfg))
 		return 1;
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 	rc = run(&cfg, &o, signal_fd);
 	if (!authd_signins_running()) {
 		entra_config_free(&cfg);
-		pe_http_global_cleanup();
+		httpc_global_cleanup();
 	}
 	return rc;
 }

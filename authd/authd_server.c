@@ -121,16 +121,16 @@ static void *connection_run(void *arg)
 static void turn_away(const struct authd_context *ctx, int fd, const char *result, const char *why)
 {
 	char err[128];
-	json_t *msg = pe_authd_answer(result, why);
+	json_t *msg = entra_authd_answer(result, why);
 	if (msg)
-		pe_authd_send(fd, msg, entra_now_ms() + 100, err, sizeof(err));
+		entra_authd_send(fd, msg, entra_now_ms() + 100, err, sizeof(err));
 	json_decref(msg);
 	close(fd);
 }
 
 static void connection_start(const struct authd_context *ctx, int fd)
 {
-	long long uid = pe_authd_peer_uid(fd);
+	long long uid = entra_authd_peer_uid(fd);
 	if (uid < 0)
 		return turn_away(ctx, fd, "not_served", "the caller's credentials cannot be read");
 	if (!slot_take((uid_t)uid)) {

@@ -2,11 +2,11 @@
 
 #include "common/clock.h"
 
-#include "common/authd_proto.h"
 #include "authd/idp_flow.h"
 #include "authd/oidc.h"
-#include "common/text_safe.h"
 #include "authd/token_verify.h"
+#include "common/authd_proto.h"
+#include "common/text_safe.h"
 
 #include <pwd.h>
 #include <stdbool.h>
@@ -28,14 +28,14 @@ struct signin {
 	uid_t caller_uid;
 	struct authd_request s;
 	char user[MAX_USER];
-	struct pe_oidc_provider provider;
-	struct pe_device_code dc;
+	struct authd_oidc_provider provider;
+	struct entra_device_code dc;
 };
 
 static void reply(struct signin *in, json_t *msg)
 {
 	char err[256];
-	if (msg && pe_authd_send(in->fd, msg, entra_now_ms() + START_WAIT_MS, err, sizeof(err)))
+	if (msg && entra_authd_send(in->fd, msg, entra_now_ms() + START_WAIT_MS, err, sizeof(err)))
 		entra_log(in->ctx->log, LOG_WARNING, "cannot answer pam_entra for %s: %s", in->user, err);
 	json_decref(msg);
 }
@@ -48,14 +48,14 @@ static bool same(const char *ours, const char *theirs, bool ignore_case)
 /* Whether pam_entra asks for the tenant, application and authority we serve; else why not. */
 static bool start_matches(const struct entra_config *cfg, const json_t *msg, char *why, size_t whylen)
 {
-	if (json_integer_value(json_object_get(msg, "v")) != PE_AUTHD_VERSION)
+	if (json_integer_value(json_object_get(msg, "v")) != ENTRA_AUTHD_VERSION)
 		return snprintf(why, whylen,
 		                "protocol version differs: install pam_entra and entra-authd from one "
 		                "release"),
 		       false;
-	if (same(cfg->tenant_id, pe_authd_field(msg, "tenant_id"), true) &&
-	    same(cfg->client_id, pe_authd_field(msg, "client_id"), true) &&
-	    same(cfg->authority, pe_authd_field(msg, "authority"), false))
+	if (same(cfg->tenant_id, entra_authd_field(msg, "tenant_id"), true) &&
+	    same(cfg->client_id, entra_authd_field(msg, "client_id"), true) &&
+	    same(cfg->authority, entra_authd_field(msg, "authority"), false))
 		return true;
 	snprintf(why, whylen,
 	         "entra-authd serves another [entra] tenant_id, client_id or authority than pam_entra's "
@@ -78,19 +78,19 @@ static bool caller_may_sign_in(uid_t caller_uid, const char *user)
 static int start_read(struct signin *in)
 {
 	char err[256], why[256];
-	json_t *msg = pe_authd_recv(in->fd, entra_now_ms() + START_WAIT_MS, err, sizeof(err));
-	const char *user = pe_authd_field(msg, "user");
+	json_t *msg = entra_authd_recv(in->fd, entra_now_ms() + START_WAIT_MS, err, sizeof(err));
+	const char *user = entra_authd_field(msg, "user");
 	int rc = -1;
 	if (!msg)
 		entra_log(in->ctx->log, LOG_DEBUG, "connection without a sign-in request: %s", err);
-	else if (strcmp(pe_authd_field(msg, "op"), "start"))
-		reply(in, pe_authd_answer("mismatch", "expected a start message"));
+	else if (strcmp(entra_authd_field(msg, "op"), "start"))
+		reply(in, entra_authd_answer("mismatch", "expected a start message"));
 	else if (!start_matches(in->ctx->cfg, msg, why, sizeof(why)))
-		reply(in, pe_authd_answer("mismatch", why)), entra_log(in->ctx->log, LOG_WARNING, "%s", why);
+		reply(in, entra_authd_answer("mismatch", why)), entra_log(in->ctx->log, LOG_WARNING, "%s", why);
 	else if (!*user || strlen(user) >= sizeof(in->user))
-		reply(in, pe_authd_answer("unavailable", "the user name is empty or too long"));
+		reply(in, entra_authd_answer("unavailable", "the user name is empty or too long"));
 	else if (!caller_may_sign_in(in->caller_uid, user))
-		reply(in, pe_authd_answer("not_served", "a caller that is not root is signed in only as itself")),
+		reply(in, entra_authd_answer("not_served", "a caller that is not root is signed in only as itself")),
 		    entra_log(in->ctx->log, LOG_NOTICE, "refused a sign-in for another account from uid %lu",
 		              (unsigned long)in->caller_uid);
 	else
@@ -99,7 +99,7 @@ static int start_read(struct signin *in)
 	return rc;
 }
 
-static json_t *code_answer(const struct pe_device_code *dc)
+static json_t *code_answer(const struct entra_device_code *dc)
 {
 	json_t *msg = json_pack("{s:s, s:s, s:s, s:I, s:I}", "result", "code", "user_code", dc->user_code,
 	                        "verification_uri", dc->verification_uri, "expires_in", (json_int_t)dc->expires_in,
@@ -125,14 +125,15 @@ static void token_answer(struct signin *in, const char *id_token)
 {
 	char reason[512] = "";
 	json_t *claims;
-	int rc = pe_token_verify(&in->s, &in->provider, id_token, &claims, reason, sizeof(reason));
+	int rc = authd_token_verify(&in->s, &in->provider, id_token, &claims, reason, sizeof(reason));
 	if (rc == AUTHD_OK) {
 		reply(in, signed_in_answer(claims));
 	} else if (rc == AUTHD_REFUSED) {
 		entra_log(in->ctx->log, LOG_NOTICE, "refusing sign-in of %s: %s", in->user, reason);
-		reply(in, pe_authd_answer("refused", reason));
+		reply(in, entra_authd_answer("refused", reason));
 	} else {
-		reply(in, pe_authd_answer("unavailable", "the signing keys cannot be fetched: see entra-authd's log"));
+		reply(in,
+		      entra_authd_answer("unavailable", "the signing keys cannot be fetched: see entra-authd's log"));
 	}
 	json_decref(claims);
 }
@@ -144,7 +145,7 @@ static bool poll_once(struct signin *in, long long *interval_ms, long long *last
 	char *id_token = NULL;
 	if (*last_poll)
 		authd_sleep_ms(&in->s, *last_poll + *interval_ms - entra_now_ms());
-	enum authd_poll_result res = pe_token_poll(&in->s, &in->provider, &in->dc, &id_token);
+	enum authd_poll_result res = authd_token_poll(&in->s, &in->provider, &in->dc, &id_token);
 	*last_poll = entra_now_ms();
 	switch (res) {
 	case AUTHD_POLL_PENDING:
@@ -161,10 +162,11 @@ static bool poll_once(struct signin *in, long long *interval_ms, long long *last
 		return false;
 	case AUTHD_POLL_UNAVAILABLE:
 		reply(in,
-		      pe_authd_answer("unavailable", "the token endpoint cannot be reached: see entra-authd's log"));
+		      entra_authd_answer("unavailable", "the token endpoint cannot be reached: see entra-authd's log"));
 		return false;
 	default:
-		reply(in, pe_authd_answer("refused", "the token request failed or was refused: see entra-authd's log"));
+		reply(in,
+		      entra_authd_answer("refused", "the token request failed or was refused: see entra-authd's log"));
 		return false;
 	}
 }
@@ -174,8 +176,8 @@ static void poll_loop(struct signin *in)
 	long long interval_ms = in->dc.interval * 1000, last_poll = 0;
 	char err[256];
 	for (;;) {
-		json_t *msg = pe_authd_recv(in->fd, in->s.deadline_ms, err, sizeof(err));
-		bool poll = msg && !strcmp(pe_authd_field(msg, "op"), "poll");
+		json_t *msg = entra_authd_recv(in->fd, in->s.deadline_ms, err, sizeof(err));
+		bool poll = msg && !strcmp(entra_authd_field(msg, "op"), "poll");
 		json_decref(msg);
 		if (!poll || authd_remaining_ms(&in->s) <= 0 || !poll_once(in, &interval_ms, &last_poll))
 			return;
@@ -184,12 +186,12 @@ static void poll_loop(struct signin *in)
 
 static void flow(struct signin *in)
 {
-	if (pe_oidc_discover(&in->s, &in->provider)) {
-		reply(in, pe_authd_answer("unavailable", "OpenID discovery failed: see entra-authd's log"));
+	if (authd_oidc_discover(&in->s, &in->provider)) {
+		reply(in, entra_authd_answer("unavailable", "OpenID discovery failed: see entra-authd's log"));
 		return;
 	}
-	if (pe_device_code_request(&in->s, &in->provider, &in->dc) != AUTHD_OK) {
-		reply(in, pe_authd_answer("unavailable", "the device code request failed: see entra-authd's log"));
+	if (authd_device_code_request(&in->s, &in->provider, &in->dc) != AUTHD_OK) {
+		reply(in, entra_authd_answer("unavailable", "the device code request failed: see entra-authd's log"));
 		return;
 	}
 	long long code_deadline = entra_now_ms() + in->dc.expires_in * 1000;
@@ -211,6 +213,6 @@ void authd_signin_serve(const struct authd_context *ctx, int fd, uid_t caller_ui
 	in.s.http = ctx->http;
 	in.s.memo = ctx->memo;
 	flow(&in);
-	pe_device_code_free(&in.dc);
-	pe_oidc_provider_free(&in.provider);
+	entra_device_code_free(&in.dc);
+	authd_oidc_provider_free(&in.provider);
 }

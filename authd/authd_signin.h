@@ -8,15 +8,15 @@
 
 #include <sys/types.h>
 
-struct pe_http_client;
-struct pe_doc_memo;
+struct httpc_client;
+struct authd_doc_memo;
 
 /* Read-only after start-up: shared by every sign-in thread. */
 struct authd_context {
 	const struct entra_config *cfg;
 	const struct entra_logger *log;
-	struct pe_http_client *http; /* libcurl with warm connections, trust and proxy (thread-safe) */
-	struct pe_doc_memo *memo;    /* parsed discovery and JWKS documents (thread-safe) */
+	struct httpc_client *http;   /* libcurl with warm connections, trust and proxy (thread-safe) */
+	struct authd_doc_memo *memo; /* parsed discovery and JWKS documents (thread-safe) */
 };
 
 /* Serves one connection from a process running as CALLER_UID until the sign-in ends or the

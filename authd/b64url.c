@@ -20,7 +20,7 @@ static int sextet(unsigned char c)
 	return -1;
 }
 
-int pe_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
+int authd_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -55,7 +55,7 @@ bad:
 	return -1;
 }
 
-char *pe_b64url_encode(const unsigned char *in, size_t len)
+char *authd_b64url_encode(const unsigned char *in, size_t len)
 {
 	char *s = malloc(len / 3 * 4 + 5);
 	if (!s)

@@ -10,14 +10,14 @@ struct memo_slot {
 	time_t fetched_at;
 };
 
-struct pe_doc_memo {
+struct authd_doc_memo {
 	pthread_mutex_t lock;
-	struct memo_slot slots[PE_DOC_MEMO_SLOTS];
+	struct memo_slot slots[AUTHD_DOC_MEMO_SLOTS];
 };
 
-struct pe_doc_memo *pe_doc_memo_new(void)
+struct authd_doc_memo *authd_doc_memo_new(void)
 {
-	struct pe_doc_memo *memo = calloc(1, sizeof(*memo));
+	struct authd_doc_memo *memo = calloc(1, sizeof(*memo));
 	if (memo && pthread_mutex_init(&memo->lock, NULL)) {
 		free(memo);
 		return NULL;
@@ -32,25 +32,25 @@ static void slot_clear(struct memo_slot *slot)
 	memset(slot, 0, sizeof(*slot));
 }
 
-void pe_doc_memo_free(struct pe_doc_memo *memo)
+void authd_doc_memo_free(struct authd_doc_memo *memo)
 {
 	if (!memo)
 		return;
-	for (size_t i = 0; i < PE_DOC_MEMO_SLOTS; i++)
+	for (size_t i = 0; i < AUTHD_DOC_MEMO_SLOTS; i++)
 		slot_clear(&memo->slots[i]);
 	pthread_mutex_destroy(&memo->lock);
 	free(memo);
 }
 
-static struct memo_slot *slot_find(struct pe_doc_memo *memo, const char *url)
+static struct memo_slot *slot_find(struct authd_doc_memo *memo, const char *url)
 {
-	for (size_t i = 0; i < PE_DOC_MEMO_SLOTS; i++)
+	for (size_t i = 0; i < AUTHD_DOC_MEMO_SLOTS; i++)
 		if (memo->slots[i].url && !strcmp(memo->slots[i].url, url))
 			return &memo->slots[i];
 	return NULL;
 }
 
-json_t *pe_doc_memo_get(struct pe_doc_memo *memo, const char *url, long ttl)
+json_t *authd_doc_memo_get(struct authd_doc_memo *memo, const char *url, long ttl)
 {
 	json_t *doc = NULL;
 	time_t now = time(NULL);
@@ -63,12 +63,12 @@ json_t *pe_doc_memo_get(struct pe_doc_memo *memo, const char *url, long ttl)
 	return doc;
 }
 
-static struct memo_slot *slot_for(struct pe_doc_memo *memo, const char *url)
+static struct memo_slot *slot_for(struct authd_doc_memo *memo, const char *url)
 {
 	struct memo_slot *slot = slot_find(memo, url), *oldest = &memo->slots[0];
 	if (slot)
 		return slot;
-	for (size_t i = 0; i < PE_DOC_MEMO_SLOTS; i++) {
+	for (size_t i = 0; i < AUTHD_DOC_MEMO_SLOTS; i++) {
 		if (!memo->slots[i].url)
 			return &memo->slots[i];
 		if (memo->slots[i].fetched_at < oldest->fetched_at)
@@ -77,7 +77,7 @@ static struct memo_slot *slot_for(struct pe_doc_memo *memo, const char *url)
 	return oldest;
 }
 
-void pe_doc_memo_put(struct pe_doc_memo *memo, const char *url, json_t *doc, time_t fetched_at)
+void authd_doc_memo_put(struct authd_doc_memo *memo, const char *url, json_t *doc, time_t fetched_at)
 {
 	char *copy = strdup(url);
 	if (!copy)
@@ -89,7 +89,7 @@ void pe_doc_memo_put(struct pe_doc_memo *memo, const char *url, json_t *doc, tim
 	pthread_mutex_unlock(&memo->lock);
 }
 
-void pe_doc_memo_forget(struct pe_doc_memo *memo, const char *url)
+void authd_doc_memo_forget(struct authd_doc_memo *memo, const char *url)
 {
 	pthread_mutex_lock(&memo->lock);
 	struct memo_slot *slot = slot_find(memo, url);

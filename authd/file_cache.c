@@ -15,7 +15,7 @@ static int trusted(const struct stat *sb)
 	return sb->st_uid == geteuid() && !(sb->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-int pe_cache_dir_ready(const char *dir, char *err, size_t errlen)
+int authd_cache_dir_ready(const char *dir, char *err, size_t errlen)
 {
 	struct stat sb;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -37,7 +37,7 @@ static int path_join(char *out, size_t outlen, const char *dir, const char *name
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-long pe_cache_age(const char *dir, const char *name)
+long authd_cache_age(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct stat sb;
@@ -47,7 +47,7 @@ long pe_cache_age(const char *dir, const char *name)
 	return now >= sb.st_mtime ? (long)(now - sb.st_mtime) : 0;
 }
 
-char *pe_cache_read(const char *dir, const char *name, long max_age, size_t max_len)
+char *authd_cache_read(const char *dir, const char *name, long max_age, size_t max_len)
 {
 	char path[PATH_MAX];
 	struct stat sb;
@@ -94,7 +94,7 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int pe_cache_write(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen)
+int authd_cache_write(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	if (path_join(path, sizeof(path), dir, name) ||

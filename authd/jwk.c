@@ -21,7 +21,7 @@ static BIGNUM *jwk_bignum(const json_t *jwk, const char *field, size_t max_bytes
 		snprintf(reason, reasonlen, "JWK has no '%s'", field);
 		return NULL;
 	}
-	if (pe_b64url_decode(text, strlen(text), &raw, &len) || len == 0 || len > max_bytes) {
+	if (authd_b64url_decode(text, strlen(text), &raw, &len) || len == 0 || len > max_bytes) {
 		free(raw);
 		snprintf(reason, reasonlen, "JWK '%s' is not valid base64url of a sane size", field);
 		return NULL;
@@ -63,7 +63,7 @@ static EVP_PKEY *rsa_key_from_bignums(const BIGNUM *n, const BIGNUM *e)
 	return pkey;
 }
 
-EVP_PKEY *pe_jwk_rsa_public_key(const json_t *jwk, char *reason, size_t reasonlen)
+EVP_PKEY *authd_jwk_rsa_public_key(const json_t *jwk, char *reason, size_t reasonlen)
 {
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *n = NULL, *e = NULL;
@@ -76,9 +76,9 @@ EVP_PKEY *pe_jwk_rsa_public_key(const json_t *jwk, char *reason, size_t reasonle
 	if (!(n = jwk_bignum(jwk, "n", JWK_MAX_MODULUS_BYTES, reason, reasonlen)) ||
 	    !(e = jwk_bignum(jwk, "e", 8, reason, reasonlen)))
 		goto out;
-	if (BN_num_bits(n) < PE_JWT_MIN_RSA_BITS) {
+	if (BN_num_bits(n) < AUTHD_JWT_MIN_RSA_BITS) {
 		snprintf(reason, reasonlen, "JWK modulus has %d bits, at least %d are required", BN_num_bits(n),
-		         PE_JWT_MIN_RSA_BITS);
+		         AUTHD_JWT_MIN_RSA_BITS);
 		goto out;
 	}
 	if (!BN_is_odd(e) || BN_num_bits(e) < 2 || BN_num_bits(e) > 33) {

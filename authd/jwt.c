@@ -12,7 +12,7 @@ static json_t *decode_json_part(const char *text, size_t len)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
-	if (pe_b64url_decode(text, len, &raw, &rawlen))
+	if (authd_b64url_decode(text, len, &raw, &rawlen))
 		return NULL;
 	/* Duplicate member names are refused: two parsers must never see two different tokens. */
 	json_t *value = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
@@ -24,47 +24,47 @@ static json_t *decode_json_part(const char *text, size_t len)
 	return value;
 }
 
-static int header_check(struct pe_jwt *jwt, char *reason, size_t reasonlen)
+static int header_check(struct authd_jwt *jwt, char *reason, size_t reasonlen)
 {
 	const char *alg = json_string_value(json_object_get(jwt->header, "alg"));
 	if (!alg || strcmp(alg, "RS256"))
 		return snprintf(reason, reasonlen, "token alg is '%s', only RS256 is accepted", alg ? alg : "(none)"),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	if (json_object_get(jwt->header, "crit"))
 		return snprintf(reason, reasonlen, "token header has 'crit' extensions, none are understood"),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	jwt->kid = json_string_value(json_object_get(jwt->header, "kid"));
 	if (!jwt->kid || !*jwt->kid)
-		return snprintf(reason, reasonlen, "token header has no kid"), PE_JWT_REFUSED;
-	return PE_JWT_OK;
+		return snprintf(reason, reasonlen, "token header has no kid"), AUTHD_JWT_REFUSED;
+	return AUTHD_JWT_OK;
 }
 
-int pe_jwt_parse(const char *token, struct pe_jwt *jwt, char *reason, size_t reasonlen)
+int authd_jwt_parse(const char *token, struct authd_jwt *jwt, char *reason, size_t reasonlen)
 {
 	memset(jwt, 0, sizeof(*jwt));
-	size_t len = strnlen(token, PE_JWT_MAX_LEN + 1);
-	if (len > PE_JWT_MAX_LEN)
-		return snprintf(reason, reasonlen, "token longer than %d bytes", PE_JWT_MAX_LEN), PE_JWT_REFUSED;
+	size_t len = strnlen(token, AUTHD_JWT_MAX_LEN + 1);
+	if (len > AUTHD_JWT_MAX_LEN)
+		return snprintf(reason, reasonlen, "token longer than %d bytes", AUTHD_JWT_MAX_LEN), AUTHD_JWT_REFUSED;
 	const char *dot1 = memchr(token, '.', len);
 	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
 	if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
-		return snprintf(reason, reasonlen, "token is not three dot-separated parts"), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token is not three dot-separated parts"), AUTHD_JWT_REFUSED;
 	if (!(jwt->header = decode_json_part(token, (size_t)(dot1 - token))))
-		return snprintf(reason, reasonlen, "token header is not base64url JSON"), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token header is not base64url JSON"), AUTHD_JWT_REFUSED;
 	if (header_check(jwt, reason, reasonlen))
-		return PE_JWT_REFUSED;
+		return AUTHD_JWT_REFUSED;
 	if (!(jwt->claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1))))
-		return snprintf(reason, reasonlen, "token payload is not base64url JSON"), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token payload is not base64url JSON"), AUTHD_JWT_REFUSED;
 	const char *sig = dot2 + 1;
-	if (!*sig || pe_b64url_decode(sig, len - (size_t)(sig - token), &jwt->sig, &jwt->sig_len))
-		return snprintf(reason, reasonlen, "token signature is missing or not base64url"), PE_JWT_REFUSED;
+	if (!*sig || authd_b64url_decode(sig, len - (size_t)(sig - token), &jwt->sig, &jwt->sig_len))
+		return snprintf(reason, reasonlen, "token signature is missing or not base64url"), AUTHD_JWT_REFUSED;
 	jwt->signing_input_len = (size_t)(dot2 - token);
 	if (!(jwt->signing_input = strndup(token, jwt->signing_input_len)))
-		return snprintf(reason, reasonlen, "out of memory"), PE_JWT_REFUSED;
-	return PE_JWT_OK;
+		return snprintf(reason, reasonlen, "out of memory"), AUTHD_JWT_REFUSED;
+	return AUTHD_JWT_OK;
 }
 
-void pe_jwt_free(struct pe_jwt *jwt)
+void authd_jwt_free(struct authd_jwt *jwt)
 {
 	json_decref(jwt->header);
 	json_decref(jwt->claims);
@@ -73,15 +73,14 @@ void pe_jwt_free(struct pe_jwt *jwt)
 	memset(jwt, 0, sizeof(*jwt));
 }
 
-const json_t *pe_jwks_find(const json_t *jwks, const char *kid)
+const json_t *authd_jwks_find(const json_t *jwks, const char *kid)
 {
 	const json_t *keys = json_object_get(jwks, "keys");
 	size_t i;
 	const json_t *key;
 	if (!json_is_array(keys))
 		return NULL;
-	json_array_foreach(keys, i, key)
-	{
+	json_array_foreach(keys, i, key) {
 		const char *k = json_string_value(json_object_get(key, "kid"));
 		if (k && !strcmp(k, kid))
 			return key;
@@ -89,7 +88,7 @@ const json_t *pe_jwks_find(const json_t *jwks, const char *kid)
 	return NULL;
 }
 
-static int rs256_verify(EVP_PKEY *pkey, const struct pe_jwt *jwt)
+static int rs256_verify(EVP_PKEY *pkey, const struct authd_jwt *jwt)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok = md && (size_t)EVP_PKEY_get_size(pkey) == jwt->sig_len &&
@@ -100,20 +99,21 @@ static int rs256_verify(EVP_PKEY *pkey, const struct pe_jwt *jwt)
 	return ok;
 }
 
-int pe_jwt_verify_signature(const struct pe_jwt *jwt, const json_t *jwks, char *reason, size_t reasonlen)
+int authd_jwt_verify_signature(const struct authd_jwt *jwt, const json_t *jwks, char *reason, size_t reasonlen)
 {
-	const json_t *jwk = pe_jwks_find(jwks, jwt->kid);
+	const json_t *jwk = authd_jwks_find(jwks, jwt->kid);
 	if (!jwk)
 		return snprintf(reason, reasonlen, "token kid '%.64s' is not in the JWKS", jwt->kid),
-		       PE_JWT_UNKNOWN_KID;
+		       AUTHD_JWT_UNKNOWN_KID;
 	char why[200] = "";
-	EVP_PKEY *pkey = pe_jwk_rsa_public_key(jwk, why, sizeof(why));
+	EVP_PKEY *pkey = authd_jwk_rsa_public_key(jwk, why, sizeof(why));
 	if (!pkey)
-		return snprintf(reason, reasonlen, "signing key '%.64s' unusable: %s", jwt->kid, why), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "signing key '%.64s' unusable: %s", jwt->kid, why),
+		       AUTHD_JWT_REFUSED;
 	int ok = rs256_verify(pkey, jwt);
 	EVP_PKEY_free(pkey);
 	if (!ok)
 		return snprintf(reason, reasonlen, "token signature does not verify with key '%.64s'", jwt->kid),
-		       PE_JWT_REFUSED;
-	return PE_JWT_OK;
+		       AUTHD_JWT_REFUSED;
+	return AUTHD_JWT_OK;
 }

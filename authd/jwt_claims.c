@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-char *pe_issuer_expected(const char *discovery_issuer, const char *tenant_id)
+char *authd_issuer_expected(const char *discovery_issuer, const char *tenant_id)
 {
 	static const char placeholder[] = "{tenantid}";
 	const size_t plen = sizeof(placeholder) - 1, tlen = strlen(tenant_id);
@@ -44,30 +44,31 @@ static int numeric_date(const json_t *claims, const char *name, long long *out)
 	return 0;
 }
 
-static int times_check(const json_t *claims, const struct pe_jwt_expect *ex, char *reason, size_t reasonlen)
+static int times_check(const json_t *claims, const struct authd_jwt_expect *ex, char *reason, size_t reasonlen)
 {
 	long long exp, iat, nbf, now = (long long)ex->now;
 	if (numeric_date(claims, "exp", &exp))
-		return snprintf(reason, reasonlen, "token has no numeric exp"), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token has no numeric exp"), AUTHD_JWT_REFUSED;
 	if (numeric_date(claims, "iat", &iat))
-		return snprintf(reason, reasonlen, "token has no numeric iat"), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token has no numeric iat"), AUTHD_JWT_REFUSED;
 	if (exp <= now - ex->leeway)
-		return snprintf(reason, reasonlen, "token expired %lld s ago", now - exp), PE_JWT_REFUSED;
+		return snprintf(reason, reasonlen, "token expired %lld s ago", now - exp), AUTHD_JWT_REFUSED;
 	if (iat > now + ex->leeway)
 		return snprintf(reason, reasonlen, "token iat is %lld s in the future (check the clock)", iat - now),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	if (json_object_get(claims, "nbf")) {
 		if (numeric_date(claims, "nbf", &nbf))
-			return snprintf(reason, reasonlen, "token nbf is not a number"), PE_JWT_REFUSED;
+			return snprintf(reason, reasonlen, "token nbf is not a number"), AUTHD_JWT_REFUSED;
 		if (nbf > now + ex->leeway)
 			return snprintf(reason, reasonlen,
 			                "token not valid before %lld s from now (nbf; check the clock)", nbf - now),
-			       PE_JWT_REFUSED;
+			       AUTHD_JWT_REFUSED;
 	}
-	return PE_JWT_OK;
+	return AUTHD_JWT_OK;
 }
 
-int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex, char *reason, size_t reasonlen)
+int authd_jwt_check_claims(const struct authd_jwt *jwt, const struct authd_jwt_expect *ex, char *reason,
+                           size_t reasonlen)
 {
 	const json_t *c = jwt->claims;
 	const char *iss = json_string_value(json_object_get(c, "iss"));
@@ -75,14 +76,14 @@ int pe_jwt_check_claims(const struct pe_jwt *jwt, const struct pe_jwt_expect *ex
 	if (!iss || strcmp(iss, ex->issuer))
 		return snprintf(reason, reasonlen, "token iss '%.128s' is not the expected '%.128s'",
 		                iss ? iss : "(none)", ex->issuer),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	if (!entra_audience_matches(json_object_get(c, "aud"), ex->client_id))
 		return snprintf(reason, reasonlen, "token aud is not this client_id %.64s", ex->client_id),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	/* Tenant ids are GUIDs; their case carries no meaning. */
 	if (!tid || strcasecmp(tid, ex->tenant_id))
 		return snprintf(reason, reasonlen, "token tid '%.64s' is not the configured tenant %.64s",
 		                tid ? tid : "(none)", ex->tenant_id),
-		       PE_JWT_REFUSED;
+		       AUTHD_JWT_REFUSED;
 	return times_check(c, ex, reason, reasonlen);
 }

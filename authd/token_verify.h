@@ -10,7 +10,7 @@
 /* Signature and claims of ID_TOKEN (iss, aud, tid, exp, nbf, iat). AUTHD_OK with *CLAIMS (a
  * new reference); AUTHD_REFUSED with REASON; AUTHD_UNAVAILABLE when the signing keys cannot be
  * fetched (logged). */
-int pe_token_verify(struct authd_request *s, const struct pe_oidc_provider *provider, const char *id_token,
-                    json_t **claims, char *reason, size_t reasonlen);
+int authd_token_verify(struct authd_request *s, const struct authd_oidc_provider *provider, const char *id_token,
+                       json_t **claims, char *reason, size_t reasonlen);
 
 #endif

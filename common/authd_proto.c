@@ -1,6 +1,7 @@
 #include "common/authd_proto.h"
 
 #include "common/clock.h"
+#include "common/errmsg.h"
 #include "common/text_safe.h"
 
 #include <errno.h>
@@ -15,18 +16,17 @@ static int wait_ready(int fd, short events, long long deadline_ms, char *err, si
 	int ready = entra_wait_fd(fd, events, deadline_ms);
 	if (ready > 0)
 		return 0;
-	snprintf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
-	return -1;
+	return entra_errf(err, errlen, "%s", ready == 0 ? "timed out" : strerror(errno));
 }
 
-int pe_authd_send(int fd, const json_t *msg, long long deadline_ms, char *err, size_t errlen)
+int entra_authd_send(int fd, const json_t *msg, long long deadline_ms, char *err, size_t errlen)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
 	int rc = -1;
 	if (!text)
 		snprintf(err, errlen, "out of memory");
-	else if (strlen(text) > PE_AUTHD_MAX_MESSAGE)
-		snprintf(err, errlen, "message longer than %d bytes", PE_AUTHD_MAX_MESSAGE);
+	else if (strlen(text) > ENTRA_AUTHD_MAX_MESSAGE)
+		snprintf(err, errlen, "message longer than %d bytes", ENTRA_AUTHD_MAX_MESSAGE);
 	else if (!wait_ready(fd, POLLOUT, deadline_ms, err, errlen)) {
 		ssize_t n;
 		do
@@ -51,23 +51,23 @@ static json_t *object_parse(const char *text, size_t len, char *err, size_t errl
 	return NULL;
 }
 
-json_t *pe_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
+json_t *entra_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
 {
-	char *buf = malloc(PE_AUTHD_MAX_MESSAGE + 1);
+	char *buf = malloc(ENTRA_AUTHD_MAX_MESSAGE + 1);
 	json_t *msg = NULL;
 	if (!buf)
 		return snprintf(err, errlen, "out of memory"), NULL;
 	if (!wait_ready(fd, POLLIN, deadline_ms, err, errlen)) {
 		ssize_t n;
 		do /* MSG_TRUNC: the datagram's real length, so an oversized message is refused, not cut */
-			n = recv(fd, buf, PE_AUTHD_MAX_MESSAGE + 1, MSG_DONTWAIT | MSG_TRUNC);
+			n = recv(fd, buf, ENTRA_AUTHD_MAX_MESSAGE + 1, MSG_DONTWAIT | MSG_TRUNC);
 		while (n < 0 && errno == EINTR);
 		if (n == 0)
 			snprintf(err, errlen, "closed");
 		else if (n < 0)
 			snprintf(err, errlen, "%s", strerror(errno));
-		else if (n > PE_AUTHD_MAX_MESSAGE)
-			snprintf(err, errlen, "message longer than %d bytes", PE_AUTHD_MAX_MESSAGE);
+		else if (n > ENTRA_AUTHD_MAX_MESSAGE)
+			snprintf(err, errlen, "message longer than %d bytes", ENTRA_AUTHD_MAX_MESSAGE);
 		else
 			msg = object_parse(buf, (size_t)n, err, errlen);
 	}
@@ -75,20 +75,20 @@ json_t *pe_authd_recv(int fd, long long deadline_ms, char *err, size_t errlen)
 	return msg;
 }
 
-const char *pe_authd_field(const json_t *msg, const char *name)
+const char *entra_authd_field(const json_t *msg, const char *name)
 {
 	const char *v = json_string_value(json_object_get(msg, name));
 	return v ? v : "";
 }
 
-json_t *pe_authd_answer(const char *result, const char *why)
+json_t *entra_authd_answer(const char *result, const char *why)
 {
-	char cut[PE_AUTHD_MAX_WHY + 1]; /* printable ASCII: a cut can never split a UTF-8 sequence */
+	char cut[ENTRA_AUTHD_MAX_WHY + 1]; /* printable ASCII: a cut can never split a UTF-8 sequence */
 	entra_text_printable(cut, sizeof(cut), why);
 	return json_pack("{s:s, s:s}", "result", result, "why", cut);
 }
 
-long long pe_authd_peer_uid(int fd)
+long long entra_authd_peer_uid(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);

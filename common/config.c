@@ -1,6 +1,7 @@
 /* INI parser for entra.conf. Table driven: every accepted key is one row below, so an
  * unknown key, a bad value or a duplicate is an error naming file, line and key. */
 #include "common/config.h"
+#include "common/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -99,10 +100,8 @@ static int fail(struct parser *p, const char *key, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (key)
-		snprintf(p->err, p->errlen, "%s:%u: [%s] %s: %s", p->file, p->line, p->section, key, msg);
-	else
-		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
-	return -1;
+		return entra_errf(p->err, p->errlen, "%s:%u: [%s] %s: %s", p->file, p->line, p->section, key, msg);
+	return entra_errf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
 }
 
 static char *trim(char *s)
@@ -452,8 +451,7 @@ int entra_config_load(const char *path, struct entra_config *cfg, char *err, siz
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		memset(cfg, 0, sizeof(*cfg));
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
+		return entra_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	}
 	char *text = malloc(CONFIG_MAX_BYTES + 1);
 	size_t n = text ? fread(text, 1, CONFIG_MAX_BYTES + 1, f) : 0;

@@ -68,34 +68,35 @@ static json_t *json_object_load(const char *body, size_t len, char *why, size_t 
 	return NULL;
 }
 
-int pe_device_code_from_json(json_t *doc, bool need_device_code, struct pe_device_code *dc, char *why, size_t whylen)
+int entra_device_code_from_json(json_t *doc, bool need_device_code, struct entra_device_code *dc, char *why,
+                                size_t whylen)
 {
 	char ignored[128];
 	memset(dc, 0, sizeof(*dc));
 	dc->doc = doc;
-	dc->device_code = bounded_string(doc, "device_code", PE_DEVICE_CODE_MAX, why, whylen);
+	dc->device_code = bounded_string(doc, "device_code", ENTRA_DEVICE_CODE_MAX, why, whylen);
 	if ((!dc->device_code && need_device_code) ||
-	    !(dc->user_code = bounded_string(doc, "user_code", PE_USER_CODE_MAX, why, whylen)) ||
-	    !(dc->verification_uri = bounded_string(doc, "verification_uri", PE_URI_MAX, why, whylen))) {
-		pe_device_code_free(dc);
+	    !(dc->user_code = bounded_string(doc, "user_code", ENTRA_USER_CODE_MAX, why, whylen)) ||
+	    !(dc->verification_uri = bounded_string(doc, "verification_uri", ENTRA_URI_MAX, why, whylen))) {
+		entra_device_code_free(dc);
 		return -1;
 	}
 	dc->verification_uri_complete =
-	    bounded_string(doc, "verification_uri_complete", PE_URI_MAX, ignored, sizeof(ignored));
+	    bounded_string(doc, "verification_uri_complete", ENTRA_URI_MAX, ignored, sizeof(ignored));
 	json_t *expires = json_object_get(doc, "expires_in"), *interval = json_object_get(doc, "interval");
 	dc->expires_in = json_is_integer(expires) ? clamp(json_integer_value(expires), 1, 3600) : 900;
 	dc->interval = json_is_integer(interval) ? clamp(json_integer_value(interval), 1, 60) : 5;
 	return 0;
 }
 
-int pe_device_code_parse(const char *body, size_t len, struct pe_device_code *dc, char *why, size_t whylen)
+int entra_device_code_parse(const char *body, size_t len, struct entra_device_code *dc, char *why, size_t whylen)
 {
 	memset(dc, 0, sizeof(*dc));
 	json_t *doc = json_object_load(body, len, why, whylen);
-	return doc ? pe_device_code_from_json(doc, true, dc, why, whylen) : -1;
+	return doc ? entra_device_code_from_json(doc, true, dc, why, whylen) : -1;
 }
 
-void pe_device_code_free(struct pe_device_code *dc)
+void entra_device_code_free(struct entra_device_code *dc)
 {
 	json_decref(dc->doc);
 	memset(dc, 0, sizeof(*dc));

@@ -14,9 +14,8 @@ struct entra_logger {
 	bool to_syslog;
 };
 
-void entra_log(const struct entra_logger *lg, int priority, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void entra_log(const struct entra_logger *lg, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void entra_vlog(const struct entra_logger *lg, int priority, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int sd_notify_send(const char *state)
+int entra_notify_systemd(const char *state)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sun;

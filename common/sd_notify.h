@@ -4,6 +4,6 @@
 #define ENTRA_SD_NOTIFY_H
 
 /* Sends STATE (e.g. "READY=1"). 0 sent or nothing to do, -1 on error (errno set). */
-int sd_notify_send(const char *state);
+int entra_notify_systemd(const char *state);
 
 #endif

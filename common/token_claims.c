@@ -8,7 +8,8 @@ bool entra_audience_matches(const json_t *aud, const char *client_id)
 	const json_t *item;
 	if (json_is_string(aud))
 		return !strcmp(json_string_value(aud), client_id);
-	json_array_foreach(aud, i,
-	                   item) if (json_is_string(item) && !strcmp(json_string_value(item), client_id)) return true;
+	json_array_foreach(aud, i, item)
+		if (json_is_string(item) && !strcmp(json_string_value(item), client_id))
+			return true;
 	return false;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pe_http_global_init(char *err, size_t errlen)
+int httpc_global_init(char *err, size_t errlen)
 {
 	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
@@ -14,7 +14,7 @@ int pe_http_global_init(char *err, size_t errlen)
 	return 0;
 }
 
-void pe_http_global_cleanup(void)
+void httpc_global_cleanup(void)
 {
 	curl_global_cleanup();
 }
@@ -22,17 +22,17 @@ void pe_http_global_cleanup(void)
 /* One mutex per kind of shared data, as curl_share_setopt(3) asks. */
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userp)
 {
-	struct pe_http_client *c = userp;
+	struct httpc_client *c = userp;
 	pthread_mutex_lock(&c->share_locks[data]);
 }
 
 static void share_unlock(CURL *h, curl_lock_data data, void *userp)
 {
-	struct pe_http_client *c = userp;
+	struct httpc_client *c = userp;
 	pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-static int share_new(struct pe_http_client *c)
+static int share_new(struct httpc_client *c)
 {
 	if (!(c->share = curl_share_init()))
 		return -1;
@@ -48,9 +48,9 @@ static int share_new(struct pe_http_client *c)
 	return rc == CURLSHE_OK ? 0 : -1;
 }
 
-static struct pe_http_client *client_alloc(void)
+static struct httpc_client *client_alloc(void)
 {
-	struct pe_http_client *c = calloc(1, sizeof(*c));
+	struct httpc_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -60,13 +60,13 @@ static struct pe_http_client *client_alloc(void)
 }
 
 /* The settings that need checking (ca_file, proxy); copies them into C. */
-static int settings_take(struct pe_http_client *c, const struct pe_http_settings *s, char *err, size_t errlen)
+static int settings_take(struct httpc_client *c, const struct httpc_settings *s, char *err, size_t errlen)
 {
 	if (s->ca_file && httpc_ca_file_check(s->ca_file, err, errlen))
 		return -1;
 	if (s->proxy && httpc_proxy_parse(s->proxy, c->proxy_name, sizeof(c->proxy_name), &c->proxy_https, err, errlen))
 		return -1;
-	c->connect_timeout_ms = s->connect_timeout_ms > 0 ? s->connect_timeout_ms : PE_HTTP_CONNECT_TIMEOUT_MS;
+	c->connect_timeout_ms = s->connect_timeout_ms > 0 ? s->connect_timeout_ms : HTTPC_CONNECT_TIMEOUT_MS;
 	c->ca_file = s->ca_file ? strdup(s->ca_file) : NULL;
 	c->proxy = s->proxy ? strdup(s->proxy) : NULL;
 	c->user_agent = strdup(s->user_agent ? s->user_agent : "entra-login");
@@ -76,24 +76,24 @@ static int settings_take(struct pe_http_client *c, const struct pe_http_settings
 	return 0;
 }
 
-struct pe_http_client *pe_http_client_new(const struct pe_http_settings *settings, char *err, size_t errlen)
+struct httpc_client *httpc_client_new(const struct httpc_settings *settings, char *err, size_t errlen)
 {
-	struct pe_http_client *c = client_alloc();
+	struct httpc_client *c = client_alloc();
 	if (!c)
 		return snprintf(err, errlen, "out of memory"), NULL;
 	if (settings_take(c, settings, err, errlen)) {
-		pe_http_client_free(c);
+		httpc_client_free(c);
 		return NULL;
 	}
 	if (share_new(c)) {
 		snprintf(err, errlen, "cannot set up libcurl's shared TLS session and DNS cache");
-		pe_http_client_free(c);
+		httpc_client_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-void pe_http_client_free(struct pe_http_client *c)
+void httpc_client_free(struct httpc_client *c)
 {
 	if (!c)
 		return;
@@ -113,14 +113,14 @@ void pe_http_client_free(struct pe_http_client *c)
 	free(c);
 }
 
-const char *pe_http_client_proxy(const struct pe_http_client *c)
+const char *httpc_client_proxy(const struct httpc_client *c)
 {
 	return c->proxy ? c->proxy_name : NULL;
 }
 
 /* The most recently used idle handle: the likeliest to hold a connection the server has not
  * closed yet. */
-CURL *httpc_handle_take(struct pe_http_client *c)
+CURL *httpc_handle_take(struct httpc_client *c)
 {
 	CURL *h = NULL;
 	pthread_mutex_lock(&c->pool_lock);
@@ -130,10 +130,10 @@ CURL *httpc_handle_take(struct pe_http_client *c)
 	return h ? h : httpc_easy_new(c);
 }
 
-void httpc_handle_give(struct pe_http_client *c, CURL *h, bool keep)
+void httpc_handle_give(struct httpc_client *c, CURL *h, bool keep)
 {
 	pthread_mutex_lock(&c->pool_lock);
-	if (keep && c->n_idle < PE_HTTP_MAX_IDLE) {
+	if (keep && c->n_idle < HTTPC_MAX_IDLE) {
 		c->idle[c->n_idle++] = h;
 		h = NULL;
 	}

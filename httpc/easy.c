@@ -2,7 +2,7 @@
  * where trust comes from and whether a proxy is used. */
 #include "httpc/httpc_internal.h"
 
-CURL *httpc_easy_new(const struct pe_http_client *c)
+CURL *httpc_easy_new(const struct httpc_client *c)
 {
 	CURL *h = curl_easy_init();
 	CURLcode rc = h ? CURLE_OK : CURLE_OUT_OF_MEMORY;
@@ -19,7 +19,7 @@ CURL *httpc_easy_new(const struct pe_http_client *c)
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	/* Both trust sources are set, so libcurl's built-in bundle and OpenSSL's SSL_CERT_FILE /
 	 * SSL_CERT_DIR never count; the hashed directory is read only for the anchors a chain needs. */
-	SET(CURLOPT_CAPATH, PE_HTTP_SYSTEM_CA_DIR);
+	SET(CURLOPT_CAPATH, HTTPC_SYSTEM_CA_DIR);
 	SET(CURLOPT_CAINFO, c->ca_file);
 	/* "" when no proxy is configured: libcurl then reads no proxy variable of the environment;
 	 * NOPROXY "" keeps no_proxy from exempting a host from the configured one. */
@@ -29,12 +29,12 @@ CURL *httpc_easy_new(const struct pe_http_client *c)
 	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_PROXY_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SET(CURLOPT_PROXY_CAPATH, PE_HTTP_SYSTEM_CA_DIR);
+	SET(CURLOPT_PROXY_CAPATH, HTTPC_SYSTEM_CA_DIR);
 	SET(CURLOPT_PROXY_CAINFO, c->ca_file);
 	SET(CURLOPT_SHARE, c->share);
-	SET(CURLOPT_MAXAGE_CONN, (long)PE_HTTP_MAX_IDLE_S);
+	SET(CURLOPT_MAXAGE_CONN, (long)HTTPC_MAX_IDLE_S);
 	SET(CURLOPT_MAXCONNECTS, 2L);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTPC_MAX_RESPONSE);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	SET(CURLOPT_USERAGENT, c->user_agent);
 	SET(CURLOPT_HTTPHEADER, c->headers);

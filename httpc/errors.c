@@ -8,7 +8,7 @@
 
 /* A certificate the chain or name check refused: the proxy's (an https:// proxy, before the
  * tunnel opened) or the server's. */
-static void certificate_text(const struct pe_http_client *c, CURL *h, const char *host, long tunnel, const char *detail,
+static void certificate_text(const struct httpc_client *c, CURL *h, const char *host, long tunnel, const char *detail,
                              char *err, size_t errlen)
 {
 	bool at_proxy = c->proxy && c->proxy_https && tunnel == 0;
@@ -32,7 +32,7 @@ static void certificate_text(const struct pe_http_client *c, CURL *h, const char
 }
 
 /* What the proxy itself did wrong, or false when it was not the proxy. */
-static bool proxy_text(const struct pe_http_client *c, CURLcode rc, long tunnel, const char *host, const char *detail,
+static bool proxy_text(const struct httpc_client *c, CURLcode rc, long tunnel, const char *host, const char *detail,
                        char *err, size_t errlen)
 {
 	if (!c->proxy)
@@ -71,7 +71,7 @@ static void transfer_text(CURLcode rc, const char *host, const char *detail, boo
 		snprintf(err, errlen, "TLS handshake with %s failed: %s", host, detail);
 		break;
 	case CURLE_SSL_CACERT_BADFILE:
-		snprintf(err, errlen, "cannot load the trust anchors (%s, [entra] ca_file): %s", PE_HTTP_SYSTEM_CA_DIR,
+		snprintf(err, errlen, "cannot load the trust anchors (%s, [entra] ca_file): %s", HTTPC_SYSTEM_CA_DIR,
 		         detail);
 		break;
 	case CURLE_FILESIZE_EXCEEDED:
@@ -79,7 +79,7 @@ static void transfer_text(CURLcode rc, const char *host, const char *detail, boo
 		if (rc == CURLE_FILESIZE_EXCEEDED || too_large)
 			snprintf(err, errlen,
 			         "the response is larger than the limit (%d bytes unless the caller set one)",
-			         PE_HTTP_MAX_RESPONSE);
+			         HTTPC_MAX_RESPONSE);
 		else
 			snprintf(err, errlen, "out of memory");
 		break;
@@ -88,7 +88,7 @@ static void transfer_text(CURLcode rc, const char *host, const char *detail, boo
 	}
 }
 
-void httpc_error_text(const struct pe_http_client *c, CURL *h, CURLcode rc, const char *curl_err, const char *host,
+void httpc_error_text(const struct httpc_client *c, CURL *h, CURLcode rc, const char *curl_err, const char *host,
                       bool too_large, char *err, size_t errlen)
 {
 	const char *detail = *curl_err ? curl_err : curl_easy_strerror(rc);

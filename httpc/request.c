@@ -1,5 +1,5 @@
 /* One request: a handle from the client's pool, the request's own options (URL, deadline,
- * body), the answer collected up to PE_HTTP_MAX_RESPONSE bytes, the handle back. */
+ * body), the answer collected up to HTTPC_MAX_RESPONSE bytes, the handle back. */
 #include "httpc/httpc_internal.h"
 
 #include <stdio.h>
@@ -104,17 +104,17 @@ static CURLcode request_set(CURL *h, const char *url, const char *form, long tim
 }
 
 /* Nothing of a finished request (its buffers, its body, its headers) stays reachable from the handle. */
-static void request_unset(const struct pe_http_client *c, CURL *h)
+static void request_unset(const struct httpc_client *c, CURL *h)
 {
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PE_HTTP_MAX_RESPONSE);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTPC_MAX_RESPONSE);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 }
 
-static int body_finish(struct body *b, struct pe_http_response *resp)
+static int body_finish(struct body *b, struct httpc_response *resp)
 {
 	if (!b->data && !(b->data = malloc(1)))
 		return -1;
@@ -142,11 +142,11 @@ static int bearer_headers(const char *token, struct curl_slist **out)
 	return 0;
 }
 
-static int perform(const struct pe_http_opts *o, const char *url, const char *form, struct pe_http_response *resp,
+static int perform(const struct httpc_opts *o, const char *url, const char *form, struct httpc_response *resp,
                    char *err, size_t errlen)
 {
 	char host[HOST_MAX], why[512] = "", curl_err[CURL_ERROR_SIZE] = "";
-	struct body b = {.max = o->max_response ? o->max_response : PE_HTTP_MAX_RESPONSE};
+	struct body b = {.max = o->max_response ? o->max_response : HTTPC_MAX_RESPONSE};
 	struct curl_slist *headers = NULL;
 	memset(resp, 0, sizeof(*resp));
 	if (!o->client)
@@ -180,8 +180,7 @@ static int perform(const struct pe_http_opts *o, const char *url, const char *fo
 	return snprintf(err, errlen, "%.200s: %s", url, rc == CURLE_OK ? "out of memory" : why), -1;
 }
 
-int pe_http_get(const struct pe_http_opts *opts, const char *url, struct pe_http_response *resp, char *err,
-                size_t errlen)
+int httpc_get(const struct httpc_opts *opts, const char *url, struct httpc_response *resp, char *err, size_t errlen)
 {
 	return perform(opts, url, NULL, resp, err, errlen);
 }
@@ -208,7 +207,7 @@ static char *form_encode(const char *const *fields)
 	size_t need = 1;
 	for (size_t i = 0; fields[i] && fields[i + 1]; i += 2) {
 		size_t name = strlen(fields[i]), value = strlen(fields[i + 1]);
-		if (name > PE_HTTP_MAX_RESPONSE || value > PE_HTTP_MAX_RESPONSE)
+		if (name > HTTPC_MAX_RESPONSE || value > HTTPC_MAX_RESPONSE)
 			return NULL; /* far beyond any OAuth field; keeps the size arithmetic bounded */
 		need += 3 * (name + value) + 2;
 	}
@@ -225,8 +224,8 @@ static char *form_encode(const char *const *fields)
 	return form;
 }
 
-int pe_http_post_form(const struct pe_http_opts *opts, const char *url, const char *const *fields,
-                      struct pe_http_response *resp, char *err, size_t errlen)
+int httpc_post_form(const struct httpc_opts *opts, const char *url, const char *const *fields,
+                    struct httpc_response *resp, char *err, size_t errlen)
 {
 	char *form = form_encode(fields);
 	if (!form) {
@@ -239,7 +238,7 @@ int pe_http_post_form(const struct pe_http_opts *opts, const char *url, const ch
 	return rc;
 }
 
-void pe_http_response_free(struct pe_http_response *resp)
+void httpc_response_free(struct httpc_response *resp)
 {
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));

@@ -2,9 +2,9 @@
 
 #include "common/authd_proto.h"
 #include "common/clock.h"
-#include "pam_entra/signin_flow.h"
 #include "common/text_safe.h"
 #include "common/unix_socket.h"
+#include "pam_entra/signin_flow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ static int authd_connect(struct pe_session *s)
 		         path, strerror(errno));
 		return unavailable(s, why), -1;
 	}
-	long long uid = pe_authd_peer_uid(fd);
+	long long uid = entra_authd_peer_uid(fd);
 	if (uid == 0)
 		return fd;
 	snprintf(why, sizeof(why),
@@ -56,18 +56,19 @@ static int authd_connect(struct pe_session *s)
 
 static json_t *exchange(struct authd_flow *f, json_t *msg, long long deadline_ms, char *err, size_t errlen)
 {
-	int sent = msg ? pe_authd_send(f->fd, msg, deadline_ms, err, errlen) : (snprintf(err, errlen, "no memory"), -1);
+	int sent =
+	    msg ? entra_authd_send(f->fd, msg, deadline_ms, err, errlen) : (snprintf(err, errlen, "no memory"), -1);
 	json_decref(msg);
-	return sent ? NULL : pe_authd_recv(f->fd, deadline_ms, err, errlen);
+	return sent ? NULL : entra_authd_recv(f->fd, deadline_ms, err, errlen);
 }
 
-static int authd_request_code(struct pe_session *s, void *ctx, struct pe_device_code *dc)
+static int authd_request_code(struct pe_session *s, void *ctx, struct entra_device_code *dc)
 {
 	struct authd_flow *f = ctx;
 	char why[256];
 	json_t *code = f->code;
 	f->code = NULL;
-	if (!pe_device_code_from_json(code, false, dc, why, sizeof(why)))
+	if (!entra_device_code_from_json(code, false, dc, why, sizeof(why)))
 		return PAM_SUCCESS;
 	entra_log(&s->log, LOG_ERR, "refusing sign-in of %s: entra-authd's code answer lacks %s; restart entra-authd",
 	          s->user, why);
@@ -76,9 +77,9 @@ static int authd_request_code(struct pe_session *s, void *ctx, struct pe_device_
 
 static enum pe_poll_result poll_answer(struct pe_session *s, struct authd_flow *f, const json_t *msg)
 {
-	const char *result = pe_authd_field(msg, "result");
-	char why[PE_AUTHD_MAX_WHY + 1];
-	entra_text_printable(why, sizeof(why), pe_authd_field(msg, "why"));
+	const char *result = entra_authd_field(msg, "result");
+	char why[ENTRA_AUTHD_MAX_WHY + 1];
+	entra_text_printable(why, sizeof(why), entra_authd_field(msg, "why"));
 	if (!strcmp(result, "pending"))
 		return PE_POLL_PENDING;
 	if (!strcmp(result, "slow_down"))
@@ -95,7 +96,7 @@ static enum pe_poll_result poll_answer(struct pe_session *s, struct authd_flow *
 	return PE_POLL_FAILED;
 }
 
-static enum pe_poll_result authd_poll(struct pe_session *s, void *ctx, const struct pe_device_code *dc)
+static enum pe_poll_result authd_poll(struct pe_session *s, void *ctx, const struct entra_device_code *dc)
 {
 	struct authd_flow *f = ctx;
 	char err[256];
@@ -115,20 +116,20 @@ static enum pe_poll_result authd_poll(struct pe_session *s, void *ctx, const str
 /* The broker's answer to "start": PAM_SUCCESS with f->code, or a PAM error, logged. */
 static int start(struct pe_session *s, struct authd_flow *f)
 {
-	char err[256], why[PE_AUTHD_MAX_WHY + 1], text[PE_AUTHD_MAX_WHY + 64];
+	char err[256], why[ENTRA_AUTHD_MAX_WHY + 1], text[ENTRA_AUTHD_MAX_WHY + 64];
 	long long deadline = entra_now_ms() + 2LL * s->cfg.http_timeout * 1000 + START_SLACK_MS;
 	json_t *msg = exchange(f,
-	                       json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "op", "start", "v", PE_AUTHD_VERSION, "user",
-	                                 s->user, "tenant_id", s->cfg.tenant_id, "client_id", s->cfg.client_id,
+	                       json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "op", "start", "v", ENTRA_AUTHD_VERSION,
+	                                 "user", s->user, "tenant_id", s->cfg.tenant_id, "client_id", s->cfg.client_id,
 	                                 "authority", s->cfg.authority),
 	                       deadline, err, sizeof(err));
 	if (!msg) {
 		snprintf(text, sizeof(text), "entra-authd did not answer (%s); see its log", err);
 		return unavailable(s, text);
 	}
-	const char *result = pe_authd_field(msg, "result");
+	const char *result = entra_authd_field(msg, "result");
 	int rc = PAM_SUCCESS;
-	entra_text_printable(why, sizeof(why), pe_authd_field(msg, "why"));
+	entra_text_printable(why, sizeof(why), entra_authd_field(msg, "why"));
 	if (!strcmp(result, "code")) {
 		f->code = json_incref(msg);
 	} else {
@@ -139,7 +140,7 @@ static int start(struct pe_session *s, struct authd_flow *f)
 	return rc;
 }
 
-int pe_authd_login(struct pe_session *s, json_t **claims)
+int entra_authd_login(struct pe_session *s, json_t **claims)
 {
 	struct authd_flow f = {.fd = authd_connect(s)};
 	*claims = NULL;

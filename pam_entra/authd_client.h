@@ -1,7 +1,7 @@
 /* pam_entra's side of entra-authd (common/authd_proto.h), the one sign-in path: the broker talks
  * to Entra and verifies the token, so the PAM process loads no network, TLS or JWT code. */
-#ifndef PE_AUTHD_CLIENT_H
-#define PE_AUTHD_CLIENT_H
+#ifndef ENTRA_AUTHD_CLIENT_H
+#define ENTRA_AUTHD_CLIENT_H
 
 #include "pam_entra/session.h"
 
@@ -11,6 +11,6 @@
  * the broker cannot be used (nothing listening, its server not root, busy, configured for
  * another tenant); else a PAM code, logged; on PAM_SUCCESS *CLAIMS holds the claims of the
  * id_token the broker verified (a new reference). */
-int pe_authd_login(struct pe_session *s, json_t **claims);
+int entra_authd_login(struct pe_session *s, json_t **claims);
 
 #endif

@@ -1,7 +1,7 @@
 #include "pam_entra/login.h"
 
-#include "pam_entra/authd_client.h"
 #include "common/token_claims.h"
+#include "pam_entra/authd_client.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +32,7 @@ int pe_login_accept_claims(struct pe_session *s, const struct pe_account *accoun
 int pe_login(struct pe_session *s, const struct pe_account *account)
 {
 	json_t *claims = NULL;
-	int rc = pe_authd_login(s, &claims);
+	int rc = entra_authd_login(s, &claims);
 	if (rc == PAM_SUCCESS)
 		rc = pe_login_accept_claims(s, account, claims);
 	json_decref(claims);

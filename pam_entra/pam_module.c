@@ -1,9 +1,9 @@
 /* PAM entry points of pam_entra.so: Microsoft Entra ID device code sign-in for the accounts
  * cache.db serves. Everything is per call: no global mutable state. */
-#include "pam_entra/account.h"
 #include "common/clock.h"
-#include "pam_entra/login.h"
 #include "common/reserved_names.h"
+#include "pam_entra/account.h"
+#include "pam_entra/login.h"
 #include "pam_entra/session.h"
 
 #include <security/pam_ext.h>

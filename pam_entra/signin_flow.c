@@ -3,9 +3,9 @@
 #include "pam_entra/signin_flow.h"
 
 #include "common/clock.h"
+#include "common/text_safe.h"
 #include "pam_entra/prompt.h"
 #include "pam_entra/qr.h"
-#include "common/text_safe.h"
 
 #include <security/pam_ext.h>
 #include <stdio.h>
@@ -34,7 +34,7 @@ static bool want_qr(struct pe_session *s)
 	return s->cfg.qr >= 0 ? s->cfg.qr == 1 : utf8_terminal(s);
 }
 
-static char *first_prompt(struct pe_session *s, const struct pe_device_code *dc)
+static char *first_prompt(struct pe_session *s, const struct entra_device_code *dc)
 {
 	char uri[1100], code[80], full[1100], host[256], user[256];
 	/* The IdP's text reaches a terminal: never a control, bidi or format character, and
@@ -57,7 +57,7 @@ static char *first_prompt(struct pe_session *s, const struct pe_device_code *dc)
 	return text;
 }
 
-static int poll_loop(struct pe_session *s, const struct pe_flow_backend *b, const struct pe_device_code *dc)
+static int poll_loop(struct pe_session *s, const struct pe_flow_backend *b, const struct entra_device_code *dc)
 {
 	long long interval_ms = dc->interval * 1000, last_poll = 0;
 	for (unsigned polls = 1;; polls++) {
@@ -93,7 +93,7 @@ static int poll_loop(struct pe_session *s, const struct pe_flow_backend *b, cons
 
 int pe_device_flow_run(struct pe_session *s, const struct pe_flow_backend *b)
 {
-	struct pe_device_code dc;
+	struct entra_device_code dc;
 	int rc = b->request_code(s, b->ctx, &dc);
 	if (rc != PAM_SUCCESS)
 		return rc;
@@ -108,6 +108,6 @@ int pe_device_flow_run(struct pe_session *s, const struct pe_flow_backend *b)
 	else
 		entra_log(&s->log, LOG_ERR, "sign-in of %s abandoned: the conversation failed (%s)", s->user,
 		          pam_strerror(s->pamh, rc));
-	pe_device_code_free(&dc);
+	entra_device_code_free(&dc);
 	return rc;
 }

@@ -13,9 +13,9 @@ enum pe_poll_result { PE_POLL_DONE, PE_POLL_PENDING, PE_POLL_SLOW_DOWN, PE_POLL_
  * log what went wrong themselves. */
 struct pe_flow_backend {
 	/* PAM_SUCCESS with DC filled (its device_code may be NULL), or a PAM error. */
-	int (*request_code)(struct pe_session *s, void *ctx, struct pe_device_code *dc);
+	int (*request_code)(struct pe_session *s, void *ctx, struct entra_device_code *dc);
 	/* One poll; PE_POLL_DONE leaves the backend's result in CTX. */
-	enum pe_poll_result (*poll)(struct pe_session *s, void *ctx, const struct pe_device_code *dc);
+	enum pe_poll_result (*poll)(struct pe_session *s, void *ctx, const struct entra_device_code *dc);
 	void *ctx;
 };
 

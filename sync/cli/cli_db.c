@@ -8,50 +8,39 @@
 #include <unistd.h>
 
 #include "sync/store/store.h"
-
-static int schema_version(sqlite3 *db)
-{
-	sqlite3_stmt *stmt = NULL;
-	int version = -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
-	    sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return version;
-}
+#include "sync/store/store_readonly.h"
 
 sqlite3 *cli_state_open(const struct entra_config *cfg)
 {
 	sqlite3 *db = NULL;
-	if (access(cfg->state_db, F_OK) != 0) {
+	int version;
+	char why[256];
+	switch (store_readonly_open(cfg->state_db, &db, &version, why, sizeof(why))) {
+	case STORE_OK:
+		return db;
+	case STORE_NOT_FOUND:
 		fprintf(stderr, "entra-sync: state_db %s: %s; entra-syncd creates it when it first starts\n",
-		        cfg->state_db, strerror(errno));
-		return NULL;
-	}
-	if (sqlite3_open_v2(cfg->state_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr,
-		        "entra-sync: cannot open state_db %s: %s (run as root or as the user entra-syncd runs as)\n",
-		        cfg->state_db, db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	int version = schema_version(db);
-	if (version != STORE_SCHEMA_VERSION) {
-		if (version < 0)
+		        cfg->state_db, why);
+		break;
+	case STORE_INVALID:
+		if (version < 0) {
 			fprintf(stderr,
 			        "entra-sync: cannot read state_db %s: %s (run as root or as the user entra-syncd runs "
 			        "as)\n",
-			        cfg->state_db, sqlite3_errmsg(db));
-		else
-			fprintf(stderr,
-			        "entra-sync: state_db %s has schema version %d, this entra-sync reads version %d: "
-			        "use the entra-sync that came with the running entra-syncd\n",
-			        cfg->state_db, version, STORE_SCHEMA_VERSION);
-		sqlite3_close(db);
-		return NULL;
+			        cfg->state_db, why);
+			break;
+		}
+		fprintf(stderr,
+		        "entra-sync: state_db %s has schema version %d, this entra-sync reads version %d: "
+		        "use the entra-sync that came with the running entra-syncd\n",
+		        cfg->state_db, version, STORE_SCHEMA_VERSION);
+		break;
+	default:
+		fprintf(stderr,
+		        "entra-sync: cannot open state_db %s: %s (run as root or as the user entra-syncd runs as)\n",
+		        cfg->state_db, why);
 	}
-	return db;
+	return NULL;
 }
 
 sqlite3 *cli_cache_open(const struct entra_config *cfg)

@@ -8,6 +8,8 @@
 #include "sync/cli/cli.h"
 #include "sync/cli/cli_db.h"
 #include "sync/cli/cli_view.h"
+#include "sync/store/store.h"
+#include "sync/store/store_readonly.h"
 
 struct status {
 	long long users, active, groups, last_request;
@@ -15,6 +17,7 @@ struct status {
 	long long generation, published_at, accounts;
 };
 
+/* A cache.db statement (the state.db ones are in sync/store/store_readonly.c). */
 static int query_ll(sqlite3 *db, const char *sql, const char *arg, long long *out)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -29,20 +32,6 @@ static int query_ll(sqlite3 *db, const char *sql, const char *arg, long long *ou
 		*out = 0;
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int read_state(sqlite3 *db, struct status *s)
-{
-	/* One read transaction: the counts agree with each other while entra-syncd writes. */
-	int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-	if (rc == 0)
-		rc = query_ll(db, "SELECT count(*) FROM users", NULL, &s->users) |
-		     query_ll(db, "SELECT count(*) FROM users WHERE active != 0", NULL, &s->active) |
-		     query_ll(db, "SELECT count(*) FROM groups", NULL, &s->groups) |
-		     query_ll(db, "SELECT CAST(value AS INTEGER) FROM kv WHERE key = ?", "last_request",
-		              &s->last_request);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return rc;
 }
 
 static void read_cache(const struct entra_config *cfg, struct status *s)
@@ -123,7 +112,12 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 	sqlite3 *db = cli_state_open(ctx->cfg);
 	if (!db)
 		return 1;
-	int rc = read_state(db, &s);
+	struct store_summary sum = {0};
+	int rc = store_readonly_summary(db, &sum) == STORE_OK ? 0 : -1;
+	s.users = sum.users;
+	s.active = sum.active_users;
+	s.groups = sum.groups;
+	s.last_request = sum.last_request;
 	if (rc != 0)
 		fprintf(stderr, "entra-sync: cannot read state_db %s: %s\n", ctx->cfg->state_db, sqlite3_errmsg(db));
 	sqlite3_close(db);

@@ -6,36 +6,28 @@
 
 #include "sync/cli/cli.h"
 #include "sync/cli/cli_db.h"
+#include "sync/store/store.h"
+#include "sync/store/store_readonly.h"
 
 struct listing {
 	const char *verb;
-	const char *state_sql;    /* columns: id, name, externalId, then one integer */
-	const char *int_key;      /* JSON key of that integer */
-	const char *cache_sql;    /* ? = scim id; columns: local name, number */
-	const char *local_key;    /* JSON key of the local name */
-	const char *number_key;   /* JSON key of the number */
-	const char *const *heads; /* 6 column titles, in JSON key order */
+	enum scim_resource_type type; /* what state.db lists (store_readonly_list) */
+	const char *int_key;          /* JSON key of that integer */
+	const char *cache_sql;        /* ? = scim id; columns: local name, number */
+	const char *local_key;        /* JSON key of the local name */
+	const char *number_key;       /* JSON key of the number */
+	const char *const *heads;     /* 6 column titles, in JSON key order */
 };
 
 static const char *const user_heads[] = {"ID", "USERNAME", "EXTERNALID", "ACTIVE", "LOCAL", "UID"};
 static const char *const group_heads[] = {"ID", "DISPLAYNAME", "EXTERNALID", "MEMBERS", "LOCAL", "GID"};
 
 static const struct listing users = {
-    "users",     "SELECT id, user_name, external_id, active FROM users ORDER BY user_name COLLATE NOCASE, id",
-    "active",    "SELECT name, uid FROM passwd WHERE scim_id = ?",
-    "localName", "uid",
-    user_heads,
+    "users", SCIM_USER, "active", "SELECT name, uid FROM passwd WHERE scim_id = ?", "localName", "uid", user_heads,
 };
 
 static const struct listing groups = {
-    "groups",
-    "SELECT g.id, g.display_name, g.external_id, (SELECT count(*) FROM members m WHERE m.group_id = g.id) "
-    "FROM groups g ORDER BY g.display_name COLLATE NOCASE, g.id",
-    "members",
-    "SELECT name, gid FROM groups WHERE scim_id = ?",
-    "localName",
-    "gid",
-    group_heads,
+    "groups", SCIM_GROUP, "members", "SELECT name, gid FROM groups WHERE scim_id = ?", "localName", "gid", group_heads,
 };
 
 static json_t *text_or_null(const char *s)
@@ -61,43 +53,45 @@ static void add_local(const struct listing *l, sqlite3_stmt *cache, json_t *row,
 	json_object_set_new(row, l->number_key, number);
 }
 
-static json_t *make_row(const struct listing *l, sqlite3_stmt *stmt, sqlite3_stmt *cache)
+/* What collect hands each state.db row: the listing, cache.db's statement, the rows so far. */
+struct collecting {
+	const struct listing *l;
+	sqlite3_stmt *cache;
+	json_t *rows;
+};
+
+static int add_row(const struct store_listing_row *r, void *arg)
 {
-	const char *id = cli_column_text(stmt, 0);
+	struct collecting *c = arg;
+	const struct listing *l = c->l;
 	json_t *row =
-	    json_pack("{s:o, s:o, s:o}", "id", text_or_null(id), l == &users ? "userName" : "displayName",
-	              text_or_null(cli_column_text(stmt, 1)), "externalId", text_or_null(cli_column_text(stmt, 2)));
+	    json_pack("{s:o, s:o, s:o}", "id", text_or_null(r->id), l->type == SCIM_USER ? "userName" : "displayName",
+	              text_or_null(r->name), "externalId", text_or_null(r->external_id));
 	if (!row)
-		return NULL;
-	long long v = sqlite3_column_int64(stmt, 3);
-	json_object_set_new(row, l->int_key, l == &users ? json_boolean(v != 0) : json_integer(v));
-	add_local(l, cache, row, id ? id : "");
-	return row;
+		return 1;
+	json_object_set_new(row, l->int_key,
+	                    l->type == SCIM_USER ? json_boolean(r->number != 0) : json_integer(r->number));
+	add_local(l, c->cache, row, r->id ? r->id : "");
+	return json_array_append_new(c->rows, row) == 0 ? 0 : 1;
 }
 
 /* Reads every row into a JSON array; NULL on error (reported). */
 static json_t *collect(const struct listing *l, sqlite3 *state, sqlite3 *cache_db)
 {
-	sqlite3_stmt *stmt = NULL, *cache = NULL;
-	json_t *rows = json_array();
-	if (cache_db && sqlite3_prepare_v2(cache_db, l->cache_sql, -1, &cache, NULL) != SQLITE_OK) {
+	struct collecting c = {l, NULL, json_array()};
+	char why[256] = "out of memory";
+	if (cache_db && sqlite3_prepare_v2(cache_db, l->cache_sql, -1, &c.cache, NULL) != SQLITE_OK) {
 		fprintf(stderr, "entra-sync: warning: cache_db is not readable (%s); local names left out\n",
 		        sqlite3_errmsg(cache_db));
-		cache = NULL;
+		c.cache = NULL;
 	}
-	int rc = sqlite3_prepare_v2(state, l->state_sql, -1, &stmt, NULL);
-	while (rows && rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		rc = json_array_append_new(rows, make_row(l, stmt, cache)) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+	if (!c.rows || store_readonly_list(state, l->type, add_row, &c, why, sizeof(why)) != STORE_OK) {
+		fprintf(stderr, "entra-sync: cannot read %s from state_db: %s\n", l->verb, why);
+		json_decref(c.rows);
+		c.rows = NULL;
 	}
-	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "entra-sync: cannot read %s from state_db: %s\n", l->verb,
-		        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(state));
-		json_decref(rows);
-		rows = NULL;
-	}
-	sqlite3_finalize(stmt);
-	sqlite3_finalize(cache);
-	return rows;
+	sqlite3_finalize(c.cache);
+	return c.rows;
 }
 
 static void cell_text(json_t *v, char *out, size_t len)
@@ -128,13 +122,11 @@ static void print_table(const struct listing *l, json_t *rows)
 	json_t *row;
 	for (int c = 0; c < 6; c++)
 		width[c] = display_width(l->heads[c]);
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach(rows, i, row) {
 		int c = 0;
 		const char *key;
 		json_t *v;
-		json_object_foreach(row, key, v)
-		{
+		json_object_foreach(row, key, v) {
 			cell_text(v, cell, sizeof(cell));
 			if (c < 6 && display_width(cell) > width[c])
 				width[c] = display_width(cell);
@@ -144,13 +136,11 @@ static void print_table(const struct listing *l, json_t *rows)
 	for (int c = 0; c < 6; c++)
 		cli_print_cell(l->heads[c], c < 5 ? width[c] + 2 : 0);
 	putchar('\n');
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach(rows, i, row) {
 		int c = 0;
 		const char *key;
 		json_t *v;
-		json_object_foreach(row, key, v)
-		{
+		json_object_foreach(row, key, v) {
 			cell_text(v, cell, sizeof(cell));
 			cli_print_cell(cell, c < 5 ? width[c] + 2 : 0);
 			c++;

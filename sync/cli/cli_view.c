@@ -84,8 +84,10 @@ size_t cli_view_print_findings(const struct cli_view *v, FILE *out, size_t limit
 		for (size_t j = 0; j < v->acc.plan.rules[r].n_refs; j++) {
 			const struct aup_ref *ref = &v->acc.plan.rules[r].refs[j];
 			if (ref->n_same_name > 1) {
-				fprintf(out, "note:    [rule %s] group '%s' is shared by %zu provisioned groups: matches none\n",
-				        v->acc.plan.rules[r].rule->name, ref->text, ref->n_same_name);
+				fprintf(
+				    out,
+				    "note:    [rule %s] group '%s' is shared by %zu provisioned groups: matches none\n",
+				    v->acc.plan.rules[r].rule->name, ref->text, ref->n_same_name);
 				found++;
 			}
 		}
@@ -97,9 +99,10 @@ json_t *cli_view_findings_json(const struct cli_view *v)
 	json_t *users = json_array(), *groups = json_array(), *ambiguous = json_array();
 	for (size_t i = 0; i < v->dir.n_users; i++)
 		if (user_refused(v, i))
-			json_array_append_new(users, json_pack("{s:s, s:s, s:s?}", "userName", v->dir.users[i].user_name,
-			                                       "reason", account_verdict_text(v->acc.users[i].verdict),
-			                                       "name", v->acc.users[i].name));
+			json_array_append_new(users,
+			                      json_pack("{s:s, s:s, s:s?}", "userName", v->dir.users[i].user_name,
+			                                "reason", account_verdict_text(v->acc.users[i].verdict), "name",
+			                                v->acc.users[i].name));
 	for (size_t g = 0; g < v->dir.n_groups; g++)
 		if (v->acc.groups[g].name_state != NAME_OK)
 			json_array_append_new(groups, json_pack("{s:s?, s:s, s:s?}", "displayName",
@@ -110,9 +113,10 @@ json_t *cli_view_findings_json(const struct cli_view *v)
 		for (size_t j = 0; j < v->acc.plan.rules[r].n_refs; j++) {
 			const struct aup_ref *ref = &v->acc.plan.rules[r].refs[j];
 			if (ref->n_same_name > 1)
-				json_array_append_new(ambiguous, json_pack("{s:s, s:s, s:I}", "rule",
-				                                           v->acc.plan.rules[r].rule->name, "group", ref->text,
-				                                           "shared_by", (json_int_t)ref->n_same_name));
+				json_array_append_new(ambiguous,
+				                      json_pack("{s:s, s:s, s:I}", "rule",
+				                                v->acc.plan.rules[r].rule->name, "group", ref->text,
+				                                "shared_by", (json_int_t)ref->n_same_name));
 		}
 	return json_pack("{s:o, s:o, s:o}", "refused_users", users, "refused_groups", groups, "ambiguous_groups",
 	                 ambiguous);

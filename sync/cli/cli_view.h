@@ -7,11 +7,11 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
-#include "sync/rules/accounts.h"
 #include "common/config.h"
-#include "sync/store/directory.h"
+#include "sync/rules/accounts.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 struct cli_view {
 	sqlite3 *db;

@@ -1,6 +1,6 @@
 /* doctor: entra-authd, the sign-in broker through which pam_entra signs every Entra user in. */
-#include "sync/doctor/doctor.h"
 #include "common/unix_socket.h"
+#include "sync/doctor/doctor.h"
 
 #include <errno.h>
 #include <string.h>

@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "common/cache_schema.h"
+#include "common/errmsg.h"
+#include "sync/store/store.h"
+#include "sync/store/store_readonly.h"
 
 static bool placeholder_id(const char *id)
 {
@@ -65,8 +68,7 @@ static int query_text(sqlite3 *db, const char *sql, const char *param, char *out
 	sqlite3_stmt *stmt = NULL;
 	int ret = -1;
 	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		snprintf(out, outlen, "%s", sqlite3_errmsg(db));
-		return -1;
+		return entra_errf(out, outlen, "%s", sqlite3_errmsg(db));
 	}
 	if (param)
 		sqlite3_bind_text(stmt, 1, param, -1, SQLITE_STATIC);
@@ -222,14 +224,14 @@ void doctor_check_provisioning(struct doctor *d)
 		              "%s has mode %04o: the provisioning store is private to entra-syncd (0600)", path,
 		              (unsigned)(st.st_mode & 07777));
 	sqlite3 *db = open_readonly(path, false, err, sizeof(err));
-	int rc = db ? query_text(db, "SELECT value FROM kv WHERE key = ?1", "last_request", value, sizeof(value)) : -1;
+	int rc = db ? store_readonly_kv(db, "last_request", value, sizeof(value)) : STORE_ERROR;
 	sqlite3_close(db);
-	if (rc < 0) {
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 		doctor_report(d, "provisioning", DOCTOR_WARN, "run entra-sync doctor as root", "%s cannot be read: %s",
 		              path, db ? value : err);
 		return;
 	}
-	if (rc == 1) {
+	if (rc == STORE_NOT_FOUND) {
 		doctor_report(
 		    d, "provisioning", DOCTOR_WARN,
 		    "in the Entra enterprise app: Provisioning > Tenant URL https://HOST/scim/v2, Secret Token "

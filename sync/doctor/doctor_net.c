@@ -35,14 +35,14 @@ void doctor_check_clock(struct doctor *d)
 }
 
 /* " (through the proxy HOST:PORT)" when there is one, for the report's lines. */
-static const char *via(const struct pe_http_client *http, char *buf, size_t len)
+static const char *via(const struct httpc_client *http, char *buf, size_t len)
 {
-	const char *proxy = pe_http_client_proxy(http);
+	const char *proxy = httpc_client_proxy(http);
 	snprintf(buf, len, "%s%s%s", proxy ? " (through the proxy " : "", proxy ? proxy : "", proxy ? ")" : "");
 	return buf;
 }
 
-static void discovery_document(struct doctor *d, const char *url, const struct pe_http_response *r, const char *how)
+static void discovery_document(struct doctor *d, const char *url, const struct httpc_response *r, const char *how)
 {
 	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
 	if (r->status != 200) {
@@ -65,20 +65,20 @@ static void discovery_document(struct doctor *d, const char *url, const struct p
 }
 
 /* The client entra-authd would build from this configuration; NULL after reporting why not. */
-static struct pe_http_client *http_client(struct doctor *d)
+static struct httpc_client *http_client(struct doctor *d)
 {
 	const struct entra_config *c = d->cfg;
 	char err[512];
-	struct pe_http_settings settings = {.ca_file = c->ca_file,
-	                                    .proxy = c->proxy,
-	                                    .connect_timeout_ms = (long)c->http_timeout * 1000,
-	                                    .user_agent = "entra-sync-doctor"};
+	struct httpc_settings settings = {.ca_file = c->ca_file,
+	                                  .proxy = c->proxy,
+	                                  .connect_timeout_ms = (long)c->http_timeout * 1000,
+	                                  .user_agent = "entra-sync-doctor"};
 	/* entra-sync runs no threads: libcurl's global set-up may happen here. */
-	if (pe_http_global_init(err, sizeof(err)) == 0) {
-		struct pe_http_client *http = pe_http_client_new(&settings, err, sizeof(err));
+	if (httpc_global_init(err, sizeof(err)) == 0) {
+		struct httpc_client *http = httpc_client_new(&settings, err, sizeof(err));
 		if (http)
 			return http;
-		pe_http_global_cleanup();
+		httpc_global_cleanup();
 	}
 	doctor_report(d, "discovery", DOCTOR_FAIL, "fix [entra] ca_file or proxy", "%s", err);
 	return NULL;
@@ -87,22 +87,22 @@ static struct pe_http_client *http_client(struct doctor *d)
 static void discovery_fetch(struct doctor *d, const char *url)
 {
 	char err[1024], how[VIA_MAX];
-	struct pe_http_client *http = http_client(d);
+	struct httpc_client *http = http_client(d);
 	if (!http)
 		return;
-	struct pe_http_opts opts = {.client = http, .timeout_ms = (long)d->cfg->http_timeout * 1000};
-	struct pe_http_response r;
+	struct httpc_opts opts = {.client = http, .timeout_ms = (long)d->cfg->http_timeout * 1000};
+	struct httpc_response r;
 	via(http, how, sizeof(how));
-	if (pe_http_get(&opts, url, &r, err, sizeof(err)))
+	if (httpc_get(&opts, url, &r, err, sizeof(err)))
 		doctor_report(d, "discovery", DOCTOR_FAIL,
 		              "allow HTTPS from this host to the authority (firewall, DNS, [entra] proxy); for a "
 		              "private or TLS-inspecting CA set [entra] ca_file",
 		              "%s", err);
 	else
 		discovery_document(d, url, &r, how);
-	pe_http_response_free(&r);
-	pe_http_client_free(http);
-	pe_http_global_cleanup();
+	httpc_response_free(&r);
+	httpc_client_free(http);
+	httpc_global_cleanup();
 }
 
 void doctor_check_discovery(struct doctor *d)

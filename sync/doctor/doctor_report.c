@@ -34,8 +34,7 @@ void doctor_print_text(const struct doctor *d, FILE *out)
 	static const char *const tags[] = {"[ ok ]", "[WARN]", "[FAIL]", "[skip]"};
 	size_t i;
 	json_t *row;
-	json_array_foreach(d->results, i, row)
-	{
+	json_array_foreach(d->results, i, row) {
 		const char *st = json_string_value(json_object_get(row, "status"));
 		int idx = st[0] == 'o' ? 0 : st[0] == 'w' ? 1 : st[0] == 'f' ? 2 : 3;
 		fprintf(out, "%s %-12s %s\n", tags[idx], json_string_value(json_object_get(row, "check")),

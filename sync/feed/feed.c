@@ -33,55 +33,6 @@ static int policy_set(struct feed *f, const struct entra_config *cfg)
 	return 0;
 }
 
-json_t *feed_policy_get(struct feed *f, char hash[FEED_POLICY_HASH_LEN + 1])
-{
-	pthread_mutex_lock(&f->lock);
-	json_t *p = json_incref(f->policy);
-	memcpy(hash, f->policy_hash, FEED_POLICY_HASH_LEN + 1);
-	pthread_mutex_unlock(&f->lock);
-	return p;
-}
-
-static void list_remove(struct feed *f, struct feed_waiter *w)
-{
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		f->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-	w->listed = false;
-	f->n_waiting--;
-}
-
-bool feed_wait_add(struct feed *f, struct feed_waiter *w)
-{
-	pthread_mutex_lock(&f->lock);
-	bool ok = !f->stopping && f->n_waiting < f->max_waiting;
-	if (ok) {
-		w->prev = NULL;
-		w->next = f->waiters;
-		if (f->waiters)
-			f->waiters->prev = w;
-		f->waiters = w;
-		w->listed = true;
-		f->n_waiting++;
-		/* under the lock: the thread can only resume it once it is suspended */
-		MHD_suspend_connection(w->con);
-	}
-	pthread_mutex_unlock(&f->lock);
-	return ok;
-}
-
-void feed_wait_forget(struct feed *f, struct feed_waiter *w)
-{
-	pthread_mutex_lock(&f->lock);
-	if (w->listed)
-		list_remove(f, w);
-	pthread_mutex_unlock(&f->lock);
-}
-
 static bool due(const struct feed_waiter *w, long long position, const struct timespec *now, bool all)
 {
 	return all || position > w->after || now->tv_sec > w->deadline.tv_sec ||
@@ -103,7 +54,7 @@ static void wake_due(struct feed *f, long long position, bool all)
 			next = w->next;
 			if (due(w, position, &now, all)) {
 				batch[n++] = w->con;
-				list_remove(f, w);
+				feed_wait_unlist_locked(f, w);
 			}
 		}
 		pthread_mutex_unlock(&f->lock);

@@ -60,6 +60,8 @@ void feed_http_done(void *arg, void *state);
 
 /* Lists W (suspending its connection) unless the feed is stopping or full: false then. */
 bool feed_wait_add(struct feed *f, struct feed_waiter *w);
+/* Takes W off the list; F->lock held. */
+void feed_wait_unlist_locked(struct feed *f, struct feed_waiter *w);
 /* Unlists W if it is still listed (its connection closed while held: a daemon stop). */
 void feed_wait_forget(struct feed *f, struct feed_waiter *w);
 /* The current policy and its hash, referenced (json_decref it). */

@@ -32,7 +32,7 @@ struct follower {
 	struct entra_config *boot; /* the file as read at start: hub URLs, wait (a restart changes them) */
 	struct publisher *pub;
 	struct store *db;
-	struct pe_http_client *http;
+	struct httpc_client *http;
 	char token[TOKEN_MAX];
 	atomic_bool stop;
 	pthread_mutex_t sleep_lock;
@@ -70,8 +70,8 @@ static int token_load(const char *path, char out[TOKEN_MAX], char *err, size_t e
 
 static int http_open(struct follower *f, const struct entra_config *cfg, char *err, size_t errlen)
 {
-	struct pe_http_settings s = {.ca_file = cfg->follow_ca_file, .user_agent = "entra-syncd-follower"};
-	f->http = pe_http_client_new(&s, err, errlen);
+	struct httpc_settings s = {.ca_file = cfg->follow_ca_file, .user_agent = "entra-syncd-follower"};
+	f->http = httpc_client_new(&s, err, errlen);
 	return f->http ? 0 : -1;
 }
 
@@ -103,18 +103,18 @@ static void policy_changed(struct follower *f)
 static json_t *get_json(struct follower *f, const char *url, long timeout_s, size_t max, long *status, char *err,
                         size_t errlen)
 {
-	struct pe_http_opts o = {.client = f->http,
-	                         .timeout_ms = timeout_s * 1000,
-	                         .bearer = f->token,
-	                         .max_response = max,
-	                         .cancel = &f->stop};
-	struct pe_http_response resp;
+	struct httpc_opts o = {.client = f->http,
+	                       .timeout_ms = timeout_s * 1000,
+	                       .bearer = f->token,
+	                       .max_response = max,
+	                       .cancel = &f->stop};
+	struct httpc_response resp;
 	json_error_t jerr;
-	if (pe_http_get(&o, url, &resp, err, errlen) != 0)
+	if (httpc_get(&o, url, &resp, err, errlen) != 0)
 		return NULL;
 	*status = resp.status;
 	json_t *doc = json_loadb(resp.body, resp.len, JSON_REJECT_DUPLICATES, &jerr);
-	pe_http_response_free(&resp);
+	httpc_response_free(&resp);
 	if (!doc)
 		snprintf(err, errlen, "%.200s: HTTP %ld, not JSON (%s)", url, *status, jerr.text);
 	return doc;
@@ -344,7 +344,7 @@ void follower_stop(struct follower *f)
 		publisher_stop(f->pub);
 	}
 	store_close(f->db);
-	pe_http_client_free(f->http);
+	httpc_client_free(f->http);
 	explicit_bzero(f->token, sizeof(f->token));
 	follow_config_free(f->cfg);
 	follow_config_free(f->boot);

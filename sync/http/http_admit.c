@@ -1,12 +1,24 @@
-/* The share of the connection slots that unauthenticated connections may hold, and who makes
- * room when it is full (see http_deadline_internal.h). */
+/* The share of the connection slots that unauthenticated connections may hold, who makes room
+ * when it is full, and the cut that frees a slot (see http_deadline_internal.h). Below the
+ * watchdog (http_deadline.c), which calls in here and is never called back. */
 #include "sync/http/http_deadline_internal.h"
 
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, true};
+
+/* Shutting the socket down (never closing it: libmicrohttpd owns the descriptor) makes
+ * libmicrohttpd see the end of the stream and close the connection in its own thread. */
+void http_admit_cut_locked(struct http_deadline *d, struct http_deadline_conn *c)
+{
+	c->cut = true;
+	d->dying++;
+	http_admit_leave(d, c);
+	shutdown(c->fd, SHUT_RDWR);
+}
 
 /* Over the share, or holding the last slot libmicrohttpd has: the next connection could not be
  * accepted, and it may be Entra's. Connections already cut free their slots on their own. */
@@ -40,13 +52,13 @@ static void evict(struct http_deadline *d, struct http_deadline_conn *v)
 		          "%u (a flood of connections or a slowloris%s)",
 		          d->share, d->limit, v->client, v->source.len == 8 ? "/64" : "address", from_source, more);
 	}
-	http_deadline_cut_locked(d, v);
+	http_admit_cut_locked(d, v);
 }
 
 void http_admit_enter(struct http_deadline *d, struct http_deadline_conn *c)
 {
 	if (http_source_counts_add(d->sources, &c->source) == 0) {
-		http_deadline_cut_locked(d, c); /* cannot happen: the counts hold share + 1 */
+		http_admit_cut_locked(d, c); /* cannot happen: the counts hold share + 1 */
 		return;
 	}
 	c->counted = true;

@@ -2,7 +2,7 @@
  * http_deadline.h). The share of slots for unauthenticated connections: http_admit.c. */
 #include "sync/http/http_deadline.h"
 #include "sync/http/http_deadline_internal.h"
-#include "sync/http/http_request.h"
+#include "sync/http/http_peer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,16 +51,6 @@ static void send_nowait(int fd, const char *reply, size_t len)
 	}
 }
 
-/* Shutting the socket down (never closing it: libmicrohttpd owns the descriptor) makes
- * libmicrohttpd see the end of the stream and close the connection in its own thread. */
-void http_deadline_cut_locked(struct http_deadline *d, struct http_deadline_conn *c)
-{
-	c->cut = true;
-	d->dying++;
-	http_admit_leave(d, c);
-	shutdown(c->fd, SHUT_RDWR);
-}
-
 static void log_late(struct http_deadline *d, const struct http_deadline_conn *c)
 {
 	unsigned held = 0;
@@ -92,7 +82,7 @@ static void expire(struct http_deadline *d, struct http_deadline_conn *c)
 			send_nowait(c->fd, d->reply_preauth, d->reply_preauth_len);
 		log_late(d, c);
 	}
-	http_deadline_cut_locked(d, c);
+	http_admit_cut_locked(d, c);
 }
 
 static void sweep(struct http_deadline *d)

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "common/log_limit.h"
 #include "sync/http/http_deadline.h"
 #include "sync/http/http_source.h"
-#include "common/log_limit.h"
 
 enum conn_phase {
 	CONN_WAITING,   /* no request line yet: first request, or between keep-alive requests */
@@ -53,12 +53,12 @@ struct http_deadline {
 	size_t reply_preauth_len;
 };
 
-/* Shuts C down (caller holds the lock); libmicrohttpd then closes it in its own thread. */
-void http_deadline_cut_locked(struct http_deadline *d, struct http_deadline_conn *c);
-
-/* http_admit.c, caller holds the lock. A new connection enters the unauthenticated share; when
- * the share (or the last free slot) is taken, the oldest connection of the source holding the
- * most is cut to make room, so a newcomer from any other source always gets in. */
+/* http_admit.c, caller holds the lock. Shuts C down and frees its slot; libmicrohttpd then
+ * closes it in its own thread. */
+void http_admit_cut_locked(struct http_deadline *d, struct http_deadline_conn *c);
+/* A new connection enters the unauthenticated share; when the share (or the last free slot) is
+ * taken, the oldest connection of the source holding the most is cut to make room, so a
+ * newcomer from any other source always gets in. */
 void http_admit_enter(struct http_deadline *d, struct http_deadline_conn *c);
 /* C leaves the share: authenticated, cut or closed. Idempotent. */
 void http_admit_leave(struct http_deadline *d, struct http_deadline_conn *c);

@@ -46,8 +46,9 @@ static int split_host_port(const char *listen, char *host, size_t hostlen, const
 	if (*bracketed) {
 		const char *close = strchr(listen, ']');
 		if (!close || close[1] != ':')
-			return entra_errf(err, errlen, "listen = %s: write IPv6 addresses as [ADDRESS]:PORT, e.g. [::1]:9443",
-			            listen);
+			return entra_errf(err, errlen,
+			                  "listen = %s: write IPv6 addresses as [ADDRESS]:PORT, e.g. [::1]:9443",
+			                  listen);
 		if ((size_t)(close - listen - 1) >= hostlen)
 			return entra_errf(err, errlen, "listen = %s: address too long", listen);
 		memcpy(host, listen + 1, (size_t)(close - listen - 1));
@@ -59,7 +60,8 @@ static int split_host_port(const char *listen, char *host, size_t hostlen, const
 	if (!colon || colon == listen)
 		return entra_errf(err, errlen, "listen = %s: expected HOST:PORT, e.g. 127.0.0.1:9443", listen);
 	if (memchr(listen, ':', (size_t)(colon - listen)))
-		return entra_errf(err, errlen, "listen = %s: write IPv6 addresses in brackets, e.g. [::1]:9443", listen);
+		return entra_errf(err, errlen, "listen = %s: write IPv6 addresses in brackets, e.g. [::1]:9443",
+		                  listen);
 	if ((size_t)(colon - listen) >= hostlen)
 		return entra_errf(err, errlen, "listen = %s: host name too long", listen);
 	memcpy(host, listen, (size_t)(colon - listen));
@@ -122,13 +124,14 @@ int http_listen_plan(const struct entra_config *cfg, struct http_listen *out, ch
 		return -1;
 	if (cert != key)
 		return entra_errf(err, errlen, "[sync] sets %s but not %s: set both (PEM files) for HTTPS, or neither",
-		            cert ? "tls_cert" : "tls_key", cert ? "tls_key" : "tls_cert");
+		                  cert ? "tls_cert" : "tls_key", cert ? "tls_key" : "tls_cert");
 	out->tls = cert && key;
 	if (!out->tls && !out->loopback)
-		return entra_errf(err, errlen,
-		            "listen = %s is not a loopback address and [sync] has no tls_cert/tls_key: refusing to "
-		            "accept bearer tokens over plain HTTP; set tls_cert and tls_key, or listen on 127.0.0.1 "
-		            "behind a TLS reverse proxy",
-		            cfg->listen);
+		return entra_errf(
+		    err, errlen,
+		    "listen = %s is not a loopback address and [sync] has no tls_cert/tls_key: refusing to "
+		    "accept bearer tokens over plain HTTP; set tls_cert and tls_key, or listen on 127.0.0.1 "
+		    "behind a TLS reverse proxy",
+		    cfg->listen);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Request handling: prefix check, bearer token and its scope, body limit, SCIM or feed dispatch,
  * access log. */
 #include "sync/http/http_request.h"
+#include "sync/http/http_peer.h"
 
 #include <ctype.h>
 #include <netdb.h>
@@ -349,18 +350,6 @@ enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const
 		return queue_error(con, r, 413, NULL, detail, NULL);
 	}
 	return dispatch(ctx, con, url, r);
-}
-
-void http_client_address(struct MHD_Connection *con, char *out, size_t len)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(out, len, "-");
-	if (!ci || !ci->client_addr)
-		return;
-	socklen_t salen =
-	    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, salen, out, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(out, len, "-");
 }
 
 void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe)

@@ -31,7 +31,4 @@ enum MHD_Result http_request_handle(void *cls, struct MHD_Connection *con, const
 /* MHD_OPTION_NOTIFY_COMPLETED: writes the access-log line and frees the request state. */
 void http_request_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe);
 
-/* The peer's numeric address for logs, or "-". */
-void http_client_address(struct MHD_Connection *con, char *out, size_t len);
-
 #endif

@@ -131,28 +131,6 @@ int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long
 	return 0;
 }
 
-/* Rows are inserted in primary key order: appending to a B-tree is much cheaper than random
- * inserts (100k accounts). */
-int cache_account_uid_cmp(const void *x, const void *y)
-{
-	uint32_t a = (*(const struct cache_account *const *)x)->uid, b = (*(const struct cache_account *const *)y)->uid;
-	return (a > b) - (a < b);
-}
-
-int cache_group_gid_cmp(const void *x, const void *y)
-{
-	uint32_t a = (*(const struct cache_group *const *)x)->gid, b = (*(const struct cache_group *const *)y)->gid;
-	return (a > b) - (a < b);
-}
-
-int cache_member_cmp(const void *x, const void *y)
-{
-	const struct cache_member *a = x, *b = y;
-	if (a->gid != b->gid)
-		return (a->gid > b->gid) - (a->gid < b->gid);
-	return (a->uid > b->uid) - (a->uid < b->uid);
-}
-
 static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL;
@@ -237,14 +215,6 @@ out:
 	sqlite3_finalize(lst);
 	free(sorted);
 	return rc;
-}
-
-int cache_ssh_key_cmp(const void *x, const void *y)
-{
-	const struct cache_ssh_key *a = x, *b = y;
-	if (a->uid != b->uid)
-		return (a->uid > b->uid) - (a->uid < b->uid);
-	return (a->n > b->n) - (a->n < b->n);
 }
 
 static int write_ssh_keys(struct writer *w, const struct cache_snapshot *s)

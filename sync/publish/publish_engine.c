@@ -87,38 +87,6 @@ static sqlite3 *allocator(const struct entra_config *cfg, sqlite3 *db)
 	return entra_config_follower(cfg) ? NULL : db;
 }
 
-static bool table_exists(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st = NULL;
-	bool exists = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		exists = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	return exists;
-}
-
-/* The whole directory and the log position it corresponds to, in one read transaction. Before
- * the SCIM store created its schema (a fresh install) the directory is simply empty. */
-static int directory_read(sqlite3 *db, bool log_ready, struct directory *dir, long long *seq)
-{
-	memset(dir, 0, sizeof(*dir));
-	*seq = 0;
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		entra_log(&logger, LOG_ERR, "state.db: cannot begin a read: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	int rc = 0;
-	if (log_ready)
-		rc = store_changes_position(db, seq);
-	if (rc == 0 && table_exists(db, "users"))
-		rc = store_directory_load(db, dir);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return rc;
-}
-
 /* Logs refused users, ambiguous rule names and missing role groups when they change. */
 static void findings_log(struct publish_engine *e, const struct entra_config *cfg, const struct accounts *acc,
                          const struct names_local *local)
@@ -156,7 +124,7 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
 	double t0 = now_ms();
 	int log = store_changes_install(db);
 	state_drop(e);
-	if (directory_read(db, log == 1, &e->dir, &e->seq) || ids_ready(e, cfg, db)) {
+	if (store_directory_snapshot(db, log == 1, &e->dir, &e->seq) || ids_ready(e, cfg, db)) {
 		state_drop(e);
 		return -1;
 	}

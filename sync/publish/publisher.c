@@ -13,11 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/publish/cache_writer.h"
-#include "sync/rules/idalloc.h"
 #include "common/log.h"
-#include "sync/rules/names.h"
+#include "sync/publish/cache_writer.h"
 #include "sync/publish/publish_engine.h"
+#include "sync/rules/idalloc.h"
+#include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -227,14 +228,8 @@ static int db_open(struct publisher *p, const char *path)
 		return -1;
 	}
 	close(fd);
-	if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(p->db, PUBLISH_BUSY_TIMEOUT_MS) != SQLITE_OK ||
-	    sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456", NULL,
-	                 NULL, NULL) != SQLITE_OK) {
-		entra_log(&logger, LOG_ERR, "cannot open %s: %s; check the file and its permissions", path,
-		          p->db ? sqlite3_errmsg(p->db) : "out of memory");
+	if (!(p->db = store_directory_open(path, PUBLISH_BUSY_TIMEOUT_MS)))
 		return -1;
-	}
 	return idalloc_init_schema(p->db);
 }
 

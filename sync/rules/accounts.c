@@ -49,22 +49,6 @@ const char *name_state_text(enum name_state s)
 	return s <= NAME_CLASH ? text[s] : "unknown";
 }
 
-char *accounts_keep(struct accounts *a, char *s)
-{
-	if (!s)
-		return NULL;
-	if (a->n_strings == a->cap_strings) {
-		size_t ncap = a->cap_strings ? a->cap_strings * 2 : 1024;
-		char **grown = realloc(a->strings, ncap * sizeof(*grown));
-		if (!grown) {
-			free(s);
-			return NULL;
-		}
-		a->strings = grown, a->cap_strings = ncap;
-	}
-	return a->strings[a->n_strings++] = s;
-}
-
 /* --- names --- */
 
 static enum name_state local_state(const char *name, const struct names_local *local)

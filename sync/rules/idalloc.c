@@ -9,58 +9,13 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "sync/store/store_unix_ids.h"
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-#define IDALLOC_SCHEMA_VERSION 1
-
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS unix_ids_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS unix_ids(id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
-    " allocated_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS unix_ids_by_key ON unix_ids(key, id);" /* covering: loads read no table pages */
-    "INSERT OR IGNORE INTO unix_ids_meta(key, value) VALUES('schema_version', '1');";
-
-static int db_fail(sqlite3 *db, const char *what)
-{
-	entra_log(&logger, LOG_ERR, "state.db: %s: %s; check the disk and the file's permissions", what,
-	          sqlite3_errmsg(db));
-	return -1;
-}
-
-static int schema_version(sqlite3 *db, int *version)
-{
-	sqlite3_stmt *st = NULL;
-	*version = 0;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM unix_ids_meta WHERE key = 'schema_version'", -1, &st, NULL))
-		return db_fail(db, "reading the id schema version");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*version = atoi((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return 0;
-}
-
 int idalloc_init_schema(sqlite3 *db)
 {
-	char *msg = NULL;
-	int version;
-	if (sqlite3_exec(db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		entra_log(&logger, LOG_ERR,
-		          "state.db: cannot create the uid tables: %s; check the disk and permissions",
-		          msg ? msg : "?");
-		sqlite3_free(msg);
-		return -1;
-	}
-	if (schema_version(db, &version))
-		return -1;
-	if (version > IDALLOC_SCHEMA_VERSION) {
-		entra_log(&logger, LOG_ERR,
-		          "state.db: uid tables have schema version %d, this entra-syncd knows %d; "
-		          "install the newer entra-syncd again",
-		          version, IDALLOC_SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
+	return store_unix_ids_init(db);
 }
 
 bool idalloc_is_guid(const char *s)
@@ -198,48 +153,29 @@ static int entry_append(struct idalloc *a, const char *key, uint32_t id)
 	return 0;
 }
 
-static bool table_exists(sqlite3 *db)
+/* One stored allocation into OUT; 1 when out of memory (stops the load). */
+static int load_one(long long id, const char *key, void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unix_ids'", -1, &st,
-	                       NULL) == SQLITE_OK)
-		found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	struct idalloc *out = arg;
+	if (id <= 0 || id > UINT32_MAX || !key)
+		return 0;
+	if (used_add(out, (uint32_t)id))
+		return 1;
+	if (id >= out->min && id <= out->max && entry_append(out, key, (uint32_t)id))
+		return 1;
+	return 0;
 }
 
 int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
 	memset(out, 0, sizeof(*out));
 	out->min = min, out->max = max;
-	if (!table_exists(db))
+	int rc = store_unix_ids_each(db, load_one, out);
+	if (rc == 0)
 		return 0;
-	/* Ordered by key then id: the first in-range row of a key is its id. */
-	if (sqlite3_prepare_v2(db, "SELECT id, key FROM unix_ids ORDER BY key, id", -1, &st, NULL))
-		return db_fail(db, "reading uid allocations");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		const char *key = (const char *)sqlite3_column_text(st, 1);
-		if (id <= 0 || id > UINT32_MAX || !key)
-			continue;
-		if (used_add(out, (uint32_t)id))
-			goto oom;
-		if (id >= min && id <= max && entry_append(out, key, (uint32_t)id))
-			goto oom;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		idalloc_free(out);
-		return db_fail(db, "reading uid allocations");
-	}
-	return 0;
-oom:
-	sqlite3_finalize(st);
 	idalloc_free(out);
-	entra_log(&logger, LOG_ERR, "out of memory loading uid allocations");
+	if (rc == 1)
+		entra_log(&logger, LOG_ERR, "out of memory loading uid allocations");
 	return -1;
 }
 
@@ -309,13 +245,9 @@ static int req_key_cmp(const void *x, const void *y)
 	return strcmp((*(struct idalloc_request *const *)x)->key, (*(struct idalloc_request *const *)y)->key);
 }
 
-static int insert_new(struct idalloc *a, sqlite3 *db, struct idalloc_request **fresh, size_t n_fresh,
-                      const struct names_local *local)
+static int insert_new(struct idalloc *a, struct store_unix_ids_batch *batch, struct idalloc_request **fresh,
+                      size_t n_fresh, const struct names_local *local)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT INTO unix_ids(id, key, allocated_at) VALUES(?, ?, ?)", -1, &st, NULL))
-		return db_fail(db, "preparing the uid insert");
-	long long now = (long long)time(NULL);
 	const char *prev = NULL;
 	uint32_t prev_id = 0;
 	for (size_t i = 0; i < n_fresh; i++) {
@@ -329,17 +261,10 @@ static int insert_new(struct idalloc *a, sqlite3 *db, struct idalloc_request **f
 			          r->key);
 			continue;
 		}
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		if (sqlite3_step(st) != SQLITE_DONE || used_add(a, r->id)) {
-			sqlite3_finalize(st);
-			return db_fail(db, "storing a uid allocation");
-		}
-		sqlite3_reset(st);
+		if (store_unix_ids_insert(batch, r->id, r->key) || used_add(a, r->id))
+			return -1;
 		prev = r->key, prev_id = r->id;
 	}
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -356,20 +281,22 @@ static int fresh_commit(struct idalloc *a, sqlite3 *db, struct idalloc_request *
                         const struct names_local *local)
 {
 	struct idalloc snapshot_used = {.used = NULL};
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(db, "starting the uid allocation transaction");
+	struct store_unix_ids_batch batch;
+	if (store_unix_ids_begin(&batch, db))
+		return -1;
 	/* Keep a copy of the used set: a rolled-back transaction must not leave ids marked. */
 	snapshot_used.used = a->used_cap ? malloc(a->used_cap * sizeof(*a->used)) : NULL;
 	if (a->used_cap && !snapshot_used.used) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		store_unix_ids_abandon(&batch);
 		return -1;
 	}
 	if (a->used_cap)
 		memcpy(snapshot_used.used, a->used, a->used_cap * sizeof(*a->used));
 	snapshot_used.used_cap = a->used_cap, snapshot_used.used_count = a->used_count;
-	if (insert_new(a, db, fresh, n_fresh, local) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_fail(db, "committing uid allocations");
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	int failed = insert_new(a, &batch, fresh, n_fresh, local);
+	if (failed)
+		store_unix_ids_abandon(&batch);
+	if (failed || store_unix_ids_end(&batch)) {
 		free(a->used);
 		a->used = snapshot_used.used, a->used_cap = snapshot_used.used_cap;
 		a->used_count = snapshot_used.used_count;

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sync/store/directory.h"
 #include "sync/rules/names.h"
+#include "sync/store/directory.h"
 
 #define IDALLOC_KEY_MAX    300
 #define IDALLOC_MAX_PROBES 4096

@@ -10,123 +10,16 @@
 #define SCHEMA_SCHEMA        "urn:ietf:params:scim:schemas:core:2.0:Schema"
 #define SCHEMA_RESOURCE_TYPE "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 
-/* One attribute definition. Flags: M multi-valued, X caseExact, R required. */
-struct attr_def {
-	const char *name;
-	const char *type;
-	const char *flags;
-	const char *mutability; /* NULL = readWrite */
-	const char *uniqueness; /* NULL = none */
-	const char *returned;   /* NULL = default */
-	const struct attr_def *subs;
-};
-
-#define END                                                                                                            \
-	{                                                                                                              \
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL                                                               \
-	}
-#define S(n)                                                                                                           \
-	{                                                                                                              \
-		n, "string", "", NULL, NULL, NULL, NULL                                                                \
-	}
-#define B(n)                                                                                                           \
-	{                                                                                                              \
-		n, "boolean", "", NULL, NULL, NULL, NULL                                                               \
-	}
-#define REF(n)                                                                                                         \
-	{                                                                                                              \
-		n, "reference", "X", NULL, NULL, NULL, NULL                                                            \
-	}
-
-static const struct attr_def name_subs[] = {
-    S("formatted"), S("familyName"), S("givenName"), S("middleName"), S("honorificPrefix"), S("honorificSuffix"), END};
-static const struct attr_def multi_subs[] = {S("value"), S("display"), S("type"), B("primary"), END};
-static const struct attr_def address_subs[] = {S("formatted"), S("streetAddress"), S("locality"),
-                                               S("region"),    S("postalCode"),    S("country"),
-                                               S("type"),      B("primary"),       END};
-static const struct attr_def ref_subs[] = {{"value", "string", "X", "readOnly", NULL, NULL, NULL},
-                                           {"$ref", "reference", "X", "readOnly", NULL, NULL, NULL},
-                                           {"display", "string", "", "readOnly", NULL, NULL, NULL},
-                                           {"type", "string", "", "readOnly", NULL, NULL, NULL},
-                                           END};
-static const struct attr_def manager_subs[] = {{"value", "string", "X", NULL, NULL, NULL, NULL},
-                                               REF("$ref"),
-                                               {"displayName", "string", "", "readOnly", NULL, NULL, NULL},
-                                               END};
-static const struct attr_def member_subs[] = {{"value", "string", "X", "immutable", NULL, NULL, NULL},
-                                              REF("$ref"),
-                                              {"display", "string", "", "readOnly", NULL, NULL, NULL},
-                                              S("type"),
-                                              END};
-
-static const struct attr_def user_attrs[] = {
-    {"userName", "string", "R", NULL, "server", NULL, NULL},
-    {"name", "complex", "", NULL, NULL, NULL, name_subs},
-    S("displayName"),
-    S("nickName"),
-    REF("profileUrl"),
-    S("title"),
-    S("userType"),
-    S("preferredLanguage"),
-    S("locale"),
-    S("timezone"),
-    B("active"),
-    {"password", "string", "", "writeOnly", NULL, "never", NULL},
-    {"emails", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"phoneNumbers", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"ims", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"photos", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"addresses", "complex", "M", NULL, NULL, NULL, address_subs},
-    {"groups", "complex", "M", "readOnly", NULL, NULL, ref_subs},
-    {"entitlements", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"roles", "complex", "M", NULL, NULL, NULL, multi_subs},
-    {"x509Certificates", "binary", "M", NULL, NULL, NULL, NULL},
-    END,
-};
-
-static const struct attr_def group_attrs[] = {
-    /* uniqueness none (RFC 7643 4.2): Entra allows two groups of one name */
-    {"displayName", "string", "R", NULL, NULL, NULL, NULL},
-    {"members", "complex", "M", NULL, NULL, NULL, member_subs},
-    END,
-};
-
-static const struct attr_def enterprise_attrs[] = {
-    S("employeeNumber"),
-    S("costCenter"),
-    S("organization"),
-    S("division"),
-    S("department"),
-    {"manager", "complex", "", NULL, NULL, NULL, manager_subs},
-    END,
-};
-
-/* sshPublicKey: one string of keys a line, or an array of such strings (README: SSH keys). */
-static const struct attr_def login_attrs[] = {
-    {"sshPublicKey", "string", "M", NULL, NULL, NULL, NULL},
-    END,
-};
-
-static const struct {
-	const char *id, *name, *description;
-	const struct attr_def *attrs;
-} schemas[] = {
-    {SCIM_SCHEMA_USER, "User", "User Account", user_attrs},
-    {SCIM_SCHEMA_GROUP, "Group", "Group", group_attrs},
-    {SCIM_SCHEMA_ENTERPRISE, "EnterpriseUser", "Enterprise User", enterprise_attrs},
-    {SCIM_SCHEMA_LOGIN, "EntraLoginUser", "SSH public keys for sign-in on Linux hosts", login_attrs},
-};
-
-static json_t *attr_json(const struct attr_def *d)
+static json_t *attr_json(const struct scim_attr *d)
 {
-	json_t *a = json_pack(
-	    "{s:s, s:s, s:b, s:s, s:b, s:b, s:s, s:s, s:s}", "name", d->name, "type", d->type, "multiValued",
-	    strchr(d->flags, 'M') != NULL, "description", d->name, "required", strchr(d->flags, 'R') != NULL,
-	    "caseExact", strchr(d->flags, 'X') != NULL, "mutability", d->mutability ? d->mutability : "readWrite",
-	    "returned", d->returned ? d->returned : "default", "uniqueness", d->uniqueness ? d->uniqueness : "none");
+	json_t *a =
+	    json_pack("{s:s, s:s, s:b, s:s, s:b, s:b, s:s, s:s, s:s}", "name", d->name, "type",
+	              scim_attr_type_name(d->type), "multiValued", d->multi_valued, "description", d->name, "required",
+	              d->required, "caseExact", d->case_exact, "mutability", scim_mutability_name(d->mutability),
+	              "returned", scim_returned_name(d->returned), "uniqueness", scim_uniqueness_name(d->uniqueness));
 	if (a && d->subs) {
 		json_t *subs = json_array();
-		for (const struct attr_def *s = d->subs; s->name; s++)
+		for (const struct scim_attr *s = d->subs; s->name; s++)
 			json_array_append_new(subs, attr_json(s));
 		json_object_set_new(a, "subAttributes", subs);
 	}
@@ -143,11 +36,12 @@ static json_t *schema_json(struct scim_ctx *c, size_t i)
 {
 	char loc[768];
 	json_t *attrs = json_array();
-	for (const struct attr_def *d = schemas[i].attrs; d->name; d++)
+	const struct scim_schema *schema = &scim_schemas[i];
+	for (const struct scim_attr *d = schema->attrs; d->name; d++)
 		json_array_append_new(attrs, attr_json(d));
-	location(c, "Schemas", schemas[i].id, loc, sizeof(loc));
-	return json_pack("{s:[s], s:s, s:s, s:s, s:o, s:{s:s, s:s}}", "schemas", SCHEMA_SCHEMA, "id", schemas[i].id,
-	                 "name", schemas[i].name, "description", schemas[i].description, "attributes", attrs, "meta",
+	location(c, "Schemas", schema->id, loc, sizeof(loc));
+	return json_pack("{s:[s], s:s, s:s, s:s, s:o, s:{s:s, s:s}}", "schemas", SCHEMA_SCHEMA, "id", schema->id,
+	                 "name", schema->name, "description", schema->description, "attributes", attrs, "meta",
 	                 "resourceType", "Schema", "location", loc);
 }
 
@@ -163,8 +57,8 @@ static json_t *resource_type_json(struct scim_ctx *c, enum scim_resource_type ty
 	                       "ResourceType", "location", loc);
 	if (rt && type == SCIM_USER)
 		json_object_set_new(rt, "schemaExtensions",
-		                    json_pack("[{s:s, s:b}, {s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required", 0,
-		                              "schema", SCIM_SCHEMA_LOGIN, "required", 0));
+		                    json_pack("[{s:s, s:b}, {s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required",
+		                              0, "schema", SCIM_SCHEMA_LOGIN, "required", 0));
 	return rt;
 }
 
@@ -193,12 +87,12 @@ static json_t *schemas_response(struct scim_ctx *c, const char *tail)
 {
 	if (!*tail) {
 		json_t *all = json_array();
-		for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
+		for (size_t i = 0; i < scim_schema_count; i++)
 			json_array_append_new(all, schema_json(c, i));
 		return list_of(all);
 	}
-	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
-		if (strcasecmp(tail, schemas[i].id) == 0)
+	for (size_t i = 0; i < scim_schema_count; i++)
+		if (strcasecmp(tail, scim_schemas[i].id) == 0)
 			return schema_json(c, i);
 	return NULL;
 }

@@ -855,8 +855,7 @@ static int match_any(const struct scim_filter *f, enum compare_op op, enum scim_
 	if (!v)
 		return 0;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach(v, i, e) {
 			const json_t *c = e;
 			int r;
 			if (json_is_object(e))
@@ -918,8 +917,7 @@ static int eval_value_path(const struct scim_filter *f, enum scim_resource_type 
 	v = scim_json_get_ci(container, f->ref.attr, NULL);
 	if (json_is_object(v))
 		return eval(f->inner, type, v, err);
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		int r = json_is_object(e) ? eval(f->inner, type, e, err) : 0;
 		if (r != 0)
 			return r;
@@ -987,43 +985,25 @@ int scim_filter_eq_clauses(const struct scim_filter *f, json_t *out)
 	return json_object_set_new(out, f->ref.attr, json_deep_copy(f->literal));
 }
 
-/* ATTR_PATH without the core schema URN of TYPE, when it has one. */
-static const char *strip_core_urn(enum scim_resource_type type, const char *attr_path)
-{
-	const char *core = type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER;
-	size_t core_len = strlen(core);
-	if (strlen(attr_path) > core_len && attr_path[core_len] == ':' && scim_ieq(attr_path, core_len, core, core_len))
-		return attr_path + core_len + 1;
-	return attr_path;
-}
-
 bool scim_attr_date_time(enum scim_resource_type type, const char *attr_path)
 {
-	if (!attr_path)
-		return false;
-	attr_path = strip_core_urn(type, attr_path);
-	return scim_ieq_str(attr_path, "meta.created") || scim_ieq_str(attr_path, "meta.lastModified");
+	const struct scim_attr *a = scim_attr_at_path(type, attr_path, NULL);
+	return a && a->type == SCIM_TYPE_DATETIME;
 }
 
-/* RFC 7643: id, externalId, meta.*, $ref, members.value, groups.value compare case-exactly. */
+/* The schema's caseExact; any "$ref" is a reference, which RFC 7643 2.3.7 compares exactly; a
+ * sub-attribute the schema does not list compares like its parent (meta.*). */
 bool scim_attr_case_exact(enum scim_resource_type type, const char *attr_path)
 {
-	static const char *const exact_user[] = {"id",       "externalid", "groups.value", "x509certificates.value",
-	                                         "password", NULL};
-	static const char *const exact_group[] = {"id", "externalid", "members.value", NULL};
-	const char *const *list = type == SCIM_GROUP ? exact_group : exact_user;
-	size_t n;
+	const struct scim_attr *parent, *a;
+	size_t n = attr_path ? strlen(attr_path) : 0;
 
 	if (!attr_path)
 		return false;
-	attr_path = strip_core_urn(type, attr_path);
-	n = strlen(attr_path);
-	if (scim_ieq_str(attr_path, "meta") || (n > 5 && scim_ieq(attr_path, 5, "meta.", 5)))
-		return true;
 	if (scim_ieq_str(attr_path, "$ref") || (n >= 5 && scim_ieq(attr_path + n - 5, 5, ".$ref", 5)))
 		return true;
-	for (size_t i = 0; list[i]; i++)
-		if (scim_ieq_str(attr_path, list[i]))
-			return true;
-	return false;
+	a = scim_attr_at_path(type, attr_path, &parent);
+	if (a)
+		return a->case_exact;
+	return parent && parent->case_exact;
 }

@@ -18,7 +18,7 @@ void scim_filter_free(struct scim_filter *f);
 /* 1 match, 0 no match, -1 cannot be evaluated (ERR = 400 invalidFilter), e.g. gt on a boolean.
  * Attribute names are case-insensitive; string values compare case-insensitively (Unicode simple
  * case folding, casefold.h) unless the attribute is caseExact in RFC 7643 (id, externalId,
- * meta.*, members.value, $ref ...); booleans equal "True"/"False" in any case; dateTimes
+ * meta.*, members.value, $ref ...: the table in scim_schema.c); booleans equal "True"/"False" in any case; dateTimes
  * compare as instants. */
 int scim_filter_match(const struct scim_filter *f, enum scim_resource_type type, const json_t *resource,
                       struct scim_error *err);

@@ -8,6 +8,7 @@
 
 #include "sync/scim/scim_error.h"
 #include "sync/scim/scim_filter.h"
+#include "sync/scim/scim_schema.h" /* scim_urn_is_core */
 
 #define SCIM_FILTER_MAX_LEN   4096
 #define SCIM_FILTER_MAX_DEPTH 32
@@ -76,8 +77,5 @@ const char *scim_attr_canonical(enum scim_resource_type type, const char *urn, c
 
 /* True when URN:ATTR (URN may be NULL) is multi-valued in the schema. */
 bool scim_attr_multi_valued(enum scim_resource_type type, const char *urn, const char *attr);
-
-/* True when URN is the core schema of TYPE (case-insensitive). */
-bool scim_urn_is_core(enum scim_resource_type type, const char *urn);
 
 #endif

@@ -39,8 +39,7 @@ json_t *scim_json_get_ci(const json_t *obj, const char *key, const char **key_ou
 			*key_out = json_object_iter_key(json_object_iter_at((json_t *)obj, key));
 		return v;
 	}
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach((json_t *)obj, k, v) {
 		if (scim_ieq_str(k, key)) {
 			if (key_out)
 				*key_out = k;
@@ -58,8 +57,7 @@ void scim_json_del_ci(json_t *obj, const char *key)
 
 	if (!json_is_object(obj))
 		return;
-	json_object_foreach_safe(obj, tmp, k, v)
-	{
+	json_object_foreach_safe(obj, tmp, k, v) {
 		if (scim_ieq_str(k, key))
 			json_object_del(obj, k);
 	}

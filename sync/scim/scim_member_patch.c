@@ -41,8 +41,7 @@ static int plan_values(struct member_plan *pl, const json_t *value)
 	}
 	if (!json_is_array(value))
 		return NOT_APPLICABLE;
-	json_array_foreach(value, i, e)
-	{
+	json_array_foreach(value, i, e) {
 		int rc = json_is_object(e) ? plan_values(pl, e) : NOT_APPLICABLE;
 		if (rc != APPLICABLE)
 			return rc;
@@ -109,8 +108,7 @@ int member_plan_build(const json_t *body, struct member_plan *pl)
 		return NOT_APPLICABLE;
 	if (scim_strset_init(&pl->seen, 64) < 0)
 		return OOM;
-	json_array_foreach(ops, i, op)
-	{
+	json_array_foreach(ops, i, op) {
 		int rc = plan_op(pl, op);
 		if (rc != APPLICABLE) {
 			member_plan_free(pl);
@@ -155,8 +153,7 @@ static int final_set(const json_t *resource, struct scim_strset *after)
 	memset(after, 0, sizeof(*after));
 	if (scim_strset_init(after, json_array_size(members) + 1) < 0)
 		return -1;
-	json_array_foreach(members, i, e)
-	{
+	json_array_foreach(members, i, e) {
 		const json_t *v = json_is_object(e) ? scim_json_get_ci(e, "value", NULL) : NULL;
 		if (json_is_string(v) && scim_strset_add(after, json_string_value(v), json_string_length(v)) < 0)
 			return -1;

@@ -1,6 +1,6 @@
 /* RFC 7644 3.5.2 PATCH on a copy of the resource, swapped in only when every operation succeeded. */
 #include "sync/scim/scim_patch.h"
-#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_internal.h"
 #include "sync/scim/scim_resource.h"
 
@@ -57,7 +57,8 @@ static void merge_into(json_t *dst, const json_t *src)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)src, k, v) set_ci(dst, k, json_is_null(v) ? NULL : json_incref(v));
+	json_object_foreach((json_t *)src, k, v)
+		set_ci(dst, k, json_is_null(v) ? NULL : json_incref(v));
 }
 
 static const char *member_value(const json_t *e, size_t *len)
@@ -128,8 +129,9 @@ static int members_build(struct patch_ctx *ctx)
 		return 0;
 	if (scim_strset_init(&m->live, json_array_size(arr)) < 0 || scim_strset_init(&m->removed, 16) < 0)
 		goto fail;
-	json_array_foreach(arr, i,
-	                   e) if ((v = member_value(e, &len)) && scim_strset_add(&m->live, v, len) < 0) goto fail;
+	json_array_foreach(arr, i, e)
+		if ((v = member_value(e, &len)) && scim_strset_add(&m->live, v, len) < 0)
+			goto fail;
 	m->built = true;
 	return 0;
 fail:
@@ -160,9 +162,9 @@ static int members_flush(struct patch_ctx *ctx)
 		kept = json_array();
 		if (!kept)
 			return oom(ctx);
-		json_array_foreach(arr, i,
-		                   e) if (!(v = member_value(e, &len)) || !scim_strset_contains(&m->removed, v, len))
-		    json_array_append(kept, e);
+		json_array_foreach(arr, i, e)
+			if (!(v = member_value(e, &len)) || !scim_strset_contains(&m->removed, v, len))
+				json_array_append(kept, e);
 		if (json_array_size(kept))
 			json_object_set_new(ctx->work, key, kept);
 		else {
@@ -189,8 +191,7 @@ static int members_add(struct patch_ctx *ctx, const json_t *items)
 		arr = json_array();
 		json_object_set_new(ctx->work, "members", arr);
 	}
-	json_array_foreach(items, i, e)
-	{
+	json_array_foreach(items, i, e) {
 		v = member_value(e, &len);
 		if (scim_strset_remove(&m->removed, v, len)) { /* removed earlier in this request: still in the array */
 			if (scim_strset_add(&m->live, v, len) < 0)
@@ -228,8 +229,7 @@ static int members_remove_listed(struct patch_ctx *ctx, const json_t *value)
 		return (v = member_value(value, &len))
 		           ? members_remove(ctx, v, len)
 		           : scim_error_set(ctx->err, 400, "invalidValue", "members to remove need a string 'value'");
-	json_array_foreach(value, i, e)
-	{
+	json_array_foreach(value, i, e) {
 		if (!(v = member_value(e, &len)))
 			return scim_error_set(ctx->err, 400, "invalidValue", "value[%zu] needs a string 'value'", i);
 		if (members_remove(ctx, v, len) < 0)
@@ -246,11 +246,11 @@ static const char *members_filter_value(const struct scim_filter *f, json_t *tmp
 
 	if (scim_filter_eq_clauses(f, tmp) < 0 || json_object_size(tmp) != 1)
 		return NULL;
-	json_object_foreach(tmp, k, v) if (scim_ieq_str(k, "value") && json_is_string(v))
-	{
-		*len = json_string_length(v);
-		return json_string_value(v);
-	}
+	json_object_foreach(tmp, k, v)
+		if (scim_ieq_str(k, "value") && json_is_string(v)) {
+			*len = json_string_length(v);
+			return json_string_value(v);
+		}
 	return NULL;
 }
 
@@ -298,13 +298,14 @@ static int remove_listed(struct patch_ctx *ctx, json_t *arr, const json_t *value
 	if (scim_strset_init(&gone, json_is_array(value) ? json_array_size(value) : 1) < 0)
 		return oom(ctx);
 	if (json_is_array(value)) {
-		json_array_foreach(value, i, e) if (keyset_add(&gone, e, by_value) < 0) goto fail;
+		json_array_foreach(value, i, e)
+			if (keyset_add(&gone, e, by_value) < 0)
+				goto fail;
 	} else if (keyset_add(&gone, value, by_value) < 0) {
 		goto fail;
 	}
 	kept = json_array();
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach(arr, i, e) {
 		if (keyset_has(&gone, e, by_value, &has) < 0) {
 			json_decref(kept);
 			goto fail;
@@ -332,9 +333,10 @@ static int append_unique(struct patch_ctx *ctx, json_t *arr, const json_t *items
 
 	if (scim_strset_init(&seen, json_array_size(arr) + json_array_size(items)) < 0)
 		return oom(ctx);
-	json_array_foreach(arr, i, e) if (keyset_add(&seen, e, by_value) < 0) goto fail;
-	json_array_foreach(items, i, e)
-	{
+	json_array_foreach(arr, i, e)
+		if (keyset_add(&seen, e, by_value) < 0)
+			goto fail;
+	json_array_foreach(items, i, e) {
 		if ((added = keyset_add(&seen, e, by_value)) < 0)
 			goto fail;
 		if (added)
@@ -434,7 +436,9 @@ static int apply_sub(struct patch_ctx *ctx, enum patch_kind kind, const struct s
 	else if (json_is_array(existing) && json_array_size(existing) == 0 && value)
 		json_array_append_new(existing, json_pack("{sO}", p->sub, value));
 	else
-		json_array_foreach(existing, i, e) if (json_is_object(e)) set_ci(e, p->sub, json_incref(value));
+		json_array_foreach(existing, i, e)
+			if (json_is_object(e))
+				set_ci(e, p->sub, json_incref(value));
 	json_decref(value);
 	drop_if_empty(container, p->attr);
 	return 0;
@@ -451,8 +455,7 @@ static int remove_filtered(struct patch_ctx *ctx, const struct scim_path *p, jso
 	kept = json_array();
 	if (!kept)
 		return oom(ctx);
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach(arr, i, e) {
 		r = json_is_object(e) ? scim_filter_match(p->filter, ctx->type, e, ctx->err) : 0;
 		if (r < 0) {
 			json_decref(kept);
@@ -525,8 +528,7 @@ static int set_filtered(struct patch_ctx *ctx, const struct scim_path *p, json_t
 		arr = json_array();
 		set_ci(container, scim_attr_canonical(ctx->type, p->urn, p->attr), arr);
 	}
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach(arr, i, e) {
 		r = json_is_object(e) ? scim_filter_match(p->filter, ctx->type, e, ctx->err) : 0;
 		if (r < 0) {
 			rc = -1;
@@ -639,7 +641,9 @@ static bool is_schema_urn(const struct patch_ctx *ctx, const char *key)
 	if (scim_ieq_str(key, SCIM_SCHEMA_USER) || scim_ieq_str(key, SCIM_SCHEMA_GROUP) ||
 	    scim_extension_urn(ctx->type, key))
 		return true;
-	json_array_foreach(schemas, i, s) if (json_is_string(s) && scim_ieq_str(json_string_value(s), key)) return true;
+	json_array_foreach(schemas, i, s)
+		if (json_is_string(s) && scim_ieq_str(json_string_value(s), key))
+			return true;
 	return false;
 }
 
@@ -677,7 +681,9 @@ static int apply_schema_object(struct patch_ctx *ctx, enum patch_kind kind, cons
 	}
 	if (!json_is_object(v) || scim_urn_is_core(ctx->type, urn))
 		return scim_error_set(ctx->err, 400, "invalidValue", "'%s' must be an object of attributes", urn);
-	json_object_foreach((json_t *)v, k, sv) if (apply_key(ctx, kind, urn, k, sv) < 0) return -1;
+	json_object_foreach((json_t *)v, k, sv)
+		if (apply_key(ctx, kind, urn, k, sv) < 0)
+			return -1;
 	return 0;
 }
 
@@ -689,8 +695,7 @@ static int apply_pathless(struct patch_ctx *ctx, enum patch_kind kind, const jso
 	if (!json_is_object(value))
 		return scim_error_set(ctx->err, 400, "invalidValue",
 		                      "an operation without a path needs an object value");
-	json_object_foreach((json_t *)value, k, v)
-	{
+	json_object_foreach((json_t *)value, k, v) {
 		int rc = is_schema_urn(ctx, k) ? apply_schema_object(ctx, kind, k, v, nested)
 		                               : apply_key(ctx, kind, NULL, k, v);
 		if (rc < 0)
@@ -741,7 +746,7 @@ static int apply_op(struct patch_ctx *ctx, const json_t *op)
 	if (kind != PATCH_REMOVE && !value)
 		return scim_error_set(ctx->err, 400, "invalidValue", "%s needs a value",
 		                      kind == PATCH_ADD ? "add" : "replace");
-	if (json_nested_deeper_than(value, SCIM_MAX_DEPTH))
+	if (scim_json_deeper_than(value, SCIM_MAX_DEPTH))
 		return scim_error_set(ctx->err, 400, "invalidValue",
 		                      "'value' is nested deeper than %d levels (SCIM attributes are shallow)",
 		                      SCIM_MAX_DEPTH);
@@ -768,11 +773,11 @@ static size_t count_values(const json_t *ops)
 	const json_t *op, *v, *member;
 	const char *k;
 
-	json_array_foreach(ops, i, op)
-	{
+	json_array_foreach(ops, i, op) {
 		v = scim_json_get_ci(op, "value", NULL);
 		total += json_array_size(v) + json_object_size(v);
-		json_object_foreach((json_t *)v, k, member) total += json_array_size(member);
+		json_object_foreach((json_t *)v, k, member)
+			total += json_array_size(member);
 	}
 	return total;
 }
@@ -785,8 +790,8 @@ static const json_t *check_body(const json_t *body, struct scim_error *err)
 
 	if (!json_is_object(body))
 		return scim_error_set(err, 400, "invalidSyntax", "the PATCH body must be a JSON object"), NULL;
-	json_array_foreach(schemas, i, s) is_patch |=
-	    json_is_string(s) && scim_ieq_str(json_string_value(s), SCIM_SCHEMA_PATCH);
+	json_array_foreach(schemas, i, s)
+		is_patch |= json_is_string(s) && scim_ieq_str(json_string_value(s), SCIM_SCHEMA_PATCH);
 	if (!is_patch)
 		return scim_error_set(err, 400, "invalidSyntax", "'schemas' must contain " SCIM_SCHEMA_PATCH), NULL;
 	ops = scim_json_get_ci(body, "Operations", NULL);
@@ -814,7 +819,9 @@ static int apply_all(struct patch_ctx *ctx, const json_t *ops)
 	char detail[sizeof(ctx->err->detail)];
 	size_t i;
 
-	json_array_foreach(ops, i, op) if (apply_op(ctx, op) < 0) return op_failed(ctx->err, i);
+	json_array_foreach(ops, i, op)
+		if (apply_op(ctx, op) < 0)
+			return op_failed(ctx->err, i);
 	if (members_flush(ctx) < 0)
 		return -1;
 	if (scim_resource_normalize_stored(ctx->work, ctx->type, ctx->err) < 0) {

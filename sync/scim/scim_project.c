@@ -177,8 +177,7 @@ static void include_core(json_t *out, const json_t *res)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)res, k, v)
-	{
+	json_object_foreach((json_t *)res, k, v) {
 		if (strncasecmp(k, "urn:", 4) != 0)
 			json_object_set(out, k, v);
 	}

@@ -89,8 +89,7 @@ json_t *scim_render(struct scim_ctx *c, const struct store_record *rec, bool wit
 	json_object_set_new(out, "schemas",
 	                    json_is_array(schemas) ? json_incref(schemas) : default_schemas(c->type, rec->resource));
 	json_object_set_new(out, "id", json_string(rec->id));
-	json_object_foreach(rec->resource, k, v)
-	{
+	json_object_foreach(rec->resource, k, v) {
 		if (!server_owned(k) && !never_returned(c->type, k))
 			json_object_set(out, k, v);
 	}

@@ -1,142 +1,42 @@
 /* Validation and normalisation of SCIM Users and Groups against the RFC 7643 attributes we know. */
 #include "sync/scim/scim_resource.h"
-#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_internal.h"
 #include "sync/scim/scim_ssh_keys.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
- * discarded at once, so it is neither stored in state.db nor ever returned. */
+/* How a value is checked, from its attribute's entry in the schema table (scim_schema.c). */
 enum attr_kind { K_STRING, K_BOOL, K_COMPLEX, K_MULTI, K_MANAGER, K_NEVER, K_SSH_KEYS };
 
-struct attr_def {
-	const char *name; /* canonical spelling */
-	enum attr_kind kind;
-	const struct attr_def *subs; /* known sub-attributes of complex kinds, NULL-name terminated */
-};
-
-#define S(n)                                                                                                           \
-	{                                                                                                              \
-		n, K_STRING, NULL                                                                                      \
-	}
-#define B(n)                                                                                                           \
-	{                                                                                                              \
-		n, K_BOOL, NULL                                                                                        \
-	}
-
-static const struct attr_def name_subs[] = {
-    S("formatted"),       S("familyName"),      S("givenName"),  S("middleName"),
-    S("honorificPrefix"), S("honorificSuffix"), {NULL, 0, NULL},
-};
-static const struct attr_def multi_subs[] = {
-    S("value"), S("display"), S("type"), B("primary"), S("$ref"), {NULL, 0, NULL},
-};
-static const struct attr_def address_subs[] = {
-    S("formatted"), S("streetAddress"), S("locality"), S("region"),     S("postalCode"),
-    S("country"),   S("type"),          B("primary"),  {NULL, 0, NULL},
-};
-static const struct attr_def member_subs[] = {
-    S("value"), S("display"), S("type"), S("$ref"), {NULL, 0, NULL},
-};
-static const struct attr_def manager_subs[] = {
-    S("value"),
-    S("$ref"),
-    S("displayName"),
-    {NULL, 0, NULL},
-};
-
-static const struct attr_def user_attrs[] = {
-    S("userName"),
-    {"name", K_COMPLEX, name_subs},
-    S("displayName"),
-    S("nickName"),
-    S("profileUrl"),
-    S("title"),
-    S("userType"),
-    S("preferredLanguage"),
-    S("locale"),
-    S("timezone"),
-    B("active"),
-    {"password", K_NEVER, NULL},
-    S("externalId"),
-    {"emails", K_MULTI, multi_subs},
-    {"phoneNumbers", K_MULTI, multi_subs},
-    {"ims", K_MULTI, multi_subs},
-    {"photos", K_MULTI, multi_subs},
-    {"addresses", K_MULTI, address_subs},
-    {"groups", K_MULTI, multi_subs},
-    {"entitlements", K_MULTI, multi_subs},
-    {"roles", K_MULTI, multi_subs},
-    {"x509Certificates", K_MULTI, multi_subs},
-    {NULL, 0, NULL},
-};
-static const struct attr_def enterprise_attrs[] = {
-    S("employeeNumber"), S("costCenter"), S("organization"),
-    S("division"),       S("department"), {"manager", K_MANAGER, manager_subs},
-    {NULL, 0, NULL},
-};
-/* The entra-login extension: SSH public keys for sign-in on the hosts (common/ssh_key.h). */
-static const struct attr_def login_attrs[] = {
-    {"sshPublicKey", K_SSH_KEYS, NULL},
-    {NULL, 0, NULL},
-};
-static const struct attr_def group_attrs[] = {
-    S("displayName"),
-    S("externalId"),
-    {"members", K_MULTI, member_subs},
-    {NULL, 0, NULL},
-};
-
-#undef S
-#undef B
+/* K_NEVER: RFC 7643 mutability writeOnly, returned never (password). Such a value is accepted and
+ * discarded at once, so it is neither stored in state.db nor ever returned. */
+static enum attr_kind kind_of(const struct scim_attr *def)
+{
+	if (def->returned == SCIM_RETURNED_NEVER)
+		return K_NEVER;
+	if (def->check == SCIM_CHECK_SINGLE_REFERENCE)
+		return K_MANAGER;
+	if (def->check == SCIM_CHECK_SSH_KEYS)
+		return K_SSH_KEYS;
+	if (def->type == SCIM_TYPE_COMPLEX)
+		return def->multi_valued ? K_MULTI : K_COMPLEX;
+	return def->type == SCIM_TYPE_BOOLEAN ? K_BOOL : K_STRING;
+}
 
 /* ---------- schema look-ups ---------- */
 
-bool scim_urn_is_core(enum scim_resource_type type, const char *urn)
-{
-	return urn && scim_ieq_str(urn, type == SCIM_GROUP ? SCIM_SCHEMA_GROUP : SCIM_SCHEMA_USER);
-}
-
-static const struct attr_def *table_for(enum scim_resource_type type, const char *urn)
-{
-	if (!urn || scim_urn_is_core(type, urn))
-		return type == SCIM_GROUP ? group_attrs : user_attrs;
-	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_ENTERPRISE))
-		return enterprise_attrs;
-	if (type == SCIM_USER && scim_ieq_str(urn, SCIM_SCHEMA_LOGIN))
-		return login_attrs;
-	return NULL;
-}
-
-const char *scim_extension_urn(enum scim_resource_type type, const char *urn)
-{
-	static const char *const known[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
-	for (size_t i = 0; type == SCIM_USER && urn && i < sizeof(known) / sizeof(known[0]); i++)
-		if (scim_ieq_str(urn, known[i]))
-			return known[i];
-	return NULL;
-}
-
-static const struct attr_def *find_def(const struct attr_def *table, const char *name)
-{
-	for (; table && table->name; table++)
-		if (scim_ieq_str(table->name, name))
-			return table;
-	return NULL;
-}
-
 const char *scim_attr_canonical(enum scim_resource_type type, const char *urn, const char *name)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), name);
+	const struct scim_attr *def = scim_attr_writable(type, urn, name);
 	return def ? def->name : name;
 }
 
 bool scim_attr_multi_valued(enum scim_resource_type type, const char *urn, const char *attr)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), attr);
-	return def && def->kind == K_MULTI;
+	const struct scim_attr *def = scim_attr_writable(type, urn, attr);
+	return def && kind_of(def) == K_MULTI;
 }
 
 const char *scim_attr_write_only(enum scim_resource_type type, const char *key)
@@ -145,8 +45,8 @@ const char *scim_attr_write_only(enum scim_resource_type type, const char *key)
 	size_t n = strlen(core);
 	if (strlen(key) > n && key[n] == ':' && scim_ieq(key, n, core, n))
 		key += n + 1; /* urn:ietf:params:scim:schemas:core:2.0:User:password */
-	const struct attr_def *def = find_def(table_for(type, NULL), key);
-	return def && def->kind == K_NEVER ? def->name : NULL;
+	const struct scim_attr *def = scim_attr_writable(type, NULL, key);
+	return def && kind_of(def) == K_NEVER ? def->name : NULL;
 }
 
 /* ---------- value checks ---------- */
@@ -165,8 +65,12 @@ static int check_no_nul(const json_t *v, const char *where, struct scim_error *e
 
 	if (scim_json_string_has_nul(v))
 		return invalid(err, where, "must not contain NUL characters");
-	json_array_foreach(v, i, e) if (check_no_nul(e, where, err) < 0) return -1;
-	json_object_foreach((json_t *)v, k, e) if (check_no_nul(e, where, err) < 0) return -1;
+	json_array_foreach(v, i, e)
+		if (check_no_nul(e, where, err) < 0)
+			return -1;
+	json_object_foreach((json_t *)v, k, e)
+		if (check_no_nul(e, where, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -176,7 +80,7 @@ static void replace_value(json_t **v, json_t *with)
 	*v = with;
 }
 
-static int normalize_value(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err);
+static int normalize_value(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err);
 
 /* Notes in ERR, for the log, that the write-only attribute NAME was discarded (never its value). */
 static int note_dropped(struct scim_error *err, const char *name)
@@ -187,7 +91,7 @@ static int note_dropped(struct scim_error *err, const char *name)
 }
 
 /* Normalises the members of OBJ against SUBS into a new object (canonical key spelling, nulls dropped). */
-static int normalize_object(json_t **obj, const struct attr_def *subs, const char *where, struct scim_error *err)
+static int normalize_object(json_t **obj, const struct scim_attr *subs, const char *where, struct scim_error *err)
 {
 	json_t *out = json_object(), *v;
 	const char *k;
@@ -195,9 +99,8 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(*obj, k, v)
-	{
-		const struct attr_def *def = find_def(subs, k);
+	json_object_foreach(*obj, k, v) {
+		const struct scim_attr *def = scim_attr_find(subs, k);
 		const char *name = def ? def->name : k;
 		snprintf(at, sizeof(at), "%s.%s", where, name);
 		if (!def && scim_ieq_str(k, "password")) { /* in an extension too: a secret is never kept */
@@ -221,7 +124,7 @@ static int normalize_object(json_t **obj, const struct attr_def *subs, const cha
 	return 0;
 }
 
-static int normalize_element(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_element(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	if (json_is_null(*v)) {
 		replace_value(v, NULL);
@@ -232,7 +135,14 @@ static int normalize_element(const struct attr_def *def, json_t **v, const char 
 	return normalize_object(v, def->subs, where, err);
 }
 
-static int normalize_multi(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+/* Whether each element must carry a string `value` (a group's members: the member's id). */
+static bool value_required(const struct scim_attr *def)
+{
+	const struct scim_attr *value = scim_attr_find(def->subs, "value");
+	return value && value->required;
+}
+
+static int normalize_multi(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	json_t *out, *e;
 	char at[256];
@@ -243,8 +153,7 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 	out = json_array();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_array_foreach(*v, i, e)
-	{
+	json_array_foreach(*v, i, e) {
 		snprintf(at, sizeof(at), "%s[%zu]", where, i);
 		json_incref(e);
 		if (normalize_element(def, &e, at, err) < 0) {
@@ -252,7 +161,7 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 			json_decref(out);
 			return -1;
 		}
-		if (def->subs == member_subs && e && !json_is_string(json_object_get(e, "value"))) {
+		if (value_required(def) && e && !json_is_string(json_object_get(e, "value"))) {
 			json_decref(e);
 			json_decref(out);
 			return invalid(err, at, "needs a string 'value'");
@@ -265,7 +174,7 @@ static int normalize_multi(const struct attr_def *def, json_t **v, const char *w
 }
 
 /* Enterprise manager: "id", {"value": "id"} or [{"value": "id"}] -> {"value": "id"}; empty clears it. */
-static int normalize_manager(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_manager(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	json_t *value;
 
@@ -297,7 +206,7 @@ static int normalize_manager(const struct attr_def *def, json_t **v, const char 
 }
 
 /* Checks and coerces *V for DEF (NULL: unknown attribute, kept as sent). Sets *V = NULL to drop it. */
-static int normalize_value(const struct attr_def *def, json_t **v, const char *where, struct scim_error *err)
+static int normalize_value(const struct scim_attr *def, json_t **v, const char *where, struct scim_error *err)
 {
 	bool b;
 
@@ -307,7 +216,7 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 	}
 	if (!def)
 		return check_no_nul(*v, where, err);
-	switch (def->kind) {
+	switch (kind_of(def)) {
 	case K_STRING:
 		if (!json_is_string(*v))
 			return invalid(err, where, "must be a string");
@@ -337,11 +246,11 @@ static int normalize_value(const struct attr_def *def, json_t **v, const char *w
 int scim_value_normalize(enum scim_resource_type type, const char *urn, const char *attr, const char *sub, bool element,
                          json_t **value, const char *where, struct scim_error *err)
 {
-	const struct attr_def *def = find_def(table_for(type, urn), attr);
+	const struct scim_attr *def = scim_attr_writable(type, urn, attr);
 
 	if (sub)
-		return normalize_value(def ? find_def(def->subs, sub) : NULL, value, where, err);
-	if (element && def && def->kind == K_MULTI)
+		return normalize_value(def ? scim_attr_find(def->subs, sub) : NULL, value, where, err);
+	if (element && def && kind_of(def) == K_MULTI)
 		return normalize_element(def, value, where, err);
 	return normalize_value(def, value, where, err);
 }
@@ -361,7 +270,7 @@ static int normalize_extension(json_t **ext, enum scim_resource_type type, const
 	}
 	if (!json_is_object(*ext))
 		return invalid(err, urn, "must be an object");
-	if (normalize_object(ext, table_for(type, urn), urn, err) < 0)
+	if (normalize_object(ext, scim_schema_attrs(type, urn), urn, err) < 0)
 		return -1;
 	if (json_object_size(*ext) == 0)
 		replace_value(ext, NULL);
@@ -376,8 +285,7 @@ static int normalize_core_object(json_t *out, enum scim_resource_type type, json
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
+	json_object_foreach(obj, k, v) {
 		if (normalize_top(out, type, k, v, err) < 0)
 			return -1;
 	}
@@ -387,7 +295,7 @@ static int normalize_core_object(json_t *out, enum scim_resource_type type, json
 /* Normalises one top-level member into OUT under its canonical name. */
 static int normalize_top(json_t *out, enum scim_resource_type type, const char *key, json_t *v, struct scim_error *err)
 {
-	const struct attr_def *def = find_def(table_for(type, NULL), key);
+	const struct scim_attr *def = scim_attr_writable(type, NULL, key);
 	const char *name = def ? def->name : key;
 	const char *extension = scim_extension_urn(type, key);
 	int rc;
@@ -423,7 +331,9 @@ static bool array_has_string_ci(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e) if (json_is_string(e) && scim_ieq_str(json_string_value(e), s)) return true;
+	json_array_foreach(arr, i, e)
+		if (json_is_string(e) && scim_ieq_str(json_string_value(e), s))
+			return true;
 	return false;
 }
 
@@ -440,8 +350,9 @@ static int ensure_schemas(json_t *r, enum scim_resource_type type, struct scim_e
 	}
 	if (!json_is_array(schemas))
 		return invalid(err, "schemas", "must be an array of strings");
-	json_array_foreach(schemas, i, e) if (!json_is_string(e)) return invalid(err, "schemas",
-	                                                                         "must be an array of strings");
+	json_array_foreach(schemas, i, e)
+		if (!json_is_string(e))
+			return invalid(err, "schemas", "must be an array of strings");
 	if (!array_has_string_ci(schemas, core))
 		json_array_insert_new(schemas, 0, json_string(core));
 	static const char *const extensions[] = {SCIM_SCHEMA_ENTERPRISE, SCIM_SCHEMA_LOGIN};
@@ -468,7 +379,7 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 
 	if (!json_is_object(r))
 		return scim_error_set(err, 400, "invalidSyntax", "the resource must be a JSON object");
-	if (json_nested_deeper_than(r, SCIM_MAX_DEPTH))
+	if (scim_json_deeper_than(r, SCIM_MAX_DEPTH))
 		return scim_error_set(err, 400, "invalidValue",
 		                      "the resource is nested deeper than %d levels (SCIM attributes are shallow: "
 		                      "flatten the custom attribute)",
@@ -476,8 +387,7 @@ static int normalize_resource(json_t *r, enum scim_resource_type type, bool keep
 	out = json_object();
 	if (!out)
 		return scim_error_set(err, 500, NULL, "out of memory");
-	json_object_foreach(r, k, v)
-	{
+	json_object_foreach(r, k, v) {
 		if (is_server_attr(k)) {
 			if (keep_server_attrs)
 				json_object_set(out, k, v);

@@ -4,17 +4,13 @@
 
 #include <jansson.h>
 
-#include "common/ssh_key.h"
 #include "sync/scim/scim_error.h"
 #include "sync/scim/scim_filter.h"
+#include "sync/scim/scim_schema.h"
 
-#define SCIM_SCHEMA_USER       "urn:ietf:params:scim:schemas:core:2.0:User"
-#define SCIM_SCHEMA_GROUP      "urn:ietf:params:scim:schemas:core:2.0:Group"
-#define SCIM_SCHEMA_ENTERPRISE "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-#define SCIM_SCHEMA_LOGIN      ENTRA_SCIM_SCHEMA_LOGIN /* sshPublicKey (common/ssh_key.h) */
-#define SCIM_SCHEMA_ERROR      "urn:ietf:params:scim:api:messages:2.0:Error"
-#define SCIM_SCHEMA_LIST       "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-#define SCIM_SCHEMA_PATCH      "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+#define SCIM_SCHEMA_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
+#define SCIM_SCHEMA_LIST  "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+#define SCIM_SCHEMA_PATCH "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 /* Checks a POST/PUT body (an object, `userName` a non-empty string for users, `displayName` for
  * groups, known attributes of the right type, strings free of NUL) and normalises it in place:
@@ -23,10 +19,6 @@
  * attributes (password) are discarded. Unknown attributes are kept as sent. 0, or -1 with ERR
  * (400 invalidValue / invalidSyntax). */
 int scim_resource_normalize(json_t *resource, enum scim_resource_type type, struct scim_error *err);
-
-/* The canonical spelling of URN when it names a schema extension of TYPE we know (enterprise
- * User, entra-login User), else NULL. */
-const char *scim_extension_urn(enum scim_resource_type type, const char *urn);
 
 /* The canonical name when KEY (a top-level member, maybe fully qualified with the core schema
  * URN) is a write-only attribute (RFC 7643 mutability writeOnly, returned never: "password"),

@@ -47,8 +47,7 @@ int scim_ssh_keys_normalize(json_t **v, const char *where, struct scim_error *er
 	const char *why = NULL;
 	json_t *e;
 	if (json_is_array(*v)) {
-		json_array_foreach(*v, i, e)
-		{
+		json_array_foreach(*v, i, e) {
 			if (!why)
 				why = string_problem(e, &bytes, &keys);
 		}

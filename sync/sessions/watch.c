@@ -407,9 +407,9 @@ int sessions_watch(const struct sessions_watch_opts *o)
 	          "this host end (SIGKILL %d ms after SIGTERM; a full check every %d s)",
 	          o->cfg->cache_db, (unsigned)o->cfg->uid_min, (unsigned)o->cfg->uid_max, o->grace_ms, o->interval_s);
 	round_run(&w);
-	sd_notify_send("READY=1");
+	entra_notify_systemd("READY=1");
 	watch_loop(&w);
-	sd_notify_send("STOPPING=1");
+	entra_notify_systemd("STOPPING=1");
 	watcher_close(&w);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/casefold.h"
+#include "common/errmsg.h"
 #include "common/ssh_key.h"
 #include "sync/store/store_internal.h"
 
@@ -158,9 +159,9 @@ static int create_private_file(const char *path, char *err, size_t errlen)
 	struct stat sb;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open state_db %s: %s (does its directory exist and is it writable?)",
-		         path, strerror(errno));
-		return -1;
+		return entra_errf(err, errlen,
+		                  "cannot open state_db %s: %s (does its directory exist and is it writable?)", path,
+		                  strerror(errno));
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "state_db %s is not a regular file", path);
@@ -206,15 +207,13 @@ static int set_pragmas(sqlite3 *db, bool reader, char *err, size_t errlen)
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-		return -1;
+		return entra_errf(err, errlen, "%s", sqlite3_errmsg(db));
 	}
 	if (sqlite3_step(s) == SQLITE_ROW)
 		wal = sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
 	sqlite3_finalize(s);
 	if (!wal) {
-		snprintf(err, errlen, "cannot switch to WAL journal mode: %s", sqlite3_errmsg(db));
-		return -1;
+		return entra_errf(err, errlen, "cannot switch to WAL journal mode: %s", sqlite3_errmsg(db));
 	}
 	if (exec_sql(db,
 	             /* a 100k-user state.db is ~80 MB: keep its hot index pages in memory and read
@@ -234,9 +233,8 @@ static int check_version(sqlite3 *db, char *err, size_t errlen)
 	int version = -1;
 	if (query_int(db, "PRAGMA user_version", &version) == 0 && version == N_MIGRATIONS)
 		return 0;
-	snprintf(err, errlen, "schema version %d, expected %d: open the writer connection first", version,
-	         N_MIGRATIONS);
-	return -1;
+	return entra_errf(err, errlen, "schema version %d, expected %d: open the writer connection first", version,
+	                  N_MIGRATIONS);
 }
 
 /* entra_fold(text): its Unicode simple case folding, for the migration that fills the key columns. */
@@ -286,8 +284,7 @@ static int triggers_restore(sqlite3 *db, const struct saved_triggers *t, char *e
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1", -1, &s, NULL) !=
 	    SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-		return -1;
+		return entra_errf(err, errlen, "%s", sqlite3_errmsg(db));
 	}
 	int rc = 0;
 	for (size_t i = 0; i < t->n && rc == 0; i++) {
@@ -381,8 +378,7 @@ static int prepare_all(struct store *st, char *err, size_t errlen)
 	for (int i = 0; i < S_COUNT_STMTS; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
 		    SQLITE_OK) {
-			snprintf(err, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(st->db));
-			return -1;
+			return entra_errf(err, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(st->db));
 		}
 	}
 	return 0;

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "sync/store/directory.h"
+#include "sync/store/store_changes.h"
 
 static const struct entra_logger dir_logger = {"entra-syncd", LOG_DAEMON, true, false};
 
@@ -256,4 +257,51 @@ void directory_free(struct directory *dir)
 	free(dir->users);
 	free(dir->groups);
 	memset(dir, 0, sizeof(*dir));
+}
+
+static bool table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	bool exists = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		exists = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return exists;
+}
+
+/* The whole directory and the log position it corresponds to, in one read transaction. Before
+ * the SCIM store created its schema (a fresh install) the directory is simply empty. */
+int store_directory_snapshot(sqlite3 *db, bool log_ready, struct directory *dir, long long *seq)
+{
+	memset(dir, 0, sizeof(*dir));
+	*seq = 0;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		entra_log(&dir_logger, LOG_ERR, "state.db: cannot begin a read: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = 0;
+	if (log_ready)
+		rc = store_changes_position(db, seq);
+	if (rc == 0 && table_exists(db, "users"))
+		rc = store_directory_load(db, dir);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+sqlite3 *store_directory_open(const char *path, int busy_timeout_ms)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, busy_timeout_ms) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456", NULL,
+	                 NULL, NULL) != SQLITE_OK) {
+		entra_log(&dir_logger, LOG_ERR, "cannot open %s: %s; check the file and its permissions", path,
+		          db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
 }

@@ -1,5 +1,6 @@
 /* The read-only connection pool of entra-syncd's SCIM service. */
 #include "sync/store/store_pool.h"
+#include "common/errmsg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,7 @@ int store_pool_open(struct store_pool *pool, const char *path, size_t n, char *e
 {
 	memset(pool, 0, sizeof(*pool));
 	if (n == 0 || n > STORE_POOL_MAX) {
-		snprintf(err, errlen, "a reader pool holds 1 to %d connections, not %zu", STORE_POOL_MAX, n);
-		return -1;
+		return entra_errf(err, errlen, "a reader pool holds 1 to %d connections, not %zu", STORE_POOL_MAX, n);
 	}
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->freed, NULL);

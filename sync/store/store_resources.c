@@ -24,8 +24,7 @@ static const json_t *get_ci(const json_t *obj, const char *key)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach((json_t *)obj, k, v) {
 		if (strcasecmp(k, key) == 0)
 			return v;
 	}
@@ -59,8 +58,7 @@ static char *dump_stored(enum scim_resource_type type, const json_t *res)
 	char *text;
 	if (!copy)
 		return NULL;
-	json_object_foreach_safe(copy, tmp, k, v)
-	{
+	json_object_foreach_safe(copy, tmp, k, v) {
 		if (strcasecmp(k, "id") == 0 || strcasecmp(k, "meta") == 0 ||
 		    (type == SCIM_GROUP && strcasecmp(k, "members") == 0))
 			json_object_del(copy, k);
@@ -81,14 +79,12 @@ static char *ssh_keys_of(const json_t *res, bool *oom)
 		*oom = !s;
 		return s;
 	}
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		len += json_is_string(e) ? json_string_length(e) + 1 : 0;
 	}
 	char *text = len ? malloc(len) : NULL, *p = text;
 	*oom = len && !text;
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach(v, i, e) {
 		if (text && json_is_string(e))
 			p += sprintf(p, "%s%s", p > text ? "\n" : "", json_string_value(e));
 	}

@@ -127,7 +127,7 @@ static int start_follower(struct daemon *d)
 		return -1;
 	}
 	entra_log(&logger, LOG_INFO, "following %s (no SCIM served here)", d->cfg->follow_hubs.items[0]);
-	if (sd_notify_send("READY=1\nSTATUS=following the hub") != 0)
+	if (entra_notify_systemd("READY=1\nSTATUS=following the hub") != 0)
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	return 0;
 }
@@ -175,7 +175,7 @@ static int start(struct daemon *d)
 	}
 	entra_log(&logger, LOG_INFO, "listening on %s://%s" HTTP_SCIM_PREFIX, d->listen.tls ? "https" : "http",
 	          d->listen.text);
-	if (sd_notify_send("READY=1\nSTATUS=serving SCIM") != 0)
+	if (entra_notify_systemd("READY=1\nSTATUS=serving SCIM") != 0)
 		entra_log(&logger, LOG_WARNING, "cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(errno));
 	return 0;
 }
@@ -235,7 +235,7 @@ static void reload(struct daemon *d)
 
 static void stop(struct daemon *d)
 {
-	sd_notify_send("STOPPING=1");
+	entra_notify_systemd("STOPPING=1");
 	follower_stop(d->follower);
 	feed_shutdown(d->feed);    /* held long-polls answered: libmicrohttpd stops with none suspended */
 	http_server_stop(d->http); /* no request runs after this */

@@ -10,8 +10,8 @@
 
 #include "../unit/dir_fixture.h"
 #include "common/config.h"
-#include "sync/rules/accounts.h"
 #include "sync/publish/cache_writer.h"
+#include "sync/rules/accounts.h"
 
 static const char *const policy = "[accounts]\nhost = web-01\n"
                                   "[role admin]\nrank = 30\ngroups = sudo\n[role user]\nrank = 10\n"

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "sync/publish/publish_engine.h"
 #include "sync/rules/idalloc.h"
 #include "sync/rules/names.h"
-#include "sync/publish/publish_engine.h"
 #include "sync/store/store.h"
 
 static double now_ms(void)

@@ -1,8 +1,8 @@
 /* libFuzzer target: the bodies of the device code flow (RFC 8628) as pam_entra parses them.
  *
  * Input: "DEVICE-CODE-BODY" FUZZ_SEPARATOR "TOKEN-BODY" (without a separator the whole input is
- * used as both). The device code body goes through pe_device_code_parse, the token body through
- * pe_token_response_parse as an HTTP 200 and as an HTTP 400 answer. Besides memory safety the
+ * used as both). The device code body goes through entra_device_code_parse, the token body through
+ * authd_token_response_parse as an HTTP 200 and as an HTTP 400 answer. Besides memory safety the
  * target checks what the flow relies on: accepted values are bounded and clamped, every text
  * that reaches a log is printable ASCII, the codes shown to the user come out of
  * entra_text_safe clean, and a token is never taken from an error status. */
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_util.h"
 #include "authd/idp_flow.h"
 #include "common/text_safe.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,44 +46,45 @@ static void require_shown_clean(const char *text)
 
 static void check_device_code(const char *body, size_t len)
 {
-	struct pe_device_code dc;
+	struct entra_device_code dc;
 	char why[256];
 	why[0] = '\0';
-	if (pe_device_code_parse(body, len, &dc, why, sizeof(why))) {
+	if (entra_device_code_parse(body, len, &dc, why, sizeof(why))) {
 		require(why[0] != '\0' && dc.doc == NULL);
 		require_printable(why);
 		return;
 	}
-	require_bounded(dc.device_code, PE_DEVICE_CODE_MAX);
-	require_bounded(dc.user_code, PE_USER_CODE_MAX);
-	require_bounded(dc.verification_uri, PE_URI_MAX);
+	require_bounded(dc.device_code, ENTRA_DEVICE_CODE_MAX);
+	require_bounded(dc.user_code, ENTRA_USER_CODE_MAX);
+	require_bounded(dc.verification_uri, ENTRA_URI_MAX);
 	if (dc.verification_uri_complete)
-		require_bounded(dc.verification_uri_complete, PE_URI_MAX);
+		require_bounded(dc.verification_uri_complete, ENTRA_URI_MAX);
 	require_shown_clean(dc.user_code);
 	require_shown_clean(dc.verification_uri);
 	require(dc.expires_in >= 1 && dc.expires_in <= 3600);
 	require(dc.interval >= 1 && dc.interval <= 60);
-	pe_device_code_free(&dc);
+	entra_device_code_free(&dc);
 	require(dc.doc == NULL);
 }
 
 static void check_token_response(long status, const char *body, size_t len)
 {
-	struct pe_token_response t;
-	if (pe_token_response_parse(status, body, len, &t))
+	struct authd_token_response t;
+	if (authd_token_response_parse(status, body, len, &t))
 		return; /* out of memory */
-	require(t.outcome >= PE_TOKEN_ID_TOKEN && t.outcome <= PE_TOKEN_MALFORMED);
-	require((t.outcome == PE_TOKEN_ID_TOKEN) == (t.id_token != NULL));
+	require(t.outcome >= AUTHD_TOKEN_ID_TOKEN && t.outcome <= AUTHD_TOKEN_MALFORMED);
+	require((t.outcome == AUTHD_TOKEN_ID_TOKEN) == (t.id_token != NULL));
 	if (t.id_token)
 		require(*t.id_token && status == 200);
-	if (t.outcome == PE_TOKEN_MALFORMED)
+	if (t.outcome == AUTHD_TOKEN_MALFORMED)
 		require(status == 200 && t.why[0] != '\0');
-	if (t.outcome != PE_TOKEN_ID_TOKEN && t.outcome != PE_TOKEN_MALFORMED && t.outcome != PE_TOKEN_OTHER_ERROR)
+	if (t.outcome != AUTHD_TOKEN_ID_TOKEN && t.outcome != AUTHD_TOKEN_MALFORMED &&
+	    t.outcome != AUTHD_TOKEN_OTHER_ERROR)
 		require(t.error[0] != '\0'); /* a named OAuth error comes from the body's "error" */
 	require_printable(t.error);
 	require_printable(t.description);
 	require_printable(t.why);
-	pe_token_response_free(&t);
+	authd_token_response_free(&t);
 	require(t.id_token == NULL);
 }
 

@@ -2,7 +2,7 @@
  *
  * Input: "DISCOVERY-JSON" FUZZ_SEPARATOR "JWKS-JSON" FUZZ_SEPARATOR "ID-TOKEN". The documents are
  * placed in entra-authd's file cache (where a previous fetch would have left them), then
- * pe_oidc_discover, pe_oidc_jwks and pe_token_verify run exactly as in entra-authd, then
+ * authd_oidc_discover, authd_oidc_jwks and authd_token_verify run exactly as in entra-authd, then
  * pam_entra's binding check on what it accepts. The
  * authority and the JWKS URL point at 127.0.0.1:1 and the process has its own network namespace
  * when it can, so a fuzzed URL never reaches the network. Strings the module shows the user go
@@ -20,10 +20,10 @@
 #include "authd/oidc.h"
 #include "authd/token_verify.h"
 #include "common/clock.h"
+#include "common/text_safe.h"
 #include "fuzz_util.h"
 #include "pam_entra/account.h"
 #include "pam_entra/qr.h"
-#include "common/text_safe.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,8 +38,8 @@ static struct entra_config cfg;
 static void cache_put(const char *kind, const char *url, const char *doc, size_t len)
 {
 	char name[128], err[256];
-	pe_oidc_cache_name(name, sizeof(name), kind, url);
-	if (pe_cache_write(cache_dir, name, doc, len, err, sizeof(err))) {
+	authd_oidc_cache_name(name, sizeof(name), kind, url);
+	if (authd_cache_write(cache_dir, name, doc, len, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_idp_json: %s\n", err);
 		abort();
 	}
@@ -71,12 +71,12 @@ static void show_like_a_prompt(const char *text)
 static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen, const char *token)
 {
 	struct authd_request s;
-	struct pe_oidc_provider p;
+	struct authd_oidc_provider p;
 	session_init(&s);
 	char url[256];
 	snprintf(url, sizeof(url), "%s/%s/v2.0/.well-known/openid-configuration", AUTHORITY, TENANT);
 	cache_put("discovery", url, discovery, dlen);
-	if (pe_oidc_discover(&s, &p))
+	if (authd_oidc_discover(&s, &p))
 		return -1;
 	show_like_a_prompt(p.issuer);
 	show_like_a_prompt(p.device_authorization_endpoint);
@@ -87,14 +87,14 @@ static int run(const char *discovery, size_t dlen, const char *jwks, size_t jlen
 		    .name = "alice", .uid = 200001, .upn = "alice@contoso.com", .login = 1, .expire = -1};
 		char reason[512] = "";
 		json_t *claims = NULL;
-		int rc = pe_token_verify(&s, &p, token ? token : "", &claims, reason, sizeof(reason));
+		int rc = authd_token_verify(&s, &p, token ? token : "", &claims, reason, sizeof(reason));
 		if (rc != AUTHD_OK && rc != AUTHD_REFUSED && rc != AUTHD_UNAVAILABLE)
 			abort();
 		if (rc == AUTHD_OK) /* then pam_entra's binding, as at sign-in */
 			pe_account_binding_check(&acct, false, claims, reason, sizeof(reason));
 		json_decref(claims);
 	}
-	pe_oidc_provider_free(&p);
+	authd_oidc_provider_free(&p);
 	return 0;
 }
 

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_util.h"
-#include "pam_entra/account.h"
 #include "authd/b64url.h"
 #include "authd/jwk.h"
 #include "authd/jwt.h"
+#include "fuzz_util.h"
+#include "pam_entra/account.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,8 +33,8 @@ static void b64url_roundtrip(const char *text, size_t len)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
-	if (pe_b64url_decode(text, len, &raw, &rawlen) == 0) {
-		char *again = pe_b64url_encode(raw, rawlen);
+	if (authd_b64url_decode(text, len, &raw, &rawlen) == 0) {
+		char *again = authd_b64url_encode(raw, rawlen);
 		if (!again || strlen(again) != len || memcmp(again, text, len))
 			abort();
 		free(again);
@@ -47,7 +47,7 @@ static void every_key(const json_t *jwks)
 	const json_t *keys = json_object_get(jwks, "keys");
 	for (size_t i = 0; i < json_array_size(keys) && i < MAX_KEYS; i++) {
 		char reason[200] = "";
-		EVP_PKEY *k = pe_jwk_rsa_public_key(json_array_get(keys, i), reason, sizeof(reason));
+		EVP_PKEY *k = authd_jwk_rsa_public_key(json_array_get(keys, i), reason, sizeof(reason));
 		if (k)
 			EVP_PKEY_free(k);
 		else
@@ -55,23 +55,24 @@ static void every_key(const json_t *jwks)
 	}
 }
 
-static void token_checks(const struct pe_jwt *jwt, const json_t *jwks)
+static void token_checks(const struct authd_jwt *jwt, const json_t *jwks)
 {
 	char reason[512] = "";
-	int rc = pe_jwt_verify_signature(jwt, jwks, reason, sizeof(reason));
-	if (rc != PE_JWT_OK)
+	int rc = authd_jwt_verify_signature(jwt, jwks, reason, sizeof(reason));
+	if (rc != AUTHD_JWT_OK)
 		check_reason(reason, sizeof(reason));
 	const char *iss = json_string_value(json_object_get(jwt->claims, "iss"));
-	char *issuer = pe_issuer_expected(iss ? iss : "https://login.microsoftonline.com/{tenantid}/v2.0", FUZZ_TENANT);
+	char *issuer =
+	    authd_issuer_expected(iss ? iss : "https://login.microsoftonline.com/{tenantid}/v2.0", FUZZ_TENANT);
 	if (!issuer || strstr(issuer, "{tenantid}"))
 		abort();
-	struct pe_jwt_expect expect = {.issuer = issuer,
-	                               .client_id = FUZZ_CLIENT,
-	                               .tenant_id = FUZZ_TENANT,
-	                               .now = FUZZ_NOW,
-	                               .leeway = PE_JWT_LEEWAY};
+	struct authd_jwt_expect expect = {.issuer = issuer,
+	                                  .client_id = FUZZ_CLIENT,
+	                                  .tenant_id = FUZZ_TENANT,
+	                                  .now = FUZZ_NOW,
+	                                  .leeway = AUTHD_JWT_LEEWAY};
 	reason[0] = '\0';
-	if (pe_jwt_check_claims(jwt, &expect, reason, sizeof(reason)) != PE_JWT_OK)
+	if (authd_jwt_check_claims(jwt, &expect, reason, sizeof(reason)) != AUTHD_JWT_OK)
 		check_reason(reason, sizeof(reason));
 	free(issuer);
 	struct pe_account acct = {.name = "alice", .uid = 200001, .upn = "alice@contoso.com", .login = 1, .expire = -1};
@@ -95,16 +96,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!jwks)
 		jwks = json_pack("{s:[]}", "keys");
 	every_key(jwks);
-	struct pe_jwt jwt;
+	struct authd_jwt jwt;
 	char reason[512] = "";
-	if (pe_jwt_parse(token, &jwt, reason, sizeof(reason)) == PE_JWT_OK) {
+	if (authd_jwt_parse(token, &jwt, reason, sizeof(reason)) == AUTHD_JWT_OK) {
 		if (!jwt.header || !jwt.claims || !jwt.kid || !jwt.signing_input)
 			abort();
 		token_checks(&jwt, jwks);
 	} else {
 		check_reason(reason, sizeof(reason));
 	}
-	pe_jwt_free(&jwt);
+	authd_jwt_free(&jwt);
 	const char *dot = strrchr(token, '.');
 	b64url_roundtrip(dot ? dot + 1 : token, strlen(dot ? dot + 1 : token));
 	json_decref(jwks);

@@ -45,14 +45,14 @@ static void round_trip(void **state)
 {
 	int *fds = *state;
 	char err[256] = "";
-	json_t *msg = json_pack("{s:s, s:i, s:s}", "op", "start", "v", PE_AUTHD_VERSION, "user", "alice");
-	assert_int_equal(pe_authd_send(fds[0], msg, soon(), err, sizeof(err)), 0);
+	json_t *msg = json_pack("{s:s, s:i, s:s}", "op", "start", "v", ENTRA_AUTHD_VERSION, "user", "alice");
+	assert_int_equal(entra_authd_send(fds[0], msg, soon(), err, sizeof(err)), 0);
 	json_decref(msg);
-	json_t *got = pe_authd_recv(fds[1], soon(), err, sizeof(err));
+	json_t *got = entra_authd_recv(fds[1], soon(), err, sizeof(err));
 	assert_non_null(got);
-	assert_string_equal(pe_authd_field(got, "op"), "start");
-	assert_string_equal(pe_authd_field(got, "user"), "alice");
-	assert_string_equal(pe_authd_field(got, "absent"), "");
+	assert_string_equal(entra_authd_field(got, "op"), "start");
+	assert_string_equal(entra_authd_field(got, "user"), "alice");
+	assert_string_equal(entra_authd_field(got, "absent"), "");
 	json_decref(got);
 }
 
@@ -60,7 +60,7 @@ static void raw_send_refused(int *fds, const char *bytes, size_t len, const char
 {
 	char err[256] = "";
 	assert_int_equal(send(fds[0], bytes, len, 0), (ssize_t)len);
-	assert_null(pe_authd_recv(fds[1], soon(), err, sizeof(err)));
+	assert_null(entra_authd_recv(fds[1], soon(), err, sizeof(err)));
 	assert_non_null(strstr(err, why));
 }
 
@@ -74,7 +74,7 @@ static void non_objects_and_garbage_refused(void **state)
 
 static void oversized_message_refused_not_cut(void **state)
 {
-	size_t len = PE_AUTHD_MAX_MESSAGE + 100;
+	size_t len = ENTRA_AUTHD_MAX_MESSAGE + 100;
 	char *big = malloc(len);
 	assert_non_null(big);
 	memset(big, ' ', len);
@@ -87,12 +87,12 @@ static void oversized_message_not_sent(void **state)
 {
 	int *fds = *state;
 	char err[256] = "";
-	char *text = malloc(PE_AUTHD_MAX_MESSAGE + 1);
+	char *text = malloc(ENTRA_AUTHD_MAX_MESSAGE + 1);
 	assert_non_null(text);
-	memset(text, 'a', PE_AUTHD_MAX_MESSAGE);
-	text[PE_AUTHD_MAX_MESSAGE] = '\0';
+	memset(text, 'a', ENTRA_AUTHD_MAX_MESSAGE);
+	text[ENTRA_AUTHD_MAX_MESSAGE] = '\0';
 	json_t *msg = json_pack("{s:s}", "why", text);
-	assert_int_equal(pe_authd_send(fds[0], msg, soon(), err, sizeof(err)), -1);
+	assert_int_equal(entra_authd_send(fds[0], msg, soon(), err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "longer than"));
 	json_decref(msg);
 	free(text);
@@ -102,32 +102,32 @@ static void hang_up_and_deadline(void **state)
 {
 	int *fds = *state;
 	char err[256] = "";
-	assert_null(pe_authd_recv(fds[1], entra_now_ms() + 50, err, sizeof(err)));
+	assert_null(entra_authd_recv(fds[1], entra_now_ms() + 50, err, sizeof(err)));
 	assert_string_equal(err, "timed out");
 	close(fds[0]);
 	fds[0] = -1;
-	assert_null(pe_authd_recv(fds[1], soon(), err, sizeof(err)));
+	assert_null(entra_authd_recv(fds[1], soon(), err, sizeof(err)));
 	assert_string_equal(err, "closed");
 }
 
 static void peer_uid_is_ours(void **state)
 {
 	int *fds = *state;
-	assert_int_equal(pe_authd_peer_uid(fds[0]), (long long)geteuid());
-	assert_int_equal(pe_authd_peer_uid(-1), -1);
+	assert_int_equal(entra_authd_peer_uid(fds[0]), (long long)geteuid());
+	assert_int_equal(entra_authd_peer_uid(-1), -1);
 }
 
 static void answer_keeps_why_printable_and_short(void **state)
 {
-	char why[PE_AUTHD_MAX_WHY * 2];
+	char why[ENTRA_AUTHD_MAX_WHY * 2];
 	memset(why, 'x', sizeof(why) - 1);
 	why[sizeof(why) - 1] = '\0';
 	why[0] = '\n';
 	why[1] = (char)0xc3; /* a UTF-8 lead byte a plain cut could split */
-	json_t *msg = pe_authd_answer("refused", why);
+	json_t *msg = entra_authd_answer("refused", why);
 	assert_non_null(msg);
-	const char *kept = pe_authd_field(msg, "why");
-	assert_int_equal(strlen(kept), PE_AUTHD_MAX_WHY);
+	const char *kept = entra_authd_field(msg, "why");
+	assert_int_equal(strlen(kept), ENTRA_AUTHD_MAX_WHY);
 	assert_int_equal(kept[0], '?');
 	assert_int_equal(kept[1], '?');
 	json_decref(msg);
@@ -136,19 +136,19 @@ static void answer_keeps_why_printable_and_short(void **state)
 static void code_answer_without_device_code(void **state)
 {
 	char why[256] = "";
-	struct pe_device_code dc;
+	struct entra_device_code dc;
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:i}", "result", "code", "user_code", "ABC", "verification_uri",
 	                        "https://microsoft.com/devicelogin", "expires_in", 900, "interval", 5);
-	assert_int_equal(pe_device_code_from_json(doc, false, &dc, why, sizeof(why)), 0);
+	assert_int_equal(entra_device_code_from_json(doc, false, &dc, why, sizeof(why)), 0);
 	assert_null(dc.device_code);
 	assert_string_equal(dc.user_code, "ABC");
 	assert_int_equal(dc.interval, 5);
-	pe_device_code_free(&dc);
+	entra_device_code_free(&dc);
 	doc = json_pack("{s:s, s:s}", "user_code", "ABC", "verification_uri", "https://microsoft.com/devicelogin");
-	assert_int_equal(pe_device_code_from_json(doc, true, &dc, why, sizeof(why)), -1);
+	assert_int_equal(entra_device_code_from_json(doc, true, &dc, why, sizeof(why)), -1);
 	assert_string_equal(why, "device_code");
 	doc = json_pack("{s:s, s:i}", "verification_uri", "https://x", "user_code", 7);
-	assert_int_equal(pe_device_code_from_json(doc, false, &dc, why, sizeof(why)), -1);
+	assert_int_equal(entra_device_code_from_json(doc, false, &dc, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "user_code"));
 }
 

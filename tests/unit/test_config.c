@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,45 +12,44 @@
 
 #include "common/config.h"
 
-static const char *const full_config =
-	"; example from the design\n"
-	"[entra]\n"
-	"tenant_id = 11111111-2222-3333-4444-555555555555\n"
-	"client_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n"
-	"authority = https://login.microsoftonline.com   ; discovery base\n"
-	"ca_file   = /path/ca.pem\n"
-	"proxy     = http://user:pw@proxy.example:3128\n"
-	"\n"
-	"[accounts]\n"
-	"cache_db    = /var/lib/entra/cache.db\n"
-	"name_format = upn\n"
-	"uid_min = 300000\n"
-	"uid_max = 400000\n"
-	"home  = /home/%u\n"
-	"shell = /bin/zsh\n"
-	"host  = web-01\n"
-	"end_sessions = yes\n"
-	"[pam]\n"
-	"login_timeout = 90\n"
-	"qr = no\n"
-	"[sync]\n"
-	"listen     = 127.0.0.1:9443\n"
-	"state_db   = /var/lib/entra/state.db\n"
-	"token_file = /etc/entra/scim.tokens\n"
-	"max_body = 2048\n"
-	"[role admin]\n"
-	"rank   = 30\n"
-	"groups = sudo, adm\n"
-	"[role user]\n"
-	"rank = 10\n"
-	"# a comment\n"
-	"[ou web]\n"
-	"hosts = web-*, api-*\n"
-	"[rule admins]\n"
-	"match  = all\n"
-	"groups = Linux Admins, SRE\n"
-	"role   = admin\n"
-	"ous    = global, web\n";
+static const char *const full_config = "; example from the design\n"
+                                       "[entra]\n"
+                                       "tenant_id = 11111111-2222-3333-4444-555555555555\n"
+                                       "client_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n"
+                                       "authority = https://login.microsoftonline.com   ; discovery base\n"
+                                       "ca_file   = /path/ca.pem\n"
+                                       "proxy     = http://user:pw@proxy.example:3128\n"
+                                       "\n"
+                                       "[accounts]\n"
+                                       "cache_db    = /var/lib/entra/cache.db\n"
+                                       "name_format = upn\n"
+                                       "uid_min = 300000\n"
+                                       "uid_max = 400000\n"
+                                       "home  = /home/%u\n"
+                                       "shell = /bin/zsh\n"
+                                       "host  = web-01\n"
+                                       "end_sessions = yes\n"
+                                       "[pam]\n"
+                                       "login_timeout = 90\n"
+                                       "qr = no\n"
+                                       "[sync]\n"
+                                       "listen     = 127.0.0.1:9443\n"
+                                       "state_db   = /var/lib/entra/state.db\n"
+                                       "token_file = /etc/entra/scim.tokens\n"
+                                       "max_body = 2048\n"
+                                       "[role admin]\n"
+                                       "rank   = 30\n"
+                                       "groups = sudo, adm\n"
+                                       "[role user]\n"
+                                       "rank = 10\n"
+                                       "# a comment\n"
+                                       "[ou web]\n"
+                                       "hosts = web-*, api-*\n"
+                                       "[rule admins]\n"
+                                       "match  = all\n"
+                                       "groups = Linux Admins, SRE\n"
+                                       "role   = admin\n"
+                                       "ous    = global, web\n";
 
 static void parses_every_section(void **state)
 {
@@ -99,7 +99,7 @@ static void empty_file_gives_defaults(void **state)
 	assert_int_equal(c.uid_max, 2000200000u);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.qr, -1);
-	assert_null(c.proxy); /* no proxy: direct connections, the environment's variables ignored */
+	assert_null(c.proxy);         /* no proxy: direct connections, the environment's variables ignored */
 	assert_false(c.end_sessions); /* opt-in: nobody's session ends unless the admin asks */
 	gethostname(host, sizeof(host) - 1);
 	assert_string_equal(c.host, host);
@@ -149,12 +149,12 @@ static void rejects_bad_input(void **state)
 }
 
 static const char follower_config[] =
-	"[entra]\ntenant_id = t\nclient_id = c\n"
-	"[accounts]\ncache_db = /var/lib/entra/cache.db\nhost = db-01\n"
-	"[sync]\nstate_db = /var/lib/entra/state.db\n"
-	"[follow]\nhub = https://hub.example.com:8443, https://hub2.example.com:8443 ; two\n"
-	"token_file = /etc/entra/follow.token ; the token itself, 0600\n"
-	"ca_file = /etc/entra/hub-ca.pem      ; optional\n";
+    "[entra]\ntenant_id = t\nclient_id = c\n"
+    "[accounts]\ncache_db = /var/lib/entra/cache.db\nhost = db-01\n"
+    "[sync]\nstate_db = /var/lib/entra/state.db\n"
+    "[follow]\nhub = https://hub.example.com:8443, https://hub2.example.com:8443 ; two\n"
+    "token_file = /etc/entra/follow.token ; the token itself, 0600\n"
+    "ca_file = /etc/entra/hub-ca.pem      ; optional\n";
 
 static void follower_file_is_valid_and_takes_no_policy(void **state)
 {
@@ -218,13 +218,13 @@ static void load_reads_a_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_every_section),
-		cmocka_unit_test(empty_file_gives_defaults),
-		cmocka_unit_test(rejects_bad_input),
-		cmocka_unit_test(comments_and_hash_in_values),
-		cmocka_unit_test(follower_file_is_valid_and_takes_no_policy),
-		cmocka_unit_test(load_reports_missing_file),
-		cmocka_unit_test(load_reads_a_file),
+	    cmocka_unit_test(parses_every_section),
+	    cmocka_unit_test(empty_file_gives_defaults),
+	    cmocka_unit_test(rejects_bad_input),
+	    cmocka_unit_test(comments_and_hash_in_values),
+	    cmocka_unit_test(follower_file_is_valid_and_takes_no_policy),
+	    cmocka_unit_test(load_reports_missing_file),
+	    cmocka_unit_test(load_reads_a_file),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -26,57 +26,57 @@ static void assert_doc(json_t *doc, const char *name)
 
 static void hits_within_ttl_only(void **state)
 {
-	struct pe_doc_memo *memo = pe_doc_memo_new();
+	struct authd_doc_memo *memo = authd_doc_memo_new();
 	json_t *doc = doc_named("a");
 	time_t now = time(NULL);
-	assert_null(pe_doc_memo_get(memo, "https://x/a", 60));
-	pe_doc_memo_put(memo, "https://x/a", doc, now - 30);
+	assert_null(authd_doc_memo_get(memo, "https://x/a", 60));
+	authd_doc_memo_put(memo, "https://x/a", doc, now - 30);
 	json_decref(doc); /* the memo holds its own reference */
-	assert_doc(pe_doc_memo_get(memo, "https://x/a", 60), "a");
-	assert_null(pe_doc_memo_get(memo, "https://x/a", 20));
-	assert_null(pe_doc_memo_get(memo, "https://x/b", 60));
+	assert_doc(authd_doc_memo_get(memo, "https://x/a", 60), "a");
+	assert_null(authd_doc_memo_get(memo, "https://x/a", 20));
+	assert_null(authd_doc_memo_get(memo, "https://x/b", 60));
 	doc = doc_named("future");
-	pe_doc_memo_put(memo, "https://x/f", doc, now + 3600); /* the clock went back since */
+	authd_doc_memo_put(memo, "https://x/f", doc, now + 3600); /* the clock went back since */
 	json_decref(doc);
-	assert_null(pe_doc_memo_get(memo, "https://x/f", 60));
-	pe_doc_memo_free(memo);
+	assert_null(authd_doc_memo_get(memo, "https://x/f", 60));
+	authd_doc_memo_free(memo);
 }
 
 static void replaces_evicts_and_forgets(void **state)
 {
-	struct pe_doc_memo *memo = pe_doc_memo_new();
+	struct authd_doc_memo *memo = authd_doc_memo_new();
 	time_t now = time(NULL);
 	char url[64];
-	for (int i = 0; i < PE_DOC_MEMO_SLOTS + 1; i++) {
+	for (int i = 0; i < AUTHD_DOC_MEMO_SLOTS + 1; i++) {
 		snprintf(url, sizeof(url), "https://x/%d", i);
 		json_t *doc = doc_named(url);
-		pe_doc_memo_put(memo, url, doc, now - 100 + i);
+		authd_doc_memo_put(memo, url, doc, now - 100 + i);
 		json_decref(doc);
 	}
-	assert_null(pe_doc_memo_get(memo, "https://x/0", 3600)); /* the oldest went */
-	assert_doc(pe_doc_memo_get(memo, "https://x/1", 3600), "https://x/1");
+	assert_null(authd_doc_memo_get(memo, "https://x/0", 3600)); /* the oldest went */
+	assert_doc(authd_doc_memo_get(memo, "https://x/1", 3600), "https://x/1");
 	json_t *newer = doc_named("newer");
-	pe_doc_memo_put(memo, "https://x/1", newer, now);
+	authd_doc_memo_put(memo, "https://x/1", newer, now);
 	json_decref(newer);
-	assert_doc(pe_doc_memo_get(memo, "https://x/1", 3600), "newer");
-	assert_doc(pe_doc_memo_get(memo, "https://x/8", 3600), "https://x/8");
-	pe_doc_memo_forget(memo, "https://x/8");
-	pe_doc_memo_forget(memo, "https://x/never");
-	assert_null(pe_doc_memo_get(memo, "https://x/8", 3600));
-	pe_doc_memo_free(memo);
-	pe_doc_memo_free(NULL);
+	assert_doc(authd_doc_memo_get(memo, "https://x/1", 3600), "newer");
+	assert_doc(authd_doc_memo_get(memo, "https://x/8", 3600), "https://x/8");
+	authd_doc_memo_forget(memo, "https://x/8");
+	authd_doc_memo_forget(memo, "https://x/never");
+	assert_null(authd_doc_memo_get(memo, "https://x/8", 3600));
+	authd_doc_memo_free(memo);
+	authd_doc_memo_free(NULL);
 }
 
 static void *reader(void *arg)
 {
 	for (int i = 0; i < 2000; i++) {
-		json_t *doc = pe_doc_memo_get(arg, "https://x/jwks", 3600);
+		json_t *doc = authd_doc_memo_get(arg, "https://x/jwks", 3600);
 		if (doc && !json_object_get(doc, "name"))
 			return (void *)1;
 		json_decref(doc);
 		if (i % 100 == 0) {
 			json_t *fresh = doc_named("fresh");
-			pe_doc_memo_put(arg, "https://x/jwks", fresh, time(NULL));
+			authd_doc_memo_put(arg, "https://x/jwks", fresh, time(NULL));
 			json_decref(fresh);
 		}
 	}
@@ -85,7 +85,7 @@ static void *reader(void *arg)
 
 static void shared_between_threads(void **state)
 {
-	struct pe_doc_memo *memo = pe_doc_memo_new();
+	struct authd_doc_memo *memo = authd_doc_memo_new();
 	pthread_t threads[8];
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(pthread_create(&threads[i], NULL, reader, memo), 0);
@@ -94,7 +94,7 @@ static void shared_between_threads(void **state)
 		pthread_join(threads[i], &failed);
 		assert_null(failed);
 	}
-	pe_doc_memo_free(memo);
+	authd_doc_memo_free(memo);
 }
 
 int main(void)

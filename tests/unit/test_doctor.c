@@ -12,8 +12,8 @@
 
 #include "common/cache_schema.h"
 #include "sqlite_files.h"
-#include "sync/publish/cache_writer.h"
 #include "sync/doctor/doctor.h"
+#include "sync/publish/cache_writer.h"
 
 static void sshd_seconds_accepts_sshd_time_formats(void **state)
 {

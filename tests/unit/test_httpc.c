@@ -22,10 +22,10 @@
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
-static struct pe_http_client *client_new(const char *proxy, const char *ca_file, char *err, size_t errlen)
+static struct httpc_client *client_new(const char *proxy, const char *ca_file, char *err, size_t errlen)
 {
-	struct pe_http_settings s = {.proxy = proxy, .ca_file = ca_file};
-	return pe_http_client_new(&s, err, errlen);
+	struct httpc_settings s = {.proxy = proxy, .ca_file = ca_file};
+	return httpc_client_new(&s, err, errlen);
 }
 
 /* A TCP socket on 127.0.0.1 (*PORT), listening (BACKLOG > 0) or closed again (a port nothing
@@ -47,33 +47,33 @@ static int loopback_socket(int backlog, unsigned *port)
 	return -1;
 }
 
-static int get(struct pe_http_client *c, const char *url, long timeout_ms, char *err, size_t errlen)
+static int get(struct httpc_client *c, const char *url, long timeout_ms, char *err, size_t errlen)
 {
-	struct pe_http_opts o = {.client = c, .timeout_ms = timeout_ms};
-	struct pe_http_response r;
-	int rc = pe_http_get(&o, url, &r, err, errlen);
-	pe_http_response_free(&r);
+	struct httpc_opts o = {.client = c, .timeout_ms = timeout_ms};
+	struct httpc_response r;
+	int rc = httpc_get(&o, url, &r, err, errlen);
+	httpc_response_free(&r);
 	return rc;
 }
 
 static void refuses_other_schemes(void **state)
 {
 	char err[512] = "";
-	struct pe_http_client *c = client_new(NULL, NULL, err, sizeof(err));
+	struct httpc_client *c = client_new(NULL, NULL, err, sizeof(err));
 	assert_non_null(c);
-	assert_null(pe_http_client_proxy(c));
+	assert_null(httpc_client_proxy(c));
 	assert_int_equal(get(c, "http://127.0.0.1:9/", 2000, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "only https URLs are allowed"));
 	assert_int_equal(get(c, "file:///etc/passwd", 2000, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "only https URLs are allowed"));
-	struct pe_http_opts o = {.client = c, .timeout_ms = 2000};
-	struct pe_http_response r;
+	struct httpc_opts o = {.client = c, .timeout_ms = 2000};
+	struct httpc_response r;
 	const char *fields[] = {"a", "b c&d", NULL};
-	assert_int_equal(pe_http_post_form(&o, "ftp://127.0.0.1/", fields, &r, err, sizeof(err)), -1);
+	assert_int_equal(httpc_post_form(&o, "ftp://127.0.0.1/", fields, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "only https URLs are allowed"));
 	o.client = NULL;
-	assert_int_equal(pe_http_get(&o, "https://127.0.0.1:9/", &r, err, sizeof(err)), -1);
-	pe_http_client_free(c);
+	assert_int_equal(httpc_get(&o, "https://127.0.0.1:9/", &r, err, sizeof(err)), -1);
+	httpc_client_free(c);
 }
 
 /* A proxy is an http(s) URL with host and port; messages never quote the value (a password). */
@@ -96,13 +96,13 @@ static void proxy_settings_checked(void **state)
 		if (!strstr(err, bad[i].error) || strstr(err, "secret"))
 			fail_msg("%s: %s", bad[i].url, err);
 	}
-	struct pe_http_client *c = client_new("http://user:secret@127.0.0.1:3128", NULL, err, sizeof(err));
+	struct httpc_client *c = client_new("http://user:secret@127.0.0.1:3128", NULL, err, sizeof(err));
 	assert_non_null(c);
-	assert_string_equal(pe_http_client_proxy(c), "127.0.0.1:3128");
-	pe_http_client_free(c);
+	assert_string_equal(httpc_client_proxy(c), "127.0.0.1:3128");
+	httpc_client_free(c);
 	assert_non_null(c = client_new("HTTPS://[::1]:8443/", NULL, err, sizeof(err)));
-	assert_string_equal(pe_http_client_proxy(c), "[::1]:8443");
-	pe_http_client_free(c);
+	assert_string_equal(httpc_client_proxy(c), "[::1]:8443");
+	httpc_client_free(c);
 }
 
 static void ca_file_checked(void **state)
@@ -120,9 +120,9 @@ static void ca_file_checked(void **state)
 	assert_null(client_new(NULL, "/tmp", err, sizeof(err))); /* a directory */
 	close(e), close(t), unlink(empty), unlink(text);
 	if (access(SYSTEM_BUNDLE, R_OK) == 0) {
-		struct pe_http_client *c = client_new(NULL, SYSTEM_BUNDLE, err, sizeof(err));
+		struct httpc_client *c = client_new(NULL, SYSTEM_BUNDLE, err, sizeof(err));
 		assert_non_null(c);
-		pe_http_client_free(c);
+		httpc_client_free(c);
 	}
 }
 
@@ -132,11 +132,11 @@ static void closed_port_named(void **state)
 	unsigned port;
 	loopback_socket(0, &port);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u/x", port);
-	struct pe_http_client *c = client_new(NULL, NULL, err, sizeof(err));
+	struct httpc_client *c = client_new(NULL, NULL, err, sizeof(err));
 	assert_int_equal(get(c, url, 5000, err, sizeof(err)), -1);
 	if (!strstr(err, url) || !strstr(err, "cannot connect to 127.0.0.1"))
 		fail_msg("%s", err);
-	pe_http_client_free(c);
+	httpc_client_free(c);
 }
 
 /* A server that accepts (the kernel does) but never speaks: the request's deadline ends it. */
@@ -146,13 +146,13 @@ static void deadline_ends_a_silent_server(void **state)
 	unsigned port;
 	int fd = loopback_socket(4, &port);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u/", port);
-	struct pe_http_client *c = client_new(NULL, NULL, err, sizeof(err));
+	struct httpc_client *c = client_new(NULL, NULL, err, sizeof(err));
 	long long started = entra_now_ms();
 	assert_int_equal(get(c, url, 300, err, sizeof(err)), -1);
 	long long took = entra_now_ms() - started;
 	if (!strstr(err, "timed out") || took < 250 || took > 3000)
 		fail_msg("%lld ms: %s", took, err);
-	pe_http_client_free(c);
+	httpc_client_free(c);
 	close(fd);
 }
 
@@ -163,14 +163,14 @@ static void proxy_down_named(void **state)
 	loopback_socket(0, &port);
 	snprintf(proxy, sizeof(proxy), "http://user:secret@127.0.0.1:%u", port);
 	snprintf(name, sizeof(name), "cannot connect to the proxy 127.0.0.1:%u", port);
-	struct pe_http_client *c = client_new(proxy, NULL, err, sizeof(err));
+	struct httpc_client *c = client_new(proxy, NULL, err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(
 	    get(c, "https://login.example.invalid/t/v2.0/.well-known/openid-configuration", 5000, err, sizeof(err)),
 	    -1);
 	if (!strstr(err, name) || strstr(err, "secret"))
 		fail_msg("%s", err);
-	pe_http_client_free(c);
+	httpc_client_free(c);
 }
 
 /* A proxy that answers every CONNECT with ANSWER and closes. */
@@ -209,11 +209,11 @@ static void through_fake_proxy(const char *answer, const char *expect)
 	p.fd = loopback_socket(4, &port);
 	snprintf(proxy, sizeof(proxy), "http://user:secret@127.0.0.1:%u", port);
 	assert_int_equal(pthread_create(&t, NULL, fake_proxy_serve, &p), 0);
-	struct pe_http_client *c = client_new(proxy, NULL, err, sizeof(err));
+	struct httpc_client *c = client_new(proxy, NULL, err, sizeof(err));
 	assert_int_equal(get(c, "https://login.example.test/x", 5000, err, sizeof(err)), -1);
 	pthread_join(t, NULL);
 	close(p.fd);
-	pe_http_client_free(c);
+	httpc_client_free(c);
 	assert_non_null(strstr(p.request, "CONNECT login.example.test:443 HTTP/1.1\r\n"));
 	assert_non_null(strstr(p.request, "Proxy-Authorization: Basic ")); /* the URL's credentials */
 	snprintf(want, sizeof(want), "the proxy 127.0.0.1:%u refused the tunnel to login.example.test: %s", port,
@@ -234,7 +234,7 @@ static void proxy_refusal_named(void **state)
 int main(void)
 {
 	char err[256];
-	if (pe_http_global_init(err, sizeof(err)))
+	if (httpc_global_init(err, sizeof(err)))
 		return fprintf(stderr, "%s\n", err), 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(refuses_other_schemes),
@@ -246,6 +246,6 @@ int main(void)
 	    cmocka_unit_test(proxy_refusal_named),
 	};
 	int rc = cmocka_run_group_tests_name("httpc", tests, NULL, NULL);
-	pe_http_global_cleanup();
+	httpc_global_cleanup();
 	return rc;
 }

@@ -157,6 +157,41 @@ static void test_avoids_local_ids_and_read_only(void **state)
 	sqlite3_close(db);
 }
 
+static long long count_rows(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM unix_ids", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A batch whose insert fails (another writer took the id since the load) is rolled back whole:
+ * no row kept, no id handed out, and the next load sees the other writer's allocation. */
+static void test_failed_batch_rolls_back(void **state)
+{
+	sqlite3 *db = db_new();
+	struct idalloc a;
+	struct idalloc_request r[2] = {{.key = "u:one"}, {.key = "u:two"}};
+	assert_int_equal(idalloc_load(db, 1000, 1001, &a), 0);
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO unix_ids(id, key, allocated_at) VALUES(1000, 'u:x', 0),"
+	                              " (1001, 'u:y', 0)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(idalloc_assign(&a, db, r, 2, NULL), -1);
+	assert_int_equal(r[0].id, 0);
+	assert_int_equal(r[1].id, 0);
+	assert_int_equal(count_rows(db), 2);
+	assert_int_equal(sqlite3_get_autocommit(db), 1); /* no transaction left open */
+	idalloc_free(&a);
+	assert_int_equal(idalloc_load(db, 1000, 1001, &a), 0);
+	assert_int_equal(idalloc_find(&a, "u:x"), 1000);
+	idalloc_free(&a);
+	sqlite3_close(db);
+}
+
 static void test_range_change_keeps_old_ids_reserved(void **state)
 {
 	sqlite3 *db = db_new();
@@ -216,6 +251,7 @@ int main(void)
 	    cmocka_unit_test(test_collisions_resolve_in_any_order),
 	    cmocka_unit_test(test_never_reused_and_shared_space),
 	    cmocka_unit_test(test_avoids_local_ids_and_read_only),
+	    cmocka_unit_test(test_failed_batch_rolls_back),
 	    cmocka_unit_test(test_range_change_keeps_old_ids_reserved),
 	    cmocka_unit_test(test_uid_stable_across_rename),
 	};

@@ -7,10 +7,10 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
-#include "pam_entra/account.h"
 #include "authd/b64url.h"
 #include "authd/jwk.h"
 #include "authd/jwt.h"
+#include "pam_entra/account.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -38,7 +38,7 @@ static char *b64_bn(EVP_PKEY *k, const char *param)
 	unsigned char buf[1024];
 	int len = BN_bn2bin(bn, buf);
 	BN_free(bn);
-	return pe_b64url_encode(buf, (size_t)len);
+	return authd_b64url_encode(buf, (size_t)len);
 }
 
 static json_t *jwk_of(EVP_PKEY *k, const char *kid)
@@ -75,7 +75,7 @@ static int teardown(void **state)
 
 static char *b64_json(const char *text)
 {
-	return pe_b64url_encode((const unsigned char *)text, strlen(text));
+	return authd_b64url_encode((const unsigned char *)text, strlen(text));
 }
 
 /* "header.payload.signature" with HEADER and CLAIMS as raw JSON text, RS256-signed by KEY
@@ -93,7 +93,7 @@ static char *token_raw(const char *header, const char *claims, EVP_PKEY *key)
 		assert_int_equal(EVP_DigestSign(md, sig, &siglen, (unsigned char *)input, strlen(input)), 1);
 		EVP_MD_CTX_free(md);
 	}
-	char *s = pe_b64url_encode(sig, siglen), *tok = NULL;
+	char *s = authd_b64url_encode(sig, siglen), *tok = NULL;
 	assert_true(asprintf(&tok, "%s.%s", input, s) > 0);
 	free(h), free(p), free(input), free(s);
 	return tok;
@@ -125,26 +125,26 @@ static char *token(EVP_PKEY *key, const char *kid, const char *override)
 	return t;
 }
 
-static const struct pe_jwt_expect expect = {
-    .issuer = ISSUER, .client_id = CLIENT, .tenant_id = TENANT, .now = NOW, .leeway = PE_JWT_LEEWAY};
+static const struct authd_jwt_expect expect = {
+    .issuer = ISSUER, .client_id = CLIENT, .tenant_id = TENANT, .now = NOW, .leeway = AUTHD_JWT_LEEWAY};
 
 /* Full validation as pam_entra does it; returns the status and fills REASON. */
 static int validate(struct keys *k, const char *tok, char *reason)
 {
-	struct pe_jwt jwt;
-	int rc = pe_jwt_parse(tok, &jwt, reason, 256);
-	if (rc == PE_JWT_OK)
-		rc = pe_jwt_verify_signature(&jwt, k->jwks, reason, 256);
-	if (rc == PE_JWT_OK)
-		rc = pe_jwt_check_claims(&jwt, &expect, reason, 256);
-	pe_jwt_free(&jwt);
+	struct authd_jwt jwt;
+	int rc = authd_jwt_parse(tok, &jwt, reason, 256);
+	if (rc == AUTHD_JWT_OK)
+		rc = authd_jwt_verify_signature(&jwt, k->jwks, reason, 256);
+	if (rc == AUTHD_JWT_OK)
+		rc = authd_jwt_check_claims(&jwt, &expect, reason, 256);
+	authd_jwt_free(&jwt);
 	return rc;
 }
 
 static void expect_refused(struct keys *k, char *tok, const char *reason_part)
 {
 	char reason[256] = "";
-	assert_int_equal(validate(k, tok, reason), PE_JWT_REFUSED);
+	assert_int_equal(validate(k, tok, reason), AUTHD_JWT_REFUSED);
 	if (!strstr(reason, reason_part))
 		fail_msg("reason '%s' lacks '%s'", reason, reason_part);
 	free(tok);
@@ -154,21 +154,21 @@ static void test_b64url_strict(void **state)
 {
 	unsigned char *out;
 	size_t len;
-	assert_int_equal(pe_b64url_decode("QQ", 2, &out, &len), 0);
+	assert_int_equal(authd_b64url_decode("QQ", 2, &out, &len), 0);
 	assert_int_equal(len, 1);
 	assert_int_equal(out[0], 'A');
 	free(out);
 	const char *bad[] = {"QR", "QQ==", "Q", "QQ+/", "QQ/a", "QQ a", "QUJD\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(pe_b64url_decode(bad[i], strlen(bad[i]), &out, &len), -1);
+		assert_int_equal(authd_b64url_decode(bad[i], strlen(bad[i]), &out, &len), -1);
 		assert_null(out);
 	}
 	unsigned char all[256];
 	for (int i = 0; i < 256; i++)
 		all[i] = (unsigned char)(255 - i);
 	for (size_t n = 0; n <= sizeof(all); n += 37) {
-		char *enc = pe_b64url_encode(all, n);
-		assert_int_equal(pe_b64url_decode(enc, strlen(enc), &out, &len), 0);
+		char *enc = authd_b64url_encode(all, n);
+		assert_int_equal(authd_b64url_decode(enc, strlen(enc), &out, &len), 0);
 		assert_int_equal(len, n);
 		assert_memory_equal(out, all, n);
 		free(enc), free(out);
@@ -179,7 +179,7 @@ static void test_valid_token(void **state)
 {
 	struct keys *k = *state;
 	char reason[256] = "", *tok = token(k->main, "main", NULL);
-	assert_int_equal(validate(k, tok, reason), PE_JWT_OK);
+	assert_int_equal(validate(k, tok, reason), AUTHD_JWT_OK);
 	free(tok);
 }
 
@@ -210,7 +210,7 @@ static void test_hs256_keyed_with_public_key_refused(void **state)
 	unsigned char mac[32];
 	unsigned int maclen = 0;
 	HMAC(EVP_sha256(), n, (int)strlen(n), (unsigned char *)input, strlen(input), mac, &maclen);
-	char *s = pe_b64url_encode(mac, maclen);
+	char *s = authd_b64url_encode(mac, maclen);
 	assert_true(asprintf(&tok, "%s.%s", input, s) > 0);
 	expect_refused(k, tok, "token alg is 'HS256'");
 	free(claims), free(h), free(p), free(input), free(s);
@@ -245,9 +245,9 @@ static void test_structure_refused(void **state)
 	char *padded = NULL;
 	assert_true(asprintf(&padded, "%s=", tok) > 0);
 	expect_refused(k, padded, "signature is missing or not base64url");
-	char *huge = malloc(PE_JWT_MAX_LEN + 10);
-	memset(huge, 'a', PE_JWT_MAX_LEN + 9);
-	huge[PE_JWT_MAX_LEN + 9] = '\0';
+	char *huge = malloc(AUTHD_JWT_MAX_LEN + 10);
+	memset(huge, 'a', AUTHD_JWT_MAX_LEN + 9);
+	huge[AUTHD_JWT_MAX_LEN + 9] = '\0';
 	expect_refused(k, huge, "longer than");
 	free(tok);
 }
@@ -257,7 +257,7 @@ static void test_signature_checks(void **state)
 	struct keys *k = *state;
 	char reason[256] = "";
 	char *tok = token(k->outsider, "nobody", NULL);
-	assert_int_equal(validate(k, tok, reason), PE_JWT_UNKNOWN_KID);
+	assert_int_equal(validate(k, tok, reason), AUTHD_JWT_UNKNOWN_KID);
 	assert_non_null(strstr(reason, "is not in the JWKS"));
 	free(tok);
 	expect_refused(k, token(k->outsider, "main", NULL), "signature does not verify");
@@ -283,29 +283,29 @@ static void test_jwk_shapes(void **state)
 {
 	struct keys *k = *state;
 	char reason[256];
-	const json_t *main = pe_jwks_find(k->jwks, "main");
+	const json_t *main = authd_jwks_find(k->jwks, "main");
 	assert_non_null(main);
-	assert_null(pe_jwks_find(k->jwks, "absent"));
+	assert_null(authd_jwks_find(k->jwks, "absent"));
 	json_t *jwk = json_deep_copy(main);
-	EVP_PKEY *pkey = pe_jwk_rsa_public_key(jwk, reason, sizeof(reason));
+	EVP_PKEY *pkey = authd_jwk_rsa_public_key(jwk, reason, sizeof(reason));
 	assert_non_null(pkey);
 	EVP_PKEY_free(pkey);
 	json_object_set_new(jwk, "kty", json_string("EC"));
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	assert_non_null(strstr(reason, "only RSA"));
 	json_object_set_new(jwk, "kty", json_string("RSA"));
 	json_object_set_new(jwk, "use", json_string("enc"));
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	json_object_del(jwk, "use");
 	json_object_set_new(jwk, "alg", json_string("RS384"));
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	json_object_del(jwk, "alg");
 	json_object_set_new(jwk, "e", json_string("AAE="));
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	json_object_set_new(jwk, "e", json_string("Ag")); /* even exponent */
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	json_object_del(jwk, "n");
-	assert_null(pe_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
+	assert_null(authd_jwk_rsa_public_key(jwk, reason, sizeof(reason)));
 	json_decref(jwk);
 }
 
@@ -329,7 +329,7 @@ static void test_claims(void **state)
 	                          "{\"tid\":\"11111111-2222-3333-4444-555555555555\"}", "{\"exp\":1800003600.5}"};
 	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
 		char *tok = token(k->main, "main", accepted[i]);
-		if (validate(k, tok, reason) != PE_JWT_OK)
+		if (validate(k, tok, reason) != AUTHD_JWT_OK)
 			fail_msg("%s refused: %s", accepted[i], reason);
 		free(tok);
 	}
@@ -337,10 +337,10 @@ static void test_claims(void **state)
 
 static void test_issuer_template(void **state)
 {
-	char *iss = pe_issuer_expected("https://login.microsoftonline.com/{tenantid}/v2.0", TENANT);
+	char *iss = authd_issuer_expected("https://login.microsoftonline.com/{tenantid}/v2.0", TENANT);
 	assert_string_equal(iss, "https://login.microsoftonline.com/" TENANT "/v2.0");
 	free(iss);
-	iss = pe_issuer_expected(ISSUER, TENANT);
+	iss = authd_issuer_expected(ISSUER, TENANT);
 	assert_string_equal(iss, ISSUER);
 	free(iss);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for the nesting-depth bound (sync/scim/json_depth.c) in resource normalisation and PATCH,
+/* Unit tests for the nesting-depth bound (sync/scim/scim_depth.c) in resource normalisation and PATCH,
  * and for what a PATCH does to `schemas` (sync/scim/scim_patch.h). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sync/scim/json_depth.h"
+#include "sync/scim/scim_depth.h"
 #include "sync/scim/scim_patch.h"
 #include "sync/scim/scim_resource.h"
 
@@ -43,15 +43,15 @@ static void depth_is_counted_in_levels(void **state)
 {
 	(void)state;
 	json_t *scalar = json_string("x"), *empty = json_object(), *two = json_pack("{s[i]}", "a", 1);
-	assert_false(json_nested_deeper_than(scalar, 0));
-	assert_true(json_nested_deeper_than(empty, 0));
-	assert_false(json_nested_deeper_than(empty, 1));
-	assert_true(json_nested_deeper_than(two, 1));
-	assert_false(json_nested_deeper_than(two, 2));
+	assert_false(scim_json_deeper_than(scalar, 0));
+	assert_true(scim_json_deeper_than(empty, 0));
+	assert_false(scim_json_deeper_than(empty, 1));
+	assert_true(scim_json_deeper_than(two, 1));
+	assert_false(scim_json_deeper_than(two, 2));
 	for (int mixed = 0; mixed < 2; mixed++) {
 		json_t *v = nested(40, mixed);
-		assert_false(json_nested_deeper_than(v, 40));
-		assert_true(json_nested_deeper_than(v, 39));
+		assert_false(scim_json_deeper_than(v, 40));
+		assert_true(scim_json_deeper_than(v, 39));
 		json_decref(v);
 	}
 	json_decref(scalar);
@@ -133,8 +133,8 @@ static void patch_value_fitting_in_the_value_but_not_the_resource_is_refused(voi
 	/* 31 levels fit. */
 	body = patch_body("replace", "x", nested(SCIM_MAX_DEPTH - 1, true));
 	assert_int_equal(scim_patch_apply(r, SCIM_USER, body, &err), 0);
-	assert_false(json_nested_deeper_than(r, SCIM_MAX_DEPTH));
-	assert_true(json_nested_deeper_than(r, SCIM_MAX_DEPTH - 1));
+	assert_false(scim_json_deeper_than(r, SCIM_MAX_DEPTH));
+	assert_true(scim_json_deeper_than(r, SCIM_MAX_DEPTH - 1));
 	json_decref(body);
 	json_decref(before);
 	json_decref(r);
@@ -144,7 +144,9 @@ static bool schemas_has(const json_t *r, const char *urn)
 {
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(r, "schemas"), i, s) if (strcmp(json_string_value(s), urn) == 0) return true;
+	json_array_foreach(json_object_get(r, "schemas"), i, s)
+		if (strcmp(json_string_value(s), urn) == 0)
+			return true;
 	return false;
 }
 

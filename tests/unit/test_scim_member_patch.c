@@ -168,8 +168,7 @@ static json_t *group_get(struct fx *f, const char *gid, char *members, size_t le
 	json_t *g = call(f, "GET", path, NULL, 200), *e;
 	size_t i, off = 0;
 	members[0] = '\0';
-	json_array_foreach(json_object_get(g, "members"), i, e)
-	{
+	json_array_foreach(json_object_get(g, "members"), i, e) {
 		off += (size_t)snprintf(members + off, len - off, "%s%s", off ? "," : "",
 		                        json_string_value(json_object_get(e, "value")));
 		assert_true(off < len);
