@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/sql_scalar.h"
 #include "sync/cli/cli.h"
 #include "sync/cli/cli_db.h"
 #include "sync/cli/cli_view.h"
@@ -17,32 +18,15 @@ struct status {
 	long long generation, published_at, accounts;
 };
 
-/* A cache.db statement (the state.db ones are in sync/store/store_readonly.c). */
-static int query_ll(sqlite3 *db, const char *sql, const char *arg, long long *out)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-	if (rc == SQLITE_OK && arg)
-		rc = sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
-	else if (rc == SQLITE_DONE)
-		*out = 0;
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 static void read_cache(const struct entra_config *cfg, struct status *s)
 {
 	sqlite3 *db = cli_cache_open(cfg);
 	if (!db)
 		return;
 	const char *meta = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?";
-	s->have_cache = query_ll(db, meta, "generation", &s->generation) == 0 &&
-	                query_ll(db, meta, "published_at", &s->published_at) == 0 &&
-	                query_ll(db, "SELECT count(*) FROM passwd", NULL, &s->accounts) == 0;
+	s->have_cache = entra_sql_int64(db, meta, "generation", &s->generation) == 0 &&
+	                entra_sql_int64(db, meta, "published_at", &s->published_at) == 0 &&
+	                entra_sql_int64(db, "SELECT count(*) FROM passwd", NULL, &s->accounts) == 0;
 	if (!s->have_cache)
 		fprintf(stderr, "entra-sync: warning: cache_db %s is not a readable cache: %s\n", cfg->cache_db,
 		        sqlite3_errmsg(db));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/sql_scalar.h"
 #include "sync/store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000 /* entra-syncd's COMMITs are short: wait for them */
@@ -46,33 +47,15 @@ int store_readonly_open(const char *path, sqlite3 **db, int *version, char *err,
 	return STORE_INVALID;
 }
 
-/* The first column of SQL's first row (one bound text ARG, may be NULL) as an integer; 0 when
- * there is no row. */
-static int query_ll(sqlite3 *db, const char *sql, const char *arg, long long *out)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-	if (rc == SQLITE_OK && arg)
-		rc = sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
-	else if (rc == SQLITE_DONE)
-		*out = 0;
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 int store_readonly_summary(sqlite3 *db, struct store_summary *s)
 {
 	int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 	if (rc == 0)
-		rc = query_ll(db, "SELECT count(*) FROM users", NULL, &s->users) |
-		     query_ll(db, "SELECT count(*) FROM users WHERE active != 0", NULL, &s->active_users) |
-		     query_ll(db, "SELECT count(*) FROM groups", NULL, &s->groups) |
-		     query_ll(db, "SELECT CAST(value AS INTEGER) FROM kv WHERE key = ?", "last_request",
-		              &s->last_request);
+		rc = entra_sql_int64(db, "SELECT count(*) FROM users", NULL, &s->users) |
+		     entra_sql_int64(db, "SELECT count(*) FROM users WHERE active != 0", NULL, &s->active_users) |
+		     entra_sql_int64(db, "SELECT count(*) FROM groups", NULL, &s->groups) |
+		     entra_sql_int64(db, "SELECT CAST(value AS INTEGER) FROM kv WHERE key = ?", "last_request",
+		                     &s->last_request);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	return rc == 0 ? STORE_OK : STORE_ERROR;
 }
