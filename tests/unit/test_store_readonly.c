@@ -16,34 +16,7 @@
 #include "sync/store/store.h"
 #include "sync/store/store_readonly.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[512];
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-store-ro-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-	f->st = store_open(f->path, err, sizeof(err));
-	assert_non_null(f->st);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->st);
-	sqlite_files_remove(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#include "store_fixture.h"
 
 static void insert(struct store *st, enum scim_resource_type type, const char *name, bool active,
                    char id[STORE_ID_LEN + 1])
