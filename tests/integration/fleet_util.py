@@ -1,14 +1,11 @@
 """Helpers for the fleet tests: a hub (entra-syncd with TLS on loopback and a follower token)
 and followers (entra-syncd with a [follow] section, each in its own directory)."""
 
-import json
 import os
 import signal
 import ssl
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import harness
 import syncd_util
@@ -18,30 +15,7 @@ class TlsClient(harness.ScimClient):
     """The harness's SCIM client over HTTPS, trusting the test CA."""
 
     def __init__(self, base_url, token, ca_path):
-        super().__init__(base_url, token)
-        self.context = ssl.create_default_context(cafile=ca_path)
-
-    def request(self, method, path, body=None, token=None, raw=None, headers=None):
-        url = path if path.startswith("http") else self.base + path
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(url, data=data, method=method)
-        tok = self.token if token is None else token
-        if tok:
-            req.add_header("Authorization", "Bearer " + tok)
-        if data is not None:
-            req.add_header("Content-Type", "application/scim+json")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=90, context=self.context) as resp:
-                payload, status, hdrs = resp.read(), resp.status, dict(resp.headers)
-        except urllib.error.HTTPError as e:
-            payload, status, hdrs = e.read(), e.code, dict(e.headers)
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = None
-        return status, hdrs, parsed, payload
+        super().__init__(base_url, token, ssl.create_default_context(cafile=ca_path), timeout=90)
 
 
 class Hub:

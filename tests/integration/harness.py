@@ -220,9 +220,11 @@ def cli(site, *args, check=True, env=None):
 
 
 class ScimClient:
-    def __init__(self, base_url, token):
+    def __init__(self, base_url, token, context=None, timeout=30):
         self.base = base_url.rstrip("/")
         self.token = token
+        self.context = context  # an ssl.SSLContext for https (the test CA), or None
+        self.timeout = timeout
 
     def request(self, method, path, body=None, token=None, raw=None, headers=None):
         """Returns (status, headers, parsed JSON or None, raw bytes)."""
@@ -237,7 +239,7 @@ class ScimClient:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self.context) as resp:
                 payload = resp.read()
                 status, hdrs = resp.status, dict(resp.headers)
         except urllib.error.HTTPError as e:

@@ -9,6 +9,7 @@ template points there) so a test can give an account an authorized SSH key.
 sshd loads the uninstrumented modules (harness.PLAIN_BUILD): a sanitizer runtime cannot be
 preloaded into sshd's sandboxed children. entra-syncd comes from harness.BUILD."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -230,3 +231,20 @@ class EntraHost:
         if self.site is not None:
             self.site.cleanup()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def entra_host(procs):
+    """An EntraHost for one test (skipped where the plain modules are missing); when the test
+    ends, every process it started (sshd, the mount namespace) is stopped first, then its files
+    are removed."""
+    missing = plain_modules_missing()
+    if missing:
+        import pytest
+        pytest.skip(missing)
+    h = EntraHost(procs)
+    try:
+        yield h
+    finally:
+        procs.stop_all()
+        h.cleanup()

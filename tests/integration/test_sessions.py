@@ -21,7 +21,6 @@ import harness
 import sessions_util
 import sshd_e2e_util
 from sessions_util import HeldSession, Watcher
-from sshd_e2e_util import EntraHost
 
 pytestmark = pytest.mark.needs_root  # namespaces, sshd, signals
 
@@ -30,23 +29,18 @@ PROMISE_S = 15  # the issue's bound, from the SCIM response to the session's end
 
 @pytest.fixture
 def host(procs):
-    missing = sshd_e2e_util.plain_modules_missing()
-    if missing:
-        pytest.skip(missing)
-    h = EntraHost(procs)
-    held = []
-    try:
-        sessions_util.with_end_sessions(h.site.config)
-        h.provision()
-        h.start_sshd()
-        h.keys = {name: h.authorize_new_key(name) for name in ("alice", "bob")}
-        h.hold = lambda name: held.append(HeldSession(h.sshd.port, name, h.keys[name])) or held[-1]
-        yield h
-    finally:
-        for session in held:
-            session.close()
-        procs.stop_all()  # the watcher, sshd and the mount namespace first, then their files
-        h.cleanup()
+    with sshd_e2e_util.entra_host(procs) as h:
+        held = []
+        try:
+            sessions_util.with_end_sessions(h.site.config)
+            h.provision()
+            h.start_sshd()
+            h.keys = {name: h.authorize_new_key(name) for name in ("alice", "bob")}
+            h.hold = lambda name: held.append(HeldSession(h.sshd.port, name, h.keys[name])) or held[-1]
+            yield h
+        finally:
+            for session in held:
+                session.close()
 
 
 def scim_disable(host, name):

@@ -12,7 +12,6 @@ import pytest
 
 import sshd_e2e_util
 import sshd_util
-from sshd_e2e_util import EntraHost
 
 pytestmark = pytest.mark.needs_root
 
@@ -21,18 +20,11 @@ CODE = re.compile(r"enter the code ([A-Z0-9]{9})\b")
 
 @pytest.fixture
 def host(procs):
-    missing = sshd_e2e_util.plain_modules_missing()
-    if missing:
-        pytest.skip(missing)
-    h = EntraHost(procs)
-    try:
+    with sshd_e2e_util.entra_host(procs) as h:
         h.provision()
         h.start_authd()
         h.start_sshd()
         yield h
-    finally:
-        procs.stop_all()  # sshd and the mount namespace first, then their files
-        h.cleanup()
 
 
 class Person:

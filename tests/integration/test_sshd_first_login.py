@@ -13,7 +13,6 @@ import pytest
 
 import sshd_e2e_util
 import sshd_util
-from sshd_e2e_util import EntraHost
 from test_sshd_e2e import Person
 
 pytestmark = pytest.mark.needs_root
@@ -23,18 +22,11 @@ SKEL_MARKER = ".entra-skel-test"
 
 @pytest.fixture
 def host(procs):
-    missing = sshd_e2e_util.plain_modules_missing()
-    if missing:
-        pytest.skip(missing)
-    h = EntraHost(procs)
-    try:
+    with sshd_e2e_util.entra_host(procs) as h:
         h.provision(make_homes=False)
         h.start_authd()
         h.start_sshd_with_profile(etc_files={"skel/" + SKEL_MARKER: "from /etc/skel\n"})
         yield h
-    finally:
-        procs.stop_all()
-        h.cleanup()
 
 
 def sign_in(host, command):

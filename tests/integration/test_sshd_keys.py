@@ -11,7 +11,6 @@ import pytest
 
 import sshd_e2e_util
 import sshd_util
-from sshd_e2e_util import EntraHost
 
 pytestmark = pytest.mark.needs_root
 
@@ -21,17 +20,10 @@ WITHDRAWN_WITHIN_S = 10
 
 @pytest.fixture
 def host(procs):
-    missing = sshd_e2e_util.plain_modules_missing()
-    if missing:
-        pytest.skip(missing)
-    h = EntraHost(procs)
-    try:
+    with sshd_e2e_util.entra_host(procs) as h:
         h.provision()
         h.start_sshd(keys_from_entra=True)
         yield h
-    finally:
-        procs.stop_all()  # sshd and the mount namespace first, then their files
-        h.cleanup()
 
 
 def served(host, name):
