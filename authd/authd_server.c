@@ -117,14 +117,20 @@ static void *connection_run(void *arg)
 	return NULL;
 }
 
-/* Refuses FD at once with RESULT: the sign-in fails, pam_entra logs WHY. */
+/* Refuses FD at once with RESULT: the sign-in fails, pam_entra logs WHY. The caller's request
+ * is never read: reads are shut first and what already arrived is dropped before the close,
+ * since closing a socket with unread data makes the kernel reset the caller's end, and the
+ * caller would see ECONNRESET instead of the answer. */
 static void turn_away(const struct authd_context *ctx, int fd, const char *result, const char *why)
 {
-	char err[128];
+	char err[128], drop[512];
 	json_t *msg = entra_authd_answer(result, why);
 	if (msg)
 		entra_authd_send(fd, msg, entra_now_ms() + 100, err, sizeof(err));
 	json_decref(msg);
+	shutdown(fd, SHUT_RD);
+	for (int i = 0; i < 16 && recv(fd, drop, sizeof(drop), MSG_DONTWAIT | MSG_TRUNC) > 0; i++)
+		;
 	close(fd);
 }
 

@@ -107,12 +107,18 @@ def integrity_ok(db_path):
         con.close()
 
 
-def vm_rss_kib(pid):
+def status_kib(pid, field):
+    """A size from /proc/PID/status in KiB: VmRSS, RssAnon (heap and other private memory:
+    where a leak shows; file pages of state.db read through mmap do not count there)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
+    raise AssertionError("no %s for pid %d" % (field, pid))
+
+
+def vm_rss_kib(pid):
+    return status_kib(pid, "VmRSS")
 
 
 def open_fds(pid):
