@@ -155,6 +155,26 @@ bool nss_local_group_name_ok(const char *name)
 	return name_len(name, NAME_LOCAL) != 0;
 }
 
+/* Whether TEXT[0..LEN) is printable ASCII but ':': 16 bytes at a time (as bytes_all_ours). */
+static bool plain_ascii(const char *text, size_t len)
+{
+	typedef unsigned char u8x16 __attribute__((vector_size(16)));
+	typedef signed char s8x16 __attribute__((vector_size(16)));
+	s8x16 bad = {0};
+	size_t i = 0;
+	for (; i + 16 <= len; i += 16) {
+		u8x16 b;
+		memcpy(&b, text + i, sizeof(b));
+		bad |= (b < 0x20) | (b > 0x7e) | (b == ':');
+	}
+	uint64_t lanes[2];
+	memcpy(lanes, &bad, sizeof(lanes));
+	bool ok = !(lanes[0] | lanes[1]);
+	for (unsigned char c; ok && i < len; i++)
+		ok = (c = (unsigned char)text[i]) >= 0x20 && c <= 0x7e && c != ':';
+	return ok;
+}
+
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
 bool nss_field_ok(const char *text)
@@ -163,10 +183,9 @@ bool nss_field_ok(const char *text)
 		return false;
 	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
 	 * table of hidden code points) only for text that holds anything else. */
-	size_t n = 0;
-	for (unsigned char c; (c = (unsigned char)text[n]) != '\0'; n++)
-		if (c < 0x20 || c > 0x7e || c == ':')
-			return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	size_t n = strlen(text);
+	if (!plain_ascii(text, n))
+		return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
 	return n <= NSS_FIELD_MAX;
 }
 
