@@ -64,7 +64,8 @@ static bool signature_may_match(const char *name, size_t len)
 
 bool entra_name_reserved_len(const char *name, size_t len)
 {
-	if (name[0] == 's' && !strncmp(name, "systemd-", 8))
+	/* memcmp of a constant 8 bytes is one compare, no call: this runs for every member served. */
+	if (len >= 8 && !memcmp(name, "systemd-", 8))
 		return true;
 	if (!signature_may_match(name, len))
 		return false;

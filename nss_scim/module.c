@@ -85,7 +85,7 @@ enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, s
 void nss_end(struct nss_view *v)
 {
 	/* Only the statements this call used: an enumeration step resets none. */
-	for (int i = 0; v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
+	for (int i = 0; v->used && v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
 		if ((v->used >> i & 1) && v->db->st[i]) {
 			sqlite3_reset(v->db->st[i]);
 			sqlite3_clear_bindings(v->db->st[i]);

@@ -6,23 +6,33 @@
 
 static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(ST_SCAN_PASSWD);
 
-static const char *column_text(sqlite3_stmt *q, int col)
+/* Each column is fetched once as a value and read with sqlite3_value_*: half the API calls of
+ * sqlite3_column_type + sqlite3_column_text, and this runs for every column of every entry an
+ * enumeration returns. The value is SQLite's unprotected one, safe here because the connection
+ * is only ever used under the module lock. */
+static const char *value_text(sqlite3_value *v)
 {
-	return sqlite3_column_type(q, col) == SQLITE_TEXT ? (const char *)sqlite3_column_text(q, col) : NULL;
+	return sqlite3_value_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+}
+
+/* The integer in V, or false when V holds anything else. */
+static bool value_int(sqlite3_value *v, int64_t *out)
+{
+	*out = sqlite3_value_int64(v);
+	return sqlite3_value_type(v) == SQLITE_INTEGER;
 }
 
 bool nss_pw_row_read(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r)
 {
-	r->uid = sqlite3_column_int64(q, PW_UID);
-	r->gid = sqlite3_column_int64(q, PW_GID);
-	r->expire = sqlite3_column_int64(q, PW_EXPIRE);
-	r->name = column_text(q, PW_NAME);
-	r->gecos = column_text(q, PW_GECOS);
-	r->dir = column_text(q, PW_DIR);
-	r->shell = column_text(q, PW_SHELL);
-	r->role = column_text(q, PW_ROLE);
-	if (sqlite3_column_type(q, PW_UID) == SQLITE_INTEGER && sqlite3_column_type(q, PW_GID) == SQLITE_INTEGER &&
-	    nss_id_ok(v, r->uid) && nss_id_ok(v, r->gid) && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
+	bool ints =
+	    value_int(sqlite3_column_value(q, PW_UID), &r->uid) & value_int(sqlite3_column_value(q, PW_GID), &r->gid);
+	r->expire = sqlite3_value_int64(sqlite3_column_value(q, PW_EXPIRE));
+	r->name = value_text(sqlite3_column_value(q, PW_NAME));
+	r->gecos = value_text(sqlite3_column_value(q, PW_GECOS));
+	r->dir = value_text(sqlite3_column_value(q, PW_DIR));
+	r->shell = value_text(sqlite3_column_value(q, PW_SHELL));
+	r->role = value_text(sqlite3_column_value(q, PW_ROLE));
+	if (ints && nss_id_ok(v, r->uid) && nss_id_ok(v, r->gid) && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
 	    nss_path_ok(r->dir) && nss_path_ok(r->shell) && r->role)
 		return true;
 	nss_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "common/account_name.h"
 #include "common/reserved_names.h"
@@ -118,6 +121,24 @@ static bool name_ours_ok(const char *name, size_t k)
 	       !entra_name_reserved_len(name, k);
 }
 
+/* strlen(NAME) for a name that ends, with its NUL, before END: 16 bytes at a time, inline (a
+ * group's members are short names, where calling strlen costs more than the search). */
+static size_t name_end(const char *name, const char *end)
+{
+	const char *p = name;
+#ifdef __SSE2__
+	for (; end - p >= 16; p += 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_setzero_si128()));
+		if (nul)
+			return (size_t)(p - name) + (size_t)__builtin_ctz(nul);
+	}
+#else
+	(void)end;
+#endif
+	return (size_t)(p - name) + strlen(p);
+}
+
 size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped)
 {
 	char *out = names, *end = names + len;
@@ -128,7 +149,7 @@ size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t 
 	*dropped = 0;
 	for (char *name = names; name < end;) {
 		unsigned all;
-		size_t k = clean ? strlen(name) : name_scan(name, &all);
+		size_t k = clean ? name_end(name, end) : name_scan(name, &all);
 		if (clean ? !name_ours_ok(name, k)
 		          : !name_shape_ok(name, k, all, NAME_OURS) || entra_name_reserved_len(name, k)) {
 			++*dropped;
@@ -155,6 +176,26 @@ bool nss_local_group_name_ok(const char *name)
 	return name_len(name, NAME_LOCAL) != 0;
 }
 
+/* Whether TEXT[0..LEN) is printable ASCII but ':': 16 bytes at a time (as bytes_all_ours). */
+static bool plain_ascii(const char *text, size_t len)
+{
+	typedef unsigned char u8x16 __attribute__((vector_size(16)));
+	typedef signed char s8x16 __attribute__((vector_size(16)));
+	s8x16 bad = {0};
+	size_t i = 0;
+	for (; i + 16 <= len; i += 16) {
+		u8x16 b;
+		memcpy(&b, text + i, sizeof(b));
+		bad |= (b < 0x20) | (b > 0x7e) | (b == ':');
+	}
+	uint64_t lanes[2];
+	memcpy(lanes, &bad, sizeof(lanes));
+	bool ok = !(lanes[0] | lanes[1]);
+	for (unsigned char c; ok && i < len; i++)
+		ok = (c = (unsigned char)text[i]) >= 0x20 && c <= 0x7e && c != ':';
+	return ok;
+}
+
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
 bool nss_field_ok(const char *text)
@@ -163,10 +204,9 @@ bool nss_field_ok(const char *text)
 		return false;
 	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
 	 * table of hidden code points) only for text that holds anything else. */
-	size_t n = 0;
-	for (unsigned char c; (c = (unsigned char)text[n]) != '\0'; n++)
-		if (c < 0x20 || c > 0x7e || c == ':')
-			return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+	size_t n = strlen(text);
+	if (!plain_ascii(text, n))
+		return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
 	return n <= NSS_FIELD_MAX;
 }
 

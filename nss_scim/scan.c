@@ -34,8 +34,9 @@ int nss_scan_row(struct nss_view *v, struct nss_cursor *c, sqlite3_stmt **q, int
 		return rc;
 	/* A real-valued key (tampered cache) is refused by the row checks; the scan only moves
 	 * forward, so it cannot make it loop. */
-	if (sqlite3_column_type(*q, NSS_SCAN_KEY) == SQLITE_INTEGER) {
-		int64_t key = sqlite3_column_int64(*q, NSS_SCAN_KEY);
+	sqlite3_value *key_value = sqlite3_column_value(*q, NSS_SCAN_KEY); /* see passwd.c's value_text */
+	if (sqlite3_value_type(key_value) == SQLITE_INTEGER) {
+		int64_t key = sqlite3_value_int64(key_value);
 		if (key <= c->seen) /* a damaged b-tree answering out of order must not loop forever */
 			return nss_corrupt(v, errnop);
 		c->seen = key;

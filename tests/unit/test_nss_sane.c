@@ -64,6 +64,11 @@ static void fields_and_paths(void **state)
 	assert_false(nss_field_ok(NULL));
 	assert_false(nss_field_ok("x\nroot:x:0:0::/:/bin/sh"));
 	assert_false(nss_field_ok("a:b"));
+	/* Past the first 16 bytes (the vector check's second block and its tail). */
+	assert_true(nss_field_ok("Alice Admin, Room 1234, Building 7"));
+	assert_false(nss_field_ok("Alice Admin, Room 1234:5"));
+	assert_false(nss_field_ok("Alice Admin, Room 1234, Building 7\x1b[2J"));
+	assert_false(nss_field_ok("Alice Admin, Room\x7f"));
 	assert_true(nss_field_ok("M\xc3\xbcller")); /* UTF-8 letters are fine */
 	assert_false(nss_field_ok("Mallory\xc2\x9b"
 	                          "31m")); /* U+009B, CSI */
@@ -173,6 +178,27 @@ static void packed_names_are_filtered_in_place(void **state)
 	assert_string_equal(mem[1], "y");
 }
 
+/* Clean names of every length from 1 to 40 bytes, packed back to back: each one's end falls at
+ * every offset of the 16-byte blocks the vector path reads, and each comes back whole. */
+static void packed_names_of_every_length(void **state)
+{
+	(void)state;
+	char packed[40 * 41 / 2 + 40], *mem[40];
+	size_t len = 0, dropped = 0;
+	for (size_t k = 1; k <= 40; k++) {
+		for (size_t i = 0; i < k; i++)
+			packed[len + i] = (char)('a' + (k + i) % 26);
+		packed[len + k] = '\0';
+		len += k + 1;
+	}
+	assert_int_equal(nss_names_filter(packed, len, mem, 40, &dropped), 40);
+	assert_int_equal(dropped, 0);
+	for (size_t k = 1; k <= 40; k++) {
+		assert_int_equal(strlen(mem[k - 1]), k);
+		assert_int_equal(mem[k - 1][k - 1], (char)('a' + (k + k - 1) % 26));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(pack_pointer_arrays),
 	    cmocka_unit_test(name_bytes_follow_the_rule),
 	    cmocka_unit_test(packed_names_are_filtered_in_place),
+	    cmocka_unit_test(packed_names_of_every_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
