@@ -21,11 +21,12 @@ class TlsClient(harness.ScimClient):
 class Hub:
     """entra-syncd serving SCIM and the feed over TLS on 127.0.0.1, with both kinds of token."""
 
-    def __init__(self, procs, max_connections=64, **overrides):
+    def __init__(self, procs, max_connections=64, ca=None, **overrides):
+        """CA: another hub's TestCA to issue this one's certificate from (two hubs, one trust anchor)."""
         self.site = harness.Site(host="hub-01", **overrides)
         self.procs = procs
-        self.ca = syncd_util.TestCA(self.site.dir)
-        cert, key, _der = self.ca.issue("hub")
+        self.ca = ca or syncd_util.TestCA(self.site.dir)
+        cert, key, _der = self.ca.issue("hub-%d" % self.site.port if ca else "hub")
         self.site.write_config(extra_sync="tls_cert = %s\ntls_key = %s\nmax_connections = %d" % (
             cert, key, max_connections))
         self.token = syncd_util.new_token(self.site)

@@ -408,3 +408,61 @@ def test_a_recreated_hub_is_detected_and_followed_with_a_new_snapshot(hub, procs
         assert accounts(f) == EXPECTED["web-01"] | {"judy"}
     finally:
         f.cleanup()
+
+
+# --- two hubs ----------------------------------------------------------------------------------
+
+TWIN_USERS = {"alice": "bbbbbbbb-0000-4000-8000-000000000001", "bob": "bbbbbbbb-0000-4000-8000-000000000002"}
+
+
+def provision_twin(hub, users=TWIN_USERS):
+    """The same users with the same object ids, as Entra provisions each of two hubs."""
+    ids = {name: hub.create_user("%s@contoso.com" % name, external_id=oid) for name, oid in users.items()}
+    group = hub.create_group("Linux Users", USERS_GROUP)
+    add_members(hub, group, *ids.values())
+    return group
+
+
+def share_tokens(first, second):
+    """SECOND accepts FIRST's tokens: a follower holds one token for every hub it lists."""
+    second.stop()
+    with open(first.site.values["token_file"], "rb") as src, open(second.site.values["token_file"], "wb") as dst:
+        dst.write(src.read())
+    second.start()
+    second.scim.token, second.feed.token = first.token, first.follow_token
+    second.token, second.follow_token = first.token, first.follow_token
+
+
+def test_a_follower_fails_over_to_the_second_hub_and_follows_it(hub, procs):
+    second = fleet_util.Hub(procs, ca=hub.ca, policy=FLEET_POLICY)
+    f = None
+    try:
+        share_tokens(hub, second)
+        provision_twin(hub)
+        group = provision_twin(second)
+        f = fleet_util.Follower(procs, hub, "web-01", hubs=[hub.url, second.url], wait=5)
+        f.wait_for(lambda: accounts(f) == set(TWIN_USERS), timeout=20, what="alice and bob from the first hub")
+        uids = {name: uid_of(getent_passwd(f, name)) for name in TWIN_USERS}
+        assert "from %s" % hub.url in f.logs()
+        hub.stop(signal.SIGKILL)
+        kim = second.create_user("kim@contoso.com", external_id="bbbbbbbb-0000-4000-8000-000000000003")
+        add_members(second, group, kim)
+        # switching hubs (another hub id: a new snapshot) never leaves the cache without its accounts
+        deadline = time.monotonic() + 40
+        while "kim" not in accounts(f) and time.monotonic() < deadline:
+            assert set(TWIN_USERS) <= accounts(f), accounts(f)
+            time.sleep(0.05)
+        assert accounts(f) == set(TWIN_USERS) | {"kim"}, f.logs()[-3000:]
+        logs = f.logs()
+        assert "from %s" % second.url in logs and logs.count("snapshot of hub") == 2, logs[-3000:]
+        # the same object ids gave the same uids on both hubs: nothing changed for the users
+        assert {name: uid_of(getent_passwd(f, name)) for name in TWIN_USERS} == uids
+        assert getent_passwd(f, "kim") is not None
+        second_id = second.feed.get("/snapshot")[2]["hub"]
+        status = harness.cli(f.site, "status").stdout
+        assert "follower of:   hub %s via %s" % (second_id, second.url) in status, status
+    finally:
+        procs.stop_all()
+        if f:
+            f.cleanup()
+        second.cleanup()
