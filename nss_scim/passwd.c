@@ -24,8 +24,9 @@ static bool value_int(sqlite3_value *v, int64_t *out)
 
 bool nss_pw_row_read(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r)
 {
-	bool ints =
-	    value_int(sqlite3_column_value(q, PW_UID), &r->uid) & value_int(sqlite3_column_value(q, PW_GID), &r->gid);
+	bool uid_int = value_int(sqlite3_column_value(q, PW_UID), &r->uid); /* both read: both fields set */
+	bool gid_int = value_int(sqlite3_column_value(q, PW_GID), &r->gid);
+	bool ints = uid_int && gid_int;
 	r->expire = sqlite3_value_int64(sqlite3_column_value(q, PW_EXPIRE));
 	r->name = value_text(sqlite3_column_value(q, PW_NAME));
 	r->gecos = value_text(sqlite3_column_value(q, PW_GECOS));

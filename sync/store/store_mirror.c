@@ -52,8 +52,8 @@ static const char *const mirror_sql[M_COUNT] = {
                        " version = excluded.version, display_key = excluded.display_key",
     [M_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
     [M_GROUP_DELETE] = "DELETE FROM groups WHERE id = ?1",
-    [M_MEMBER_ADD] = "INSERT OR IGNORE INTO members(group_id, user_id) SELECT ?1, ?2 WHERE EXISTS(SELECT 1 FROM"
-                     " groups WHERE id = ?1) AND EXISTS(SELECT 1 FROM users WHERE id = ?2)",
+    [M_MEMBER_ADD] = ("INSERT OR IGNORE INTO members(group_id, user_id) SELECT ?1, ?2 WHERE EXISTS(SELECT 1 FROM"
+                      " groups WHERE id = ?1) AND EXISTS(SELECT 1 FROM users WHERE id = ?2)"),
     [M_MEMBER_DELETE] = "DELETE FROM members WHERE group_id = ?1 AND user_id = ?2",
     [M_ID_PUT] = "INSERT OR REPLACE INTO unix_ids(id, key, allocated_at) VALUES(?1, ?2, strftime('%s', 'now'))",
     [M_KV_SET] = "INSERT INTO kv(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
