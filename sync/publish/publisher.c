@@ -245,6 +245,17 @@ static int sync_init(struct publisher *p)
 	return rc ? -1 : 0;
 }
 
+/* What publisher_start set up, once its thread is gone (or never started). */
+static void publisher_free(struct publisher *p)
+{
+	publish_engine_free(p->engine);
+	sqlite3_close(p->db);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
 struct publisher *publisher_start(const struct entra_config *cfg)
 {
 	struct publisher *p = calloc(1, sizeof(*p));
@@ -260,12 +271,7 @@ struct publisher *publisher_start(const struct entra_config *cfg)
 	if (!(p->engine = publish_engine_new()) || db_open(p, cfg->state_db) ||
 	    pthread_create(&p->thread, NULL, publisher_main, p)) {
 		entra_log(&logger, LOG_ERR, "cannot start the publisher (out of memory or state.db unusable)");
-		publish_engine_free(p->engine);
-		sqlite3_close(p->db);
-		pthread_mutex_destroy(&p->lock);
-		pthread_cond_destroy(&p->wake);
-		pthread_cond_destroy(&p->done);
-		free(p);
+		publisher_free(p);
 		return NULL;
 	}
 	cache_remove_stale_temps(cfg->cache_db);
@@ -329,10 +335,5 @@ void publisher_stop(struct publisher *p)
 	pthread_cond_broadcast(&p->done);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);
-	publish_engine_free(p->engine);
-	sqlite3_close(p->db);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->wake);
-	pthread_cond_destroy(&p->done);
-	free(p);
+	publisher_free(p);
 }
