@@ -353,26 +353,32 @@ def patch_body(*ops):
     return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list(ops)}
 
 
+def cache_schema_text():
+    """common/cache_schema.h, the one source of cache.db's schema for the C writers and the tests."""
+    return open(os.path.join(REPO, "common", "cache_schema.h")).read()
+
+
 def cache_schema_sql():
     """The cache.db schema, taken from common/cache_schema.h so tests and C agree."""
     import re
-    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
-    macro = text.split("#define ENTRA_CACHE_SCHEMA_SQL", 1)[1].split("\n\n", 1)[0]
+    macro = cache_schema_text().split("#define ENTRA_CACHE_SCHEMA_SQL", 1)[1].split("\n\n", 1)[0]
     return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
 
 
-def cache_schema_version():
-    """ENTRA_CACHE_SCHEMA_VERSION of common/cache_schema.h, as the meta row holds it."""
+def cache_schema_number(name):
+    """The number #define NAME holds in common/cache_schema.h, as text."""
     import re
-    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
-    return re.search(r"#define ENTRA_CACHE_SCHEMA_VERSION (\d+)", text).group(1)
+    return re.search(r"#define %s (\d+)" % name, cache_schema_text()).group(1)
+
+
+def cache_schema_version():
+    """ENTRA_CACHE_SCHEMA_VERSION, as the meta row holds it."""
+    return cache_schema_number("ENTRA_CACHE_SCHEMA_VERSION")
 
 
 def cache_page_size():
-    """ENTRA_CACHE_PAGE_SIZE of common/cache_schema.h: the page size entra-syncd writes."""
-    import re
-    text = open(os.path.join(REPO, "common", "cache_schema.h")).read()
-    return int(re.search(r"#define ENTRA_CACHE_PAGE_SIZE (\d+)", text).group(1))
+    """ENTRA_CACHE_PAGE_SIZE: the page size entra-syncd writes."""
+    return int(cache_schema_number("ENTRA_CACHE_PAGE_SIZE"))
 
 
 def packed_members(users, members):
