@@ -15,10 +15,10 @@ static const struct {
 
 bool entra_text_dropped(uint32_t cp)
 {
-	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-		return true;
-	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-		if (cp >= hidden[i].lo && cp <= hidden[i].hi)
+	if (cp < 0xa0) /* the common case (every display name in ASCII) without the table */
+		return cp < 0x20 || cp >= 0x7f;
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]) && hidden[i].lo <= cp; i++)
+		if (cp <= hidden[i].hi)
 			return true;
 	return false;
 }

@@ -13,6 +13,7 @@
 
 #include "common/cache_schema.h"
 #include "common/log.h"
+#include "sync/publish/cache_keymap.h"
 #include "sync/publish/cache_writer.h"
 #include "sync/publish/cache_writer_internal.h"
 
@@ -108,59 +109,6 @@ struct side {
 	const struct cache_snapshot *s;
 	struct cache_packs packs;
 };
-
-/* --- row keys: a hash map from a 64-bit key to the first row that has it --- */
-
-struct keymap {
-	uint64_t *keys;
-	size_t *rows;
-	unsigned char *state; /* 0 empty, 1 present, 2 present and matched by the other snapshot */
-	size_t mask;
-};
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	return k ^ (k >> 33);
-}
-
-static void keymap_free(struct keymap *m)
-{
-	free(m->keys);
-	free(m->rows);
-	free(m->state);
-}
-
-static int keymap_init(struct keymap *m, size_t n)
-{
-	size_t cap = 16;
-	while (cap < n * 2)
-		cap *= 2;
-	m->keys = malloc(cap * sizeof(*m->keys));
-	m->rows = malloc(cap * sizeof(*m->rows));
-	m->state = calloc(cap, 1);
-	m->mask = cap - 1;
-	return m->keys && m->rows && m->state ? 0 : -1;
-}
-
-static size_t keymap_slot(const struct keymap *m, uint64_t key)
-{
-	size_t i = mix(key) & m->mask;
-	while (m->state[i] && m->keys[i] != key)
-		i = (i + 1) & m->mask;
-	return i;
-}
-
-/* The first row with a key wins, like the full writer's INSERT OR IGNORE. */
-static void keymap_add(struct keymap *m, uint64_t key, size_t row)
-{
-	size_t i = keymap_slot(m, key);
-	if (!m->state[i])
-		m->state[i] = 1, m->keys[i] = key, m->rows[i] = row;
-}
 
 /* --- one table's difference: rows to delete (old indexes) and to insert (new indexes) --- */
 
@@ -331,29 +279,73 @@ static int run_ops(struct writer *w, const struct side *s, enum table t, const s
 	return rc;
 }
 
-/* Every delete before any insert, so a name moving between rows never trips UNIQUE. */
-static int apply_diff(struct writer *w, const struct cache_snapshot *prev, const struct cache_snapshot *next,
-                      size_t *rows)
+/* The gids whose packed member names may differ between PREV and NEXT: a membership added or
+ * removed, or a member renamed (a uid whose passwd row changed its name). */
+static int dirty_gids(const struct cache_snapshot *prev, const struct cache_snapshot *next, const struct ops *pw,
+                      const struct ops *mem, struct keymap *dirty)
 {
-	struct ops o[N_TABLES] = {0};
-	struct side sprev = {.s = prev}, snext = {.s = next};
-	*rows = 0;
-	/* A group whose members (or a member's name) changed is rewritten whole. */
-	int rc = cache_packs_build(prev, &sprev.packs) || cache_packs_build(next, &snext.packs)
+	struct keymap gone = {0}, renamed = {0};
+	size_t row, n_renamed = 0;
+	int rc = -1;
+	if (keymap_init(dirty, mem->n_del + mem->n_add + next->n_groups) || keymap_init(&gone, pw->n_del) ||
+	    keymap_init(&renamed, pw->n_add))
+		goto out;
+	for (size_t k = 0; k < mem->n_del; k++)
+		keymap_add(dirty, prev->members[mem->del[k]].gid, 0);
+	for (size_t k = 0; k < mem->n_add; k++)
+		keymap_add(dirty, next->members[mem->add[k]].gid, 0);
+	for (size_t k = 0; k < pw->n_del; k++)
+		keymap_add(&gone, prev->accounts[pw->del[k]].uid, pw->del[k]);
+	for (size_t k = 0; k < pw->n_add; k++) {
+		const struct cache_account *a = &next->accounts[pw->add[k]];
+		if (keymap_get(&gone, a->uid, &row) && strcmp(prev->accounts[row].name, a->name) != 0)
+			keymap_add(&renamed, a->uid, 0), n_renamed++;
+	}
+	/* A renamed member's groups: at most every group once, so the map's room suffices. */
+	for (size_t m = 0; n_renamed && m < next->n_members; m++)
+		if (keymap_get(&renamed, next->members[m].uid, &row))
+			keymap_add(dirty, next->members[m].gid, 0);
+	rc = 0;
+out:
+	keymap_free(&gone);
+	keymap_free(&renamed);
+	return rc;
+}
+
+/* NEXT's packed member names, from PREV's: only groups whose members changed are packed again. */
+static int packs_next(struct writer *w, const struct side *sprev, struct side *snext, const struct ops o[N_TABLES])
+{
+	struct keymap dirty = {0};
+	int rc = dirty_gids(sprev->s, snext->s, &o[T_PASSWD], &o[T_MEMBERS], &dirty) ||
+	                 cache_packs_update(sprev->s, &sprev->packs, snext->s, &dirty, &snext->packs)
 	             ? cache_sql_fail(w, "out of memory packing group members")
 	             : 0;
+	keymap_free(&dirty);
+	return rc;
+}
+
+/* Every delete before any insert, so a name moving between rows never trips UNIQUE. The groups
+ * are compared last, once NEXT's member names are packed. */
+static int apply_diff(struct writer *w, const struct side *sprev, struct side *snext, size_t *rows)
+{
+	static const enum table order[N_TABLES] = {T_PASSWD, T_MEMBERS, T_LOCAL, T_SSH_KEYS, T_GROUPS};
+	struct ops o[N_TABLES] = {0};
+	int rc = 0;
+	*rows = 0;
+	for (int k = 0; rc == 0 && k < N_TABLES; k++) {
+		if (order[k] == T_GROUPS)
+			rc = packs_next(w, sprev, snext, o);
+		if (rc == 0)
+			rc = table_diff(sprev, snext, order[k], &o[order[k]]);
+	}
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = table_diff(&sprev, &snext, (enum table)t, &o[t]);
+		rc = run_ops(w, sprev, (enum table)t, o[t].del, o[t].n_del, false);
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = run_ops(w, &sprev, (enum table)t, o[t].del, o[t].n_del, false);
-	for (int t = 0; rc == 0 && t < N_TABLES; t++)
-		rc = run_ops(w, &snext, (enum table)t, o[t].add, o[t].n_add, true);
+		rc = run_ops(w, snext, (enum table)t, o[t].add, o[t].n_add, true);
 	for (int t = 0; t < N_TABLES; t++) {
 		*rows += o[t].n_del + o[t].n_add;
 		ops_free(&o[t]);
 	}
-	cache_packs_free(&sprev.packs);
-	cache_packs_free(&snext.packs);
 	return rc;
 }
 
@@ -393,7 +385,7 @@ static bool copy_is_prev(struct writer *w, const struct cache_snapshot *next, lo
 
 struct delta_args {
 	const char *path;
-	const struct cache_snapshot *prev, *next;
+	struct side prev, next; /* PREV's packs are the caller's; NEXT's are built here */
 	long long prev_generation, generation;
 	size_t rows;
 };
@@ -416,21 +408,26 @@ static int fill_delta(struct writer *w, int fd, void *arg)
 	    sqlite3_exec(w->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384; BEGIN",
 	                 NULL, NULL, NULL) != SQLITE_OK)
 		return cache_sql_fail(w, "open the copy");
-	if (!copy_is_prev(w, a->next, a->prev_generation))
+	if (!copy_is_prev(w, a->next.s, a->prev_generation))
 		return 1; /* rolled back with the temp file */
-	if (apply_diff(w, a->prev, a->next, &a->rows) || cache_write_meta(w, a->next, a->generation))
+	if (apply_diff(w, &a->prev, &a->next, &a->rows) || cache_write_meta(w, a->next.s, a->generation))
 		return -1;
 	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return cache_sql_fail(w, "commit");
 	return 0;
 }
 
-int cache_write_delta(const char *path, const struct cache_snapshot *prev, long long prev_generation,
-                      const struct cache_snapshot *next, long long generation, size_t *rows)
+int cache_write_delta(const char *path, const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
+                      long long prev_generation, const struct cache_snapshot *next, long long generation, size_t *rows,
+                      struct cache_packs *next_packs)
 {
-	struct delta_args a = {path, prev, next, prev_generation, generation, 0};
+	struct delta_args a = {path, {prev, *prev_packs}, {next, {0}}, prev_generation, generation, 0};
 	int rc = cache_publish_with(path, fill_delta, &a);
 	if (rows)
 		*rows = a.rows;
+	if (rc == 0 && next_packs)
+		*next_packs = a.next.packs;
+	else
+		cache_packs_free(&a.next.packs);
 	return rc;
 }

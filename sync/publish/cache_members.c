@@ -1,8 +1,9 @@
 /* groups.member_names: a merge of the members sorted by (gid, uid) with the groups sorted by
- * gid, each member's name found by binary search among the accounts sorted by uid. */
+ * gid, each member's name found through a uid -> account map. */
 #include "sync/publish/cache_members.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,57 +11,51 @@
 
 struct pack_input {
 	const struct cache_snapshot *s;
-	const struct cache_account **accounts; /* by uid */
-	size_t *groups;                        /* indexes into s->groups, by gid */
-	struct cache_member *members;          /* by (gid, uid) */
+	struct keymap accounts;       /* uid -> index into s->accounts */
+	size_t *groups, n_groups;     /* the groups to pack: indexes into s->groups, by gid */
+	struct cache_member *members; /* their memberships, by (gid, uid) */
+	size_t n_members;
 };
+
+static void input_free(struct pack_input *in)
+{
+	keymap_free(&in->accounts);
+	free(in->groups);
+	free(in->members);
+}
 
 static const struct cache_account *account_by_uid(const struct pack_input *in, uint32_t uid)
 {
-	size_t lo = 0, hi = in->s->n_accounts;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t at = in->accounts[mid]->uid;
-		if (at == uid)
-			return in->accounts[mid];
-		if (at < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	size_t row;
+	return keymap_get(&in->accounts, uid, &row) ? &in->s->accounts[row] : NULL;
 }
 
-/* Walks the members group by group: sizes each group's names (FILL false) or copies them into
- * OUT (FILL true, sizes already known). Returns the total size. */
-static size_t pack_walk(const struct pack_input *in, struct cache_packed_group *out, unsigned char *buf, bool fill)
+/* Walks the members group by group: sizes each group's names and uid bounds (FILL false) or
+ * copies the names to each group's NAMES (FILL true, placed by the caller). */
+static void pack_walk(const struct pack_input *in, struct cache_packed_group *out, bool fill)
 {
 	const struct cache_snapshot *s = in->s;
-	size_t m = 0, total = 0;
-	for (size_t k = 0; k < s->n_groups; k++) {
+	size_t m = 0;
+	for (size_t k = 0; k < in->n_groups; k++) {
 		struct cache_packed_group *g = &out[in->groups[k]];
 		uint32_t gid = s->groups[in->groups[k]].gid;
 		size_t len = 0;
-		while (m < s->n_members && in->members[m].gid < gid)
+		while (m < in->n_members && in->members[m].gid < gid)
 			m++; /* memberships of a group not in the snapshot */
-		if (fill)
-			g->names = buf + total;
-		for (; m < s->n_members && in->members[m].gid == gid; m++) {
+		for (; m < in->n_members && in->members[m].gid == gid; m++) {
 			const struct cache_account *a = account_by_uid(in, in->members[m].uid);
 			if (!a || (m > 0 && in->members[m - 1].gid == gid && in->members[m - 1].uid == a->uid))
 				continue; /* no account here, or the same membership twice */
 			size_t n = strlen(a->name) + 1;
 			if (fill)
-				memcpy(buf + total + len, a->name, n);
+				memcpy((unsigned char *)g->names + len, a->name, n);
 			if (len == 0)
 				g->uid_min = a->uid;
 			g->uid_max = a->uid;
 			len += n;
 		}
 		g->len = len;
-		total += len;
 	}
-	return total;
 }
 
 static int group_index_cmp(const void *x, const void *y, void *arg)
@@ -70,36 +65,120 @@ static int group_index_cmp(const void *x, const void *y, void *arg)
 	return (a > b) - (a < b);
 }
 
+/* Sorts IN's groups by gid and its members by (gid, uid), and maps S's accounts by uid. */
+static int input_ready(struct pack_input *in)
+{
+	const struct cache_snapshot *s = in->s;
+	if (!in->n_groups)
+		return 0;
+	if (keymap_init(&in->accounts, s->n_accounts))
+		return -1;
+	for (size_t i = 0; i < s->n_accounts; i++)
+		keymap_add(&in->accounts, s->accounts[i].uid, i);
+	qsort_r(in->groups, in->n_groups, sizeof(*in->groups), group_index_cmp, (void *)s->groups);
+	qsort(in->members, in->n_members, sizeof(*in->members), cache_member_cmp);
+	return 0;
+}
+
+/* Sizes IN's groups, gives every group of S its place in one buffer (a group IN does not pack
+ * must have its LEN set already), then fills IN's groups. */
+static int pack_place(struct pack_input *in, struct cache_packs *p)
+{
+	const struct cache_snapshot *s = in->s;
+	size_t total = 0;
+	pack_walk(in, p->groups, false);
+	for (size_t i = 0; i < s->n_groups; i++)
+		total += p->groups[i].len;
+	if (!(p->buf = malloc(total + 1)))
+		return -1;
+	total = 0;
+	for (size_t i = 0; i < s->n_groups; i++) {
+		p->groups[i].names = p->buf + total;
+		total += p->groups[i].len;
+	}
+	pack_walk(in, p->groups, true);
+	return 0;
+}
+
 int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p)
 {
-	struct pack_input in = {.s = s};
+	struct pack_input in = {.s = s, .n_groups = s->n_groups, .n_members = s->n_members};
 	int rc = -1;
 	memset(p, 0, sizeof(*p));
-	in.accounts = malloc((s->n_accounts + 1) * sizeof(*in.accounts));
 	in.groups = malloc((s->n_groups + 1) * sizeof(*in.groups));
 	in.members = malloc((s->n_members + 1) * sizeof(*in.members));
 	p->groups = calloc(s->n_groups + 1, sizeof(*p->groups));
-	if (!in.accounts || !in.groups || !in.members || !p->groups)
+	if (!in.groups || !in.members || !p->groups)
 		goto out;
-	for (size_t i = 0; i < s->n_accounts; i++)
-		in.accounts[i] = &s->accounts[i];
-	qsort(in.accounts, s->n_accounts, sizeof(*in.accounts), cache_account_uid_cmp);
 	for (size_t i = 0; i < s->n_groups; i++)
 		in.groups[i] = i;
-	qsort_r(in.groups, s->n_groups, sizeof(*in.groups), group_index_cmp, s->groups);
 	if (s->n_members)
 		memcpy(in.members, s->members, s->n_members * sizeof(*in.members));
-	qsort(in.members, s->n_members, sizeof(*in.members), cache_member_cmp);
-	size_t total = pack_walk(&in, p->groups, NULL, false);
-	memset(p->groups, 0, (s->n_groups + 1) * sizeof(*p->groups));
-	if (!(p->buf = malloc(total + 1)))
+	rc = input_ready(&in) || pack_place(&in, p) ? -1 : 0;
+out:
+	input_free(&in);
+	if (rc)
+		cache_packs_free(p);
+	return rc;
+}
+
+/* Which of NEXT's groups must be packed again (into IN->groups) and their memberships (into
+ * IN->members); every other group gets its length and bounds from PREV's pack, and in FROM the
+ * index of that pack (SIZE_MAX for a group packed again). */
+static int update_select(const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
+                         const struct keymap *dirty, struct pack_input *in, struct cache_packs *p, size_t *from)
+{
+	const struct cache_snapshot *next = in->s;
+	struct keymap old = {0}, redo = {0};
+	size_t row;
+	int rc = -1;
+	if (keymap_init(&old, prev->n_groups) || keymap_init(&redo, next->n_groups) ||
+	    !(in->groups = malloc((next->n_groups + 1) * sizeof(*in->groups))))
 		goto out;
-	pack_walk(&in, p->groups, p->buf, true);
+	for (size_t i = 0; i < prev->n_groups; i++)
+		keymap_add(&old, prev->groups[i].gid, i);
+	for (size_t i = 0; i < next->n_groups; i++) {
+		uint32_t gid = next->groups[i].gid;
+		from[i] = SIZE_MAX;
+		if (keymap_get(dirty, gid, &row) || !keymap_get(&old, gid, &from[i])) {
+			from[i] = SIZE_MAX;
+			in->groups[in->n_groups++] = i;
+			keymap_add(&redo, gid, i);
+		} else {
+			p->groups[i] = prev_packs->groups[from[i]];
+		}
+	}
+	size_t n = 0;
+	for (size_t m = 0; in->n_groups && m < next->n_members; m++)
+		n += keymap_get(&redo, next->members[m].gid, &row);
+	if (!(in->members = malloc((n + 1) * sizeof(*in->members))))
+		goto out;
+	for (size_t m = 0; in->n_groups && m < next->n_members; m++)
+		if (keymap_get(&redo, next->members[m].gid, &row))
+			in->members[in->n_members++] = next->members[m];
 	rc = 0;
 out:
-	free(in.accounts);
-	free(in.groups);
-	free(in.members);
+	keymap_free(&old);
+	keymap_free(&redo);
+	return rc;
+}
+
+int cache_packs_update(const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
+                       const struct cache_snapshot *next, const struct keymap *dirty, struct cache_packs *p)
+{
+	struct pack_input in = {.s = next};
+	size_t *from = malloc((next->n_groups + 1) * sizeof(*from));
+	memset(p, 0, sizeof(*p));
+	int rc = !from || !(p->groups = calloc(next->n_groups + 1, sizeof(*p->groups))) ||
+	                 update_select(prev, prev_packs, dirty, &in, p, from) || input_ready(&in) || pack_place(&in, p)
+	             ? -1
+	             : 0;
+	for (size_t i = 0; rc == 0 && i < next->n_groups; i++)
+		if (from[i] != SIZE_MAX && p->groups[i].len)
+			memcpy((unsigned char *)p->groups[i].names, prev_packs->groups[from[i]].names,
+			       p->groups[i].len);
+	free(from);
+	input_free(&in);
 	if (rc)
 		cache_packs_free(p);
 	return rc;

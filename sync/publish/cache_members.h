@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync/publish/cache_keymap.h"
 #include "sync/rules/host_snapshot.h"
 
 struct cache_packed_group {
@@ -23,6 +24,12 @@ struct cache_packs {
 /* Packs every group of S: members whose uid has an account in S, each once, in uid order.
  * 0, or -1 when out of memory (P then holds nothing). */
 int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p);
+/* The packs of NEXT from PREV's (PREV_PACKS, built for PREV): a group whose gid is in DIRTY
+ * (its memberships changed, or a member's name) or that PREV did not have is packed again,
+ * every other group's names are copied. So the cost follows the change, not the directory.
+ * Gives exactly what cache_packs_build(NEXT) gives. 0, or -1 when out of memory. */
+int cache_packs_update(const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
+                       const struct cache_snapshot *next, const struct keymap *dirty, struct cache_packs *p);
 void cache_packs_free(struct cache_packs *p);
 
 #endif

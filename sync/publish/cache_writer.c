@@ -155,13 +155,10 @@ out:
 	return rc;
 }
 
-static int write_groups(struct writer *w, const struct cache_snapshot *s)
+static int write_groups(struct writer *w, const struct cache_snapshot *s, const struct cache_packs *packs)
 {
 	sqlite3_stmt *st = NULL;
-	struct cache_packs packs;
 	int rc = -1;
-	if (cache_packs_build(s, &packs))
-		return cache_sql_fail(w, "out of memory packing group members");
 	const struct cache_group **order = malloc((s->n_groups + 1) * sizeof(*order));
 	if (!order)
 		goto out;
@@ -171,7 +168,7 @@ static int write_groups(struct writer *w, const struct cache_snapshot *s)
 	if (cache_prepare(w, CACHE_INSERT_GROUP_SQL, &st))
 		goto out;
 	for (size_t i = 0; i < s->n_groups; i++) {
-		cache_bind_group(st, order[i], &packs.groups[order[i] - s->groups]);
+		cache_bind_group(st, order[i], &packs->groups[order[i] - s->groups]);
 		if (cache_step_reset(w, st, "groups"))
 			goto out;
 	}
@@ -179,7 +176,6 @@ static int write_groups(struct writer *w, const struct cache_snapshot *s)
 out:
 	sqlite3_finalize(st);
 	free(order);
-	cache_packs_free(&packs);
 	return rc;
 }
 
@@ -278,13 +274,14 @@ static int create_indexes(struct writer *w, sqlite3_stmt *const *deferred, size_
 	return 0;
 }
 
-static int write_rows(struct writer *w, const struct cache_snapshot *s, long long generation)
+static int write_rows(struct writer *w, const struct cache_snapshot *s, const struct cache_packs *packs,
+                      long long generation)
 {
 	sqlite3_stmt *deferred[MAX_DEFERRED_INDEXES];
 	size_t n_deferred = 0;
 	int rc = -1;
 	if (create_tables(w, deferred, &n_deferred) == 0 && cache_write_meta(w, s, generation) == 0 &&
-	    write_accounts(w, s) == 0 && write_groups(w, s) == 0 && write_members(w, s) == 0 &&
+	    write_accounts(w, s) == 0 && write_groups(w, s, packs) == 0 && write_members(w, s) == 0 &&
 	    write_ssh_keys(w, s) == 0 && create_indexes(w, deferred, n_deferred) == 0)
 		rc = 0;
 	for (size_t i = 0; i < n_deferred; i++)
@@ -293,14 +290,15 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, long lon
 }
 
 /* Everything inside one transaction; no journal: an incomplete temp file is never renamed. */
-static int write_db(struct writer *w, const struct cache_snapshot *s, long long generation)
+static int write_db(struct writer *w, const struct cache_snapshot *s, const struct cache_packs *packs,
+                    long long generation)
 {
 	if (sqlite3_exec(w->db,
 	                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=" ENTRA_CACHE_STR(
 	                     ENTRA_CACHE_PAGE_SIZE) "; PRAGMA cache_size=-65536; BEGIN",
 	                 NULL, NULL, NULL))
 		return cache_sql_fail(w, "schema");
-	if (write_rows(w, s, generation)) {
+	if (write_rows(w, s, packs, generation)) {
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -380,6 +378,7 @@ int cache_open_tmp(struct writer *w)
 
 struct full_args {
 	const struct cache_snapshot *snap;
+	const struct cache_packs *packs;
 	long long generation;
 };
 
@@ -387,13 +386,29 @@ static int fill_full(struct writer *w, int fd, void *arg)
 {
 	const struct full_args *a = arg;
 	(void)fd;
-	return cache_open_tmp(w) || write_db(w, a->snap, a->generation) ? -1 : 0;
+	return cache_open_tmp(w) || write_db(w, a->snap, a->packs, a->generation) ? -1 : 0;
+}
+
+int cache_write_packed(const char *path, const struct cache_snapshot *snap, long long generation,
+                       struct cache_packs *packs)
+{
+	struct cache_packs built;
+	if (cache_packs_build(snap, &built)) {
+		entra_log(&logger, LOG_ERR, "out of memory packing group members; readers keep the previous cache.db");
+		return -1;
+	}
+	struct full_args a = {snap, &built, generation};
+	int rc = cache_publish_with(path, fill_full, &a);
+	if (rc == 0 && packs)
+		*packs = built;
+	else
+		cache_packs_free(&built);
+	return rc;
 }
 
 int cache_write(const char *path, const struct cache_snapshot *snap, long long generation)
 {
-	struct full_args a = {snap, generation};
-	return cache_publish_with(path, fill_full, &a);
+	return cache_write_packed(path, snap, generation, NULL);
 }
 
 void cache_remove_stale_temps(const char *path)

@@ -27,6 +27,7 @@ struct publish_engine {
 	struct directory dir;
 	struct dir_index idx;
 	struct accounts acc;
+	struct cache_packs packs;   /* acc's groups' packed member names, as written */
 	struct dir_garbage garbage; /* strings acc may still point at */
 	long long seq, pruned, generation;
 	struct idalloc ids;
@@ -50,6 +51,7 @@ struct publish_engine *publish_engine_new(void)
 
 static void state_drop(struct publish_engine *e)
 {
+	cache_packs_free(&e->packs);
 	accounts_free(&e->acc);
 	dir_index_free(&e->idx);
 	directory_free(&e->dir);
@@ -137,7 +139,7 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
 	double t2 = now_ms();
 	long long prev = cache_generation(cfg->cache_db);
 	long long gen = (prev > e->generation ? prev : e->generation) + 1;
-	if (cache_write(cfg->cache_db, &acc.snap, gen)) {
+	if (cache_write_packed(cfg->cache_db, &acc.snap, gen, &e->packs)) {
 		accounts_free(&acc);
 		state_drop(e);
 		return -1;
@@ -182,18 +184,21 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 	findings_log(e, cfg, &acc, local);
 	double t2 = now_ms();
 	long long gen = e->generation + 1;
-	rc = cache_write_delta(cfg->cache_db, &e->acc.snap, e->generation, &acc.snap, gen, &res->rows);
+	struct cache_packs packs = {0};
+	rc = cache_write_delta(cfg->cache_db, &e->acc.snap, &e->packs, e->generation, &acc.snap, gen, &res->rows,
+	                       &packs);
 	res->incremental = rc == 0;
 	if (rc == 1) {
 		entra_log(&logger, LOG_NOTICE, "%s is not the generation %lld entra-syncd wrote; writing it in full",
 		          cfg->cache_db, e->generation);
 		long long prev = cache_generation(cfg->cache_db);
 		gen = (prev > e->generation ? prev : e->generation) + 1;
-		rc = cache_write(cfg->cache_db, &acc.snap, gen);
+		rc = cache_write_packed(cfg->cache_db, &acc.snap, gen, &packs);
 	}
+	cache_packs_free(&e->packs);
 	accounts_free(&e->acc);
 	dir_garbage_free(&e->garbage);
-	e->acc = acc;
+	e->acc = acc, e->packs = packs;
 	if (rc) {
 		state_drop(e);
 		return -1;

@@ -18,16 +18,22 @@ int idalloc_init_schema(sqlite3 *db)
 	return store_unix_ids_init(db);
 }
 
+static bool hex_digit(char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
 bool idalloc_is_guid(const char *s)
 {
-	if (!s || strlen(s) != 36)
+	if (!s)
 		return false;
+	/* Checked up to the first mismatch, so a NUL ends it before 36 bytes are read. */
 	for (int i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+		if (dash ? s[i] != '-' : !hex_digit(s[i]))
 			return false;
 	}
-	return true;
+	return s[36] == '\0';
 }
 
 int idalloc_key(char kind, const char *external_id, const char *scim_id, char *out, size_t outlen)
