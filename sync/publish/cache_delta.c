@@ -179,7 +179,8 @@ static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum ta
 
 /* Every key of NEXT is looked up in PREV: missing -> insert, different -> delete and insert;
  * then every key of PREV nobody matched -> delete. O(rows), no sorting. */
-static int table_diff(const struct side *sprev, const struct side *snext, enum table t, struct ops *o)
+static int table_diff(const struct side *sprev, const struct side *snext, enum table t, struct ops *o,
+                      struct keymap *next_keys)
 {
 	const struct cache_snapshot *prev = sprev->s, *next = snext->s;
 	struct keymap old = {0}, cur = {0};
@@ -207,7 +208,10 @@ static int table_diff(const struct side *sprev, const struct side *snext, enum t
 	rc = 0;
 out:
 	keymap_free(&old);
-	keymap_free(&cur);
+	if (rc == 0 && next_keys)
+		*next_keys = cur; /* the caller's now */
+	else
+		keymap_free(&cur);
 	return rc;
 }
 
@@ -279,48 +283,66 @@ static int run_ops(struct writer *w, const struct side *s, enum table t, const s
 	return rc;
 }
 
-/* The gids whose packed member names may differ between PREV and NEXT: a membership added or
- * removed, or a member renamed (a uid whose passwd row changed its name). */
-static int dirty_gids(const struct cache_snapshot *prev, const struct cache_snapshot *next, const struct ops *pw,
-                      const struct ops *mem, struct keymap *dirty)
+/* The changed memberships of one table difference, sorted by (gid, uid). */
+static struct cache_member_change *member_changes(const struct cache_snapshot *prev, const struct cache_snapshot *next,
+                                                  const struct ops *mem)
 {
-	struct keymap gone = {0}, renamed = {0};
+	struct cache_member_change *c = malloc((mem->n_del + mem->n_add + 1) * sizeof(*c));
+	size_t n = 0;
+	for (size_t k = 0; c && k < mem->n_del; k++)
+		c[n++] =
+		    (struct cache_member_change){prev->members[mem->del[k]].gid, prev->members[mem->del[k]].uid, false};
+	for (size_t k = 0; c && k < mem->n_add; k++)
+		c[n++] =
+		    (struct cache_member_change){next->members[mem->add[k]].gid, next->members[mem->add[k]].uid, true};
+	if (c)
+		qsort(c, n, sizeof(*c), cache_member_change_cmp);
+	return c;
+}
+
+/* Uids whose passwd row changed its name (RENAMED), and the gids they are members of (TOUCHED). */
+static int renames(const struct cache_snapshot *prev, const struct cache_snapshot *next, const struct ops *pw,
+                   struct keymap *renamed, struct keymap *touched)
+{
+	struct keymap gone = {0};
 	size_t row, n_renamed = 0;
-	int rc = -1;
-	if (keymap_init(dirty, mem->n_del + mem->n_add + next->n_groups) || keymap_init(&gone, pw->n_del) ||
-	    keymap_init(&renamed, pw->n_add))
-		goto out;
-	for (size_t k = 0; k < mem->n_del; k++)
-		keymap_add(dirty, prev->members[mem->del[k]].gid, 0);
-	for (size_t k = 0; k < mem->n_add; k++)
-		keymap_add(dirty, next->members[mem->add[k]].gid, 0);
+	if (keymap_init(&gone, pw->n_del) || keymap_init(renamed, pw->n_add) || keymap_init(touched, next->n_groups)) {
+		keymap_free(&gone);
+		return -1;
+	}
 	for (size_t k = 0; k < pw->n_del; k++)
 		keymap_add(&gone, prev->accounts[pw->del[k]].uid, pw->del[k]);
 	for (size_t k = 0; k < pw->n_add; k++) {
 		const struct cache_account *a = &next->accounts[pw->add[k]];
 		if (keymap_get(&gone, a->uid, &row) && strcmp(prev->accounts[row].name, a->name) != 0)
-			keymap_add(&renamed, a->uid, 0), n_renamed++;
+			keymap_add(renamed, a->uid, 0), n_renamed++;
 	}
-	/* A renamed member's groups: at most every group once, so the map's room suffices. */
+	/* A member's row names a group of NEXT: at most every group once, the map's room. */
 	for (size_t m = 0; n_renamed && m < next->n_members; m++)
-		if (keymap_get(&renamed, next->members[m].uid, &row))
-			keymap_add(dirty, next->members[m].gid, 0);
-	rc = 0;
-out:
+		if (keymap_get(renamed, next->members[m].uid, &row))
+			keymap_add(touched, next->members[m].gid, 0);
 	keymap_free(&gone);
-	keymap_free(&renamed);
-	return rc;
+	return 0;
 }
 
-/* NEXT's packed member names, from PREV's: only groups whose members changed are packed again. */
-static int packs_next(struct writer *w, const struct side *sprev, struct side *snext, const struct ops o[N_TABLES])
+/* NEXT's packed member names, from PREV's: only groups whose members changed are spliced. */
+static int packs_next(struct writer *w, const struct side *sprev, struct side *snext, const struct ops o[N_TABLES],
+                      const struct keymap *accounts)
 {
-	struct keymap dirty = {0};
-	int rc = dirty_gids(sprev->s, snext->s, &o[T_PASSWD], &o[T_MEMBERS], &dirty) ||
-	                 cache_packs_update(sprev->s, &sprev->packs, snext->s, &dirty, &snext->packs)
+	struct keymap renamed = {0}, touched = {0};
+	struct cache_pack_delta d = {.n_changes = o[T_MEMBERS].n_del + o[T_MEMBERS].n_add,
+	                             .renamed = &renamed,
+	                             .touched = &touched,
+	                             .accounts = accounts};
+	struct cache_member_change *changes = member_changes(sprev->s, snext->s, &o[T_MEMBERS]);
+	d.changes = changes;
+	int rc = !changes || renames(sprev->s, snext->s, &o[T_PASSWD], &renamed, &touched) ||
+	                 cache_packs_update(sprev->s, &sprev->packs, snext->s, &d, &snext->packs)
 	             ? cache_sql_fail(w, "out of memory packing group members")
 	             : 0;
-	keymap_free(&dirty);
+	free(changes);
+	keymap_free(&renamed);
+	keymap_free(&touched);
 	return rc;
 }
 
@@ -330,14 +352,16 @@ static int apply_diff(struct writer *w, const struct side *sprev, struct side *s
 {
 	static const enum table order[N_TABLES] = {T_PASSWD, T_MEMBERS, T_LOCAL, T_SSH_KEYS, T_GROUPS};
 	struct ops o[N_TABLES] = {0};
+	struct keymap accounts = {0}; /* NEXT's, by uid */
 	int rc = 0;
 	*rows = 0;
 	for (int k = 0; rc == 0 && k < N_TABLES; k++) {
 		if (order[k] == T_GROUPS)
-			rc = packs_next(w, sprev, snext, o);
+			rc = packs_next(w, sprev, snext, o, &accounts);
 		if (rc == 0)
-			rc = table_diff(sprev, snext, order[k], &o[order[k]]);
+			rc = table_diff(sprev, snext, order[k], &o[order[k]], order[k] == T_PASSWD ? &accounts : NULL);
 	}
+	keymap_free(&accounts);
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)
 		rc = run_ops(w, sprev, (enum table)t, o[t].del, o[t].n_del, false);
 	for (int t = 0; rc == 0 && t < N_TABLES; t++)

@@ -4,6 +4,7 @@
 #ifndef SYNC_CACHE_MEMBERS_H
 #define SYNC_CACHE_MEMBERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,23 +14,43 @@
 struct cache_packed_group {
 	const unsigned char *names; /* "name\0name\0...", in uid order; inside the pack's buffer */
 	size_t len;
+	const uint32_t *uids; /* the members' uids, ascending, one per name */
+	size_t n;
 	uint32_t uid_min, uid_max; /* 0, 0 when the group has no member with an account */
 };
 
 struct cache_packs {
 	struct cache_packed_group *groups; /* one per snapshot group, same index */
 	unsigned char *buf;                /* every group's names */
+	uint32_t *uids;                    /* every group's uids */
 };
 
 /* Packs every group of S: members whose uid has an account in S, each once, in uid order.
  * 0, or -1 when out of memory (P then holds nothing). */
 int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p);
-/* The packs of NEXT from PREV's (PREV_PACKS, built for PREV): a group whose gid is in DIRTY
- * (its memberships changed, or a member's name) or that PREV did not have is packed again,
- * every other group's names are copied. So the cost follows the change, not the directory.
- * Gives exactly what cache_packs_build(NEXT) gives. 0, or -1 when out of memory. */
+
+/* A membership (a members row) that one snapshot has and the other has not. */
+struct cache_member_change {
+	uint32_t gid, uid;
+	bool added; /* true: only in the newer snapshot; false: only in the older */
+};
+
+/* What changed between two snapshots, as far as packed member names go. */
+struct cache_pack_delta {
+	const struct cache_member_change *changes; /* sorted by (gid, uid) */
+	size_t n_changes;
+	const struct keymap *renamed;  /* uids whose account's name changed */
+	const struct keymap *touched;  /* gids with a renamed member */
+	const struct keymap *accounts; /* the newer snapshot's accounts: uid -> index */
+};
+
+/* The packs of NEXT from PREV's (PREV_PACKS, built for PREV) and D: a group D leaves alone is
+ * copied, one with changed memberships or a renamed member is spliced (PREV's names with those
+ * members added, removed or renamed, no sorting, no look-up per kept member), one PREV did not
+ * have is packed. So the cost follows the change, not the directory. Gives exactly what
+ * cache_packs_build(NEXT) gives. 0, or -1 when out of memory. */
 int cache_packs_update(const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
-                       const struct cache_snapshot *next, const struct keymap *dirty, struct cache_packs *p);
+                       const struct cache_snapshot *next, const struct cache_pack_delta *d, struct cache_packs *p);
 void cache_packs_free(struct cache_packs *p);
 
 #endif

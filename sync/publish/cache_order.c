@@ -32,3 +32,11 @@ int cache_ssh_key_cmp(const void *x, const void *y)
 		return (a->uid > b->uid) - (a->uid < b->uid);
 	return (a->n > b->n) - (a->n < b->n);
 }
+
+int cache_member_change_cmp(const void *x, const void *y)
+{
+	const struct cache_member_change *a = x, *b = y;
+	if (a->gid != b->gid)
+		return (a->gid > b->gid) - (a->gid < b->gid);
+	return (a->uid > b->uid) - (a->uid < b->uid);
+}

@@ -43,6 +43,7 @@ int cache_write_meta(struct writer *w, const struct cache_snapshot *s, long long
 int cache_account_uid_cmp(const void *x, const void *y);
 int cache_group_gid_cmp(const void *x, const void *y);
 int cache_member_cmp(const void *x, const void *y);
-int cache_ssh_key_cmp(const void *x, const void *y); /* by (uid, n) */
+int cache_ssh_key_cmp(const void *x, const void *y);       /* by (uid, n) */
+int cache_member_change_cmp(const void *x, const void *y); /* by (gid, uid) */
 
 #endif
