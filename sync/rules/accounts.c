@@ -316,12 +316,19 @@ static char *lower_dup(const char *s)
 }
 
 /* gecos: a field of ':'-separated passwd lines that finger, w and chfn print on terminals:
- * entra_text_safe's rule without ':', at most 256 bytes of whole characters. */
-static char *field_clean(const char *s)
+ * entra_text_safe's rule without ':', at most 256 bytes of whole characters. A name that is
+ * already so is used as the directory holds it (no copy, and the next publish's comparison of
+ * the two snapshots is a pointer compare). */
+#define GECOS_MAX 256
+static const char *gecos_of(struct accounts *a, const char *s, bool *oom)
 {
-	char out[257];
+	char out[GECOS_MAX + 1];
+	if (entra_text_is_safe(s, GECOS_MAX, ENTRA_TEXT_NO_COLON))
+		return s;
 	entra_text_safe(out, sizeof(out), s, ENTRA_TEXT_NO_COLON);
-	return strdup(out);
+	const char *kept = accounts_keep(a, strdup(out));
+	*oom = *oom || !kept;
+	return kept;
 }
 
 /* home with %u (local name), %U (lowercased UPN made path-safe), %% (a percent sign). */
@@ -347,10 +354,21 @@ static char *home_expand(const char *tmpl, const char *name, const char *upn)
 	return strdup(out);
 }
 
+static bool has_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return true;
+	return false;
+}
+
+/* The object id in lower case; the directory's own string when it already is (as Entra sends it). */
 static const char *object_id_of(struct accounts *a, const char *external_id, bool *oom)
 {
 	if (!idalloc_is_guid(external_id))
 		return NULL;
+	if (!has_upper(external_id))
+		return external_id;
 	const char *s = accounts_keep(a, lower_dup(external_id));
 	*oom = *oom || !s;
 	return s;
@@ -365,7 +383,7 @@ static int account_add(const struct entra_config *cfg, const struct directory *d
 	const char *dn = du->display_name && *du->display_name ? du->display_name : du->user_name;
 	c->name = u->name;
 	c->uid = u->uid;
-	c->gecos = accounts_keep(a, field_clean(dn));
+	c->gecos = gecos_of(a, dn, &oom);
 	c->dir = accounts_keep(a, home_expand(cfg->home, u->name, du->user_name));
 	c->shell = cfg->shell;
 	c->upn = du->user_name;
