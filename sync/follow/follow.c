@@ -15,6 +15,8 @@
 #include "sync/follow/follow_policy.h"
 #include "sync/publish/publisher.h"
 #include "sync/rules/idalloc.h"
+#include "sync/store/store_changes.h"
+#include "sync/store/store_feed.h"
 #include "sync/store/store_mirror.h"
 #include "sync/tokens/tokens.h"
 
@@ -272,7 +274,9 @@ static int store_ready(struct follower *f, const struct entra_config *cfg, char 
 	struct mirror_state st;
 	if (!(f->db = store_open(cfg->state_db, err, errlen)))
 		return -1;
-	if (idalloc_init_schema(store_db(f->db)) != 0 || store_mirror_state(f->db, &st) != 0)
+	/* The hub's allocations are logged as they are mirrored, for the publisher to add them. */
+	if (idalloc_init_schema(store_db(f->db)) != 0 || store_changes_install(store_db(f->db)) != 1 ||
+	    store_feed_install(store_db(f->db)) != 0 || store_mirror_state(f->db, &st) != 0)
 		return snprintf(err, errlen, "cannot read the follower's state in %s (logged above)", cfg->state_db),
 		       -1;
 	f->need_snapshot = !st.hub[0];

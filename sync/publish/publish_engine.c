@@ -68,8 +68,9 @@ void publish_engine_free(struct publish_engine *e)
 	free(e);
 }
 
-/* Loads the uid allocations once per range: on a hub they change only through this engine, on
- * a follower when the mirror stored the hub's (its generation counter moved). */
+/* Loads the uid allocations once per range: on a hub they change through this engine, on a
+ * follower they arrive through the change log (ids_apply), and all of them are reloaded only
+ * when the mirror replaced them with a snapshot (its generation counter moved). */
 static int ids_ready(struct publish_engine *e, const struct entra_config *cfg, sqlite3 *db)
 {
 	long long gen = 0;
@@ -81,6 +82,15 @@ static int ids_ready(struct publish_engine *e, const struct entra_config *cfg, s
 	e->ids_loaded = idalloc_load(db, cfg->uid_min, cfg->uid_max, &e->ids) == 0;
 	e->ids_generation = gen;
 	return e->ids_loaded ? 0 : -1;
+}
+
+/* Allocations the change log brought (a follower's from its hub; a hub's own, already known). */
+static int ids_apply(struct publish_engine *e, const struct store_changes *ch)
+{
+	for (size_t i = 0; e->ids_loaded && i < ch->n_ids; i++)
+		if (idalloc_add(&e->ids, ch->ids[i].key, ch->ids[i].id))
+			return -1;
+	return 0;
 }
 
 /* The connection allocations are written with: none on a follower (its hub allocates). */
@@ -171,7 +181,7 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 	if (rc)
 		return 1;
 	res->changes = ch.n_users + ch.n_groups + ch.n_members;
-	rc = dir_patch_apply(&e->dir, &e->idx, &ch, &e->garbage);
+	rc = dir_patch_apply(&e->dir, &e->idx, &ch, &e->garbage) || ids_apply(e, &ch);
 	long long seq = ch.seq;
 	store_changes_free(&ch);
 	double t1 = now_ms();

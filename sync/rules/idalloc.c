@@ -172,6 +172,11 @@ static int load_one(long long id, const char *key, void *arg)
 	return 0;
 }
 
+int idalloc_add(struct idalloc *a, const char *key, uint32_t id)
+{
+	return load_one(id, key, a) ? -1 : 0;
+}
+
 int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -42,6 +42,9 @@ int idalloc_init_schema(sqlite3 *db);
 /* Loads every allocation (none when the tables do not exist yet). 0 or -1 (logged). */
 int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out);
 void idalloc_free(struct idalloc *a);
+/* Adds one stored allocation, as idalloc_load would have (a key keeps its first id). 0, or -1
+ * when out of memory. */
+int idalloc_add(struct idalloc *a, const char *key, uint32_t id);
 /* Writes the key of a user (KIND 'u') or group ('g') into OUT: the object id when EXTERNAL_ID is
  * a GUID, else the SCIM id. -1 when there is neither or it is too long. */
 int idalloc_key(char kind, const char *external_id, const char *scim_id, char *out, size_t outlen);

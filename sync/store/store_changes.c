@@ -8,7 +8,7 @@
 
 static const struct entra_logger logger = {"entra-syncd", LOG_DAEMON, true, false};
 
-enum { KIND_USER = 1, KIND_GROUP = 2, KIND_MEMBER = 3 };
+enum { KIND_USER = 1, KIND_GROUP = 2, KIND_MEMBER = 3, KIND_ID = 4 };
 
 /* Constant SQL (no values): the table and one trigger per row event. An UPDATE logs the old id
  * too in case a writer ever changes a primary key. */
@@ -122,7 +122,7 @@ static char *col_dup(sqlite3_stmt *s, int col, bool *oom)
 
 struct readers {
 	sqlite3_stmt *user, *group, *member;
-	size_t cap_users, cap_groups, cap_members;
+	size_t cap_users, cap_groups, cap_members, cap_ids;
 };
 
 static int user_state(struct readers *r, const char *id, struct store_changes *out)
@@ -183,6 +183,23 @@ static int member_state(struct readers *r, const char *group_id, const char *use
 	return !m->group_id || !m->user_id || (rc != SQLITE_ROW && rc != SQLITE_DONE) ? -1 : 0;
 }
 
+/* An allocation: the log holds it whole (key, and the id as text); a malformed one is skipped. */
+static int id_state(struct readers *r, const char *key, const char *id_text, struct store_changes *out)
+{
+	char *end = NULL;
+	long long id = id_text ? strtoll(id_text, &end, 10) : 0;
+	if (!end || *end || id <= 0 || id > UINT32_MAX)
+		return 0;
+	if (grow((void **)&out->ids, &r->cap_ids, out->n_ids, sizeof(*out->ids)))
+		return -1;
+	struct changed_id *c = &out->ids[out->n_ids];
+	if (!(c->key = strdup(key)))
+		return -1;
+	c->id = (uint32_t)id;
+	out->n_ids++;
+	return 0;
+}
+
 static const char *const reader_sql[3] = {
     "SELECT external_id, user_name, display_name, active, ssh_keys FROM users WHERE id = ?1",
     "SELECT external_id, display_name FROM groups WHERE id = ?1",
@@ -211,6 +228,7 @@ static int read_entries(sqlite3 *db, long long since, struct store_changes *out)
 		int e = kind == KIND_USER              ? user_state(&r, id, out)
 		        : kind == KIND_GROUP           ? group_state(&r, id, out)
 		        : kind == KIND_MEMBER && other ? member_state(&r, id, other, out)
+		        : kind == KIND_ID              ? id_state(&r, id, other, out)
 		                                       : 0;
 		if (e)
 			goto out;
@@ -269,6 +287,9 @@ int store_changes_read(sqlite3 *db, long long since, size_t limit, struct store_
 
 void store_changes_free(struct store_changes *c)
 {
+	for (size_t i = 0; i < c->n_ids; i++)
+		free(c->ids[i].key);
+	free(c->ids);
 	for (size_t i = 0; i < c->n_users; i++) {
 		free(c->users[i].id);
 		free(c->users[i].external_id);

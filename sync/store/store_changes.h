@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct changed_user {
 	char *id;
@@ -31,6 +32,13 @@ struct changed_member {
 	bool present;
 };
 
+/* A uid/gid allocation (unix_ids row) logged by the feed's trigger (store_feed.h): on a follower
+ * the hub's allocations arrive so, and the publisher adds them without reloading all of them. */
+struct changed_id {
+	char *key;
+	uint32_t id;
+};
+
 struct store_changes {
 	long long seq; /* the log position these changes bring the reader to */
 	struct changed_user *users;
@@ -39,6 +47,8 @@ struct store_changes {
 	size_t n_groups;
 	struct changed_member *members;
 	size_t n_members;
+	struct changed_id *ids;
+	size_t n_ids;
 };
 
 /* Creates the log table and its triggers once the store's tables exist (idempotent).

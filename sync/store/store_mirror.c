@@ -336,8 +336,7 @@ int store_mirror_changes(struct store *st, const json_t *changes, long long curs
 	for (int pass = 0; pass < 4 && rc == 0; pass++)
 		for (i = 0; i < json_array_size(changes) && rc == 0; i++)
 			rc = change_pass(&b, json_array_get(changes, i), pass);
-	if (rc == 0 && b.ids)
-		rc = ids_generation_bump(&b, st);
+	/* The publisher takes these allocations from the change log (store_feed_install's trigger). */
 	if (rc == 0)
 		rc = kv_put_int(&b, K_CURSOR, cursor);
 	*ids_changed = rc == 0 && b.ids;

@@ -42,7 +42,8 @@ int store_mirror_state(struct store *st, struct mirror_state *out);
 int store_mirror_peek(sqlite3 *db, struct mirror_state *out, json_t **policy);
 /* The stored policy (JSON), a new reference, or NULL when none was mirrored yet. */
 json_t *store_mirror_policy(struct store *st);
-/* A counter bumped whenever allocations are mirrored (the publisher reloads them then). 0 or -1. */
+/* A counter bumped whenever a snapshot replaced the allocations (the publisher reloads them
+ * then; those a batch of changes adds reach it through the change log). 0 or -1. */
 int store_mirror_ids_generation(sqlite3 *db, long long *gen);
 
 #endif
