@@ -9,6 +9,7 @@ write path has its own section); the hub then allocates every uid at its first p
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import threading
@@ -47,12 +48,13 @@ def percentile(values, q):
 
 
 class FleetBench:
-    def __init__(self, args, log):
+    def __init__(self, args, work, log):
         harness.BUILD = args.build
         self.build = args.build
         self.log = log
         self.plan = Plan(args.smoke)
         self.smoke = args.smoke
+        self.keep, self.work = args.keep, work
         self.procs = harness.Processes()
         self.followers = []
 
@@ -158,9 +160,18 @@ class FleetBench:
                     "load_stderr_lines": len(err.splitlines())}
         finally:
             self.procs.stop_all()
+            self.keep_logs(hub)
             for f in self.followers:
                 f.cleanup()
             hub.cleanup()
+
+    def keep_logs(self, hub):
+        """With --keep, the daemons' logs go to the work directory (where each publish's time went)."""
+        if not self.keep:
+            return
+        for name, path in [("hub.log", hub.log_path)] + [("%s.log" % f.site.values["host"], f.log_path) for f in self.followers]:
+            if os.path.exists(path):
+                shutil.copyfile(path, os.path.join(self.work, name))
 
     def table(self, r):
         t = Table("Fleet: one hub, %d simulated + 3 real followers, %d users" % (r["followers"], r["users"]))
@@ -175,6 +186,6 @@ class FleetBench:
 
 
 def run(args, work, log):
-    bench = FleetBench(args, log)
+    bench = FleetBench(args, work, log)
     raw = bench.run()
     return bench.table(raw), raw
