@@ -50,6 +50,7 @@ static int setup(void **state)
 	f->hub = open_store(f->hub_path);
 	assert_int_equal(store_feed_install(store_db(f->hub)), 0);
 	f->follower = open_store(f->follower_path);
+	assert_int_equal(store_feed_install(store_db(f->follower)), 0); /* as sync/follow does */
 	*state = f;
 	return 0;
 }
@@ -152,14 +153,26 @@ static void snapshot_and_changes_mirror_the_hub(void **state)
 	assert_int_equal(store_delete(f->hub, SCIM_USER, alice), STORE_OK);
 	allocate(f->hub, "u:b", 200200);
 	json_t *changes = NULL;
-	long long next = 0;
+	long long next = 0, gen_before = 0, gen_after = 0, log_at = 0;
 	bool more = true, ids = false;
 	assert_int_equal(store_feed_changes(store_db(f->hub), cursor, 5000, &changes, &next, &more), 0);
 	assert_false(more);
 	assert_true(next > cursor);
+	assert_int_equal(store_mirror_ids_generation(store_db(f->follower), &gen_before), 0);
+	assert_int_equal(store_changes_position(store_db(f->follower), &log_at), 0);
 	assert_int_equal(store_mirror_changes(f->follower, changes, next, &ids), 0);
 	assert_true(ids);
 	json_decref(changes);
+	/* The allocation reaches the follower's publisher through its change log, alone: the
+	 * generation that makes it reload every allocation moves only with a snapshot. */
+	struct store_changes logged;
+	assert_int_equal(store_changes_read(store_db(f->follower), log_at, 1000, &logged), 0);
+	assert_int_equal(logged.n_ids, 1);
+	assert_string_equal(logged.ids[0].key, "u:b");
+	assert_int_equal(logged.ids[0].id, 200200);
+	store_changes_free(&logged);
+	assert_int_equal(store_mirror_ids_generation(store_db(f->follower), &gen_after), 0);
+	assert_int_equal(gen_after, gen_before);
 	assert_int_equal(count(f->follower, "SELECT count(*) FROM users"), 1);
 	assert_int_equal(count(f->follower, "SELECT active FROM users"), 0);
 	assert_int_equal(count(f->follower, "SELECT count(*) FROM members"), 0);

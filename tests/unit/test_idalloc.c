@@ -50,6 +50,26 @@ static void test_key_prefers_guid(void **state)
 	assert_int_equal(idalloc_key('u', NULL, NULL, key, sizeof(key)), -1);
 	assert_false(idalloc_is_guid("6a1b2c3d-0000-4000-8000-00000000000"));
 	assert_false(idalloc_is_guid("6a1b2c3d_0000-4000-8000-00000000000a"));
+	assert_false(idalloc_is_guid("6a1b2c3d-0000-4000-8000-00000000000a0")); /* one digit too many */
+	assert_false(idalloc_is_guid("6a1b2c3d-0000-4000-8000-00000000000g"));
+	assert_true(idalloc_is_guid("6A1B2C3D-0000-4000-8000-00000000000A"));
+}
+
+/* A follower adds the hub's allocations one by one: as a load would, the first id of a key stays,
+ * and every id is taken, in range or not. */
+static void test_add_is_what_load_gives(void **state)
+{
+	struct idalloc a;
+	memset(&a, 0, sizeof(a));
+	a.min = 200000, a.max = 300000;
+	assert_int_equal(idalloc_add(&a, "u:" GUID_A, 200500), 0);
+	assert_int_equal(idalloc_add(&a, "u:" GUID_A, 200600), 0);
+	assert_int_equal(idalloc_add(&a, "u:old", 100), 0);
+	assert_int_equal(idalloc_find(&a, "u:" GUID_A), 200500);
+	assert_int_equal(idalloc_find(&a, "u:old"), 0); /* out of range: reserved, not an entry */
+	assert_int_equal(a.n_entries, 1);
+	assert_int_equal(a.used_count, 3); /* 200600 too: an id once stored is never handed out again */
+	idalloc_free(&a);
 }
 
 static void test_deterministic_and_stored(void **state)
@@ -247,6 +267,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_key_prefers_guid),
+	    cmocka_unit_test(test_add_is_what_load_gives),
 	    cmocka_unit_test(test_deterministic_and_stored),
 	    cmocka_unit_test(test_collisions_resolve_in_any_order),
 	    cmocka_unit_test(test_never_reused_and_shared_space),
