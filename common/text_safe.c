@@ -88,6 +88,11 @@ bool entra_text_is_safe(const char *text, size_t max, unsigned flags)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	for (size_t n = 0; s[n];) {
+		if (s[n] >= 0x20 && s[n] < 0x7f && (s[n] != ':' || !(flags & ENTRA_TEXT_NO_COLON))) {
+			if (++n > max) /* printable ASCII, the usual case, without decoding */
+				return false;
+			continue;
+		}
 		uint32_t cp;
 		size_t len = utf8_next(s + n, &cp);
 		if (!len || entra_text_dropped(cp) || (cp == ':' && (flags & ENTRA_TEXT_NO_COLON)) ||
