@@ -68,7 +68,7 @@ static int names_compute(const struct entra_config *cfg, const struct directory 
 			u->name_state = NAME_INVALID;
 			continue;
 		}
-		if (!(u->name = strdup(buf)))
+		if (!(u->name = accounts_strdup(a, buf)))
 			return -1;
 		u->name_state = local_state(buf, local);
 	}
@@ -78,7 +78,7 @@ static int names_compute(const struct entra_config *cfg, const struct directory 
 			g->name_state = NAME_INVALID;
 			continue;
 		}
-		if (!(g->name = strdup(buf)))
+		if (!(g->name = accounts_strdup(a, buf)))
 			return -1;
 		g->name_state = local_state(buf, local);
 	}
@@ -230,7 +230,7 @@ static int ids_assign(const struct directory *dir, const struct names_local *loc
 		if (idalloc_key(is_user ? 'u' : 'g', is_user ? u->external_id : g->external_id,
 		                is_user ? u->scim_id : g->scim_id, key, sizeof(key)))
 			continue;
-		if (!(req[n].key = accounts_keep(a, strdup(key))))
+		if (!(req[n].key = accounts_strdup(a, key)))
 			goto out;
 		owner[n++] = (long)i;
 	}
@@ -307,9 +307,9 @@ static int evaluate_all(const struct directory *dir, const struct names_local *l
 
 /* --- the snapshot --- */
 
-static char *lower_dup(const char *s)
+static char *lower_dup(struct accounts *a, const char *s)
 {
-	char *d = s ? strdup(s) : NULL;
+	char *d = accounts_strdup(a, s);
 	for (char *p = d; p && *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
@@ -326,13 +326,13 @@ static const char *gecos_of(struct accounts *a, const char *s, bool *oom)
 	if (entra_text_is_safe(s, GECOS_MAX, ENTRA_TEXT_NO_COLON))
 		return s;
 	entra_text_safe(out, sizeof(out), s, ENTRA_TEXT_NO_COLON);
-	const char *kept = accounts_keep(a, strdup(out));
+	const char *kept = accounts_strdup(a, out);
 	*oom = *oom || !kept;
 	return kept;
 }
 
 /* home with %u (local name), %U (lowercased UPN made path-safe), %% (a percent sign). */
-static char *home_expand(const char *tmpl, const char *name, const char *upn)
+static char *home_expand(struct accounts *a, const char *tmpl, const char *name, const char *upn)
 {
 	char out[1024];
 	size_t n = 0;
@@ -351,7 +351,7 @@ static char *home_expand(const char *tmpl, const char *name, const char *upn)
 		out[n++] = *p == ':' || (unsigned char)*p < 0x20 ? '_' : *p;
 	}
 	out[n] = '\0';
-	return strdup(out);
+	return accounts_strdup(a, out);
 }
 
 static bool has_upper(const char *s)
@@ -369,7 +369,7 @@ static const char *object_id_of(struct accounts *a, const char *external_id, boo
 		return NULL;
 	if (!has_upper(external_id))
 		return external_id;
-	const char *s = accounts_keep(a, lower_dup(external_id));
+	const char *s = lower_dup(a, external_id);
 	*oom = *oom || !s;
 	return s;
 }
@@ -384,7 +384,7 @@ static int account_add(const struct entra_config *cfg, const struct directory *d
 	c->name = u->name;
 	c->uid = u->uid;
 	c->gecos = gecos_of(a, dn, &oom);
-	c->dir = accounts_keep(a, home_expand(cfg->home, u->name, du->user_name));
+	c->dir = home_expand(a, cfg->home, u->name, du->user_name);
 	c->shell = cfg->shell;
 	c->upn = du->user_name;
 	c->object_id = object_id_of(a, du->external_id, &oom);
@@ -550,10 +550,6 @@ int accounts_build(const struct entra_config *cfg, const struct directory *dir, 
 
 void accounts_free(struct accounts *a)
 {
-	for (size_t i = 0; a->users && i < a->n_users; i++)
-		free(a->users[i].name);
-	for (size_t i = 0; a->groups && i < a->n_groups; i++)
-		free(a->groups[i].name);
 	for (size_t i = 0; i < a->n_strings; i++)
 		free(a->strings[i]);
 	aup_plan_free(&a->plan);

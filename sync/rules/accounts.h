@@ -63,8 +63,8 @@ struct accounts {
 	/* internal storage */
 	bool *matched_pool;
 	const char **ous_pool;
-	char **strings;
-	size_t n_strings, cap_strings;
+	char **strings; /* chunks */
+	size_t n_strings, cap_strings, chunk_used, chunk_size;
 };
 
 /* Builds everything. DB non-NULL: allocate missing ids there (one write transaction); NULL:
@@ -73,8 +73,9 @@ struct accounts {
 int accounts_build(const struct entra_config *cfg, const struct directory *dir, const struct names_local *local,
                    struct idalloc *ids, sqlite3 *db, bool quiet, struct accounts *out);
 void accounts_free(struct accounts *a);
-/* Takes S (malloc'd, may be NULL) into A's string pool, freed with A: S, or NULL (S freed). */
-char *accounts_keep(struct accounts *a, char *s);
+/* LEN bytes, or a copy of S, in A's string pool, freed with A; NULL when out of memory. */
+char *accounts_alloc(struct accounts *a, size_t len);
+char *accounts_strdup(struct accounts *a, const char *s);
 /* A hash of the findings accounts_report logs (refused users and groups, ambiguous names,
  * missing role groups, accounts without an object id), so the publisher logs them only when
  * they change. */

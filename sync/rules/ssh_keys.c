@@ -27,7 +27,7 @@ static int key_append(struct accounts *a, size_t *cap, uint32_t uid, uint32_t n,
 			return -1;
 		s->ssh_keys = p, *cap = ncap;
 	}
-	char *copy = accounts_keep(a, strdup(key));
+	char *copy = accounts_strdup(a, key);
 	if (!copy)
 		return -1;
 	s->ssh_keys[s->n_ssh_keys++] = (struct cache_ssh_key){uid, n, copy};
