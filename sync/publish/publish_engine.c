@@ -32,7 +32,10 @@ struct publish_engine {
 	long long seq, pruned, generation;
 	struct idalloc ids;
 	bool ids_loaded;
-	long long ids_generation;                /* a follower's mirrored allocations (store_mirror.h) */
+	long long ids_generation; /* a follower's mirrored allocations (store_mirror.h) */
+	publish_more_fn more;     /* see publish_engine_on_more */
+	void *more_arg;
+	bool deferred;                           /* the last incremental publish was not written */
 	uint64_t findings;                       /* hash of the last findings logged */
 	const struct entra_config *findings_cfg; /* ... and the config they were logged for */
 };
@@ -66,6 +69,11 @@ void publish_engine_free(struct publish_engine *e)
 	state_drop(e);
 	idalloc_free(&e->ids);
 	free(e);
+}
+
+void publish_engine_on_more(struct publish_engine *e, publish_more_fn more, void *arg)
+{
+	e->more = more, e->more_arg = arg;
 }
 
 /* Loads the uid allocations once per range: on a hub they change through this engine, on a
@@ -154,7 +162,7 @@ static int run_full(struct publish_engine *e, const struct entra_config *cfg, sq
 		state_drop(e);
 		return -1;
 	}
-	e->acc = acc, e->generation = gen, e->cfg = cfg;
+	e->acc = acc, e->generation = gen, e->cfg = cfg, e->deferred = false;
 	result_fill(res, &acc, gen);
 	res->ms_changes = t1 - t0, res->ms_evaluate = t2 - t1, res->ms_write = now_ms() - t2;
 	/* Without the change log (or an index) the next publish is a full one again. */
@@ -191,6 +199,14 @@ static int run_incremental(struct publish_engine *e, const struct entra_config *
 		return 1;
 	}
 	e->seq = seq;
+	if (!e->deferred && e->more && e->more(e->more_arg)) {
+		/* DIR and SEQ move on; ACC stays what cache.db holds (with the strings it points at). */
+		accounts_free(&acc);
+		e->deferred = res->deferred = true;
+		res->ms_changes = t1 - t0, res->ms_evaluate = now_ms() - t1;
+		return 0;
+	}
+	e->deferred = false;
 	findings_log(e, cfg, &acc, local);
 	double t2 = now_ms();
 	long long gen = e->generation + 1;

@@ -17,6 +17,7 @@ struct publish_engine;
 
 struct publish_result {
 	bool incremental; /* false: rebuilt in full */
+	bool deferred;    /* evaluated, not written: more changes came meanwhile (publish_engine_on_more) */
 	size_t changes;   /* change log entries applied (incremental) */
 	size_t rows;      /* cache.db rows deleted or inserted (incremental) */
 	size_t accounts, groups, refused;
@@ -29,6 +30,11 @@ struct publish_result {
 
 struct publish_engine *publish_engine_new(void);
 void publish_engine_free(struct publish_engine *e);
+/* Asked once an incremental publish has evaluated the rules: true when more changes arrived
+ * meanwhile. The engine then skips writing a cache.db that is already out of date (never twice
+ * in a row, so a stream of changes still gets published) and the caller publishes again at once. */
+typedef bool (*publish_more_fn)(void *arg);
+void publish_engine_on_more(struct publish_engine *e, publish_more_fn more, void *arg);
 /* Publishes cfg->cache_db from DB (the engine's own state.db connection) and LOCAL (the
  * /etc/passwd and /etc/group names, read by the caller for this publish). Rebuilds in full
  * when FULL, at the first run, when CFG is not the config of the last publish, and on any

@@ -50,6 +50,7 @@ struct publisher {
 	pthread_t thread;
 	const struct entra_config *cfg;
 	bool pending, urgent, busy, stop;
+	bool resume;                  /* the last publish was deferred: the next one starts at once */
 	bool reload;                  /* the next publish rebuilds everything (SIGHUP) */
 	long long pending_since_ms;   /* monotonic ms of the first unpublished change */
 	long long last_change_ms;     /* ... and of the last notification */
@@ -78,6 +79,17 @@ static struct timespec deadline_of(long long ms)
 	return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
 }
 
+/* The engine's question after the rules ran (publish_engine_on_more): did changes come
+ * meanwhile? Never at shutdown, whose last publish must be written. */
+static bool more_pending(void *arg)
+{
+	struct publisher *p = arg;
+	pthread_mutex_lock(&p->lock);
+	bool more = p->pending && !p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return more;
+}
+
 static int publish_once(struct publisher *p, const struct entra_config *cfg, bool full)
 {
 	struct names_local local;
@@ -90,7 +102,13 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg, boo
 		rc = publish_engine_run(p->engine, cfg, p->db, &local, full, &res);
 		names_local_free(&local);
 	}
-	if (rc == 0 && res.incremental)
+	if (rc == 0 && res.deferred) {
+		entra_log(&logger, LOG_DEBUG, "publish of %s deferred: more changes came while the rules ran (%.0f ms)",
+		          cfg->cache_db, res.ms_evaluate);
+		pthread_mutex_lock(&p->lock);
+		p->resume = true;
+		pthread_mutex_unlock(&p->lock);
+	} else if (rc == 0 && res.incremental)
 		entra_log(&logger, LOG_INFO,
 		          "published %s generation %lld: %zu accounts, %zu groups, %zu refused (incremental: %zu "
 		          "changes, %zu rows; %lld ms: changes %.0f, rules %.0f, write %.0f)",
@@ -111,7 +129,7 @@ static int publish_once(struct publisher *p, const struct entra_config *cfg, boo
 /* When the pending changes may be published (see BURST_BACKOFF_FACTOR). */
 static long long due_ms(const struct publisher *p)
 {
-	if (p->urgent)
+	if (p->urgent || p->resume)
 		return 0;
 	long long interval = p->cfg->publish_interval_ms;
 	long long first = p->pending_since_ms + (interval < FIRST_CHANGE_DELAY_MS ? interval : FIRST_CHANGE_DELAY_MS);
@@ -138,7 +156,7 @@ static void run_one(struct publisher *p)
 {
 	const struct entra_config *cfg = p->cfg;
 	bool full = p->reload;
-	p->pending = p->urgent = p->reload = false;
+	p->pending = p->urgent = p->reload = p->resume = false;
 	p->busy = true;
 	p->changes_while_busy = p->changes_since_start = 0;
 	p->started++;
@@ -148,7 +166,8 @@ static void run_one(struct publisher *p)
 	pthread_mutex_lock(&p->lock);
 	p->last_end_ms = now_ms();
 	p->busy = false;
-	p->finished = p->started;
+	if (!p->resume) /* else nothing was written: publisher_flush waits for the publish that follows */
+		p->finished = p->started;
 	if (rc && !p->pending) {
 		p->pending = true;
 		p->pending_since_ms = now_ms() + RETRY_DELAY_MS;
@@ -268,8 +287,9 @@ struct publisher *publisher_start(const struct entra_config *cfg)
 		free(p);
 		return NULL;
 	}
-	if (!(p->engine = publish_engine_new()) || db_open(p, cfg->state_db) ||
-	    pthread_create(&p->thread, NULL, publisher_main, p)) {
+	if ((p->engine = publish_engine_new()))
+		publish_engine_on_more(p->engine, more_pending, p);
+	if (!p->engine || db_open(p, cfg->state_db) || pthread_create(&p->thread, NULL, publisher_main, p)) {
 		entra_log(&logger, LOG_ERR, "cannot start the publisher (out of memory or state.db unusable)");
 		publisher_free(p);
 		return NULL;
