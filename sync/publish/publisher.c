@@ -79,13 +79,14 @@ static struct timespec deadline_of(long long ms)
 	return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
 }
 
-/* The engine's question after the rules ran (publish_engine_on_more): did changes come
- * meanwhile? Never at shutdown, whose last publish must be written. */
+/* The engine's question after the rules ran (publish_engine_on_more): did a lone change come
+ * meanwhile? Not during a burst, which the back-off paces instead (skipping writes there would
+ * only add evaluations), nor at shutdown, whose last publish must be written. */
 static bool more_pending(void *arg)
 {
 	struct publisher *p = arg;
 	pthread_mutex_lock(&p->lock);
-	bool more = p->pending && !p->stop;
+	bool more = p->pending && !p->stop && p->changes_while_busy < BURST_MIN_CHANGES;
 	pthread_mutex_unlock(&p->lock);
 	return more;
 }
