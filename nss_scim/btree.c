@@ -134,19 +134,21 @@ static int page_read(struct bt_file *f, uint32_t pgno, unsigned char *out)
 	return 0;
 }
 
-/* The slot holding PGNO, or the least recently used one (emptied). */
+/* The slot holding PGNO, or the least recently used one (emptied). The slot of the last page
+ * asked for is tried first: a cursor asks for the same leaf several times per entry. */
 static struct bt_slot *slot_for(struct bt_file *f, uint32_t pgno)
 {
-	struct bt_slot *victim = &f->slot[0];
-	for (int i = 0; i < BT_CACHE_PAGES; i++) {
-		struct bt_slot *s = &f->slot[i];
-		if (s->pgno == pgno)
-			return s;
-		if (s->used < victim->used)
-			victim = s;
+	if (f->slot[f->last].pgno == pgno)
+		return &f->slot[f->last];
+	unsigned victim = 0;
+	for (unsigned i = 0; i < BT_CACHE_PAGES; i++) {
+		if (f->slot[i].pgno == pgno)
+			return &f->slot[f->last = i];
+		if (f->slot[i].used < f->slot[victim].used)
+			victim = i;
 	}
-	victim->pgno = 0;
-	return victim;
+	f->slot[victim].pgno = 0;
+	return &f->slot[f->last = victim];
 }
 
 const unsigned char *bt_page(struct bt_file *f, uint32_t pgno)
@@ -328,7 +330,9 @@ static int64_t be_int(const unsigned char *p, unsigned n)
 
 static void value_set(struct bt_value *v, uint64_t t, const unsigned char *p, size_t n)
 {
-	memset(v, 0, sizeof(*v));
+	v->p = (const char *)p;
+	v->n = n;
+	v->i = 0;
 	if (t == 0) {
 		v->type = BT_NULL;
 	} else if (t <= 6) {
@@ -343,8 +347,6 @@ static void value_set(struct bt_value *v, uint64_t t, const unsigned char *p, si
 		v->i = t == 9;
 	} else {
 		v->type = t % 2 ? BT_TEXT : BT_BLOB;
-		v->p = (const char *)p;
-		v->n = n;
 	}
 }
 
@@ -376,7 +378,7 @@ static int record_decode(struct bt_file *f, const unsigned char *p, uint64_t siz
 	const unsigned char *h = p + len, *hend = p + hsize, *body = hend;
 	for (size_t i = 0; i < n; i++) {
 		if (h >= hend) {
-			memset(&out[i], 0, sizeof(out[i])); /* fewer columns: NULL, as SQLite reads them */
+			value_set(&out[i], 0, NULL, 0); /* fewer columns: NULL, as SQLite reads them */
 			continue;
 		}
 		if (!(len = varint(h, hend, &t)))

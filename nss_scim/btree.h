@@ -57,6 +57,7 @@ struct bt_file {
 	long budget;       /* pages left for this look-up (bt_budget_reset) */
 	enum bt_error err; /* the first error since bt_budget_reset */
 	uint32_t clock;
+	unsigned last; /* slot of the last page asked for */
 	struct bt_slot slot[BT_CACHE_PAGES];
 	struct bt_buf payload;          /* a payload spilling onto overflow pages, put together */
 	struct bt_buf arena[BT_ARENAS]; /* decoded text, NUL-terminated */
