@@ -171,6 +171,10 @@ const unsigned char *bt_page(struct bt_file *f, uint32_t pgno)
 		fail(f, BT_ERR_NOMEM);
 		return NULL;
 	}
+	if ((f->budget -= BT_READ_COST - 1) < 0) {
+		fail(f, BT_ERR_BUDGET);
+		return NULL;
+	}
 	if (page_read(f, pgno, s->data) < 0)
 		return NULL;
 	s->pgno = pgno;

@@ -22,9 +22,12 @@
 #define BT_CACHE_PAGES 32 /* 128 KiB: the interior pages of a 100k-user cache and some leaves */
 /* A group's packed member names: 16 MiB is some 500k members of 30-byte names. */
 #define BT_PAYLOAD_MAX (1u << 24)
-/* Pages visited per look-up. The largest honest one, a group of 100k members outside the uid
- * range (one passwd descent per member), visits about 400k. */
-#define BT_BUDGET (1L << 20)
+/* Work per look-up, in pages visited: 1 for a page in the cache, BT_READ_COST for one read from
+ * the file. The largest honest look-up, a group of 100k members outside the uid range (one
+ * passwd descent per member, its interior pages cached), costs about 700k; a hostile file's
+ * worst, a read per visit, is stopped after 128k reads (a fraction of a second). */
+#define BT_BUDGET    (1L << 20)
+#define BT_READ_COST 8
 
 enum bt_error { BT_OK, BT_ERR_CORRUPT, BT_ERR_IO, BT_ERR_BUDGET, BT_ERR_NOMEM };
 enum bt_kind { BT_TABLE, BT_INDEX }; /* rowid tables (0x05/0x0D) or indexes and WITHOUT ROWID (0x02/0x0A) */

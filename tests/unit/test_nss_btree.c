@@ -232,7 +232,8 @@ static void value_check(sqlite3_stmt *q, int i, const struct bt_value *v, bool c
 	}
 }
 
-#define COLS_MAX 12
+#define COLS_MAX       12
+#define PASSWD_COLUMNS 12
 
 /* The entry C is on equals the current row of Q: for a table, Q's column 0 is the rowid and
  * the rest the record (NULL where the INTEGER PRIMARY KEY stands); for an index, the record. */
@@ -487,6 +488,26 @@ static void a_100k_directory_reads_as_sqlite_does(void **state)
 	struct bt_cursor c;
 	assert_int_equal(bt_seek_rowid(&cf.bt, &c, cf.root[CF_PASSWD], 0), 1);
 	assert_true(c.depth >= 3);
+	/* one look-up's budget covers a whole scan of 100k rows; a small one stops it */
+	for (long budget = BT_BUDGET; budget > 0; budget = budget == BT_BUDGET ? 5000 : 0) {
+		size_t rows = 0;
+		int rc;
+		bt_budget_reset(&cf.bt);
+		cf.bt.budget = budget;
+		for (rc = bt_seek_rowid(&cf.bt, &c, cf.root[CF_PASSWD], 0); rc > 0; rc = bt_next(&cf.bt, &c)) {
+			struct bt_value v[PASSWD_COLUMNS];
+			if (bt_record(&cf.bt, &c, v, PASSWD_COLUMNS, 0x21F, BT_ARENA_ROW, NULL) < 0)
+				break;
+			rows++;
+		}
+		if (budget == BT_BUDGET) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(rows, 100000);
+		} else {
+			assert_int_equal(cf.bt.err, BT_ERR_BUDGET);
+			assert_true(rows < 5000);
+		}
+	}
 	cf_close(&cf);
 	file_check(f->path, d.ids, 100300, 2000);
 	directory_free(&d);
