@@ -25,6 +25,7 @@
 
 /* A b-tree page's header (1.6). */
 struct node {
+	uint32_t pgno;
 	const unsigned char *pg;
 	unsigned hdr;   /* 100 on page 1, else 0 */
 	unsigned n;     /* cells */
@@ -193,6 +194,7 @@ static int node_load(struct bt_file *f, uint32_t pgno, enum bt_kind kind, struct
 	bool index = type == PAGE_LEAF_INDEX || type == PAGE_INTERIOR_INDEX;
 	if (kind == BT_TABLE ? !table : !index)
 		return fail(f, BT_ERR_CORRUPT);
+	nd->pgno = pgno;
 	nd->pg = pg;
 	nd->hdr = hdr;
 	nd->leaf = type == PAGE_LEAF_TABLE || type == PAGE_LEAF_INDEX;
@@ -498,9 +500,10 @@ static int walk(struct bt_file *f, struct bt_cursor *c, enum move m)
 	}
 }
 
-/* The first cell of ND not below the key (binary search): n when none. */
-static int lower_bound(struct bt_file *f, const struct node *nd, enum bt_kind kind, int64_t rowid,
-                       const struct bt_value *key, size_t n, unsigned *out)
+/* The first cell of ND not below the key (binary search): n when none. A key spilling onto
+ * overflow pages may push ND's page out of the cache: it is then fetched again. */
+static int lower_bound(struct bt_file *f, struct node *nd, enum bt_kind kind, int64_t rowid, const struct bt_value *key,
+                       size_t n, unsigned *out)
 {
 	unsigned lo = 0, hi = nd->n;
 	while (lo < hi) {
@@ -511,7 +514,7 @@ static int lower_bound(struct bt_file *f, const struct node *nd, enum bt_kind ki
 			return -1;
 		if (kind == BT_TABLE)
 			cmp = (c.rowid > rowid) - (c.rowid < rowid);
-		else if (key_cmp(f, &c, key, n, &cmp) < 0)
+		else if (key_cmp(f, &c, key, n, &cmp) < 0 || (c.overflow && node_load(f, nd->pgno, kind, nd) < 0))
 			return -1;
 		if (cmp < 0)
 			lo = mid + 1;
