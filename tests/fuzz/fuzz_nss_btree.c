@@ -111,8 +111,8 @@ static void tree_scan(struct cachefile *cf, enum cf_tree t)
 	                                        : bt_seek_key(&cf->bt, &c, cf->root[t], NULL, 0);
 	for (int n = 0; rc > 0 && n < SCAN_ENTRIES && entry_read(cf, &c); n++)
 		rc = bt_next(&cf->bt, &c);
-	if (cf->bt.budget < -1)
-		abort(); /* the budget is a hard stop */
+	if (cf->bt.budget < -BT_READ_COST)
+		abort(); /* the budget is a hard stop: nothing is read once it is spent */
 }
 
 /* Seeks keyed by bytes of the input: ids, names and id pairs. */
