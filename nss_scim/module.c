@@ -1,4 +1,4 @@
-/* The module's shared state and its lock: settings, cache connection, fork handling. */
+/* The module's shared state and its lock: settings, the open cache.db, fork handling. */
 #include "nss_scim/nss_scim.h"
 
 #include <errno.h>
