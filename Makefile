@@ -69,7 +69,7 @@ endif
 SYNC_LIBS := -lmicrohttpd -lgnutls -ljansson -lsqlite3 -lcrypto -lpthread
 # entra-sync alone links libsystemd (sd-bus, to end sessions through logind: sync/sessions/).
 CLI_LIBS  := $(SYNC_LIBS) -lcurl -lsystemd
-NSS_LIBS  := -lsqlite3
+NSS_LIBS  :=
 PAM_LIBS  := -lpam -ljansson -lsqlite3
 AUTHD_LIBS := -lcurl -ljansson -lcrypto -lpthread
 TEST_LIBS := -lcmocka -lpam $(sort $(CLI_LIBS) $(PAM_LIBS) $(AUTHD_LIBS))

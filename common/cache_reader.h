@@ -1,12 +1,13 @@
-/* Opening cache.db as untrusted input. The file is written by the unprivileged entra-syncd, and
- * libnss_scim and pam_entra read it inside every process that resolves a user, sshd and sudo
- * included: a compromised daemon or a misplaced file must never make them hang, crash or
- * serve an account the project did not write. So before a row is read the file must be a
- * regular file (never a symlink, FIFO or device) nobody else can have written (owner and mode
- * of the file and its directory), a whole SQLite file whose schema is one page of exactly the
- * objects common/cache_schema.h creates (no views, no triggers, no extra tables or indexes);
- * SQLite reads that very file (the checked descriptor, common/cache_vfs.c), in defensive
- * mode with an untrusted schema, tight limits, and a work budget that stops any one look-up. */
+/* Opening cache.db as untrusted input, with SQLite: pam_entra, entra-sync and the tools
+ * (libnss_scim reads the file format itself: nss_scim/cachefile.h). The file is written by the
+ * unprivileged entra-syncd, and pam_entra reads it inside sshd, sudo and login: a compromised
+ * daemon or a misplaced file must never make them hang, crash or serve an account the project
+ * did not write. So before a row is read the file must be a regular file (never a symlink,
+ * FIFO or device) nobody else can have written (owner and mode of the file and its directory;
+ * common/cache_file.h), a whole SQLite file whose schema is one page of exactly the objects
+ * common/cache_schema.h creates (no views, no triggers, no extra tables or indexes); SQLite
+ * reads that very file (the checked descriptor, common/cache_vfs.c), in defensive mode with
+ * an untrusted schema, tight limits, and a work budget that stops any one look-up. */
 #ifndef ENTRA_CACHE_READER_H
 #define ENTRA_CACHE_READER_H
 

@@ -46,23 +46,34 @@
 /* 2: groups.member_uid_min, member_uid_max, member_names; the ssh_keys table. */
 #define ENTRA_CACHE_SCHEMA_VERSION 2
 
-#define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"                                  \
+/* Each statement alone, as SQLite stores it in sqlite_schema.sql (readers compare it byte for
+ * byte: nss_scim/cachefile.c), then the script that creates them all. */
+#define ENTRA_CACHE_SQL_META "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
+#define ENTRA_CACHE_SQL_PASSWD                                                                                         \
 	"CREATE TABLE passwd("                                                                                         \
 	" name TEXT NOT NULL UNIQUE, uid INTEGER PRIMARY KEY, gid INTEGER NOT NULL,"                                   \
 	" gecos TEXT NOT NULL, dir TEXT NOT NULL, shell TEXT NOT NULL,"                                                \
 	" upn TEXT NOT NULL, object_id TEXT, scim_id TEXT NOT NULL, role TEXT NOT NULL,"                               \
-	" login INTEGER NOT NULL, expire INTEGER NOT NULL);"                                                           \
+	" login INTEGER NOT NULL, expire INTEGER NOT NULL)"
+#define ENTRA_CACHE_SQL_GROUPS                                                                                         \
 	"CREATE TABLE groups("                                                                                         \
 	" name TEXT NOT NULL UNIQUE, gid INTEGER PRIMARY KEY, object_id TEXT, scim_id TEXT NOT NULL,"                  \
-	" member_uid_min INTEGER NOT NULL, member_uid_max INTEGER NOT NULL, member_names BLOB NOT NULL);"              \
+	" member_uid_min INTEGER NOT NULL, member_uid_max INTEGER NOT NULL, member_names BLOB NOT NULL)"
+#define ENTRA_CACHE_SQL_MEMBERS                                                                                        \
 	"CREATE TABLE members(gid INTEGER NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(gid, uid))"                      \
-	" WITHOUT ROWID;"                                                                                              \
-	"CREATE INDEX members_by_uid ON members(uid, gid);"                                                            \
+	" WITHOUT ROWID"
+#define ENTRA_CACHE_SQL_MEMBERS_BY_UID "CREATE INDEX members_by_uid ON members(uid, gid)"
+#define ENTRA_CACHE_SQL_LOCAL_MEMBERS                                                                                  \
 	"CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"                   \
-	" PRIMARY KEY(uid, gid)) WITHOUT ROWID;"                                                                       \
+	" PRIMARY KEY(uid, gid)) WITHOUT ROWID"
+#define ENTRA_CACHE_SQL_SSH_KEYS                                                                                       \
 	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(uid, n))"      \
-	" WITHOUT ROWID;"
+	" WITHOUT ROWID"
+
+#define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
+	ENTRA_CACHE_SQL_META ";" ENTRA_CACHE_SQL_PASSWD ";" ENTRA_CACHE_SQL_GROUPS ";" ENTRA_CACHE_SQL_MEMBERS         \
+	                     ";" ENTRA_CACHE_SQL_MEMBERS_BY_UID ";" ENTRA_CACHE_SQL_LOCAL_MEMBERS                      \
+	                     ";" ENTRA_CACHE_SQL_SSH_KEYS ";"
 
 /* Page size the writer uses. Readers hold every page they touch in their page cache (inside
  * every process that resolves a name): 4 KiB pages cost a quarter of 16 KiB ones per page

@@ -1,5 +1,6 @@
-/* cache.db: opened read-only and immutable as untrusted input (common/cache_reader.h), and
- * reopened when the published file is replaced (new inode) or when a forked child first uses it. */
+/* cache.db: opened read-only as untrusted input (common/cache_file.h, then nss_scim/cachefile.h)
+ * and reopened when the published file is replaced (new inode) or when a forked child first
+ * uses it. */
 #include "nss_scim/nss_scim.h"
 
 #include <errno.h>
@@ -10,34 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cache_reader.h"
+#include "common/cache_file.h"
 
-#define PW_COLUMNS "SELECT name, uid, gid, gecos, dir, shell, expire, role FROM passwd "
-/* ?2 is the configured uid_max: besides skipping ids nobody may see, the upper bound keeps out
- * the text and blob keys of a tampered cache (they sort after every number), without a per-row
- * typeof() call, and it lets SQLite read one rowid range. */
-#define GR_COLUMNS "SELECT name, gid, member_uid_min, member_uid_max, member_names FROM groups "
-#define PW_SCAN    PW_COLUMNS "WHERE uid > ?1 AND uid <= ?2 ORDER BY uid"
-
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_PW_BY_NAME] = PW_COLUMNS "WHERE name = ?1",
-    [ST_PW_BY_UID] = PW_COLUMNS "WHERE uid = ?1",
-    [ST_GR_BY_NAME] = GR_COLUMNS "WHERE name = ?1",
-    [ST_GR_BY_GID] = GR_COLUMNS "WHERE gid = ?1",
-    /* Only for a group with members outside the configured uid range (group.c): members is
-     * keyed (gid, uid), one range read, one rowid seek into passwd per member. */
-    [ST_GR_MEMBERS] = ("SELECT p.name FROM members m JOIN passwd p ON p.uid = m.uid"
-                       " WHERE m.gid = ?1 AND p.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"),
-    /* The covering index alone: every gid is checked against the configured range anyway. */
-    [ST_USER_GROUPS] = "SELECT gid FROM members WHERE uid = ?1",
-    [ST_USER_LOCAL_GROUPS] = "SELECT gid, name FROM local_members WHERE uid = ?1",
-    [ST_SCAN_PASSWD] = PW_SCAN,
-    [ST_SCAN_SHADOW] = PW_SCAN,
-    [ST_SCAN_PRIVATE_GROUPS] = PW_SCAN,
-    [ST_SCAN_GROUPS] = GR_COLUMNS "WHERE gid > ?1 AND gid <= ?2 ORDER BY gid",
-};
-
-/* Connection generations: only touched under the module lock. */
+/* Openings: only touched under the module lock. */
 static uint64_t epoch_counter;
 
 int64_t nss_coarse_ns(void)
@@ -49,44 +25,52 @@ int64_t nss_coarse_ns(void)
 
 void nss_db_close(struct nss_db *d)
 {
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(d->st[i]);
-	/* An immutable read-only connection holds no locks, so closing it in a forked child only
-	 * releases the child's copy of the descriptor and memory. */
-	entra_cache_close(&d->cache);
+	/* Closing in a forked child only releases the child's copy of the descriptor and memory. */
+	if (d->open)
+		cf_close(&d->file);
 	free(d->path);
 	memset(d, 0, sizeof(*d));
 }
 
-void nss_db_broken(struct nss_db *d, int rc)
+int nss_failed(struct nss_view *v, int *errnop)
 {
-	if (d->err == 0 && rc == SQLITE_INTERRUPT && entra_cache_budget_spent(&d->cache))
+	struct nss_db *d = v->db;
+	enum bt_error e = v->bt->err;
+	if (e == BT_ERR_NOMEM) {
+		*errnop = ENOMEM;
+		return -1;
+	}
+	if (d->err == 0 && e == BT_ERR_BUDGET)
 		nss_syslog(LOG_ERR,
 		           "%s: a look-up exceeded its work bound (damaged or hostile file); serving nothing "
 		           "from it until entra-syncd republishes it",
 		           d->path);
 	else if (d->err == 0)
 		nss_syslog(LOG_ERR, "%s: read error (%s); the file is damaged: restart entra-syncd to republish it",
-		           d->path, sqlite3_errstr(rc));
-	d->err = EIO;
-}
-
-sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop)
-{
-	struct nss_db *d = v->db;
-	if (which < ST_LOOKUP_COUNT)
-		v->used |= 1u << which;
-	if (d->st[which])
-		return d->st[which];
-	if (sqlite3_prepare_v3(d->cache.db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &d->st[which], NULL) ==
-	    SQLITE_OK)
-		return d->st[which];
-	if (d->err == 0)
-		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", d->path,
-		           sqlite3_errmsg(d->cache.db));
+		           d->path, e == BT_ERR_IO ? "I/O error or file truncated" : "malformed b-tree page or record");
 	d->err = EIO;
 	*errnop = EIO;
-	return NULL;
+	return -1;
+}
+
+int nss_corrupt(struct nss_view *v, int *errnop)
+{
+	if (v->bt->err == BT_OK)
+		v->bt->err = BT_ERR_CORRUPT;
+	return nss_failed(v, errnop);
+}
+
+/* Opens the checked descriptor's file into D: 0, or an errno with WHY. */
+static int db_open(struct nss_db *d, const char *path, struct stat *st, char *why, size_t whylen)
+{
+	int err = 0;
+	int fd = entra_cache_file_open(path, st, &err, why, whylen);
+	if (fd < 0)
+		return err;
+	if (cf_open(&d->file, fd, st, why, whylen) != 0)
+		return EIO;
+	d->open = true;
+	return 0;
 }
 
 int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
@@ -103,17 +87,17 @@ int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 	}
 	nss_db_close(d);
 	char why[384];
-	int err = 0;
-	if (!(d->path = strdup(path))) {
-		err = ENOMEM;
-	} else if (entra_cache_open(path, &d->cache, &err, why, sizeof(why)) == 0) {
+	struct stat opened;
+	int err = ENOMEM;
+	memset(&opened, 0, sizeof(opened));
+	if ((d->path = strdup(path)) != NULL && (err = db_open(d, path, &opened, why, sizeof(why))) == 0) {
 		d->epoch = ++epoch_counter;
-		st = d->cache.st;
-	} else {
+		st = opened;
+	} else if (d->path) {
 		/* Remember the refused file (its identity below): no retry until it changes. */
 		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
-		if (d->cache.st.st_ino)
-			st = d->cache.st;
+		if (opened.st_ino)
+			st = opened;
 	}
 	d->pid = pid;
 	d->checked_ns = nss_coarse_ns();

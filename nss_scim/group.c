@@ -8,7 +8,7 @@
 
 /* Enumeration: the private groups (passwd scan) until that scan is done, then the SCIM groups. */
 enum { GR_PRIVATE, GR_SCIM };
-static struct nss_cursor gr_cursors[2] = {NSS_CURSOR_INIT(ST_SCAN_PRIVATE_GROUPS), NSS_CURSOR_INIT(ST_SCAN_GROUPS)};
+static struct nss_cursor gr_cursors[2] = {NSS_CURSOR_INIT(CF_PASSWD), NSS_CURSOR_INIT(CF_GROUPS)};
 
 static enum nss_status erange(int *errnop)
 {
@@ -42,54 +42,74 @@ static enum nss_status members_point(struct nss_pack *p, char *first, size_t n, 
 	return NSS_STATUS_SUCCESS;
 }
 
+/* Appends NAME (LEN bytes) and its NUL to P: false when it does not fit. */
+static bool name_pack(struct nss_pack *p, const char *name, size_t len)
+{
+	if (len + 1 > p->left)
+		return false;
+	memcpy(p->cur, name, len + 1);
+	p->cur += len + 1;
+	p->left -= len + 1;
+	return true;
+}
+
+/* The member at C, when it is GID's: 1 with *UID, 0 past GID's members, -1 error. */
+static int member_at(struct nss_view *v, struct bt_cursor *c, int64_t gid, int64_t *uid, int *errnop)
+{
+	struct bt_value col[2]; /* members(gid, uid), WITHOUT ROWID */
+	if (bt_record(v->bt, c, col, 2, 0, BT_ARENA_AUX, NULL) < 0)
+		return nss_failed(v, errnop);
+	if (col[0].type != BT_INT || col[0].i != gid || col[1].type != BT_INT || col[1].i > v->id_max)
+		return 0; /* in key order, anything else sorts after GID's members in range */
+	*uid = col[1].i;
+	return 1;
+}
+
 /* The slow path, for a group with members outside the configured uid range: the member names
- * of GID from the members table joined with passwd, one after another, then the pointers (the
- * count is only known once the names are packed, so no allocation is needed). */
+ * of GID from the members b-tree (keyed (gid, uid): one range read) joined with passwd (one
+ * rowid descent per member), then the pointers (the count is only known once the names are
+ * packed, so no allocation is needed). */
 static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
 {
-	sqlite3_stmt *q = nss_stmt(v, ST_GR_MEMBERS, errnop);
-	if (!q)
-		return NSS_STATUS_UNAVAIL;
+	struct bt_cursor c;
+	struct bt_value key[2] = {{.type = BT_INT, .i = gid}, {.type = BT_INT, .i = v->id_min}};
 	char *first = p->cur;
 	size_t n = 0;
-	int rc;
-	sqlite3_bind_int64(q, 1, gid);
-	sqlite3_bind_int64(q, 2, v->id_min); /* members outside the uid range are not accounts */
-	sqlite3_bind_int64(q, 3, v->id_max);
-	while ((rc = nss_step(v, q, errnop)) > 0) {
-		const char *name = (const char *)sqlite3_column_text(q, 0);
-		size_t size = nss_name_len(name) + 1;
-		/* A length that differs from the column's means an embedded NUL (or a non-text value). */
-		if (size == 1 || sqlite3_column_type(q, 0) != SQLITE_TEXT ||
-		    size != (size_t)sqlite3_column_bytes(q, 0) + 1) {
+	int64_t uid = 0;
+	int rc = bt_seek_key(v->bt, &c, v->db->file.root[CF_MEMBERS], key, 2);
+	for (; rc > 0 && (rc = member_at(v, &c, gid, &uid, errnop)) > 0; rc = bt_next(v->bt, &c)) {
+		const char *name;
+		size_t len;
+		int found = nss_pw_name_of(v, uid, &name, &len, errnop);
+		if (found < 0)
+			return NSS_STATUS_UNAVAIL;
+		if (found && (!name || nss_name_len(name) != len || !len)) {
 			nss_log_skip(v, SKIP_MEMBER_ROW, (long long)gid);
 			continue;
 		}
-		if (size > p->left)
+		if (found && !name_pack(p, name, len))
 			return erange(errnop);
-		memcpy(p->cur, name, size);
-		p->cur += size;
-		p->left -= size;
-		n++;
+		n += (size_t)found;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		nss_failed(v, errnop); /* idempotent: the log line is written once */
 		return NSS_STATUS_UNAVAIL;
+	}
 	return members_point(p, first, n, mem_out, errnop);
 }
 
 /* The fast path: the row's packed member names (common/cache_schema.h) copied in one go, then
  * checked in place (a name that must not be served is dropped by moving the rest over it), the
  * pointer array after them, filled in the same pass. */
-static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+static enum nss_status members_copy(struct nss_view *v, const struct nss_gr_row *g, struct nss_pack *p, char ***mem_out,
                                     int *errnop)
 {
-	const char *blob = sqlite3_column_blob(q, GR_MEMBER_NAMES);
-	size_t len = (size_t)sqlite3_column_bytes(q, GR_MEMBER_NAMES), dropped = 0;
+	size_t len = g->names_len, dropped = 0;
 	if (len > p->left)
 		return erange(errnop);
 	char *first = p->cur;
 	if (len)
-		memcpy(first, blob, len);
+		memcpy(first, g->names, len);
 	if (len && first[len - 1] != '\0') { /* the last name must end inside the value */
 		char *nul = memrchr(first, '\0', len);
 		len = nul ? (size_t)(nul - first) + 1 : 0;
@@ -105,7 +125,7 @@ static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct 
 	if (n == SIZE_MAX)
 		return erange(errnop);
 	if (dropped + filtered)
-		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)sqlite3_column_int64(q, GR_GID));
+		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)g->gid);
 	mem[n] = NULL;
 	*mem_out = mem;
 	/* The caller packs nothing after the members: the rest of the buffer is the array's. */
@@ -114,55 +134,36 @@ static enum nss_status members_copy(struct nss_view *v, sqlite3_stmt *q, struct 
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Members of the group row Q: packed in the row when they all lie in the configured range. */
-static enum nss_status members_fill(struct nss_view *v, sqlite3_stmt *q, struct nss_pack *p, char ***mem_out,
+/* Members of group G: packed in the row when they all lie in the configured range. */
+static enum nss_status members_fill(struct nss_view *v, const struct nss_gr_row *g, struct nss_pack *p, char ***mem_out,
                                     int *errnop)
 {
-	int64_t lo = sqlite3_column_int64(q, GR_MEMBER_UID_MIN), hi = sqlite3_column_int64(q, GR_MEMBER_UID_MAX);
-	if (sqlite3_column_bytes(q, GR_MEMBER_NAMES) == 0 || (lo >= v->id_min && hi <= v->id_max))
-		return members_copy(v, q, p, mem_out, errnop);
-	return members_join(v, sqlite3_column_int64(q, GR_GID), p, mem_out, errnop);
+	if (g->names_len == 0 || (g->member_min >= v->id_min && g->member_max <= v->id_max))
+		return members_copy(v, g, p, mem_out, errnop);
+	return members_join(v, g->gid, p, mem_out, errnop);
 }
 
-/* Reads the current row of an ST_GR_* statement: false (logged) when it must not be served. */
-static bool group_row_ok(struct nss_view *v, sqlite3_stmt *q)
-{
-	if (sqlite3_column_type(q, GR_NAME) == SQLITE_TEXT && sqlite3_column_type(q, GR_GID) == SQLITE_INTEGER &&
-	    sqlite3_column_type(q, GR_MEMBER_UID_MIN) == SQLITE_INTEGER &&
-	    sqlite3_column_type(q, GR_MEMBER_UID_MAX) == SQLITE_INTEGER &&
-	    sqlite3_column_type(q, GR_MEMBER_NAMES) == SQLITE_BLOB &&
-	    nss_name_ok((const char *)sqlite3_column_text(q, GR_NAME)) && nss_id_ok(v, sqlite3_column_int64(q, GR_GID)))
-		return true;
-	nss_log_skip(v, SKIP_GROUP_ROW, (long long)sqlite3_column_int64(q, GR_GID));
-	return false;
-}
-
-static enum nss_status nss_group_fill(struct nss_view *v, sqlite3_stmt *q, struct group *gr, char *buf, size_t len,
-                                      int *errnop)
+static enum nss_status nss_group_fill(struct nss_view *v, const struct nss_gr_row *g, struct group *gr, char *buf,
+                                      size_t len, int *errnop)
 {
 	struct nss_pack p = {buf, len};
-	int64_t gid = sqlite3_column_int64(q, GR_GID);
-	if (!(gr->gr_name = nss_pack_str(&p, (const char *)sqlite3_column_text(q, GR_NAME))) ||
-	    !(gr->gr_passwd = nss_pack_str(&p, "*")))
+	if (!(gr->gr_name = nss_pack_str(&p, g->name)) || !(gr->gr_passwd = nss_pack_str(&p, "*")))
 		return erange(errnop);
-	gr->gr_gid = (gid_t)gid;
-	return members_fill(v, q, &p, &gr->gr_mem, errnop);
+	gr->gr_gid = (gid_t)g->gid;
+	return members_fill(v, g, &p, &gr->gr_mem, errnop);
 }
 
-/* Private group first (via PW, bound to the same key), then the SCIM group (via GR). */
-static enum nss_status group_lookup(struct nss_view *v, sqlite3_stmt *pw, sqlite3_stmt *grq, struct group *gr,
-                                    char *buf, size_t len, int *errnop)
+/* A look-up's result: the private group (RC_PW from passwd, row R) first, else the SCIM group
+ * (RC_GR, row G), each 1 found, 0 not, -1 error. */
+static enum nss_status group_result(struct nss_view *v, int rc_pw, const struct nss_pw_row *r, int rc_gr,
+                                    const struct nss_gr_row *g, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	struct nss_pw_row r;
-	int rc = nss_pw_find(v, pw, &r, errnop);
-	if (rc > 0)
-		return private_fill(&r, gr, buf, len, errnop);
-	if (rc == 0)
-		rc = nss_step(v, grq, errnop);
-	if (rc < 0)
+	if (rc_pw > 0)
+		return private_fill(r, gr, buf, len, errnop);
+	if (rc_pw < 0 || rc_gr < 0)
 		return NSS_STATUS_UNAVAIL;
-	if (rc > 0 && group_row_ok(v, grq))
-		return nss_group_fill(v, grq, gr, buf, len, errnop);
+	if (rc_gr > 0)
+		return nss_group_fill(v, g, gr, buf, len, errnop);
 	*errnop = ENOENT;
 	return NSS_STATUS_NOTFOUND;
 }
@@ -170,6 +171,8 @@ static enum nss_status group_lookup(struct nss_view *v, sqlite3_stmt *pw, sqlite
 enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len, int *errnop)
 {
 	struct nss_view v;
+	struct nss_pw_row r;
+	struct nss_gr_row g;
 	if (!nss_name_ok(name)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
@@ -177,14 +180,9 @@ enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *b
 	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *pw = nss_stmt(&v, ST_PW_BY_NAME, errnop), *grq = pw ? nss_stmt(&v, ST_GR_BY_NAME, errnop) : NULL;
-	if (grq) {
-		sqlite3_bind_text(pw, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(grq, 1, name, -1, SQLITE_STATIC);
-		st = group_lookup(&v, pw, grq, gr, buf, len, errnop);
-	} else {
-		st = NSS_STATUS_UNAVAIL;
-	}
+	int rc_pw = nss_pw_find_name(&v, name, &r, errnop);
+	int rc_gr = rc_pw == 0 ? nss_gr_find_name(&v, name, &g, errnop) : 0;
+	st = group_result(&v, rc_pw, &r, rc_gr, &g, gr, buf, len, errnop);
 	nss_end(&v);
 	return st;
 }
@@ -192,19 +190,18 @@ enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr, char *b
 enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop)
 {
 	struct nss_view v;
+	struct nss_pw_row r;
+	struct nss_gr_row g;
 	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	sqlite3_stmt *pw = nss_stmt(&v, ST_PW_BY_UID, errnop), *grq = pw ? nss_stmt(&v, ST_GR_BY_GID, errnop) : NULL;
-	if (!grq) {
-		st = NSS_STATUS_UNAVAIL;
-	} else if (nss_id_ok(&v, gid)) {
-		sqlite3_bind_int64(pw, 1, gid);
-		sqlite3_bind_int64(grq, 1, gid);
-		st = group_lookup(&v, pw, grq, gr, buf, len, errnop);
-	} else {
+	if (!nss_id_ok(&v, gid)) {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
+	} else {
+		int rc_pw = nss_pw_find_uid(&v, gid, &r, errnop);
+		int rc_gr = rc_pw == 0 ? nss_gr_find_gid(&v, gid, &g, errnop) : 0;
+		st = group_result(&v, rc_pw, &r, rc_gr, &g, gr, buf, len, errnop);
 	}
 	nss_end(&v);
 	return st;
@@ -233,19 +230,18 @@ enum nss_status _nss_scim_endgrent(void)
 static int next_group(struct nss_view *v, struct nss_cursor *c, struct group *gr, char *buf, size_t len, int *errnop,
                       enum nss_status *st)
 {
-	sqlite3_stmt *q;
 	struct nss_pw_row r;
+	struct nss_gr_row g;
 	int rc;
-	if (c->scan == ST_SCAN_PRIVATE_GROUPS) {
+	if (c->tree == CF_PASSWD) {
 		if ((rc = nss_pw_scan(v, c, &r, errnop)) > 0 &&
 		    (*st = private_fill(&r, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
 			nss_scan_served(c, r.uid);
 	} else {
-		while ((rc = nss_scan_row(v, c, &q, errnop)) > 0 && !group_row_ok(v, q))
+		while ((rc = nss_scan_row(v, c, errnop)) > 0 && (rc = nss_gr_row_at(v, &c->bt, &g, errnop)) == 0)
 			nss_scan_skipped(c);
-		int64_t gid = rc > 0 ? sqlite3_column_int64(q, GR_GID) : 0;
-		if (rc > 0 && (*st = nss_group_fill(v, q, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-			nss_scan_served(c, gid);
+		if (rc > 0 && (*st = nss_group_fill(v, &g, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+			nss_scan_served(c, g.gid);
 	}
 	if (rc < 0)
 		*st = NSS_STATUS_UNAVAIL;

@@ -75,20 +75,34 @@ static void local_groups_confirm(struct local_group *cand, size_t n)
 		fclose(f);
 }
 
+/* Positions C on the first entry of the b-tree TREE whose first column is UID: 1, 0, -1. */
+static int uid_seek(struct nss_view *v, enum cf_tree tree, int64_t uid, struct bt_cursor *c)
+{
+	struct bt_value key = {.type = BT_INT, .i = uid};
+	return bt_seek_key(v->bt, c, v->db->file.root[tree], &key, 1);
+}
+
+/* The entry at C of a b-tree keyed (uid, gid, ...) when it is UID's: 1 (COL filled), 0 past
+ * UID's entries, -1 error. Names are copied to the auxiliary arena: the passwd row stays. */
+static int uid_entry(struct nss_view *v, const struct bt_cursor *c, int64_t uid, struct bt_value *col, size_t n,
+                     int *errnop)
+{
+	if (bt_record(v->bt, c, col, n, n > 2 ? 1u << 2 : 0, BT_ARENA_AUX, NULL) < 0)
+		return nss_failed(v, errnop);
+	return col[0].type == BT_INT && col[0].i == uid;
+}
+
 /* Collects the role's local groups of UID that pass the checks the cache alone can satisfy. */
 static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, struct local_group *cand, size_t *n,
                                 int *errnop)
 {
-	sqlite3_stmt *q = nss_stmt(v, ST_USER_LOCAL_GROUPS, errnop);
-	int rc;
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, r->uid);
-	while ((rc = nss_step(v, q, errnop)) > 0) {
-		int64_t gid = sqlite3_column_int64(q, 0);
-		const char *name = (const char *)sqlite3_column_text(q, 1);
-		if (sqlite3_column_type(q, 0) != SQLITE_INTEGER || sqlite3_column_type(q, 1) != SQLITE_TEXT ||
-		    gid <= 0 || gid > (gid_t)-2 || !nss_local_group_name_ok(name) ||
+	struct bt_cursor c;
+	struct bt_value col[3]; /* local_members(uid, gid, name), WITHOUT ROWID */
+	int rc = uid_seek(v, CF_LOCAL_MEMBERS, r->uid, &c);
+	for (; rc > 0 && (rc = uid_entry(v, &c, r->uid, col, 3, errnop)) > 0; rc = bt_next(v->bt, &c)) {
+		int64_t gid = col[1].i;
+		const char *name = col[2].type == BT_TEXT ? col[2].p : NULL;
+		if (col[1].type != BT_INT || gid <= 0 || gid > (gid_t)-2 || !nss_local_group_name_ok(name) ||
 		    !nss_settings_role_grants(v->settings, r->role, name)) {
 			nss_log_skip(v, SKIP_LOCAL_GROUP, (long long)gid);
 			continue;
@@ -100,41 +114,48 @@ static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, 
 		cand[*n] = (struct local_group){.gid = (gid_t)gid};
 		strcpy(cand[(*n)++].name, name); /* fits: nss_local_group_name_ok bounds it */
 	}
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? nss_failed(v, errnop) : 0;
+}
+
+/* The SCIM groups of UID from the members_by_uid index (uid, gid), in gid order. */
+static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct gid_list *l, int *errnop)
+{
+	struct bt_cursor c;
+	struct bt_value col[2];
+	int rc = uid_seek(v, CF_MEMBERS_BY_UID, uid, &c);
+	for (; rc > 0 && (rc = uid_entry(v, &c, uid, col, 2, errnop)) > 0; rc = bt_next(v->bt, &c)) {
+		if (col[1].type != BT_INT || !nss_id_ok(v, col[1].i)) {
+			nss_log_skip(v, SKIP_GROUP_ROW, (long long)col[1].i);
+			continue;
+		}
+		if (gid_add(l, (gid_t)col[1].i)) {
+			*errnop = ENOMEM;
+			return NSS_STATUS_TRYAGAIN;
+		}
+	}
+	return rc < 0 ? (nss_failed(v, errnop), NSS_STATUS_UNAVAIL) : NSS_STATUS_SUCCESS;
 }
 
 static enum nss_status groups_add(struct nss_view *v, const struct nss_pw_row *r, struct gid_list *l, int *errnop)
 {
 	struct local_group cand[NSS_LOCAL_GROUPS];
 	size_t n = 0;
-	sqlite3_stmt *q = nss_stmt(v, ST_USER_GROUPS, errnop);
-	int rc;
-	if (!q)
-		return NSS_STATUS_UNAVAIL;
-	sqlite3_bind_int64(q, 1, r->uid);
-	while ((rc = nss_step(v, q, errnop)) > 0) {
-		int64_t gid = sqlite3_column_int64(q, 0);
-		if (!nss_id_ok(v, gid)) {
-			nss_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
-			continue;
-		}
-		if (gid_add(l, (gid_t)gid))
-			goto oom;
-	}
-	if (rc < 0 || local_groups_collect(v, r, cand, &n, errnop))
+	enum nss_status st = scim_groups_add(v, r->uid, l, errnop);
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	if (local_groups_collect(v, r, cand, &n, errnop))
 		return NSS_STATUS_UNAVAIL;
 	if (n)
 		local_groups_confirm(cand, n);
 	for (size_t i = 0; i < n; i++) {
-		if (!cand[i].confirmed)
+		if (!cand[i].confirmed) {
 			nss_log_skip(v, SKIP_LOCAL_GROUP_MISMATCH, (long long)cand[i].gid);
-		else if (gid_add(l, cand[i].gid))
-			goto oom;
+		} else if (gid_add(l, cand[i].gid)) {
+			*errnop = ENOMEM;
+			return NSS_STATUS_TRYAGAIN;
+		}
 	}
 	return NSS_STATUS_SUCCESS;
-oom:
-	*errnop = ENOMEM;
-	return NSS_STATUS_TRYAGAIN;
 }
 
 enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,

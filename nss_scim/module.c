@@ -1,4 +1,4 @@
-/* The module's shared state and its lock: settings, cache connection, fork handling. */
+/* The module's shared state and its lock: settings, the open cache.db, fork handling. */
 #include "nss_scim/nss_scim.h"
 
 #include <errno.h>
@@ -40,15 +40,15 @@ static void atfork_register(void)
 	pthread_atfork(fork_prepare, fork_release, fork_child);
 }
 
-/* Every entry point starts with a fresh work budget for the cache's queries. */
+/* Every entry point starts with a fresh work budget for the cache's reads. */
 static void view_fill(struct nss_view *v)
 {
-	nss_db.cache.budget = ENTRA_CACHE_LOOKUP_BUDGET;
+	bt_budget_reset(&nss_db.file.bt);
 	v->db = &nss_db;
+	v->bt = &nss_db.file.bt;
 	v->settings = &nss_settings;
 	v->id_min = nss_settings.cfg.uid_min;
 	v->id_max = nss_settings.cfg.uid_max;
-	v->used = 0;
 }
 
 enum nss_status nss_begin(struct nss_view *v, int *errnop)
@@ -84,47 +84,19 @@ enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, s
 
 void nss_end(struct nss_view *v)
 {
-	/* Only the statements this call used: an enumeration step resets none. */
-	for (int i = 0; v->used && v->db->cache.db && i < ST_LOOKUP_COUNT; i++) {
-		if ((v->used >> i & 1) && v->db->st[i]) {
-			sqlite3_reset(v->db->st[i]);
-			sqlite3_clear_bindings(v->db->st[i]);
-		}
-	}
+	bt_trim(v->bt);
 	pthread_mutex_unlock(&nss_lock);
-}
-
-int nss_step(struct nss_view *v, sqlite3_stmt *q, int *errnop)
-{
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	nss_db_broken(v->db, rc);
-	*errnop = EIO;
-	return -1;
-}
-
-int nss_corrupt(struct nss_view *v, int *errnop)
-{
-	nss_db_broken(v->db, SQLITE_CORRUPT);
-	*errnop = EIO;
-	return -1;
 }
 
 void nss_cursor_rewind(struct nss_cursor *c)
 {
 	pthread_mutex_lock(&nss_lock);
-	/* Releases the pages the scan holds; the statement stays compiled for the next pass. */
-	if (c->epoch && c->epoch == nss_db.epoch && nss_db.st[c->scan])
-		sqlite3_reset(nss_db.st[c->scan]);
-	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->scan);
+	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->tree);
 	pthread_mutex_unlock(&nss_lock);
 }
 
 /* Runs at dlclose and at exit (glibc's __libc_freeres unloads NSS modules, e.g. under valgrind),
- * so the config and the cache.db connection do not outlive the module. trylock, never lock: if
+ * so the config and the open cache.db do not outlive the module. trylock, never lock: if
  * another thread is inside a look-up, or a thread died holding the lock, the state is in use or
  * half-updated; leaving it alone is then the only safe choice, and waiting could hang exit(). */
 __attribute__((destructor)) static void module_unload(void)

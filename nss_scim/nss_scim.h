@@ -1,20 +1,20 @@
 /* Internals of libnss_scim.so.2 shared by its files. Nothing here is exported (see nss_scim.sym).
  *
  * Every entry point runs between nss_begin() and nss_end(): one process-wide mutex guards the
- * settings, the SQLite connection, its prepared statements and the enumeration cursors. */
+ * settings, the open cache.db (read by the module's own reader of SQLite's file format,
+ * nss_scim/cachefile.h: no SQLite in the login path) and the enumeration cursors. */
 #ifndef NSS_SCIM_H
 #define NSS_SCIM_H
 
 #include <nss.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "common/cache_reader.h"
 #include "common/config.h"
+#include "nss_scim/cachefile.h"
 
 #define NSS_SCIM_XSTR(x) #x
 #define NSS_SCIM_STR(x)  NSS_SCIM_XSTR(x)
@@ -22,30 +22,6 @@
 #define NSS_NAME_MAX     256  /* longest user or group name we serve */
 #define NSS_FIELD_MAX    4096 /* longest gecos, home or shell we serve */
 #define NSS_LOCAL_GROUPS 64   /* most role-granted local groups per user */
-
-/* Prepared statements, each compiled on first use (most processes only ever run one or two). */
-enum nss_stmt {
-	/* Look-ups: reset by nss_end at the end of every call. */
-	ST_PW_BY_NAME,
-	ST_PW_BY_UID,
-	ST_GR_BY_NAME,
-	ST_GR_BY_GID,
-	ST_GR_MEMBERS,
-	ST_USER_GROUPS,
-	ST_USER_LOCAL_GROUPS,
-	ST_LOOKUP_COUNT,
-	/* Enumeration scans: each owned by one cursor and left stepping between calls. */
-	ST_SCAN_PASSWD = ST_LOOKUP_COUNT,
-	ST_SCAN_SHADOW,
-	ST_SCAN_PRIVATE_GROUPS,
-	ST_SCAN_GROUPS,
-	ST_COUNT
-};
-
-/* Column order of the ST_PW_* and passwd/shadow/private-group scan statements. */
-enum { PW_NAME, PW_UID, PW_GID, PW_GECOS, PW_DIR, PW_SHELL, PW_EXPIRE, PW_ROLE };
-/* Column order of the ST_GR_BY_* / ST_SCAN_GROUPS statements. */
-enum { GR_NAME, GR_GID, GR_MEMBER_UID_MIN, GR_MEMBER_UID_MAX, GR_MEMBER_NAMES };
 
 /* File identity used to notice a replaced file without reading it. */
 struct nss_file_id {
@@ -70,80 +46,77 @@ void nss_settings_drop(struct nss_settings *s);
 /* True when ROLE's configured `groups` list names the local group NAME. */
 bool nss_settings_role_grants(const struct nss_settings *s, const char *role, const char *name);
 
-/* The read-only cache.db connection, reopened when the file or the opening process changes. */
+/* The open cache.db, reopened when the file or the opening process changes. */
 struct nss_db {
-	struct entra_cache cache;   /* the connection and its work budget (common/cache_reader.h) */
-	sqlite3_stmt *st[ST_COUNT]; /* NULL until first used (nss_stmt) */
-	pid_t pid;                  /* process that opened db; a forked child reopens (0: reopen) */
-	uint64_t epoch;             /* unique per opened connection, so cursors notice a reopen */
-	int64_t checked_ns;         /* CLOCK_MONOTONIC_COARSE time the files were last stat()ed */
+	struct cachefile file; /* valid while open */
+	bool open;
+	pid_t pid;          /* process that opened it; a forked child reopens (0: reopen) */
+	uint64_t epoch;     /* unique per opening, so cursors notice a reopen */
+	int64_t checked_ns; /* CLOCK_MONOTONIC_COARSE time the files were last stat()ed */
 	char *path;
 	struct nss_file_id id;
 	int err;              /* 0 when usable, else the errno callers get (cached per identity) */
 	unsigned logged_once; /* bit per skip reason, reset on reopen */
 };
-/* PID is the calling process (a connection opened by another one is reopened). */
+/* PID is the calling process (a file opened by another one is reopened). */
 int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid);
 void nss_db_close(struct nss_db *d);
-/* Marks the open cache unusable after a read error (until the file changes). */
-void nss_db_broken(struct nss_db *d, int rc);
 /* The monotonic coarse clock in ns (a vDSO read, no system call). */
 int64_t nss_coarse_ns(void);
 
 /* What an entry point sees while it holds the lock. */
 struct nss_view {
 	struct nss_db *db;
+	struct bt_file *bt; /* &db->file.bt */
 	const struct nss_settings *settings;
 	uint32_t id_min, id_max;
-	unsigned used; /* bit per look-up statement handed out by nss_stmt: nss_end resets those */
 };
-/* Locks, refreshes settings and cache. On anything but SUCCESS the lock is already released. */
+/* Locks, refreshes settings and cache, resets the reader's work budget. On anything but
+ * SUCCESS the lock is already released. */
 enum nss_status nss_begin(struct nss_view *v, int *errnop);
-/* Resets the look-up statements (never the enumeration scans) and unlocks. */
+/* Gives back the reader's large buffers and unlocks. */
 void nss_end(struct nss_view *v);
-/* Statement WHICH of the open cache, prepared on first use; NULL (cache marked broken, *errnop
- * set) when it cannot be compiled, e.g. a cache without the expected tables. */
-sqlite3_stmt *nss_stmt(struct nss_view *v, enum nss_stmt which, int *errnop);
-/* Steps Q: 1 = row, 0 = no more rows, -1 = read error (cache marked broken, *errnop set). */
-int nss_step(struct nss_view *v, sqlite3_stmt *q, int *errnop);
-/* Marks the cache broken after an impossible answer (corruption SQLite did not notice): -1. */
+/* After the reader failed (-1): the cache is marked unusable until the file changes and the
+ * reason logged once (out of memory aside, which leaves it usable); *errnop set; returns -1. */
+int nss_failed(struct nss_view *v, int *errnop);
+/* An impossible answer the reader could not see (e.g. an index entry naming another row):
+ * handled as a damaged file, -1. */
 int nss_corrupt(struct nss_view *v, int *errnop);
 
-/* An enumeration cursor: one scan statement kept stepping across get*ent calls, so each entry
- * costs one sqlite3_step instead of a fresh B-tree search. `last` is the last key returned: when
- * the cache is reopened (replaced file, forked child) the scan restarts after it on the new
- * connection, and a row refused for a short buffer stays pending so the retry returns it.
+/* An enumeration cursor over the rowid b-tree TREE (passwd or groups), kept positioned across
+ * get*ent calls, so each entry costs one step instead of a fresh descent. `last` is the last key
+ * returned: when the cache is reopened (replaced file, forked child) the scan restarts after it
+ * in the new file, and a row refused for a short buffer stays pending so the retry returns it.
  * Guarded by the module lock. */
 struct nss_cursor {
-	enum nss_stmt scan; /* ST_SCAN_*, fixed */
-	uint64_t epoch;     /* connection the scan is positioned on; 0 = not positioned */
-	int64_t last;       /* last key returned, -1 before the first */
-	int64_t seen;       /* last key stepped over (served or not): keys must rise */
-	bool pending;       /* the scan's current row was not returned yet */
-	bool done;          /* the scan ended: stay at the end until set*ent */
+	enum cf_tree tree; /* fixed */
+	struct bt_cursor bt;
+	uint64_t epoch; /* opening the scan is positioned on; 0 = not positioned */
+	int64_t last;   /* last key returned, -1 before the first */
+	int64_t seen;   /* last key stepped over (served or not): keys must rise */
+	bool pending;   /* the scan's current row was not returned yet */
+	bool done;      /* the scan ended: stay at the end until set*ent */
 };
 #define NSS_CURSOR_INIT(which)                                                                                         \
 	{                                                                                                              \
-		.scan = (which), .last = -1, .seen = -1                                                                \
+		.tree = (which), .last = -1, .seen = -1                                                                \
 	}
-/* Column 1 of every scan is its key (uid or gid). */
-#define NSS_SCAN_KEY 1
 /* Like nss_begin for an enumeration going through the N cursors C in turn (the first one not
  * done is the current one). While that cursor is positioned on the open cache, the config and
  * cache files are stat()ed at most once per NSS_SCAN_RECHECK_MS: an enumeration of N entries
  * costs N steps, not N pairs of stat() calls. A replaced or removed cache is therefore noticed
  * by a running enumeration within that interval (look-ups by name or id still check on every
- * call); until then it goes on reading the snapshot it started on, as libnss_files goes on
- * reading a replaced /etc/passwd through its open stream. */
+ * call); until then it goes on reading the snapshot it started on (the open descriptor), as
+ * libnss_files goes on reading a replaced /etc/passwd through its open stream. */
 enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, size_t n, int *errnop);
 #define NSS_SCAN_RECHECK_MS 1000
-/* The current row of C's scan (the pending one again after a short buffer): 1 row in *Q, 0 end,
- * -1 error (*errnop set). */
-int nss_scan_row(struct nss_view *v, struct nss_cursor *c, sqlite3_stmt **q, int *errnop);
+/* Positions C on its current row (the pending one again after a short buffer), keys in
+ * (last, id_max] only: 1 row (c->bt, key c->seen), 0 end, -1 error (*errnop set). */
+int nss_scan_row(struct nss_view *v, struct nss_cursor *c, int *errnop);
 /* The row from nss_scan_row was served (KEY) or skipped as invalid: the next call steps on. */
 void nss_scan_served(struct nss_cursor *c, int64_t key);
 void nss_scan_skipped(struct nss_cursor *c);
-/* Rewinds C (set*ent / end*ent) and releases its scan, taking the module lock. */
+/* Rewinds C (set*ent / end*ent), taking the module lock. */
 void nss_cursor_rewind(struct nss_cursor *c);
 
 /* Defence against a tampered cache. A name we serve as ours: only the characters entra-syncd
@@ -181,17 +154,19 @@ struct nss_pack {
 char *nss_pack_str(struct nss_pack *p, const char *s);
 char **nss_pack_ptrs(struct nss_pack *p, size_t n);
 
-/* A validated passwd row read from an ST_PW_* statement; strings live until the next step. */
+/* A validated passwd row; its strings live in the reader's row arena until the next row read. */
 struct nss_pw_row {
 	const char *name, *gecos, *dir, *shell, *role;
 	int64_t uid, gid, expire;
 };
-/* Reads the current row of Q; false (and logged) when the row must not be served. */
-bool nss_pw_row_read(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r);
-
-/* Looks up the passwd row matching the bound statement Q: 1 found (row in R), 0 not found,
- * -1 read error (*errnop set). Invalid rows count as not found. */
-int nss_pw_find(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r, int *errnop);
+/* Reads the passwd row C is on: 1 valid (in R), 0 invalid (skipped and logged), -1 error. */
+int nss_pw_row_at(struct nss_view *v, const struct bt_cursor *c, struct nss_pw_row *r, int *errnop);
+/* The account with uid UID or name NAME: 1 found (R), 0 not found (or invalid), -1 error. */
+int nss_pw_find_uid(struct nss_view *v, int64_t uid, struct nss_pw_row *r, int *errnop);
+int nss_pw_find_name(struct nss_view *v, const char *name, struct nss_pw_row *r, int *errnop);
+/* The name of account UID as a join needs it (text, no NUL inside; not otherwise checked), in
+ * the auxiliary arena: 1 with *NAME, 0 no such account, -1 error. */
+int nss_pw_name_of(struct nss_view *v, int64_t uid, const char **name, size_t *len, int *errnop);
 /* The next valid passwd row of C's scan (uid order), invalid rows stepped over: 1 found (R),
  * 0 end, -1 error. Call nss_scan_served once the entry is handed out. */
 int nss_pw_scan(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop);
@@ -199,5 +174,20 @@ int nss_pw_scan(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, 
 enum nss_status nss_pw_by_name(struct nss_view *v, const char *name, struct nss_pw_row *r, int *errnop);
 /* The next account of the scan C, with the same statuses (NOTFOUND at the end). */
 enum nss_status nss_pw_next(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop);
+
+/* A validated SCIM group row. NAME lives in the row arena; NAMES (the packed member names,
+ * common/cache_schema.h) point into the reader's page or payload buffer: use them before the
+ * next read. */
+struct nss_gr_row {
+	const char *name;
+	int64_t gid, member_min, member_max;
+	const char *names;
+	size_t names_len;
+};
+/* Reads the group row C is on: 1 valid (G), 0 invalid (skipped and logged), -1 error. */
+int nss_gr_row_at(struct nss_view *v, const struct bt_cursor *c, struct nss_gr_row *g, int *errnop);
+/* The SCIM group with gid GID or name NAME: 1 found (G), 0 not found (or invalid), -1 error. */
+int nss_gr_find_gid(struct nss_view *v, int64_t gid, struct nss_gr_row *g, int *errnop);
+int nss_gr_find_name(struct nss_view *v, const char *name, struct nss_gr_row *g, int *errnop);
 
 #endif

@@ -4,49 +4,7 @@
 #include <errno.h>
 #include <pwd.h>
 
-static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(ST_SCAN_PASSWD);
-
-/* Each column is fetched once as a value and read with sqlite3_value_*: half the API calls of
- * sqlite3_column_type + sqlite3_column_text, and this runs for every column of every entry an
- * enumeration returns. The value is SQLite's unprotected one, safe here because the connection
- * is only ever used under the module lock. */
-static const char *value_text(sqlite3_value *v)
-{
-	return sqlite3_value_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
-}
-
-/* The integer in V, or false when V holds anything else. */
-static bool value_int(sqlite3_value *v, int64_t *out)
-{
-	*out = sqlite3_value_int64(v);
-	return sqlite3_value_type(v) == SQLITE_INTEGER;
-}
-
-bool nss_pw_row_read(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r)
-{
-	bool uid_int = value_int(sqlite3_column_value(q, PW_UID), &r->uid); /* both read: both fields set */
-	bool gid_int = value_int(sqlite3_column_value(q, PW_GID), &r->gid);
-	bool ints = uid_int && gid_int;
-	r->expire = sqlite3_value_int64(sqlite3_column_value(q, PW_EXPIRE));
-	r->name = value_text(sqlite3_column_value(q, PW_NAME));
-	r->gecos = value_text(sqlite3_column_value(q, PW_GECOS));
-	r->dir = value_text(sqlite3_column_value(q, PW_DIR));
-	r->shell = value_text(sqlite3_column_value(q, PW_SHELL));
-	r->role = value_text(sqlite3_column_value(q, PW_ROLE));
-	if (ints && nss_id_ok(v, r->uid) && nss_id_ok(v, r->gid) && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
-	    nss_path_ok(r->dir) && nss_path_ok(r->shell) && r->role)
-		return true;
-	nss_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);
-	return false;
-}
-
-int nss_pw_find(struct nss_view *v, sqlite3_stmt *q, struct nss_pw_row *r, int *errnop)
-{
-	int rc = nss_step(v, q, errnop);
-	if (rc <= 0)
-		return rc;
-	return nss_pw_row_read(v, q, r) ? 1 : 0;
-}
+static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(CF_PASSWD);
 
 static enum nss_status pw_fill(const struct nss_pw_row *r, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
@@ -77,10 +35,7 @@ static enum nss_status pw_status(int rc, int *errnop)
 
 enum nss_status nss_pw_by_name(struct nss_view *v, const char *name, struct nss_pw_row *r, int *errnop)
 {
-	sqlite3_stmt *q = nss_stmt(v, ST_PW_BY_NAME, errnop);
-	if (q)
-		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	return pw_status(q ? nss_pw_find(v, q, r, errnop) : -1, errnop);
+	return pw_status(nss_pw_find_name(v, name, r, errnop), errnop);
 }
 
 enum nss_status nss_pw_next(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop)
@@ -113,10 +68,7 @@ enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, si
 		return st;
 	if (nss_id_ok(&v, uid)) {
 		struct nss_pw_row r;
-		sqlite3_stmt *q = nss_stmt(&v, ST_PW_BY_UID, errnop);
-		if (q)
-			sqlite3_bind_int64(q, 1, uid);
-		if ((st = pw_status(q ? nss_pw_find(&v, q, &r, errnop) : -1, errnop)) == NSS_STATUS_SUCCESS)
+		if ((st = pw_status(nss_pw_find_uid(&v, uid, &r, errnop), errnop)) == NSS_STATUS_SUCCESS)
 			st = pw_fill(&r, pw, buf, len, errnop);
 	} else {
 		*errnop = ENOENT;
@@ -140,11 +92,10 @@ enum nss_status _nss_scim_endpwent(void)
 
 int nss_pw_scan(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, int *errnop)
 {
-	sqlite3_stmt *q;
 	int rc;
-	while ((rc = nss_scan_row(v, c, &q, errnop)) > 0) {
-		if (nss_pw_row_read(v, q, r))
-			return 1;
+	while ((rc = nss_scan_row(v, c, errnop)) > 0) {
+		if ((rc = nss_pw_row_at(v, &c->bt, r, errnop)) != 0)
+			return rc;
 		nss_scan_skipped(c);
 	}
 	return rc;

@@ -14,7 +14,7 @@
 
 #include "common/cache_schema.h"
 
-static struct nss_cursor sp_cursor = NSS_CURSOR_INIT(ST_SCAN_SHADOW);
+static struct nss_cursor sp_cursor = NSS_CURSOR_INIT(CF_PASSWD);
 
 static enum nss_status sp_fill(const struct nss_pw_row *r, struct spwd *sp, char *buf, size_t len, int *errnop)
 {

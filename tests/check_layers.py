@@ -6,7 +6,8 @@
   (RANK), never a sibling's or a higher one's;
 - no two source files call each other (tests/call_loops.py, over the build's objects);
 - pam_entra.so and libnss_scim.so.2 need no TLS, HTTP or JWT library, entra-authd no libpam
-  (readelf -d, NEEDED);
+  (readelf -d, NEEDED); libnss_scim.so.2 needs libc alone (it reads cache.db's file format
+  itself: libsqlite3 must never come back into every process that resolves a user);
 - clang-format --dry-run -Werror is clean on every tracked .c and .h.
 
 Usage: tests/check_layers.py BUILD_DIR. Prints every violation; exit 1 when there is one.
@@ -46,6 +47,8 @@ for level, folders in enumerate(SYNC_ORDER):
     for folder in folders:
         ALLOWED[folder] = {"common", "httpc"} | below
 
+# What libnss_scim.so.2 may need: libc, and the sanitizer runtimes of a sanitized build.
+NSS_ALLOWED = re.compile(r"(libc\.so\.6|ld-linux[-\w.]*\.so\.\d|lib(asan|ubsan)\.so[.\d]*)$")
 # Libraries a login process must not load: TLS, HTTP, JWT/crypto stacks.
 NETWORK_LIBS = re.compile(r"lib(curl|ssl|crypto|gnutls|nettle|hogweed|microhttpd|nghttp2|ngtcp2|jwt|ldap|gssapi)")
 
@@ -100,6 +103,9 @@ def check_links(build):
         for lib in needed(path):
             if NETWORK_LIBS.match(lib):
                 problems.append("%s needs %s: a login process must not load TLS or HTTP code" % (module, lib))
+            elif module == "libnss_scim.so.2" and not NSS_ALLOWED.match(lib):
+                problems.append("%s needs %s: the NSS module links libc alone (its own cache.db reader, "
+                                "nss_scim/btree.c; no SQLite in every process that resolves a user)" % (module, lib))
     authd = os.path.join(build, "entra-authd")
     if not os.path.exists(authd):
         problems.append("%s: not built; run make first" % authd)

@@ -23,7 +23,7 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCHOP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-def put(name, seeds):
+def put(name, seeds, max_size=8192):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
     for old in os.listdir(d):
@@ -32,7 +32,7 @@ def put(name, seeds):
     for i, data in enumerate(seeds):
         if isinstance(data, str):
             data = data.encode()
-        assert len(data) <= 8192, (name, i, len(data))  # a cache.db of 10 empty 512-byte pages is 5 KiB
+        assert len(data) <= max_size, (name, i, len(data))  # a cache.db of 10 empty 512-byte pages is 5 KiB
         with open(os.path.join(d, "seed-%02d" % i), "wb") as f:
             f.write(data)
 
@@ -264,6 +264,69 @@ def nss_seeds():
     return seeds
 
 
+def schema_sql():
+    """ENTRA_CACHE_SCHEMA_SQL from common/cache_schema.h (the writer's exact schema)."""
+    import re
+    text = open(os.path.join(HERE, "..", "..", "common", "cache_schema.h")).read()
+
+    def expand(name):
+        body = re.search(r"#define %s\b(.*?)(?<!\\)\n" % name, text, re.S).group(1)
+        tokens = re.findall(r'"((?:[^"\\]|\\.)*)"|(ENTRA_CACHE_SQL_\w+)', body)
+        return "".join(lit if lit or not macro else expand(macro) for lit, macro in tokens)
+    return expand("ENTRA_CACHE_SCHEMA_SQL")
+
+
+def real_cache_file(users=(), groups=(), members=(), local=(), meta=None):
+    """A cache.db as entra-syncd writes it: the exact schema, 4 KiB pages, indexes after the rows."""
+    fd, path = tempfile.mkstemp()
+    os.close(fd)
+    os.unlink(path)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA page_size=4096")
+    statements = [st for st in schema_sql().split(";") if st]
+    for st in statements:
+        if not st.startswith("CREATE INDEX"):
+            con.execute(st)
+    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
+            "uid_min": "200000", "uid_max": "2000200000"}
+    info.update(meta or {})
+    con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
+    con.executemany("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", users)
+    names = {u[1]: u[0] for u in users}
+    for g in groups:
+        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
+        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
+    con.executemany("INSERT INTO members VALUES(?,?)", members)
+    con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
+    for st in statements:
+        if st.startswith("CREATE INDEX"):
+            con.execute(st)
+    con.commit()
+    con.close()
+    data = open(path, "rb").read()
+    os.unlink(path)
+    return data
+
+
+def btree_seeds():
+    """Real-format files for the module's own reader: small, with overflow pages (a long gecos,
+    a group's packed names over 8 KiB), two-level b-trees, another version, wrong types."""
+    alice, bob = pw("alice", 200001, "admin", oid="0f0e0d0c"), pw("bob", 200002, expire=1)
+    small = real_cache_file([alice, bob], [("web-team", 300000, "g-oid", "scim-g"), ("linux-admins", 300001, None, "g2")],
+                            [(300000, 200001), (300000, 200002), (300001, 200001)], [(200001, 27, "sudo")])
+    many = [pw("user-%s-%03d" % ("x" * 16, i), 200100 + i, gecos="", home="/h", shell="/s") for i in range(300)]
+    big = real_cache_file(many + [pw("carol", 200003, gecos="g" * 5000)],
+                          [("everyone", 300010, None, "g"), ("few", 300011, None, "g")],
+                          [(300010, 200100 + i) for i in range(300)] + [(300011, 200003), (300011, 999)],
+                          [(200100 + i, 27, "sudo") for i in range(0, 300, 7)])
+    v1 = real_cache_file([alice], meta={"schema_version": "1"})
+    loose = real_cache_file([alice, ("eve", 200004, "200004", b"\0x", "/h", "/s", "u", None, "s", 7, 1, 1.5)],
+                            [("g", 300000, None, "s")], [(300000, "abc"), ("x", 200001)], [(200001, "27", b"sudo")])
+    return [small, big, v1, loose]
+
+
 def main():
     put("scim_filter", FILTERS)
     put("scim_patch", patch_seeds())
@@ -271,7 +334,9 @@ def main():
     jwk, token = jwt_material()
     put("jwt", jwt_seeds(jwk, token))
     put("idp_json", idp_seeds(jwk, token))
-    put("nss_cache", nss_seeds())
+    btree = btree_seeds()
+    put("nss_cache", nss_seeds() + [btree[0], btree[3]], max_size=48 * 1024)
+    put("nss_btree", btree, max_size=160 * 1024)
     for name in sorted(os.listdir(CORPUS)):
         print("%-14s %d files" % (name, len(os.listdir(os.path.join(CORPUS, name)))), file=sys.stderr)
 

@@ -361,8 +361,13 @@ def cache_schema_text():
 def cache_schema_sql():
     """The cache.db schema, taken from common/cache_schema.h so tests and C agree."""
     import re
-    macro = cache_schema_text().split("#define ENTRA_CACHE_SCHEMA_SQL", 1)[1].split("\n\n", 1)[0]
-    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
+    text = cache_schema_text()
+
+    def expand(name):
+        body = re.search(r"#define %s\b(.*?)(?<!\\)\n" % name, text, re.S).group(1)
+        tokens = re.findall(r'"((?:[^"\\]|\\.)*)"|(ENTRA_CACHE_SQL_\w+)', body)
+        return "".join(lit if lit or not macro else expand(macro) for lit, macro in tokens)
+    return expand("ENTRA_CACHE_SCHEMA_SQL")
 
 
 def cache_schema_number(name):

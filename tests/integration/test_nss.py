@@ -575,3 +575,20 @@ def test_initgroups_dedupes_skips_primary_and_respects_limit(site, host):
     assert direct(host, "initgroups", "alice", 200001, 2, 5) == (0, ["status=1 5 300001"])
     assert direct(host, "initgroups", "bob", 200002, 0) == (0, ["status=1 300001"])
     assert direct(host, "initgroups", "nosuch", 1, 0) == (2, ["status=0"])
+
+
+
+def test_a_100k_member_group_outside_the_range_is_served_whole(site, host):
+    """The slow member path at its largest: one member ("far") lies above the configured
+    uid_max, so the group's names come from the members b-tree joined with passwd, one rowid
+    descent per member. All 100,000 of them fit one look-up's work bound."""
+    n = 100000
+    site.write_config(uid_max=400000)
+    users = [{"name": "m%d" % i, "uid": 200001 + i} for i in range(n)] + [{"name": "far", "uid": 500000}]
+    harness.write_cache(site.cache_db, users=users, groups=[{"name": "all", "gid": 350000}],
+                        members=[(350000, u["uid"]) for u in users])
+    r = host.getent("group", "all")
+    assert r.returncode == 0, r.stderr
+    name, _, gid, names = r.stdout.strip().split(":")
+    assert (name, gid) == ("all", "350000")
+    assert names.split(",") == ["m%d" % i for i in range(n)]

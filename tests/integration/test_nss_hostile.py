@@ -5,12 +5,13 @@ found), local accounts keep resolving, and no row it holds comes out as root or 
 import os
 import re
 import sqlite3
+import struct
 import time
 
 import pytest
 
 import harness
-from nss_util import NssHost, standard_cache
+from nss_util import NssHost, standard_cache, user
 
 pytestmark = pytest.mark.needs_root
 
@@ -229,3 +230,133 @@ def test_a_cache_swapped_for_a_fifo_never_hangs_a_look_up(site, host, procs):
     finally:
         procs.stop(swapper)
     assert found > 0  # the good file was seen too: the race was real
+
+
+# Damage below SQL: the module reads cache.db's file format itself (nss_scim/btree.c), so the
+# b-tree bytes are hostile input too. A directory big enough for interior pages and for a
+# group whose packed member names spill onto overflow pages (a 3-byte payload size varint).
+PAGE = harness.cache_page_size()
+BIG_USERS = 2000
+
+
+def big_cache(site):
+    users = [user(i) for i in range(1, BIG_USERS + 1)]
+    standard_cache(site, users=users, groups=[{"name": "everyone", "gid": 300001}],
+                   members=[(300001, u["uid"]) for u in users], local_members=[])
+
+
+def varint(b, i):
+    """SQLite's varint at B[I]: (value, offset after it)."""
+    v = 0
+    for k in range(9):
+        c = b[i + k]
+        if k == 8:
+            return v << 8 | c, i + 9
+        v = v << 7 | (c & 0x7F)
+        if c < 0x80:
+            return v, i + k + 1
+
+
+def page_at(n):
+    """(offset of page N, offset of its b-tree header)."""
+    start = (n - 1) * PAGE
+    return start, start + (100 if n == 1 else 0)
+
+
+def root_page(path, name):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?", (name,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def first_cell(b, n):
+    """Offset of cell 0 of page N."""
+    start, hdr = page_at(n)
+    ptrs = hdr + (8 if b[hdr] in (0x0A, 0x0D) else 12)
+    return start + struct.unpack(">H", b[ptrs:ptrs + 2])[0]
+
+
+def group_cell(b, path):
+    """The one groups row (a leaf root): (offset of its payload size varint, size, its first
+    overflow page)."""
+    cell = first_cell(b, root_page(path, "groups"))
+    size, after = varint(b, cell)
+    _, payload = varint(b, after)
+    local = PAGE - 35 if size <= PAGE - 35 else None
+    m = (PAGE - 12) * 32 // 255 - 23
+    if local is None:
+        k = m + (size - m) % (PAGE - 4)
+        local = k if k <= PAGE - 35 else m
+    return cell, size, struct.unpack(">I", b[payload + local:payload + local + 4])[0]
+
+
+def overflow_cycle(b, path):
+    _, _, first = group_cell(b, path)
+    b[page_at(first)[0]:page_at(first)[0] + 4] = struct.pack(">I", first)  # the chain loops on itself
+
+
+def payload_beyond_file(b, path):
+    cell, size, _ = group_cell(b, path)
+    assert 16384 <= size < 1 << 21  # a 3-byte varint, rewritten in place
+    b[cell:cell + 3] = b"\xff\xff\x7f"
+
+
+def child_to_ancestor(b, path):
+    root = root_page(path, "passwd")
+    _, hdr = page_at(root)
+    assert b[hdr] == 0x05  # interior
+    b[hdr + 8:hdr + 12] = struct.pack(">I", root)  # its right-most child is itself
+    count = struct.unpack(">H", b[hdr + 3:hdr + 5])[0]
+    for i in range(count):  # and every other child too, whichever the search takes
+        cell = page_at(root)[0] + struct.unpack(">H", b[hdr + 12 + 2 * i:hdr + 14 + 2 * i])[0]
+        b[cell:cell + 4] = struct.pack(">I", root)
+
+
+def cell_pointers_past_page(b, path):
+    root = root_page(path, "passwd")
+    _, hdr = page_at(root)
+    count = struct.unpack(">H", b[hdr + 3:hdr + 5])[0]
+    for i in range(count):
+        b[hdr + 12 + 2 * i:hdr + 14 + 2 * i] = b"\xff\xf0"
+
+
+def truncated(b, path):
+    del b[len(b) // PAGE // 2 * PAGE:]
+
+
+def truncated_mid_page(b, path):
+    del b[len(b) - 100:]
+
+
+def page_count_lie(b, path):
+    b[28:32] = struct.pack(">I", struct.unpack(">I", b[28:32])[0] + 1)
+
+
+@pytest.mark.parametrize("damage,probe", [
+    (overflow_cycle, ["group", "everyone"]),
+    (payload_beyond_file, ["group", "everyone"]),
+    (child_to_ancestor, ["passwd", "user1500"]),
+    (cell_pointers_past_page, ["passwd", "user1500"]),
+    (truncated, ["passwd", "user1"]),
+    (truncated_mid_page, ["passwd", "user1"]),
+    (page_count_lie, ["passwd", "user1"]),
+])
+def test_damaged_b_tree_pages_are_refused_at_once(site, host, damage, probe):
+    big_cache(site)
+    assert host.getent(*probe).returncode == 0
+    data = bytearray(open(site.cache_db, "rb").read())
+    damage(data, site.cache_db)
+    tmp = site.cache_db + ".edit"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, site.cache_db)
+    r, took = timed(host, ["getent"] + probe)
+    assert r.returncode == 2 and took < PROMPT_S, (probe, r.returncode, took, r.stdout)
+    r = host.run([host.tool("nss_buffers"), MODULE] + probe)
+    assert re.fullmatch(r"FAIL status=%d errno=%d size=1" % (UNAVAIL, EIO), r.stdout.splitlines()[0]), r.stdout
+    # root still resolves from files, promptly
+    r, took = timed(host, ["id", "root"])
+    assert r.returncode == 0 and took < PROMPT_S, (r.stdout, took)

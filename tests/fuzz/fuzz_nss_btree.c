@@ -1,0 +1,158 @@
+/* libFuzzer target: libnss_scim's own reader of cache.db (nss_scim/cachefile.c, btree.c) on
+ * mutated files. Needs no root: it calls the reader directly, not through NSS (fuzz_nss_cache
+ * does that).
+ *
+ * Input: the bytes of a cache.db. When they start like an SQLite file the header's page count is
+ * set to the input's size in pages (the input padded with zeros to whole pages), so mutations
+ * inside the b-trees are not all refused by the size check; that check itself is kept busy by
+ * the unpatched inputs of fuzz_nss_cache. Then every b-tree is scanned (every record decoded,
+ * text copied) and sought at keys taken from the input, under a small work budget. The reader
+ * must never crash, read out of bounds, or run past its budget; whatever it decodes must lie in
+ * the buffers it says. Seeds: corpus/nss_btree (make_seeds.py). */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cache_file.h"
+#include "nss_scim/cachefile.h"
+
+#define MAX_PAGES     64
+#define SCAN_ENTRIES  2000
+#define FUZZ_BUDGET   20000
+#define SEEKS_PER_RUN 16
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char dir[] = "/tmp/fuzz_nss_btree.XXXXXX";
+static char path[64];
+static unsigned char file[MAX_PAGES * BT_PAGE];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	if (!mkdtemp(dir) || chmod(dir, 0755) != 0)
+		abort();
+	snprintf(path, sizeof(path), "%s/cache.db", dir);
+	return 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* The input as a file of whole pages with a matching page count: its size. */
+static size_t file_make(const uint8_t *data, size_t size)
+{
+	if (size > sizeof(file))
+		size = sizeof(file);
+	memcpy(file, data, size);
+	if (size < 100 || memcmp(file, "SQLite format 3", 16) != 0)
+		return size;
+	size_t pages = (size + BT_PAGE - 1) / BT_PAGE;
+	memset(file + size, 0, pages * BT_PAGE - size);
+	put32(file + 28, (uint32_t)pages);
+	memcpy(file + 92, file + 24, 4); /* version-valid-for = change counter: the count is valid */
+	return pages * BT_PAGE;
+}
+
+static void file_write(size_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, file, size) != (ssize_t)size || fchmod(fd, 0644) != 0)
+		abort();
+	close(fd);
+}
+
+/* Whatever was decoded lies where the reader says: read every byte (ASan checks). */
+static void values_touch(const struct bt_value *v, size_t n)
+{
+	volatile unsigned char sink = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].type != BT_TEXT && v[i].type != BT_BLOB)
+			continue;
+		if (v[i].n > BT_PAYLOAD_MAX)
+			abort();
+		for (size_t k = 0; k < v[i].n; k++)
+			sink ^= (unsigned char)v[i].p[k];
+		if (v[i].type == BT_TEXT && v[i].p[v[i].n] != '\0')
+			abort(); /* copied text is NUL-terminated */
+	}
+	(void)sink;
+}
+
+/* Reads the entry C is on; false once the reader failed. */
+static bool entry_read(struct cachefile *cf, const struct bt_cursor *c)
+{
+	struct bt_value v[12];
+	int64_t rowid;
+	if (bt_record(&cf->bt, c, v, 12, ~0u, BT_ARENA_ROW, c->kind == BT_TABLE ? &rowid : NULL) < 0)
+		return false;
+	values_touch(v, 12);
+	return c->kind != BT_TABLE || bt_rowid(&cf->bt, c, &rowid) == 0;
+}
+
+static void budget_small(struct cachefile *cf)
+{
+	bt_budget_reset(&cf->bt);
+	cf->bt.budget = FUZZ_BUDGET;
+}
+
+static void tree_scan(struct cachefile *cf, enum cf_tree t)
+{
+	struct bt_cursor c;
+	budget_small(cf);
+	int rc = cf_objects[t].kind == BT_TABLE ? bt_seek_rowid(&cf->bt, &c, cf->root[t], INT64_MIN)
+	                                        : bt_seek_key(&cf->bt, &c, cf->root[t], NULL, 0);
+	for (int n = 0; rc > 0 && n < SCAN_ENTRIES && entry_read(cf, &c); n++)
+		rc = bt_next(&cf->bt, &c);
+	if (cf->bt.budget < -BT_READ_COST)
+		abort(); /* the budget is a hard stop: nothing is read once it is spent */
+}
+
+/* Seeks keyed by bytes of the input: ids, names and id pairs. */
+static void tree_seeks(struct cachefile *cf, const uint8_t *data, size_t size)
+{
+	for (int i = 0; i < SEEKS_PER_RUN && size >= 8; i++) {
+		size_t at = (size_t)i * 7919 % (size - 7);
+		int64_t id = (int64_t)((uint64_t)data[at] << 24 | (uint64_t)data[at + 1] << 16 | data[at + 2] << 8 |
+		                       data[at + 3]);
+		struct bt_value key[2] = {{.type = BT_INT, .i = id}, {.type = BT_INT, .i = id + data[at + 4]}};
+		struct bt_value name = {.type = BT_TEXT, .p = (const char *)data + at, .n = data[at + 5] % 8};
+		enum cf_tree t = (enum cf_tree)(data[at + 6] % CF_TREES);
+		struct bt_cursor c;
+		budget_small(cf);
+		int rc;
+		if (cf_objects[t].kind == BT_TABLE)
+			rc = bt_seek_rowid(&cf->bt, &c, cf->root[t], id);
+		else if (t == CF_PASSWD_BY_NAME || t == CF_GROUPS_BY_NAME || t == CF_META)
+			rc = bt_seek_key(&cf->bt, &c, cf->root[t], &name, 1);
+		else
+			rc = bt_seek_key(&cf->bt, &c, cf->root[t], key, 1 + (data[at] & 1));
+		for (int n = 0; rc > 0 && n < 4 && entry_read(cf, &c); n++)
+			rc = bt_next(&cf->bt, &c);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct stat st;
+	struct cachefile cf;
+	int err = 0;
+	char why[256];
+	file_write(file_make(data, size));
+	int fd = entra_cache_file_open(path, &st, &err, why, sizeof(why));
+	if (fd < 0 || cf_open(&cf, fd, &st, why, sizeof(why)) != 0)
+		return 0;
+	for (int t = 0; t < CF_TREES; t++)
+		tree_scan(&cf, (enum cf_tree)t);
+	tree_seeks(&cf, data, size);
+	bt_trim(&cf.bt);
+	cf_close(&cf);
+	return 0;
+}
