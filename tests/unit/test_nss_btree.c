@@ -477,8 +477,10 @@ static void incremental_publication_reads_as_sqlite_does(void **state)
 	struct directory a, b;
 	directory_make(&a, 41, 1500, 20, 5);
 	directory_make(&b, 42, 1200, 25, 4);
-	assert_int_equal(cache_write(f->path, &a.s, 1), 0);
-	assert_int_equal(cache_write_delta(f->path, &a.s, 1, &b.s, 2, NULL), 0);
+	struct cache_packs packs;
+	assert_int_equal(cache_write_packed(f->path, &a.s, 1, &packs), 0);
+	assert_int_equal(cache_write_delta(f->path, &a.s, &packs, 1, &b.s, 2, NULL, NULL), 0);
+	cache_packs_free(&packs);
 	file_check(f->path, b.ids, 1225, 500);
 	directory_free(&a);
 	directory_free(&b);
