@@ -4,6 +4,7 @@
 #include "nss_scim/nss_scim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,9 @@
 #include <unistd.h>
 
 #include "common/cache_file.h"
+
+/* The lowest descriptor number the module keeps cache.db on. */
+#define NSS_FD_FLOOR 256
 
 /* Openings: only touched under the module lock. */
 static uint64_t epoch_counter;
@@ -23,9 +27,20 @@ int64_t nss_coarse_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Whether D's descriptor still is the file it opened: the process may have closed the number
+ * (closefrom in a daemon, a forked child tidying up) and reused it for a file of its own. */
+static bool fd_ours(const struct nss_db *d)
+{
+	struct stat st;
+	return d->open && fstat(d->file.bt.fd, &st) == 0 && nss_file_id_same(&d->id, &st);
+}
+
 void nss_db_close(struct nss_db *d)
 {
-	/* Closing in a forked child only releases the child's copy of the descriptor and memory. */
+	/* Closing in a forked child only releases the child's copy of the descriptor and memory;
+	 * a number the process reused for another file is left alone. */
+	if (d->open && !fd_ours(d))
+		cf_disown(&d->file);
 	if (d->open)
 		cf_close(&d->file);
 	free(d->path);
@@ -67,6 +82,12 @@ static int db_open(struct nss_db *d, const char *path, struct stat *st, char *wh
 	int fd = entra_cache_file_open(path, st, &err, why, whylen);
 	if (fd < 0)
 		return err;
+	/* Above the numbers programs hand out first and close in bulk (best effort). */
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, NSS_FD_FLOOR);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
 	if (cf_open(&d->file, fd, st, why, whylen) != 0)
 		return EIO;
 	d->open = true;
@@ -81,7 +102,8 @@ int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 		nss_db_close(d); /* a removed cache removes its accounts */
 		return err;
 	}
-	if (d->pid == pid && d->path && !strcmp(d->path, path) && nss_file_id_same(&d->id, &st)) {
+	if (d->pid == pid && d->path && !strcmp(d->path, path) && nss_file_id_same(&d->id, &st) &&
+	    (!d->open || fd_ours(d))) {
 		d->checked_ns = nss_coarse_ns();
 		return d->err;
 	}
@@ -95,9 +117,9 @@ int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 		st = opened;
 	} else if (d->path) {
 		/* Remember the refused file (its identity below): no retry until it changes. */
+		/* Remembered as stat() saw it, as it is compared: a refused symlink's own identity
+		 * (lstat) would never match and every look-up would retry and log. */
 		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
-		if (opened.st_ino)
-			st = opened;
 	}
 	d->pid = pid;
 	d->checked_ns = nss_coarse_ns();

@@ -146,6 +146,11 @@ int cf_open(struct cachefile *cf, int fd, const struct stat *st, char *why, size
 	return 0;
 }
 
+void cf_disown(struct cachefile *cf)
+{
+	cf->bt.has_fd = false;
+}
+
 void cf_close(struct cachefile *cf)
 {
 	bt_close(&cf->bt);

@@ -41,5 +41,8 @@ struct cachefile {
  * FD in CF. 0, or -1 with WHY the reason (CF then closed, FD too). */
 int cf_open(struct cachefile *cf, int fd, const struct stat *st, char *why, size_t whylen);
 void cf_close(struct cachefile *cf);
+/* The descriptor is no longer the file's (the process closed or reused its number): cf_close
+ * will not close it. */
+void cf_disown(struct cachefile *cf);
 
 #endif

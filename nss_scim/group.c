@@ -75,11 +75,16 @@ static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_
 	struct bt_value key[2] = {{.type = BT_INT, .i = gid}, {.type = BT_INT, .i = v->id_min}};
 	char *first = p->cur;
 	size_t n = 0;
-	int64_t uid = 0;
+	int64_t uid = 0, prev = (int64_t)v->id_min - 1;
 	int rc = bt_seek_key(v->bt, &c, v->db->file.root[CF_MEMBERS], key, 2);
 	for (; rc > 0 && (rc = member_at(v, &c, gid, &uid, errnop)) > 0; rc = bt_next(v->bt, &c)) {
 		const char *name;
 		size_t len;
+		if (uid <= prev) { /* below the range, or out of key order: a damaged or hostile b-tree */
+			nss_corrupt(v, errnop);
+			return NSS_STATUS_UNAVAIL;
+		}
+		prev = uid;
 		int found = nss_pw_name_of(v, uid, &name, &len, errnop);
 		if (found < 0)
 			return NSS_STATUS_UNAVAIL;
@@ -105,6 +110,8 @@ static enum nss_status members_copy(struct nss_view *v, const struct nss_gr_row 
                                     int *errnop)
 {
 	size_t len = g->names_len, dropped = 0;
+	if (len > NSS_MEMBER_NAMES_MAX) /* far beyond any group the writer makes: hostile */
+		return nss_corrupt(v, errnop), NSS_STATUS_UNAVAIL;
 	if (len > p->left)
 		return erange(errnop);
 	char *first = p->cur;
@@ -124,6 +131,8 @@ static enum nss_status members_copy(struct nss_view *v, const struct nss_gr_row 
 	size_t filtered = 0, n = nss_names_filter(first, len, mem, slots - 1, &filtered);
 	if (n == SIZE_MAX)
 		return erange(errnop);
+	if (n > NSS_GROUP_MEMBERS_MAX)
+		return nss_corrupt(v, errnop), NSS_STATUS_UNAVAIL;
 	if (dropped + filtered)
 		nss_log_skip(v, SKIP_MEMBER_ROW, (long long)g->gid);
 	mem[n] = NULL;

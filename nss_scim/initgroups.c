@@ -16,23 +16,36 @@ struct local_group {
 	char name[NSS_NAME_MAX + 1];
 };
 
+/* The most SCIM groups one user gets (the kernel's NGROUPS_MAX): what a hostile cache lists
+ * beyond that is never read. */
+#define NSS_SCIM_GROUPS_MAX 65536
+
 struct gid_list {
 	gid_t skip; /* the primary group glibc already has */
 	long *start, *size, limit;
+	long before; /* entries other sources put in the list before this module */
 	gid_t **groups;
 };
 
-/* Appends GID unless present; grows the caller's array (glibc frees it) but never past limit. */
-static int gid_add(struct gid_list *l, gid_t gid)
+/* Whether GID is among the list's first N entries. */
+static bool gid_listed(const struct gid_list *l, long n, gid_t gid)
 {
-	if (gid == l->skip)
-		return 0;
-	for (long i = 0; i < *l->start; i++)
+	for (long i = 0; i < n; i++)
 		if ((*l->groups)[i] == gid)
-			return 0;
+			return true;
+	return false;
+}
+
+/* Appends GID unless present (among the first SCAN entries: the SCIM groups come in rising
+ * order, so they need comparing only with what other sources listed); grows the caller's array
+ * (glibc frees it) but never past limit. 0, 1 when the list is full, -1 out of memory. */
+static int gid_add(struct gid_list *l, gid_t gid, long scan)
+{
+	if (gid == l->skip || gid_listed(l, scan, gid))
+		return 0;
 	if (*l->start >= *l->size) {
 		if (l->limit > 0 && *l->size >= l->limit)
-			return 0; /* full: glibc's contract is to stop quietly */
+			return 1; /* full: glibc's contract is to stop quietly */
 		if (*l->size > LONG_MAX / 2 / (long)sizeof(gid_t))
 			return -1;
 		long grow = *l->size > 0 ? *l->size * 2 : 16;
@@ -117,21 +130,31 @@ static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, 
 	return rc < 0 ? nss_failed(v, errnop) : 0;
 }
 
-/* The SCIM groups of UID from the members_by_uid index (uid, gid), in gid order. */
+/* The SCIM groups of UID from the members_by_uid index (uid, gid), in rising gid order (a
+ * b-tree out of order is damaged or hostile), at most NSS_SCIM_GROUPS_MAX of them. */
 static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct gid_list *l, int *errnop)
 {
 	struct bt_cursor c;
 	struct bt_value col[2];
-	int rc = uid_seek(v, CF_MEMBERS_BY_UID, uid, &c);
+	int64_t prev = 0;
+	bool taken_any = false; /* a gid was read: PREV holds it */
+	long taken = 0;
+	int rc = uid_seek(v, CF_MEMBERS_BY_UID, uid, &c), added = 0;
 	for (; rc > 0 && (rc = uid_entry(v, &c, uid, col, 2, errnop)) > 0; rc = bt_next(v->bt, &c)) {
+		if (col[1].type == BT_INT && taken_any && col[1].i <= prev)
+			return nss_corrupt(v, errnop), NSS_STATUS_UNAVAIL;
+		if (col[1].type == BT_INT)
+			prev = col[1].i, taken_any = true;
 		if (col[1].type != BT_INT || !nss_id_ok(v, col[1].i)) {
 			nss_log_skip(v, SKIP_GROUP_ROW, (long long)col[1].i);
 			continue;
 		}
-		if (gid_add(l, (gid_t)col[1].i)) {
-			*errnop = ENOMEM;
-			return NSS_STATUS_TRYAGAIN;
-		}
+		if (++taken > NSS_SCIM_GROUPS_MAX || (added = gid_add(l, (gid_t)col[1].i, l->before)) != 0)
+			break;
+	}
+	if (added < 0) {
+		*errnop = ENOMEM;
+		return NSS_STATUS_TRYAGAIN;
 	}
 	return rc < 0 ? (nss_failed(v, errnop), NSS_STATUS_UNAVAIL) : NSS_STATUS_SUCCESS;
 }
@@ -150,7 +173,7 @@ static enum nss_status groups_add(struct nss_view *v, const struct nss_pw_row *r
 	for (size_t i = 0; i < n; i++) {
 		if (!cand[i].confirmed) {
 			nss_log_skip(v, SKIP_LOCAL_GROUP_MISMATCH, (long long)cand[i].gid);
-		} else if (gid_add(l, cand[i].gid)) {
+		} else if (gid_add(l, cand[i].gid, *l->start) < 0) {
 			*errnop = ENOMEM;
 			return NSS_STATUS_TRYAGAIN;
 		}
@@ -163,7 +186,8 @@ enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group, long int
 {
 	struct nss_view v;
 	struct nss_pw_row r;
-	struct gid_list l = {.skip = group, .start = start, .size = size, .limit = limit, .groups = groupsp};
+	struct gid_list l = {
+	    .skip = group, .start = start, .size = size, .limit = limit, .before = *start, .groups = groupsp};
 	if (!nss_name_ok(user)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;

@@ -7,7 +7,6 @@
 
 /* glibc calls NSS from any thread: everything below is touched only with nss_lock held. */
 static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t nss_atfork_once = PTHREAD_ONCE_INIT;
 static struct nss_settings nss_settings;
 static struct nss_db nss_db;
 /* This process's id, kept so a look-up costs no getpid() system call: 0 until the first call,
@@ -35,9 +34,28 @@ static void fork_child(void)
 	pthread_mutex_unlock(&nss_lock);
 }
 
-static void atfork_register(void)
+/* At load, before any thread can hold the lock: a fork racing the first rewind or look-up
+ * must find the handlers in place, or the child could inherit the lock held. */
+__attribute__((constructor)) static void atfork_register(void)
 {
 	pthread_atfork(fork_prepare, fork_release, fork_child);
+}
+
+/* The lock is held across reads, syslog and the config's stdio, all cancellation points: a
+ * thread cancelled there would leave it held, and every later look-up and fork() would hang.
+ * So no cancellation while it is held; the caller's state comes back at the unlock. */
+static int lock_uncancellable(void)
+{
+	int old = PTHREAD_CANCEL_ENABLE;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&nss_lock);
+	return old;
+}
+
+static void unlock_restore(int cancel_state)
+{
+	pthread_mutex_unlock(&nss_lock);
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 /* Every entry point starts with a fresh work budget for the cache's reads. */
@@ -51,48 +69,52 @@ static void view_fill(struct nss_view *v)
 	v->id_max = nss_settings.cfg.uid_max;
 }
 
-enum nss_status nss_begin(struct nss_view *v, int *errnop)
+/* nss_begin with the lock already held (CANCEL_STATE to restore at the unlock). */
+static enum nss_status begin_locked(struct nss_view *v, int cancel_state, int *errnop)
 {
-	pthread_once(&nss_atfork_once, atfork_register);
-	pthread_mutex_lock(&nss_lock);
 	int err = nss_settings_refresh(&nss_settings, ENTRA_DEFAULT_CONFIG);
 	if (!err)
 		err = nss_db_refresh(&nss_db, nss_settings.cfg.cache_db, nss_pid ? nss_pid : (nss_pid = getpid()));
 	if (err) {
-		pthread_mutex_unlock(&nss_lock);
+		unlock_restore(cancel_state);
 		*errnop = err;
 		return NSS_STATUS_UNAVAIL;
 	}
 	view_fill(v);
+	v->cancel_state = cancel_state;
 	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status nss_begin(struct nss_view *v, int *errnop)
+{
+	return begin_locked(v, lock_uncancellable(), errnop);
 }
 
 enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, size_t n, int *errnop)
 {
-	pthread_once(&nss_atfork_once, atfork_register);
-	pthread_mutex_lock(&nss_lock);
+	int cancel_state = lock_uncancellable();
 	while (n > 1 && c->done)
 		c++, n--;
 	if (c->epoch && c->epoch == nss_db.epoch && nss_db.pid && !nss_db.err &&
 	    nss_coarse_ns() - nss_db.checked_ns < NSS_SCAN_RECHECK_MS * (int64_t)1000000) {
 		view_fill(v);
+		v->cancel_state = cancel_state;
 		return NSS_STATUS_SUCCESS;
 	}
-	pthread_mutex_unlock(&nss_lock);
-	return nss_begin(v, errnop);
+	return begin_locked(v, cancel_state, errnop);
 }
 
 void nss_end(struct nss_view *v)
 {
 	bt_trim(v->bt);
-	pthread_mutex_unlock(&nss_lock);
+	unlock_restore(v->cancel_state);
 }
 
 void nss_cursor_rewind(struct nss_cursor *c)
 {
-	pthread_mutex_lock(&nss_lock);
+	int cancel_state = lock_uncancellable();
 	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->tree);
-	pthread_mutex_unlock(&nss_lock);
+	unlock_restore(cancel_state);
 }
 
 /* Runs at dlclose and at exit (glibc's __libc_freeres unloads NSS modules, e.g. under valgrind),

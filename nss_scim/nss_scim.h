@@ -22,6 +22,11 @@
 #define NSS_NAME_MAX     256  /* longest user or group name we serve */
 #define NSS_FIELD_MAX    4096 /* longest gecos, home or shell we serve */
 #define NSS_LOCAL_GROUPS 64   /* most role-granted local groups per user */
+/* A group's members: 256k names, 8 MiB of them, far above the largest group served within a
+ * look-up's work bound (about 200k members); more is a hostile file, refused before glibc
+ * grows the caller's buffer for it. */
+#define NSS_GROUP_MEMBERS_MAX (256u * 1024)
+#define NSS_MEMBER_NAMES_MAX  (8u * 1024 * 1024)
 
 /* File identity used to notice a replaced file without reading it. */
 struct nss_file_id {
@@ -70,6 +75,7 @@ struct nss_view {
 	struct bt_file *bt; /* &db->file.bt */
 	const struct nss_settings *settings;
 	uint32_t id_min, id_max;
+	int cancel_state; /* the caller's, restored by nss_end */
 };
 /* Locks, refreshes settings and cache, resets the reader's work budget. On anything but
  * SUCCESS the lock is already released. */

@@ -360,3 +360,69 @@ def test_damaged_b_tree_pages_are_refused_at_once(site, host, damage, probe):
     # root still resolves from files, promptly
     r, took = timed(host, ["id", "root"])
     assert r.returncode == 0 and took < PROMPT_S, (r.stdout, took)
+
+
+def account(name, uid, **kw):
+    return dict({"name": name, "uid": uid}, **kw)
+
+
+def test_a_descriptor_the_program_reused_is_neither_read_nor_closed(site, host):
+    """A program that closes its descriptors and opens a file of its own on the number the module
+    held cache.db on (a daemonizing server): the module must not serve that file's rows, nor
+    close it when it reopens the cache."""
+    users = [account("user%d" % i, 200000 + i, gecos="User %d" % i) for i in range(1, 1001)]
+    harness.write_cache(site.cache_db, users=users)
+    impostor = [dict(u) for u in users]
+    impostor[899].update(name="mallory", gecos="Evil 900")  # the same lengths: the same page layout
+    other = os.path.join(site.dir, "impostor.db")
+    harness.write_cache(other, users=impostor, mode=0o600)
+    r = host.run([host.tool("nss_process_tricks"), "fd-reuse", site.cache_db, other, "200001", "200900"])
+    assert r.stdout.splitlines() == ["first user1:User 1", "second user900:User 900", "fd " + other], \
+        (r.stdout, r.stderr[-2000:])
+
+
+def test_a_cancelled_look_up_leaves_no_lock_held(site, host):
+    """A thread cancelled in the middle of a look-up (reads, syslog and /etc/group are
+    cancellation points): later look-ups and fork() must not hang on the module's lock."""
+    harness.write_cache(site.cache_db, users=[account("alice", 200001)], groups=[{"name": "big", "gid": 300001}],
+                        members=[(300001, 200001)])
+    con = sqlite3.connect(site.cache_db)
+    con.execute("UPDATE groups SET member_uid_min = 200001, member_uid_max = 200001, member_names = ?"
+                " WHERE gid = 300001", (b"alice\0" * 200000,))
+    con.commit()
+    con.close()
+    r = host.run([host.tool("nss_process_tricks"), "cancel", "big", "alice"], timeout=30)
+    assert r.returncode == 0 and r.stdout.splitlines() == ["cancelled", "forked", "after alice"], \
+        (r.returncode, r.stdout, r.stderr[-2000:])
+
+
+def test_members_out_of_key_order_are_refused(site, host):
+    """Two cells of the members b-tree swapped put a member below uid_min after one in range:
+    the slow member join must refuse the file, never serve the outsider."""
+    users = [account("alice", 200001), account("bob", 200002), account("outsider", 150000)]
+    harness.write_cache(site.cache_db, users=users, groups=[{"name": "g2", "gid": 300002}],
+                        members=[(300002, 150000), (300002, 200001), (300002, 200002)])
+    data = bytearray(open(site.cache_db, "rb").read())
+    low = bytes([3, 3, 3]) + (300002).to_bytes(3, "big") + (150000).to_bytes(3, "big")
+    high = bytes([3, 3, 3]) + (300002).to_bytes(3, "big") + (200002).to_bytes(3, "big")
+    a, b = data.find(low), data.find(high)
+    assert a > 0 and b > 0 and data.count(low) == 1 and data.count(high) == 1
+    data[a:a + len(low)], data[b:b + len(high)] = high, low
+    tmp = site.cache_db + ".edit"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, site.cache_db)
+    r = host.getent("group", "g2")
+    assert r.returncode == 2 and "outsider" not in r.stdout, (r.returncode, r.stdout)
+
+
+def test_a_user_listed_in_300k_groups_costs_a_bounded_look_up(site, host):
+    """initgroups over a hostile list of memberships: each gid is compared only with what other
+    sources listed (the index is in gid order), and no more than the kernel's 65536 are taken.
+    It used to take about a minute (a scan of the list per gid) with the module's lock held."""
+    harness.write_cache(site.cache_db, users=[account("alice", 200001)],
+                        members=[(300000 + i, 200001) for i in range(300000)])
+    r, took = timed(host, ["id", "-G", "alice"])
+    assert took < 20, took  # generous for a sanitized build on a loaded VM; it was ~40 s at 500k
+    assert r.returncode == 0 and 1 < len(r.stdout.split()) <= 65537, (r.returncode, r.stdout[:200])
