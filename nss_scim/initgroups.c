@@ -131,7 +131,7 @@ static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, 
 }
 
 /* The SCIM groups of UID from the members_by_uid index (uid, gid), in rising gid order (a
- * b-tree out of order is damaged or hostile), at most NSS_SCIM_GROUPS_MAX of them. */
+ * b-tree out of order is damaged or hostile), of its first NSS_SCIM_GROUPS_MAX entries. */
 static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct gid_list *l, int *errnop)
 {
 	struct bt_cursor c;
@@ -141,15 +141,21 @@ static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct g
 	long taken = 0;
 	int rc = uid_seek(v, CF_MEMBERS_BY_UID, uid, &c), added = 0;
 	for (; rc > 0 && (rc = uid_entry(v, &c, uid, col, 2, errnop)) > 0; rc = bt_next(v->bt, &c)) {
+		if (++taken > NSS_SCIM_GROUPS_MAX)
+			break;
 		if (col[1].type == BT_INT && taken_any && col[1].i <= prev)
 			return nss_corrupt(v, errnop), NSS_STATUS_UNAVAIL;
 		if (col[1].type == BT_INT)
 			prev = col[1].i, taken_any = true;
-		if (col[1].type != BT_INT || !nss_id_ok(v, col[1].i)) {
-			nss_log_skip(v, SKIP_GROUP_ROW, (long long)col[1].i);
+		int64_t gid = col[1].i;
+		int group = col[1].type == BT_INT && nss_id_ok(v, gid) ? nss_gid_is_scim_group(v, gid, errnop) : 0;
+		if (group < 0)
+			return NSS_STATUS_UNAVAIL;
+		if (!group) { /* out of range, or no group row, or another account's private group */
+			nss_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
 			continue;
 		}
-		if (++taken > NSS_SCIM_GROUPS_MAX || (added = gid_add(l, (gid_t)col[1].i, l->before)) != 0)
+		if ((added = gid_add(l, (gid_t)gid, l->before)) != 0)
 			break;
 	}
 	if (added < 0) {

@@ -141,3 +141,13 @@ int nss_gr_find_name(struct nss_view *v, const char *name, struct nss_gr_row *g,
 		return nss_corrupt(v, errnop);
 	return rc;
 }
+
+int nss_gid_is_scim_group(struct nss_view *v, int64_t gid, int *errnop)
+{
+	struct bt_cursor c;
+	int rc = rowid_find(v, CF_GROUPS, gid, &c, errnop);
+	if (rc <= 0)
+		return rc;
+	rc = rowid_find(v, CF_PASSWD, gid, &c, errnop);
+	return rc < 0 ? -1 : !rc;
+}
