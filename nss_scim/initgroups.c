@@ -148,10 +148,10 @@ static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct g
 		if (col[1].type == BT_INT)
 			prev = col[1].i, taken_any = true;
 		int64_t gid = col[1].i;
-		int group = col[1].type == BT_INT && nss_id_ok(v, gid) ? nss_gid_is_scim_group(v, gid, errnop) : 0;
-		if (group < 0)
+		int private = col[1].type == BT_INT && nss_id_ok(v, gid) ? nss_gid_is_private(v, gid, errnop) : 1;
+		if (private < 0)
 			return NSS_STATUS_UNAVAIL;
-		if (!group) { /* out of range, or no group row, or another account's private group */
+		if (private) { /* out of range, or another account's private group: never granted */
 			nss_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
 			continue;
 		}

@@ -195,8 +195,8 @@ int nss_gr_row_at(struct nss_view *v, const struct bt_cursor *c, struct nss_gr_r
 /* The SCIM group with gid GID or name NAME: 1 found (G), 0 not found (or invalid), -1 error. */
 int nss_gr_find_gid(struct nss_view *v, int64_t gid, struct nss_gr_row *g, int *errnop);
 int nss_gr_find_name(struct nss_view *v, const char *name, struct nss_gr_row *g, int *errnop);
-/* Whether GID is a SCIM group's (a groups row) and no account's private group (no passwd row):
- * what initgroups may grant. 1, 0, -1 error. */
-int nss_gid_is_scim_group(struct nss_view *v, int64_t gid, int *errnop);
+/* Whether GID is an account's private group (a passwd row has it as uid), which initgroups must
+ * never grant to anyone else. 1, 0, -1 error. */
+int nss_gid_is_private(struct nss_view *v, int64_t gid, int *errnop);
 
 #endif

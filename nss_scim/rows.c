@@ -142,12 +142,8 @@ int nss_gr_find_name(struct nss_view *v, const char *name, struct nss_gr_row *g,
 	return rc;
 }
 
-int nss_gid_is_scim_group(struct nss_view *v, int64_t gid, int *errnop)
+int nss_gid_is_private(struct nss_view *v, int64_t gid, int *errnop)
 {
 	struct bt_cursor c;
-	int rc = rowid_find(v, CF_GROUPS, gid, &c, errnop);
-	if (rc <= 0)
-		return rc;
-	rc = rowid_find(v, CF_PASSWD, gid, &c, errnop);
-	return rc < 0 ? -1 : !rc;
+	return rowid_find(v, CF_PASSWD, gid, &c, errnop);
 }
