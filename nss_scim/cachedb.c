@@ -88,8 +88,9 @@ static int db_open(struct nss_db *d, const char *path, struct stat *st, char *wh
 		close(fd);
 		fd = high;
 	}
-	if (cf_open(&d->file, fd, st, why, whylen) != 0)
-		return EIO;
+	int rc = cf_open(&d->file, fd, st, why, whylen);
+	if (rc != 0)
+		return rc == CF_NOMEM ? ENOMEM : EIO;
 	d->open = true;
 	return 0;
 }
@@ -115,15 +116,18 @@ int nss_db_refresh(struct nss_db *d, const char *path, pid_t pid)
 	if ((d->path = strdup(path)) != NULL && (err = db_open(d, path, &opened, why, sizeof(why))) == 0) {
 		d->epoch = ++epoch_counter;
 		st = opened;
+	} else if (d->path && err == ENOMEM) {
+		nss_syslog(LOG_ERR, "%s: out of memory opening it; trying again at the next look-up", path);
 	} else if (d->path) {
-		/* Remember the refused file (its identity below): no retry until it changes. */
-		/* Remembered as stat() saw it, as it is compared: a refused symlink's own identity
-		 * (lstat) would never match and every look-up would retry and log. */
+		/* The refused file is remembered (its identity below, as stat() saw it, as it is
+		 * compared: a refused symlink's own lstat identity would never match and every look-up
+		 * would retry and log): no retry until it changes. */
 		nss_syslog(LOG_ERR, "%s: unusable cache (%s); restart entra-syncd to republish it", path, why);
 	}
 	d->pid = pid;
 	d->checked_ns = nss_coarse_ns();
-	nss_file_id_set(&d->id, &st);
+	if (err != ENOMEM) /* a passing shortage says nothing of the file: the next call tries again */
+		nss_file_id_set(&d->id, &st);
 	d->err = err;
 	return err;
 }

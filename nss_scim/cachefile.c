@@ -119,9 +119,10 @@ static const char *version_check(struct cachefile *cf)
 
 static int refuse(struct cachefile *cf, const char *problem, char *why, size_t whylen)
 {
-	snprintf(why, whylen, "%s", problem);
+	int rc = cf->bt.err == BT_ERR_NOMEM ? CF_NOMEM : -1;
+	snprintf(why, whylen, "%s", rc == CF_NOMEM ? "out of memory" : problem);
 	cf_close(cf);
-	return -1;
+	return rc;
 }
 
 int cf_open(struct cachefile *cf, int fd, const struct stat *st, char *why, size_t whylen)

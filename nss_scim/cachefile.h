@@ -38,7 +38,9 @@ struct cachefile {
 };
 
 /* Checks the file behind FD (already checked by entra_cache_file_open; ST its fstat) and keeps
- * FD in CF. 0, or -1 with WHY the reason (CF then closed, FD too). */
+ * FD in CF. 0, or -1 with WHY the reason, or CF_NOMEM when memory ran out before the file could
+ * be judged (CF then closed, FD too). */
+#define CF_NOMEM (-2)
 int cf_open(struct cachefile *cf, int fd, const struct stat *st, char *why, size_t whylen);
 void cf_close(struct cachefile *cf);
 /* The descriptor is no longer the file's (the process closed or reused its number): cf_close
