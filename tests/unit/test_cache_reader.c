@@ -19,30 +19,7 @@
 
 #include "sync/publish/cache_writer.h"
 
-struct fixture {
-	char dir[64];
-	char path[96];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/test_cache_reader.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	chmod(f->dir, 0755);
-	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#include "cache_fixture.h"
 
 /* The project's schema, then EXTRA (more SQL, may be NULL), then MEMBERS rows of group 300001. */
 static void write_cache(const struct fixture *f, const char *extra, int members)

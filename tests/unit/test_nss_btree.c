@@ -21,30 +21,7 @@
 #include "nss_scim/cachefile.h"
 #include "sync/publish/cache_writer.h"
 
-struct fixture {
-	char dir[64];
-	char path[96];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/test_nss_btree.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	chmod(f->dir, 0755);
-	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#include "cache_fixture.h"
 
 /* xorshift64*: the same directories on every run. */
 static uint64_t rng_state;
