@@ -642,15 +642,20 @@ static const char *log_text(const char *s, char *out, size_t outlen)
 	return out;
 }
 
-static void users_report(const struct accounts *a, const struct directory *dir)
+static void users_report(const struct accounts *a, const struct directory *dir, bool follower)
 {
 	size_t logged = 0;
 	for (size_t i = 0; i < dir->n_users; i++) {
 		const struct account_user *u = &a->users[i];
 		if (u->verdict <= ACCOUNT_NOT_THIS_HOST || logged++ >= REFUSAL_LOG_MAX)
 			continue;
-		entra_log(&logger, LOG_WARNING, "no account for %s (local name %s): %s", dir->users[i].user_name,
-		          u->name ? u->name : "-", account_verdict_text(u->verdict));
+		/* On a follower a new user's uid comes from the hub a moment after the user: no fault. */
+		bool waiting = follower && u->verdict == ACCOUNT_NO_ID && !u->id_shared;
+		entra_log(&logger, waiting ? LOG_INFO : LOG_WARNING, "no account for %s (local name %s): %s",
+		          dir->users[i].user_name, u->name ? u->name : "-",
+		          waiting ? "its uid has not come from the hub yet (it comes with the hub's next publish; "
+		                    "`entra-sync status` shows the follower's lag)"
+		                  : account_verdict_text(u->verdict));
 	}
 	if (logged > REFUSAL_LOG_MAX)
 		entra_log(&logger, LOG_WARNING, "... and %zu more refused; see `entra-sync rules explain USER`",
@@ -715,7 +720,7 @@ void accounts_report(const struct accounts *a, const struct entra_config *cfg, c
 				          "[role %s] group '%s' is not in /etc/group; skipped "
 				          "(create it with groupadd or remove it from the role)",
 				          cfg->roles[r].name, cfg->roles[r].groups.items[k]);
-	users_report(a, dir);
+	users_report(a, dir, entra_config_follower(cfg));
 	groups_report(a, dir);
 	no_object_id_report(a);
 	ssh_keys_report(a, dir);
