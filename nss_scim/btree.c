@@ -369,6 +369,26 @@ static void text_copy(struct bt_value *v, unsigned char **arena)
 	*arena += v->n + 1;
 }
 
+/* The arena bytes the texts COPY selects among the first N columns need (each with its NUL),
+ * from the record header H..HEND: no more than those columns, however large the record (a
+ * group row's member names are not copied). At a malformed varint it stops with what the
+ * columns before it need: decoding copies those, then refuses the record at the same place. */
+static size_t copy_need(const unsigned char *h, const unsigned char *hend, uint64_t size, size_t n, unsigned copy)
+{
+	size_t need = 0;
+	uint64_t t;
+	for (size_t i = 0; i < n && h < hend; i++) {
+		unsigned len = varint(h, hend, &t);
+		int64_t vsize = len ? serial_size(t) : -1;
+		if (vsize < 0 || (uint64_t)vsize > size)
+			return need; /* decoding stops at this column too, before copying it */
+		h += len;
+		if (t >= 13 && (t & 1) && (copy >> i & 1))
+			need += (size_t)vsize + 1;
+	}
+	return need;
+}
+
 /* 2.1 the record in P[0..SIZE): its first N columns. */
 static int record_decode(struct bt_file *f, const unsigned char *p, uint64_t size, struct bt_value *out, size_t n,
                          unsigned copy, int arena)
@@ -379,7 +399,7 @@ static int record_decode(struct bt_file *f, const unsigned char *p, uint64_t siz
 	if (!len || hsize < len || hsize > size)
 		return fail(f, BT_ERR_CORRUPT);
 	unsigned char *dst = NULL;
-	if (copy && !(dst = buf_reserve(f, &f->arena[arena], (size_t)size + n)))
+	if (copy && !(dst = buf_reserve(f, &f->arena[arena], copy_need(p + len, p + hsize, size, n, copy) + 1)))
 		return -1;
 	const unsigned char *h = p + len, *hend = p + hsize, *body = hend;
 	for (size_t i = 0; i < n; i++) {
