@@ -206,6 +206,24 @@ SCHEMA_SMALL = (  # the reader's tables without the secondary indexes (and fewer
     " PRIMARY KEY(uid, n)) WITHOUT ROWID;")
 
 
+def insert_rows(con, users, groups, members, local, meta):
+    """The meta, passwd, groups (schema version 2: the members' names packed in the row, in uid
+    order), members and local_members rows of a cache.db."""
+    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
+            "uid_min": "200000", "uid_max": "2000200000"}
+    info.update(meta or {})
+    con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
+    con.executemany("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", users)
+    names = {u[1]: u[0] for u in users}
+    for g in groups:
+        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
+        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
+        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
+                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
+    con.executemany("INSERT INTO members VALUES(?,?)", members)
+    con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
+
+
 def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHEMA_SMALL):
     fd, path = tempfile.mkstemp()
     os.close(fd)
@@ -213,20 +231,7 @@ def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHE
     con = sqlite3.connect(path)
     con.execute("PRAGMA page_size=512")
     con.executescript(schema)
-    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
-            "uid_min": "200000", "uid_max": "2000200000"}
-    info.update(meta or {})
-    con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
-    for u in users:
-        con.execute("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", u)
-    names = {u[1]: u[0] for u in users}
-    for g in groups:  # schema version 2: the members' names packed in the row, in uid order
-        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
-        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
-        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
-                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
-    con.executemany("INSERT INTO members VALUES(?,?)", members)
-    con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
+    insert_rows(con, users, groups, members, local, meta)
     con.commit()
     con.execute("VACUUM")
     con.close()
@@ -287,19 +292,7 @@ def real_cache_file(users=(), groups=(), members=(), local=(), meta=None):
     for st in statements:
         if not st.startswith("CREATE INDEX"):
             con.execute(st)
-    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
-            "uid_min": "200000", "uid_max": "2000200000"}
-    info.update(meta or {})
-    con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
-    con.executemany("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", users)
-    names = {u[1]: u[0] for u in users}
-    for g in groups:
-        uids = sorted({uid for gid, uid in members if gid == g[1] and uid in names})
-        packed = b"".join(str(names[uid]).encode() + b"\0" for uid in uids)
-        con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
-                    tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
-    con.executemany("INSERT INTO members VALUES(?,?)", members)
-    con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
+    insert_rows(con, users, groups, members, local, meta)
     for st in statements:
         if st.startswith("CREATE INDEX"):
             con.execute(st)
