@@ -137,16 +137,16 @@ static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct g
 	struct bt_cursor c;
 	struct bt_value col[2];
 	int64_t prev = 0;
-	bool taken_any = false; /* a gid was read: PREV holds it */
-	long taken = 0;
+	bool have_prev = false; /* an integer gid was read: PREV holds it */
+	long entries = 0;
 	int rc = uid_seek(v, CF_MEMBERS_BY_UID, uid, &c), added = 0;
 	for (; rc > 0 && (rc = uid_entry(v, &c, uid, col, 2, errnop)) > 0; rc = bt_next(v->bt, &c)) {
-		if (++taken > NSS_SCIM_GROUPS_MAX)
+		if (++entries > NSS_SCIM_GROUPS_MAX)
 			break;
-		if (col[1].type == BT_INT && taken_any && col[1].i <= prev)
+		if (col[1].type == BT_INT && have_prev && col[1].i <= prev)
 			return nss_corrupt(v, errnop), NSS_STATUS_UNAVAIL;
 		if (col[1].type == BT_INT)
-			prev = col[1].i, taken_any = true;
+			prev = col[1].i, have_prev = true;
 		int64_t gid = col[1].i;
 		int private = col[1].type == BT_INT && nss_id_ok(v, gid) ? nss_gid_is_private(v, gid, errnop) : 1;
 		if (private < 0)
