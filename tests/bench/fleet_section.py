@@ -191,7 +191,8 @@ class FleetBench:
             self.log("fleet: visibility p50 %.2f s, p99 %.2f s" % (percentile(seen, 0.5), percentile(seen, 0.99)))
             return {"users": p.users, "followers": p.followers, "new_follower_s": first,
                     "visible_p50_s": percentile(seen, 0.5), "visible_p99_s": percentile(seen, 0.99),
-                    "samples": len(seen), "hub_kib_per_follower": (rss1 - rss0) / p.followers,
+                    "samples": len(seen), "visible_s": sorted(round(v, 3) for v in seen),
+                    "hub_kib_per_follower": (rss1 - rss0) / p.followers,
                     "hub_idle_cpu_us_per_follower_per_s": (cpu2 - cpu1) * 1e6 / 5 / p.followers,
                     "load_stderr_lines": len(err.splitlines())}
         finally:
