@@ -40,8 +40,10 @@ int nss_pw_row_at(struct nss_view *v, const struct bt_cursor *c, struct nss_pw_r
 	r->dir = text_of(&col[PW_DIR]);
 	r->shell = text_of(&col[PW_SHELL]);
 	r->role = text_of(&col[PW_ROLE]);
+	/* The primary group is the account's own private group (common/cache_schema.h): any other
+	 * gid could be another account's private group, handed over without a members row. */
 	if (col[PW_UID].type == BT_NULL && col[PW_GID].type == BT_INT && col[PW_EXPIRE].type == BT_INT &&
-	    nss_id_ok(v, r->uid) && nss_id_ok(v, r->gid) && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
+	    nss_id_ok(v, r->uid) && r->gid == r->uid && nss_name_ok(r->name) && nss_field_ok(r->gecos) &&
 	    nss_path_ok(r->dir) && nss_path_ok(r->shell) && r->role)
 		return 1;
 	nss_log_skip(v, SKIP_PASSWD_ROW, (long long)r->uid);

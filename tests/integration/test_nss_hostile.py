@@ -439,3 +439,15 @@ def test_initgroups_never_grants_another_accounts_private_group(site, host):
                         members=[(200001, 200002), (300001, 200002)])
     r = host.run(["id", "-G", "bob"])
     assert r.returncode == 0 and sorted(r.stdout.split()) == ["200002", "300001"], (r.returncode, r.stdout)
+
+
+def test_a_primary_group_other_than_the_accounts_own_is_refused(site, host):
+    """The passwd row's gid is the account's private group, the same number as its uid: a row
+    giving bob alice's uid as his primary group (her files, without any members row) is not
+    served, and alice still is."""
+    harness.write_cache(site.cache_db, users=[account("alice", 200001), account("bob", 200002, gid=200001)])
+    assert host.getent("passwd", "bob").returncode == 2
+    assert host.getent("passwd", "200002").returncode == 2
+    assert host.run(["id", "bob"]).returncode != 0
+    r = host.getent("passwd", "alice")
+    assert r.returncode == 0 and r.stdout.split(":")[3] == "200001", r.stdout
