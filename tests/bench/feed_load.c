@@ -11,6 +11,7 @@
  * of arrival times over the followers (p50/p99 ms after the first follower got it). Exits 2 on an unexpected status. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ struct run {
 	long answers, empty, errors;
 	double bytes_nonempty;
 	long nonempty;
+	double bytes_changes; /* every answer that carried changes: headers and body */
+	long changes;
 	/* first arrival and every arrival per cursor step */
 	long long step_cursor[STEPS_MAX];
 	double step_first[STEPS_MAX];
@@ -158,8 +161,12 @@ static int answered(struct run *r, struct follower *f, CURLcode rc)
 	if (json_array_size(json_object_get(doc, "changes")) == 0) {
 		r->empty++;
 	} else {
+		long header = 0;
+		curl_easy_getinfo(f->h, CURLINFO_HEADER_SIZE, &header);
 		r->nonempty++;
 		r->bytes_nonempty += (double)f->len;
+		r->bytes_changes += (double)(f->len + (size_t)header);
+		r->changes += (long)json_array_size(json_object_get(doc, "changes"));
 		step_record(r, cursor, now_ms());
 	}
 	f->cursor = cursor > f->cursor ? cursor : f->cursor;
@@ -186,13 +193,24 @@ static void report(struct run *r, int held)
 		                                       r->step_delays[i][(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]));
 		free(r->step_delays[i]);
 	}
-	json_t *o =
-	    json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:o}", "followers", r->count, "held", held, "answers",
-	              (int)r->answers, "empty", (int)r->empty, "errors", (int)r->errors, "bytes_per_nonempty_answer",
-	              r->nonempty ? r->bytes_nonempty / r->nonempty : 0.0, "steps", steps);
+	json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:I, s:o}", "followers", r->count, "held", held,
+	                      "answers", (int)r->answers, "empty", (int)r->empty, "errors", (int)r->errors,
+	                      "bytes_per_nonempty_answer", r->nonempty ? r->bytes_nonempty / r->nonempty : 0.0,
+	                      "bytes_per_change", r->changes ? r->bytes_changes / r->changes : 0.0, "changes",
+	                      (json_int_t)r->changes, "steps", steps);
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);
+}
+
+/* SIGTERM ends the run early: the figures are still printed (the bench stops the load when its
+ * samples are done). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
 }
 
 static int usage(void)
@@ -229,6 +247,7 @@ int main(int argc, char **argv)
 	char auth[256];
 	if ((argc - 1) % 2 || parse(&r, argc, argv))
 		return usage();
+	signal(SIGTERM, on_term);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", r.token);
 	r.headers = curl_slist_append(curl_slist_append(NULL, auth), "Accept: application/json");
@@ -245,7 +264,7 @@ int main(int argc, char **argv)
 	}
 	double end = now_ms() + r.seconds * 1e3, next_join = 0;
 	int running = 0, joined = 0;
-	while (now_ms() < end) {
+	while (!stop_requested && now_ms() < end) {
 		/* followers join RAMP at a time: a fleet's TLS handshakes do not all land at once */
 		if (joined < r.count && now_ms() >= next_join) {
 			for (int k = 0; k < RAMP && joined < r.count; k++, joined++)

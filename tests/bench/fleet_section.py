@@ -186,15 +186,23 @@ class FleetBench:
             time.sleep(5)
             rss2, cpu2 = proc_stats(hub.proc.pid)
             seen = self.visibility(hub)
+            _rss3, cpu3 = proc_stats(hub.proc.pid)
             load.terminate()
             out, err = load.communicate(timeout=60)
+            try:
+                feed = json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                raise BenchFailure("feed_load printed no figures: %s" % err[-1500:])
             self.log("fleet: visibility p50 %.2f s, p99 %.2f s" % (percentile(seen, 0.5), percentile(seen, 0.99)))
             return {"users": p.users, "followers": p.followers, "new_follower_s": first,
                     "visible_p50_s": percentile(seen, 0.5), "visible_p99_s": percentile(seen, 0.99),
                     "samples": len(seen), "visible_s": sorted(round(v, 3) for v in seen),
                     "hub_kib_per_follower": (rss1 - rss0) / p.followers,
                     "hub_idle_cpu_us_per_follower_per_s": (cpu2 - cpu1) * 1e6 / 5 / p.followers,
-                    "load_stderr_lines": len(err.splitlines())}
+                    "load_stderr_lines": len(err.splitlines()), "feed_errors": feed["errors"],
+                    "bytes_per_change_per_follower": feed["bytes_per_change"],
+                    # all the hub did while the samples ran (SCIM, its publishes, the fan-out)
+                    "hub_busy_cpu_us_per_change_per_follower": (cpu3 - cpu2) * 1e6 / max(feed["changes"], 1)}
         finally:
             self.procs.stop_all()
             self.keep_logs(hub)
@@ -219,6 +227,10 @@ class FleetBench:
         t.add("SCIM response -> glibc on every real follower p99", r["visible_p99_s"], "s", target=("<=", 2))
         t.add("hub memory per held follower", r["hub_kib_per_follower"], "KiB")
         t.add("hub CPU per held follower, idle (per second)", r["hub_idle_cpu_us_per_follower_per_s"], "us")
+        t.add("hub CPU per change per follower, while the samples ran", r["hub_busy_cpu_us_per_change_per_follower"],
+              "us", note="SCIM writes and publishes included")
+        t.add("bytes a change costs per follower (feed answer, headers and body)",
+              r["bytes_per_change_per_follower"], "B", note="%d feed errors" % r["feed_errors"])
         return t
 
 
