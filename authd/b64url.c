@@ -3,56 +3,25 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+#include "common/base64.h"
 
-static int sextet(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int authd_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
-	if (len % 4 == 1)
+	size_t cap = ENTRA_BASE64_DECODED_MAX(len);
+	unsigned char *buf = malloc(cap + 1);
+	long n = buf ? entra_base64_decode(ENTRA_BASE64_URL, in, len, buf, cap) : -1;
+	if (n < 0) {
+		free(buf);
 		return -1;
-	unsigned char *buf = malloc(len / 4 * 3 + 3);
-	if (!buf)
-		return -1;
-	size_t n = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = sextet((unsigned char)in[i]);
-		if (v < 0)
-			goto bad;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
 	}
-	if (acc != 0) /* leftover bits must be zero: one canonical encoding per value */
-		goto bad;
 	buf[n] = '\0';
 	*out = buf;
-	*outlen = n;
+	*outlen = (size_t)n;
 	return 0;
-bad:
-	free(buf);
-	return -1;
 }
 
 char *authd_b64url_encode(const unsigned char *in, size_t len)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base64.h"
+
 /* Largest decoded key blob: a 16384-bit RSA key is about 2.1 KB. */
 #define BLOB_MAX 4096
 #define APP_MAX  256
@@ -42,47 +44,6 @@ static const struct key_type *type_named(const char *s, size_t n)
 		if (strlen(key_types[i].name) == n && !memcmp(key_types[i].name, s, n))
 			return &key_types[i];
 	return NULL;
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Strict RFC 4648 base64 (padding required, unused bits zero) into OUT; its length, or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t outlen)
-{
-	if (n == 0 || n % 4)
-		return -1;
-	size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0, len = n / 4 * 3 - pad;
-	if (len > outlen)
-		return -1;
-	uint32_t acc = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n - pad; i++) {
-		int v = b64_value((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		if (i % 4 == 3) {
-			out[o++] = (unsigned char)(acc >> 16), out[o++] = (unsigned char)(acc >> 8),
-			out[o++] = (unsigned char)acc;
-			acc = 0;
-		}
-	}
-	if (pad == 2 && !(acc & 0xf))
-		out[o++] = (unsigned char)(acc >> 4);
-	else if (pad == 1 && !(acc & 0x3))
-		out[o++] = (unsigned char)(acc >> 10), out[o++] = (unsigned char)(acc >> 2);
-	else if (pad)
-		return -1;
-	return (long)o;
 }
 
 /* A reader of the SSH wire format's length-prefixed strings (RFC 4251 5). */
@@ -180,7 +141,7 @@ static const char *no_type_reason(const char *s, size_t n, size_t first)
 static const char *blob_reason(const char *b64, size_t n, const struct key_type *t)
 {
 	unsigned char raw[BLOB_MAX];
-	long len = b64_decode(b64, n, raw, sizeof(raw));
+	long len = entra_base64_decode(ENTRA_BASE64_PADDED, b64, n, raw, sizeof(raw));
 	if (len < 0)
 		return "the key is not valid base64 (or longer than any supported key)";
 	struct blob b = {raw, (size_t)len};
