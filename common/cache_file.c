@@ -9,21 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/byte_order.h"
+
 static int fail(int *err, int e, char *why, size_t whylen, const char *text)
 {
 	*err = e;
 	snprintf(why, whylen, "%s", text);
 	return -1;
-}
-
-static unsigned be16(const unsigned char *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* The database header (100 bytes) and the b-tree page header of page 1 that follows it. */
@@ -37,15 +29,15 @@ static const char *header_problem(const unsigned char *h, const struct stat *st)
 {
 	if (memcmp(h, "SQLite format 3", 16) != 0)
 		return "not an SQLite database";
-	uint64_t page = be16(h + 16) == 1 ? 65536 : be16(h + 16);
+	uint64_t page = entra_be16(h + 16) == 1 ? 65536 : entra_be16(h + 16);
 	if (page < 512 || (page & (page - 1)))
 		return "bad page size";
 	/* The in-header page count is valid when "version-valid-for" matches the change counter. */
-	if (be32(h + 92) == be32(h + 24) && (uint64_t)be32(h + 28) * page != (uint64_t)st->st_size)
+	if (entra_be32(h + 92) == entra_be32(h + 24) && (uint64_t)entra_be32(h + 28) * page != (uint64_t)st->st_size)
 		return "size does not match its page count (truncated?)";
 	if ((uint64_t)st->st_size % page)
 		return "size is not a whole number of pages (truncated?)";
-	if (h[100] != 0x0D || be16(h + 103) != ENTRA_CACHE_SCHEMA_ROWS)
+	if (h[100] != 0x0D || entra_be16(h + 103) != ENTRA_CACHE_SCHEMA_ROWS)
 		return "a schema other than the one entra-syncd writes (not one page of its 9 objects)";
 	return NULL;
 }

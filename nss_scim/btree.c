@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/byte_order.h"
+
 #define PAGE_LEAF_TABLE     0x0D
 #define PAGE_INTERIOR_TABLE 0x05
 #define PAGE_LEAF_INDEX     0x0A
@@ -43,16 +45,6 @@ struct cell {
 	uint32_t nlocal;
 	uint32_t overflow; /* first overflow page, 0 when none */
 };
-
-static unsigned be16(const unsigned char *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int fail(struct bt_file *f, enum bt_error e)
 {
@@ -198,9 +190,9 @@ static int node_load(struct bt_file *f, uint32_t pgno, enum bt_kind kind, struct
 	nd->pg = pg;
 	nd->hdr = hdr;
 	nd->leaf = type == PAGE_LEAF_TABLE || type == PAGE_LEAF_INDEX;
-	nd->n = be16(pg + hdr + 3);
+	nd->n = entra_be16(pg + hdr + 3);
 	nd->ptrs = hdr + (nd->leaf ? 8 : 12);
-	nd->right = nd->leaf ? 0 : be32(pg + hdr + 8);
+	nd->right = nd->leaf ? 0 : entra_be32(pg + hdr + 8);
 	if (nd->ptrs + 2 * nd->n > BT_PAGE)
 		return fail(f, BT_ERR_CORRUPT);
 	return 0;
@@ -241,7 +233,7 @@ static int cell_parse(struct bt_file *f, const struct node *nd, enum bt_kind kin
 {
 	if (i >= nd->n)
 		return fail(f, BT_ERR_CORRUPT);
-	unsigned off = be16(nd->pg + nd->ptrs + 2 * i);
+	unsigned off = entra_be16(nd->pg + nd->ptrs + 2 * i);
 	if (off < nd->ptrs + 2 * nd->n || off >= BT_PAGE)
 		return fail(f, BT_ERR_CORRUPT);
 	const unsigned char *p = nd->pg + off, *end = nd->pg + BT_PAGE;
@@ -249,7 +241,7 @@ static int cell_parse(struct bt_file *f, const struct node *nd, enum bt_kind kin
 	if (!nd->leaf) {
 		if (p + 4 > end)
 			return fail(f, BT_ERR_CORRUPT);
-		c->child = be32(p);
+		c->child = entra_be32(p);
 		p += 4;
 		if (c->child < 2 || c->child > f->npages)
 			return fail(f, BT_ERR_CORRUPT);
@@ -276,7 +268,7 @@ static int cell_parse(struct bt_file *f, const struct node *nd, enum bt_kind kin
 	if ((size_t)(end - p) < c->nlocal + (spills ? 4u : 0u))
 		return fail(f, BT_ERR_CORRUPT);
 	c->local = p;
-	c->overflow = spills ? be32(p + c->nlocal) : 0;
+	c->overflow = spills ? entra_be32(p + c->nlocal) : 0;
 	return 0;
 }
 
@@ -306,7 +298,7 @@ static const unsigned char *payload_get(struct bt_file *f, const struct cell *c)
 		size_t take = c->size - at < OVERFLOW_DATA ? (size_t)(c->size - at) : OVERFLOW_DATA;
 		memcpy(out + at, pg + 4, take);
 		at += take;
-		next = be32(pg);
+		next = entra_be32(pg);
 	}
 	if (next != 0) {
 		fail(f, BT_ERR_CORRUPT);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/byte_order.h"
 #include "common/cache_file.h"
 #include "common/cache_schema.h"
 
@@ -21,31 +22,22 @@ const struct cf_object cf_objects[CF_TREES] = {
     [CF_SSH_KEYS] = {"table", "ssh_keys", "ssh_keys", ENTRA_CACHE_SQL_SSH_KEYS, BT_INDEX},
 };
 
-static unsigned be16(const unsigned char *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* 1.3: the header the writer produces (rollback journal off, no auto-vacuum, UTF-8). */
 static const char *header_problem(const unsigned char *h, const struct stat *st)
 {
 	static const unsigned char zero[20];
 	if (memcmp(h, "SQLite format 3", 16) != 0)
 		return "not an SQLite database";
-	if (be16(h + 16) != BT_PAGE)
+	if (entra_be16(h + 16) != BT_PAGE)
 		return "a page size other than " ENTRA_CACHE_STR(ENTRA_CACHE_PAGE_SIZE);
 	if (h[18] != 1 || h[19] != 1 || h[20] != 0 || h[21] != 64 || h[22] != 32 || h[23] != 32)
 		return "file format numbers or reserved bytes other than entra-syncd writes";
-	uint32_t pages = be32(h + 28);
-	if (be32(h + 92) != be32(h + 24) || pages == 0 || (uint64_t)pages * BT_PAGE != (uint64_t)st->st_size)
+	uint32_t pages = entra_be32(h + 28);
+	if (entra_be32(h + 92) != entra_be32(h + 24) || pages == 0 ||
+	    (uint64_t)pages * BT_PAGE != (uint64_t)st->st_size)
 		return "size does not match its page count (truncated?)";
-	uint32_t format = be32(h + 44);
-	if (format < 1 || format > 4 || be32(h + 52) != 0 || be32(h + 56) != 1 || be32(h + 64) != 0 ||
+	uint32_t format = entra_be32(h + 44);
+	if (format < 1 || format > 4 || entra_be32(h + 52) != 0 || entra_be32(h + 56) != 1 || entra_be32(h + 64) != 0 ||
 	    memcmp(h + 72, zero, sizeof(zero)) != 0)
 		return "header fields other than entra-syncd writes (schema format, auto-vacuum, encoding)";
 	return NULL;
