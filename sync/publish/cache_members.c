@@ -78,10 +78,9 @@ static int group_index_cmp(const void *x, const void *y, void *arg)
 	return (a > b) - (a < b);
 }
 
-static void input_sort(struct pack_input *in)
+static void groups_sort(struct pack_input *in)
 {
 	qsort_r(in->groups, in->n_groups, sizeof(*in->groups), group_index_cmp, (void *)in->s->groups);
-	qsort(in->members, in->n_members, sizeof(*in->members), cache_member_cmp);
 }
 
 /* Gives every group of S (sized already) its place in P's two buffers. */
@@ -107,7 +106,7 @@ int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p)
 	int rc = -1;
 	memset(p, 0, sizeof(*p));
 	in.groups = malloc((s->n_groups + 1) * sizeof(*in.groups));
-	in.members = malloc((s->n_members + 1) * sizeof(*in.members));
+	in.members = cache_sorted_copy(s->members, s->n_members, sizeof(*in.members), cache_member_cmp);
 	p->groups = calloc(s->n_groups + 1, sizeof(*p->groups));
 	if (!in.groups || !in.members || !p->groups || keymap_init(&accounts, s->n_accounts))
 		goto out;
@@ -115,9 +114,7 @@ int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p)
 		keymap_add(&accounts, s->accounts[i].uid, i);
 	for (size_t i = 0; i < s->n_groups; i++)
 		in.groups[i] = i;
-	if (s->n_members)
-		memcpy(in.members, s->members, s->n_members * sizeof(*in.members));
-	input_sort(&in);
+	groups_sort(&in);
 	pack_walk(&in, p->groups, false);
 	if (pack_place(s, p))
 		goto out;
@@ -223,7 +220,8 @@ static int update_plan(struct update *u)
 	for (size_t m = 0; u->in.n_groups && m < next->n_members; m++)
 		if (keymap_get(&fresh, next->members[m].gid, &row))
 			u->in.members[u->in.n_members++] = next->members[m];
-	input_sort(&u->in);
+	groups_sort(&u->in);
+	qsort(u->in.members, u->in.n_members, sizeof(*u->in.members), cache_member_cmp);
 	rc = 0;
 out:
 	keymap_free(&old);

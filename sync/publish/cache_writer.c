@@ -179,23 +179,11 @@ out:
 	return rc;
 }
 
-/* A copy of the N rows of SIZE bytes at ROWS in CMP's order (rows go in in key order), or NULL
- * when out of memory. */
-static void *sorted_copy(const void *rows, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	void *copy = malloc((n + 1) * size);
-	if (copy && n) {
-		memcpy(copy, rows, n * size);
-		qsort(copy, n, size, cmp);
-	}
-	return copy;
-}
-
 static int write_members(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL, *lst = NULL;
 	int rc = -1;
-	struct cache_member *sorted = sorted_copy(s->members, s->n_members, sizeof(*sorted), cache_member_cmp);
+	struct cache_member *sorted = cache_sorted_copy(s->members, s->n_members, sizeof(*sorted), cache_member_cmp);
 	if (!sorted)
 		return -1;
 	if (cache_prepare(w, "INSERT OR IGNORE INTO members(gid, uid) VALUES(?, ?)", &st) ||
@@ -226,7 +214,8 @@ static int write_ssh_keys(struct writer *w, const struct cache_snapshot *s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
-	struct cache_ssh_key *sorted = sorted_copy(s->ssh_keys, s->n_ssh_keys, sizeof(*sorted), cache_ssh_key_cmp);
+	struct cache_ssh_key *sorted =
+	    cache_sorted_copy(s->ssh_keys, s->n_ssh_keys, sizeof(*sorted), cache_ssh_key_cmp);
 	if (!sorted)
 		return -1;
 	if (cache_prepare(w, CACHE_INSERT_SSH_KEY_SQL, &st))

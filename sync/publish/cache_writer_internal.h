@@ -45,5 +45,8 @@ int cache_group_gid_cmp(const void *x, const void *y);
 int cache_member_cmp(const void *x, const void *y);
 int cache_ssh_key_cmp(const void *x, const void *y);       /* by (uid, n) */
 int cache_member_change_cmp(const void *x, const void *y); /* by (gid, uid) */
+/* A copy of the N rows of SIZE bytes at ROWS in CMP's order (rows go in in key order), or NULL
+ * when out of memory. */
+void *cache_sorted_copy(const void *rows, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
 #endif
