@@ -42,17 +42,6 @@ static enum nss_status members_point(struct nss_pack *p, char *first, size_t n, 
 	return NSS_STATUS_SUCCESS;
 }
 
-/* Appends NAME (LEN bytes) and its NUL to P: false when it does not fit. */
-static bool name_pack(struct nss_pack *p, const char *name, size_t len)
-{
-	if (len + 1 > p->left)
-		return false;
-	memcpy(p->cur, name, len + 1);
-	p->cur += len + 1;
-	p->left -= len + 1;
-	return true;
-}
-
 /* The member at C, when it is GID's: 1 with *UID, 0 past GID's members, -1 error. */
 static int member_at(struct nss_view *v, struct bt_cursor *c, int64_t gid, int64_t *uid, int *errnop)
 {
@@ -92,7 +81,7 @@ static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_
 			nss_log_skip(v, SKIP_MEMBER_ROW, (long long)gid);
 			continue;
 		}
-		if (found && !name_pack(p, name, len))
+		if (found && !nss_pack_text(p, name, len))
 			return erange(errnop);
 		n += (size_t)found;
 	}

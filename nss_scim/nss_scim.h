@@ -158,6 +158,8 @@ struct nss_pack {
 	size_t left;
 };
 char *nss_pack_str(struct nss_pack *p, const char *s);
+/* S's first LEN bytes and a NUL (for a text whose length is known). */
+char *nss_pack_text(struct nss_pack *p, const char *s, size_t len);
 char **nss_pack_ptrs(struct nss_pack *p, size_t n);
 
 /* A validated passwd row; its strings live in the reader's row arena until the next row read. */

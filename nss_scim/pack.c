@@ -6,15 +6,20 @@
 #include <stdint.h>
 #include <string.h>
 
+char *nss_pack_text(struct nss_pack *p, const char *s, size_t len)
+{
+	if (len >= p->left)
+		return NULL;
+	char *out = memcpy(p->cur, s, len);
+	out[len] = '\0';
+	p->cur += len + 1;
+	p->left -= len + 1;
+	return out;
+}
+
 char *nss_pack_str(struct nss_pack *p, const char *s)
 {
-	size_t n = strlen(s) + 1;
-	if (n > p->left)
-		return NULL;
-	char *out = memcpy(p->cur, s, n);
-	p->cur += n;
-	p->left -= n;
-	return out;
+	return nss_pack_text(p, s, strlen(s));
 }
 
 char **nss_pack_ptrs(struct nss_pack *p, size_t n)
