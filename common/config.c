@@ -47,6 +47,8 @@ static const struct key_def account_keys[] = {CK("cache_db", K_STRING, cache_db)
                                               CK("name_format", K_NAME_FORMAT, name_format),
                                               CN("uid_min", K_UINT32, uid_min, 1000, 4294967294LL),
                                               CN("uid_max", K_UINT32, uid_max, 1000, 4294967294LL),
+                                              CN("gid_min", K_UINT32, gid_min, 1000, 4294967294LL),
+                                              CN("gid_max", K_UINT32, gid_max, 1000, 4294967294LL),
                                               CK("home", K_STRING, home),
                                               CK("shell", K_STRING, shell),
                                               CK("host", K_STRING, host),
@@ -556,6 +558,29 @@ int entra_config_validate(const struct entra_config *cfg, char *err, size_t errl
 	return entra_config_validate_policy(cfg, err, errlen);
 }
 
+/* [accounts] gid_min..gid_max: both or neither, and apart from the uid range, so a gid in it is
+ * never an account's private group (nss_scim then skips that check: README "NSS"). */
+static int groups_range_check(const struct entra_config *cfg, const char *file, char *err, size_t errlen)
+{
+	if (!cfg->gid_min && !cfg->gid_max)
+		return 0;
+	if (!cfg->gid_min || !cfg->gid_max)
+		return snprintf(err, errlen, "%s: [accounts] gid_min and gid_max go together: set both or neither",
+		                file),
+		       -1;
+	if (cfg->gid_min >= cfg->gid_max)
+		return snprintf(err, errlen, "%s: [accounts] gid_min (%u) must be below gid_max (%u)", file,
+		                cfg->gid_min, cfg->gid_max),
+		       -1;
+	if (cfg->gid_min <= cfg->uid_max && cfg->gid_max >= cfg->uid_min)
+		return snprintf(err, errlen,
+		                "%s: [accounts] gid_min..gid_max (%u..%u) overlaps uid_min..uid_max (%u..%u): "
+		                "group ids need a range of their own",
+		                file, cfg->gid_min, cfg->gid_max, cfg->uid_min, cfg->uid_max),
+		       -1;
+	return 0;
+}
+
 int entra_config_validate_policy(const struct entra_config *cfg, char *err, size_t errlen)
 {
 	const char *file = cfg->path ? cfg->path : "entra.conf";
@@ -563,6 +588,8 @@ int entra_config_validate_policy(const struct entra_config *cfg, char *err, size
 		return snprintf(err, errlen, "%s: [accounts] uid_min (%u) must be below uid_max (%u)", file,
 		                cfg->uid_min, cfg->uid_max),
 		       -1;
+	if (groups_range_check(cfg, file, err, errlen))
+		return -1;
 	/* The rest (host, port, no path) is checked by the HTTPS client, which links libcurl's parser. */
 	if (cfg->proxy && strncasecmp(cfg->proxy, "http://", 7) && strncasecmp(cfg->proxy, "https://", 8))
 		return snprintf(err, errlen, "%s: [entra] proxy must be an http:// or https:// URL (HTTP CONNECT)",

@@ -61,6 +61,9 @@ struct entra_config {
 	enum entra_name_format name_format;
 	uint32_t uid_min;
 	uint32_t uid_max;
+	/* SCIM groups' gids; 0, 0 (unset): groups share uid_min..uid_max. Apart from it when set. */
+	uint32_t gid_min;
+	uint32_t gid_max;
 	char *home; /* %u = local name, %U = UPN */
 	char *shell;
 	char *host;        /* this host's name for OU globs; default gethostname() */

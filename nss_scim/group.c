@@ -193,11 +193,12 @@ enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf, siz
 	enum nss_status st = nss_begin(&v, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if (!nss_id_ok(&v, gid)) {
+	if (!nss_gid_ok(&v, gid)) {
 		*errnop = ENOENT;
 		st = NSS_STATUS_NOTFOUND;
 	} else {
-		int rc_pw = nss_pw_find_uid(&v, gid, &r, errnop);
+		/* gid_min..gid_max holds no account: no private group to look for there. */
+		int rc_pw = nss_gid_apart(&v, gid) ? 0 : nss_pw_find_uid(&v, gid, &r, errnop);
 		int rc_gr = rc_pw == 0 ? nss_gr_find_gid(&v, gid, &g, errnop) : 0;
 		st = group_result(&v, rc_pw, &r, rc_gr, &g, gr, buf, len, errnop);
 	}

@@ -130,6 +130,19 @@ static int local_groups_collect(struct nss_view *v, const struct nss_pw_row *r, 
 	return rc < 0 ? nss_failed(v, errnop) : 0;
 }
 
+/* Whether a members_by_uid entry's gid (INTEGER: IS_INT) must not be granted: out of both ranges,
+ * or another account's private group, 1; 0 to grant; -1 error. A gid of gid_min..gid_max is no
+ * account's (that range is apart from uid_min..uid_max), so only the uid range costs a passwd
+ * look-up: with 200 groups at 100k accounts those were 200 leaf pages read. */
+static int group_private(struct nss_view *v, bool is_int, int64_t gid, int *errnop)
+{
+	if (!is_int)
+		return 1;
+	if (nss_gid_apart(v, gid))
+		return 0;
+	return nss_id_ok(v, gid) ? nss_gid_is_private(v, gid, errnop) : 1;
+}
+
 /* The SCIM groups of UID from the members_by_uid index (uid, gid), in rising gid order (a
  * b-tree out of order is damaged or hostile), of its first NSS_SCIM_GROUPS_MAX entries. */
 static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct gid_list *l, int *errnop)
@@ -148,7 +161,7 @@ static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct g
 		if (col[1].type == BT_INT)
 			prev = col[1].i, have_prev = true;
 		int64_t gid = col[1].i;
-		int private = col[1].type == BT_INT && nss_id_ok(v, gid) ? nss_gid_is_private(v, gid, errnop) : 1;
+		int private = group_private(v, col[1].type == BT_INT, gid, errnop);
 		if (private < 0)
 			return NSS_STATUS_UNAVAIL;
 		if (private) { /* out of range, or another account's private group: never granted */

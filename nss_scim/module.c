@@ -67,6 +67,8 @@ static void view_fill(struct nss_view *v)
 	v->settings = &nss_settings;
 	v->id_min = nss_settings.cfg.uid_min;
 	v->id_max = nss_settings.cfg.uid_max;
+	v->gid_min = nss_settings.cfg.gid_min;
+	v->gid_max = nss_settings.cfg.gid_max;
 }
 
 /* nss_begin with the lock already held (CANCEL_STATE to restore at the unlock). */

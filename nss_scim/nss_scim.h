@@ -74,8 +74,9 @@ struct nss_view {
 	struct nss_db *db;
 	struct bt_file *bt; /* &db->file.bt */
 	const struct nss_settings *settings;
-	uint32_t id_min, id_max;
-	int cancel_state; /* the caller's, restored by nss_end */
+	uint32_t id_min, id_max;   /* [accounts] uid_min..uid_max: accounts, private groups, old groups */
+	uint32_t gid_min, gid_max; /* [accounts] gid_min..gid_max: SCIM groups only; 0, 0 when unset */
+	int cancel_state;          /* the caller's, restored by nss_end */
 };
 /* Locks, refreshes settings and cache, resets the reader's work budget. On anything but
  * SUCCESS the lock is already released. */
@@ -140,6 +141,11 @@ bool nss_local_group_name_ok(const char *name);
 bool nss_field_ok(const char *text);
 bool nss_path_ok(const char *path);
 bool nss_id_ok(const struct nss_view *v, int64_t id);
+/* Whether GID lies in [accounts] gid_min..gid_max, which the config keeps apart from the uid
+ * range: no account has it as uid, so it is never a private group. */
+bool nss_gid_apart(const struct nss_view *v, int64_t gid);
+/* Whether GID may be a group we serve: in the uid range or in gid_min..gid_max. */
+bool nss_gid_ok(const struct nss_view *v, int64_t gid);
 enum nss_skip {
 	SKIP_PASSWD_ROW,
 	SKIP_GROUP_ROW,

@@ -122,7 +122,7 @@ int nss_gr_row_at(struct nss_view *v, const struct bt_cursor *c, struct nss_gr_r
 	g->names_len = col[GR_MEMBER_NAMES].n;
 	if (col[GR_GID].type == BT_NULL && col[GR_MEMBER_UID_MIN].type == BT_INT &&
 	    col[GR_MEMBER_UID_MAX].type == BT_INT && col[GR_MEMBER_NAMES].type == BT_BLOB && nss_name_ok(g->name) &&
-	    nss_id_ok(v, g->gid))
+	    nss_gid_ok(v, g->gid))
 		return 1;
 	nss_log_skip(v, SKIP_GROUP_ROW, (long long)g->gid);
 	return 0;

@@ -220,10 +220,21 @@ bool nss_id_ok(const struct nss_view *v, int64_t id)
 	return id > 0 && id >= v->id_min && id <= v->id_max;
 }
 
+bool nss_gid_apart(const struct nss_view *v, int64_t gid)
+{
+	return v->gid_min > 0 && gid >= v->gid_min && gid <= v->gid_max;
+}
+
+bool nss_gid_ok(const struct nss_view *v, int64_t gid)
+{
+	return nss_id_ok(v, gid) || nss_gid_apart(v, gid);
+}
+
 static const char *const skip_text[] = {
     [SKIP_PASSWD_ROW] = "a passwd row with uid or gid 0, outside [accounts] uid_min..uid_max, or with an "
                         "unsafe name/gecos/home/shell",
-    [SKIP_GROUP_ROW] = "a group row with gid 0, outside [accounts] uid_min..uid_max, or with an unsafe name",
+    [SKIP_GROUP_ROW] = "a group row with gid 0, outside [accounts] uid_min..uid_max and gid_min..gid_max, or "
+                       "with an unsafe name",
     [SKIP_MEMBER_ROW] = "a group member that is not a valid account",
     [SKIP_LOCAL_GROUP] = "a local group (local_members) with gid 0, an unsafe name, or a name the user's "
                          "[role] groups list in entra.conf does not grant",

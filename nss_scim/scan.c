@@ -11,6 +11,15 @@ static int scan_position(struct nss_view *v, struct nss_cursor *c)
 	return bt_seek_rowid(v->bt, &c->bt, v->db->file.root[c->tree], c->last + 1);
 }
 
+/* Past this key a scan of TREE finds nothing to serve: uids end at uid_max, SCIM groups' gids at
+ * the higher of the two ranges' ends. */
+static int64_t scan_key_max(const struct nss_view *v, enum cf_tree tree)
+{
+	if (tree == CF_GROUPS && v->gid_min > 0 && v->gid_max > v->id_max)
+		return v->gid_max;
+	return v->id_max;
+}
+
 int nss_scan_row(struct nss_view *v, struct nss_cursor *c, int *errnop)
 {
 	int rc;
@@ -29,7 +38,7 @@ int nss_scan_row(struct nss_view *v, struct nss_cursor *c, int *errnop)
 		c->epoch = 0; /* reposition after the last key served once the file is usable again */
 		return nss_failed(v, errnop);
 	}
-	if (rc == 0 || key > v->id_max) {
+	if (rc == 0 || key > scan_key_max(v, c->tree)) {
 		c->done = true;
 		return 0;
 	}

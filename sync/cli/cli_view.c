@@ -40,7 +40,7 @@ int cli_view_load(const struct entra_config *cfg, struct cli_view *v)
 	if (names_local_load("/etc/passwd", "/etc/group", &v->local))
 		return -1;
 	v->loaded = 2;
-	if (idalloc_load(v->db, cfg->uid_min, cfg->uid_max, &v->ids))
+	if (idalloc_load_config(v->db, cfg, &v->ids))
 		return -1;
 	v->loaded = 3;
 	if (accounts_build(cfg, &v->dir, &v->local, &v->ids, NULL, true, &v->acc))

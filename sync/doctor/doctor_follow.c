@@ -8,6 +8,24 @@
 #include "sync/doctor/doctor.h"
 #include "sync/store/store_mirror.h"
 
+/* The same for the hub's group range: nss_scim here serves gids of gid_min..gid_max only when
+ * this host's file has that range too. */
+static void group_range_check(struct doctor *d, const json_t *policy, const struct entra_config *file)
+{
+	char fix[256];
+	json_int_t lo = json_integer_value(json_object_get(policy, "gid_min"));
+	json_int_t hi = json_integer_value(json_object_get(policy, "gid_max"));
+	if (!lo || !hi || (file->gid_min && lo >= file->gid_min && hi <= file->gid_max))
+		return;
+	snprintf(fix, sizeof(fix), "set [accounts] gid_min = %lld and gid_max = %lld in %s", (long long)lo,
+	         (long long)hi, d->config_path);
+	doctor_report(d, "follow", DOCTOR_FAIL, fix,
+	              "the hub allocates group gids in %lld..%lld but nss_scim here shows groups only in %u..%u "
+	              "([accounts] of this host's file): groups outside are invisible",
+	              (long long)lo, (long long)hi, file->gid_min ? file->gid_min : file->uid_min,
+	              file->gid_min ? file->gid_max : file->uid_max);
+}
+
 /* nss_scim bounds ids by this host's own file: the hub's range must lie inside it. */
 static void range_check(struct doctor *d, const json_t *policy)
 {
@@ -25,6 +43,7 @@ static void range_check(struct doctor *d, const json_t *policy)
 		              "this host's file): accounts outside are invisible",
 		              (long long)lo, (long long)hi, file.uid_min, file.uid_max);
 	}
+	group_range_check(d, policy, &file);
 	entra_config_free(&file);
 }
 

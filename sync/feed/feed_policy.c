@@ -53,10 +53,16 @@ static json_t *rules_json(const struct entra_config *cfg)
 
 json_t *feed_policy_json(const struct entra_config *cfg)
 {
-	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "name_format",
-	                 cfg->name_format == ENTRA_NAME_UPN ? "upn" : "short", "uid_min", (json_int_t)cfg->uid_min,
-	                 "uid_max", (json_int_t)cfg->uid_max, "home", cfg->home, "shell", cfg->shell, "roles",
-	                 roles_json(cfg), "ous", ous_json(cfg), "rules", rules_json(cfg));
+	json_t *p = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "name_format",
+	                      cfg->name_format == ENTRA_NAME_UPN ? "upn" : "short", "uid_min", (json_int_t)cfg->uid_min,
+	                      "uid_max", (json_int_t)cfg->uid_max, "home", cfg->home, "shell", cfg->shell, "roles",
+	                      roles_json(cfg), "ous", ous_json(cfg), "rules", rules_json(cfg));
+	/* Only when set: a hub without a group range keeps the policy (and its hash) it had. */
+	if (p && cfg->gid_min && cfg->gid_max &&
+	    (json_object_set_new(p, "gid_min", json_integer((json_int_t)cfg->gid_min)) ||
+	     json_object_set_new(p, "gid_max", json_integer((json_int_t)cfg->gid_max))))
+		return json_decref(p), NULL;
+	return p;
 }
 
 int feed_policy_hash(const json_t *policy, char out[FEED_POLICY_HASH_LEN + 1])

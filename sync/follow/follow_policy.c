@@ -89,6 +89,12 @@ static int range_take(const json_t *policy, struct entra_config *cfg)
 	if (lo < 1000 || hi > 4294967294LL || lo >= hi)
 		return -1;
 	cfg->uid_min = (uint32_t)lo, cfg->uid_max = (uint32_t)hi;
+	/* Absent (a hub without a group range, or an older one): groups share the uid range. */
+	json_int_t glo = json_integer_value(json_object_get(policy, "gid_min"));
+	json_int_t ghi = json_integer_value(json_object_get(policy, "gid_max"));
+	if (glo < 0 || ghi < 0 || glo > 4294967294LL || ghi > 4294967294LL)
+		return -1;
+	cfg->gid_min = (uint32_t)glo, cfg->gid_max = (uint32_t)ghi;
 	return 0;
 }
 

@@ -84,10 +84,10 @@ static int ids_ready(struct publish_engine *e, const struct entra_config *cfg, s
 	long long gen = 0;
 	if (entra_config_follower(cfg) && store_mirror_ids_generation(db, &gen) != 0)
 		return -1;
-	if (e->ids_loaded && e->ids.min == cfg->uid_min && e->ids.max == cfg->uid_max && e->ids_generation == gen)
+	if (e->ids_loaded && idalloc_ranges_are(&e->ids, cfg) && e->ids_generation == gen)
 		return 0;
 	idalloc_free(&e->ids);
-	e->ids_loaded = idalloc_load(db, cfg->uid_min, cfg->uid_max, &e->ids) == 0;
+	e->ids_loaded = idalloc_load_config(db, cfg, &e->ids) == 0;
 	e->ids_generation = gen;
 	return e->ids_loaded ? 0 : -1;
 }

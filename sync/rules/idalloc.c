@@ -159,6 +159,28 @@ static int entry_append(struct idalloc *a, const char *key, uint32_t id)
 	return 0;
 }
 
+static bool is_group_key(const char *key)
+{
+	return key[0] == 'g' && key[1] == ':';
+}
+
+/* The range new ids for KEY come from. */
+static void key_range(const struct idalloc *a, const char *key, uint32_t *lo, uint32_t *hi)
+{
+	bool group = is_group_key(key) && a->gmin && a->gmax;
+	*lo = group ? a->gmin : a->min;
+	*hi = group ? a->gmax : a->max;
+}
+
+/* Whether a stored ID still serves KEY: in its kind's range, or for a group in the uid range
+ * (allocated there before gid_min..gid_max was set: its gid stays). */
+static bool id_serves(const struct idalloc *a, const char *key, long long id)
+{
+	uint32_t lo, hi;
+	key_range(a, key, &lo, &hi);
+	return (id >= lo && id <= hi) || (is_group_key(key) && id >= a->min && id <= a->max);
+}
+
 /* One stored allocation into OUT; 1 when out of memory (stops the load). */
 static int load_one(long long id, const char *key, void *arg)
 {
@@ -167,7 +189,7 @@ static int load_one(long long id, const char *key, void *arg)
 		return 0;
 	if (used_add(out, (uint32_t)id))
 		return 1;
-	if (id >= out->min && id <= out->max && entry_append(out, key, (uint32_t)id))
+	if (id_serves(out, key, id) && entry_append(out, key, (uint32_t)id))
 		return 1;
 	return 0;
 }
@@ -177,10 +199,10 @@ int idalloc_add(struct idalloc *a, const char *key, uint32_t id)
 	return load_one(id, key, a) ? -1 : 0;
 }
 
-int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
+static int load_ranges(sqlite3 *db, uint32_t min, uint32_t max, uint32_t gmin, uint32_t gmax, struct idalloc *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->min = min, out->max = max;
+	out->min = min, out->max = max, out->gmin = gmin, out->gmax = gmax;
 	int rc = store_unix_ids_each(db, load_one, out);
 	if (rc == 0)
 		return 0;
@@ -188,6 +210,25 @@ int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 	if (rc == 1)
 		entra_log(&logger, LOG_ERR, "out of memory loading uid allocations");
 	return -1;
+}
+
+int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
+{
+	return load_ranges(db, min, max, min, max, out);
+}
+
+int idalloc_load_config(sqlite3 *db, const struct entra_config *cfg, struct idalloc *out)
+{
+	bool apart = cfg->gid_min && cfg->gid_max;
+	return load_ranges(db, cfg->uid_min, cfg->uid_max, apart ? cfg->gid_min : cfg->uid_min,
+	                   apart ? cfg->gid_max : cfg->uid_max, out);
+}
+
+bool idalloc_ranges_are(const struct idalloc *a, const struct entra_config *cfg)
+{
+	bool apart = cfg->gid_min && cfg->gid_max;
+	return a->min == cfg->uid_min && a->max == cfg->uid_max && a->gmin == (apart ? cfg->gid_min : cfg->uid_min) &&
+	       a->gmax == (apart ? cfg->gid_max : cfg->uid_max);
 }
 
 void idalloc_free(struct idalloc *a)
@@ -216,13 +257,15 @@ uint32_t idalloc_candidate(const struct idalloc *a, const char *key, unsigned pr
 	int len = probe ? snprintf(text, sizeof(text), "%s#%u", key, probe) : snprintf(text, sizeof(text), "%s", key);
 	if (len < 0 || (size_t)len >= sizeof(text))
 		len = (int)sizeof(text) - 1;
+	uint32_t lo, hi;
+	key_range(a, key, &lo, &hi);
 	if (!EVP_Digest(text, (size_t)len, md, &mdlen, EVP_sha256(), NULL) || mdlen < 8)
-		return a->min; /* cannot happen with a working libcrypto; probing continues from here */
+		return lo; /* cannot happen with a working libcrypto; probing continues from here */
 	uint64_t h = 0;
 	for (int i = 0; i < 8; i++)
 		h = h << 8 | md[i];
-	uint64_t span = (uint64_t)a->max - a->min + 1;
-	return (uint32_t)(a->min + h % span);
+	uint64_t span = (uint64_t)hi - lo + 1;
+	return (uint32_t)(lo + h % span);
 }
 
 static bool id_taken(const struct idalloc *a, uint32_t id, const struct names_local *local)
@@ -242,9 +285,11 @@ static uint32_t id_pick(const struct idalloc *a, const char *key, const struct n
 			return id;
 		}
 	}
-	uint64_t span = (uint64_t)a->max - a->min + 1;
+	uint32_t lo, hi;
+	key_range(a, key, &lo, &hi);
+	uint64_t span = (uint64_t)hi - lo + 1;
 	for (uint64_t step = 1; step <= span; step++) {
-		uint32_t next = (uint32_t)(a->min + ((uint64_t)id - a->min + step) % span);
+		uint32_t next = (uint32_t)(lo + ((uint64_t)id - lo + step) % span);
 		if (!id_taken(a, next, local))
 			return next;
 	}
@@ -268,7 +313,8 @@ static int insert_new(struct idalloc *a, struct store_unix_ids_batch *batch, str
 			continue;
 		}
 		if (!(r->id = id_pick(a, r->key, local))) {
-			entra_log(&logger, LOG_ERR, "no free id left in uid_min..uid_max for %s; widen the range",
+			entra_log(&logger, LOG_ERR, "no free id left in %s for %s; widen the range",
+			          is_group_key(r->key) && a->gmin != a->min ? "gid_min..gid_max" : "uid_min..uid_max",
 			          r->key);
 			continue;
 		}

@@ -20,6 +20,7 @@ UID_BASE = 300000
 GID_BASE = 250000
 HEAVY_USER_GROUPS = 200  # the initgroups user is in this many groups
 ID_MIN, ID_MAX = 200000, 2000200000  # etc/entra.conf's uid_min..uid_max (namespace.write_entra_conf)
+GID_MIN, GID_MAX = 2001000000, 2147000000  # and its gid_min..gid_max, where SCIM groups' gids come from
 MISS_UIDS = 1000  # nss_bench looks up unknown uids just below the first user's
 
 FIRST = ("james mary robert patricia john jennifer michael linda david elizabeth william barbara richard "
@@ -43,7 +44,8 @@ ROLES = "admins users operators developers readers oncall auditors maintainers".
 
 class Allocator:
     """sync/rules/idalloc.c: the first 8 bytes of sha256 of the key (probe suffix #N on a
-    collision) taken modulo the range, so ids are scattered over uid_min..uid_max."""
+    collision) taken modulo the range, so ids are scattered over uid_min..uid_max (users) and
+    gid_min..gid_max (groups, "g:" keys), as the shipped etc/entra.conf sets them."""
 
     def __init__(self):
         self.taken = set()
@@ -51,7 +53,8 @@ class Allocator:
     def candidate(self, key, probe):
         text = key if probe == 0 else "%s#%d" % (key, probe)
         h = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-        return ID_MIN + h % (ID_MAX - ID_MIN + 1)
+        lo, hi = (GID_MIN, GID_MAX) if key.startswith("g:") else (ID_MIN, ID_MAX)
+        return lo + h % (hi - lo + 1)
 
     def allocate(self, kind, object_id):
         key = "%s:%s" % (kind, object_id)

@@ -28,13 +28,15 @@ def make_etc(path, source):
     return path
 
 
-def write_entra_conf(etc, cache_db, uid_min=200000, uid_max=2000200000):
+def write_entra_conf(etc, cache_db, uid_min=200000, uid_max=2000200000, gid_min=2001000000, gid_max=2147000000):
+    """etc/entra.conf's [accounts] ranges (directory.ID_MIN.. and GID_MIN..) unless told otherwise."""
     conf_dir = os.path.join(etc, "entra")
     os.makedirs(conf_dir, exist_ok=True)
     with open(os.path.join(conf_dir, "entra.conf"), "w") as f:
         f.write("[entra]\ntenant_id = 11111111-2222-3333-4444-555555555555\n"
                 "client_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n\n"
-                "[accounts]\ncache_db = %s\nuid_min = %d\nuid_max = %d\n" % (cache_db, uid_min, uid_max))
+                "[accounts]\ncache_db = %s\nuid_min = %d\nuid_max = %d\ngid_min = %d\ngid_max = %d\n"
+                % (cache_db, uid_min, uid_max, gid_min, gid_max))
     os.chmod(os.path.join(conf_dir, "entra.conf"), 0o644)
 
 

@@ -125,6 +125,7 @@ cache_db = {cache_db}
 name_format = {name_format}
 uid_min = {uid_min}
 uid_max = {uid_max}
+{gid_lines}
 home = {home}
 shell = /bin/bash
 host = {host}
@@ -185,6 +186,7 @@ class Site:
             home="/home/%u",
             uid_min=200000,
             uid_max=2000200000,
+            gid_lines="",  # "gid_min = ...\ngid_max = ..." for a group range of its own
             host="web-01",
             port=self.port,
             publish_interval_ms=100,

@@ -363,6 +363,52 @@ def test_status_doctor_and_rules_explain_for_another_host(fleet):
     assert "host web-01: not covered" in out, out
 
 
+GROUP_RANGE = (2001000000, 2147000000)  # etc/entra.conf's gid_min..gid_max
+GROUP_LINES = "gid_min = %d\ngid_max = %d" % GROUP_RANGE
+
+
+def test_a_hubs_group_range_reaches_followers_and_glibc(procs):
+    """[accounts] gid_min..gid_max on the hub: its groups get gids there, followers mirror them
+    through the policy, and glibc shows them (getent group, id) on a follower whose file has the
+    range; doctor on one whose file lacks it fails and says the fix."""
+    hub = fleet_util.Hub(procs, policy=FLEET_POLICY, gid_lines=GROUP_LINES)
+    followers = []
+    try:
+        build_directory(hub)
+        hub_gids = {}
+        deadline = time.monotonic() + 20
+        while not hub_gids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            if os.path.exists(hub.site.cache_db):
+                hub_gids = dict(sqlite3.connect("file:%s?mode=ro" % hub.site.cache_db, uri=True)
+                                .execute("SELECT name, gid FROM groups").fetchall())
+        assert hub_gids and all(GROUP_RANGE[0] <= g <= GROUP_RANGE[1] for g in hub_gids.values()), hub_gids
+        f = fleet_util.Follower(procs, hub, "web-01", start=False)
+        f.site.write_config(gid_lines=GROUP_LINES)
+        f.start()
+        followers.append(f)
+        wait_for_accounts([f])
+        host = nss_util.NssHost(f.site)
+        name, gid = [(n, g) for n, g in hub_gids.items() if "users" in n][0]
+        line = host.getent("group", name).stdout.strip()
+        assert line.startswith("%s:*:%d:" % (name, gid)) and "alice" in line.split(":")[3], line
+        assert host.getent("group", str(gid)).stdout.strip() == line
+        assert str(gid) in host.run(["id", "-G", "alice"]).stdout.split()
+        assert name in {row.split(":")[0] for row in host.getent("group").stdout.splitlines()}
+        # a follower whose own file lacks the range would not show those groups: doctor says so
+        lacking = fleet_util.Follower(procs, hub, "web-02")
+        followers.append(lacking)
+        lacking.wait_for(lambda: accounts(lacking), timeout=20, what="the hub's accounts")
+        doctor = json.loads(harness.cli(lacking.site, "--json", "doctor", check=False).stdout)
+        fails = [c for c in doctor["checks"] if c["check"] == "follow" and c["status"] == "fail"]
+        assert fails and "gid_min = %d and gid_max = %d" % GROUP_RANGE in fails[0]["fix"], doctor["checks"]
+    finally:
+        procs.stop_all()
+        for f in followers:
+            f.cleanup()
+        hub.cleanup()
+
+
 @pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="needs Debian's nginx (nginx-light)")
 def test_followers_behind_nginx_share_cached_answers(hub, procs):
     ids = build_directory(hub)

@@ -441,6 +441,42 @@ def test_initgroups_never_grants_another_accounts_private_group(site, host):
     assert r.returncode == 0 and sorted(r.stdout.split()) == ["200002", "300001"], (r.returncode, r.stdout)
 
 
+GROUP_RANGE = (2001000000, 2147000000)  # etc/entra.conf's gid_min..gid_max
+
+
+def test_a_group_range_of_its_own_is_trusted_from_the_config_only(site, host):
+    """With [accounts] gid_min..gid_max (apart from the uid range) initgroups grants a gid there
+    without looking for an account that has it as uid, because no account is served with a uid
+    there; groups in the uid range (allocated before the range was set) still get that check.
+    Without the range in the root-owned config, the same file's groups there are not served."""
+    team, squatted, outside = GROUP_RANGE[0] + 5, GROUP_RANGE[0] + 7, GROUP_RANGE[1] + 1
+    harness.write_cache(site.cache_db,
+                        users=[account("alice", 200001), account("bob", 200002), account("mallory", squatted)],
+                        groups=[{"name": "team", "gid": team}, {"name": "legacy", "gid": 300001},
+                                {"name": "outside", "gid": outside}],
+                        members=[(team, 200002), (300001, 200002), (200001, 200002), (outside, 200002),
+                                 (squatted, 200002)])
+    site.write_config(gid_lines="gid_min = %d\ngid_max = %d" % GROUP_RANGE)
+    r = host.run(["id", "-G", "bob"])
+    # alice's private group and a gid outside both ranges are refused; mallory (a uid in the
+    # group range) is no account, so the gid she squats on is nobody's private group
+    assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(
+        ["200002", str(team), "300001", str(squatted)]), r.stdout
+    assert host.getent("passwd", "mallory").returncode == 2
+    assert host.getent("group", "mallory").returncode == 2
+    assert host.getent("group", str(squatted)).returncode == 2
+    assert host.getent("group", str(team)).stdout.startswith("team:*:%d:bob" % team)
+    assert host.getent("group", "team").stdout.startswith("team:*:%d:bob" % team)
+    assert host.getent("group", "outside").returncode == 2
+    names = {line.split(":")[0] for line in host.getent("group").stdout.splitlines()}
+    assert {"alice", "bob", "team", "legacy"} <= names and not names & {"outside", "mallory"}, names
+    # the range comes from the config alone: without it the same file's group there is not served
+    site.write_config(gid_lines="")
+    assert host.getent("group", "team").returncode == 2
+    r = host.run(["id", "-G", "bob"])
+    assert r.returncode == 0 and sorted(r.stdout.split()) == ["200002", "300001"], r.stdout
+
+
 def test_a_primary_group_other_than_the_accounts_own_is_refused(site, host):
     """The passwd row's gid is the account's private group, the same number as its uid: a row
     giving bob alice's uid as his primary group (her files, without any members row) is not

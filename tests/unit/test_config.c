@@ -97,6 +97,8 @@ static void empty_file_gives_defaults(void **state)
 	assert_int_equal(c.login_timeout, 110);
 	assert_int_equal(c.uid_min, 200000);
 	assert_int_equal(c.uid_max, 2000200000u);
+	assert_int_equal(c.gid_min, 0); /* unset: groups share the uid range (files from before keep working) */
+	assert_int_equal(c.gid_max, 0);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.qr, -1);
 	assert_null(c.proxy);         /* no proxy: direct connections, the environment's variables ignored */
@@ -126,6 +128,11 @@ static void rejects_bad_input(void **state)
 	expect_error("[accounts]\nuid_min = abc\n", "bad.conf:2: [accounts] uid_min: 'abc' is not a whole number");
 	expect_error("[accounts]\nuid_min = 5\n", "outside");
 	expect_error("[accounts]\nuid_min = 500000\nuid_max = 400000\n", "uid_min (500000) must be below uid_max");
+	expect_error("[accounts]\ngid_min = 3000000000\n", "gid_min and gid_max go together");
+	expect_error("[accounts]\ngid_max = 3000000000\n", "gid_min and gid_max go together");
+	expect_error("[accounts]\ngid_min = 3000000009\ngid_max = 3000000001\n", "gid_min (3000000009) must be below");
+	expect_error("[accounts]\ngid_min = 100000\ngid_max = 200000\n", "overlaps uid_min..uid_max");
+	expect_error("[accounts]\nuid_max = 300000\ngid_min = 300000\ngid_max = 400000\n", "overlaps");
 	expect_error("[accounts]\nname_format = long\n", "is not short or upn");
 	expect_error("[accounts]\nend_sessions = maybe\n", "bad.conf:2: [accounts] end_sessions");
 	expect_error("[accounts]\nshell = /bin/sh\nshell = /bin/bash\n", "bad.conf:3: [accounts] shell: set twice");

@@ -249,6 +249,46 @@ static void policy_round_trip(void **state)
 	entra_config_free(&hub);
 }
 
+/* The group range travels with the policy only when the hub sets it: a hub without one keeps the
+ * policy hash it had, and a follower of it keeps groups in the uid range. */
+static void policy_carries_the_group_range(void **state)
+{
+	(void)state;
+	struct entra_config hub, follower;
+	char err[512];
+	const char *follow_text = "[follow]\nhub = https://h\ntoken_file = /t\n";
+	assert_int_equal(
+	    entra_config_parse("hub.conf", "[accounts]\nuid_min = 300000\nuid_max = 400000\n", &hub, err, sizeof(err)),
+	    0);
+	json_t *policy = feed_policy_json(&hub);
+	assert_null(json_object_get(policy, "gid_min"));
+	assert_int_equal(entra_config_parse("f.conf", follow_text, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follower.gid_min, 0);
+	json_decref(policy);
+	entra_config_free(&hub);
+	assert_int_equal(entra_config_parse("hub.conf",
+	                                    "[accounts]\nuid_min = 300000\nuid_max = 400000\ngid_min = 500000\n"
+	                                    "gid_max = 600000\n",
+	                                    &hub, err, sizeof(err)),
+	                 0);
+	policy = feed_policy_json(&hub);
+	entra_config_free(&follower);
+	assert_int_equal(entra_config_parse("f.conf", follow_text, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follower.gid_min, 500000);
+	assert_int_equal(follower.gid_max, 600000);
+	/* A range that overlaps the uids' is refused like any invalid policy. */
+	json_object_set_new(policy, "gid_min", json_integer(350000));
+	entra_config_free(&follower);
+	assert_int_equal(entra_config_parse("f.conf", follow_text, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "overlaps"));
+	json_decref(policy);
+	entra_config_free(&follower);
+	entra_config_free(&hub);
+}
+
 static void backoff_is_full_jitter_and_capped(void **state)
 {
 	(void)state;
@@ -266,6 +306,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(snapshot_and_changes_mirror_the_hub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(gone_cursors_ask_for_a_snapshot, setup, teardown),
 	    cmocka_unit_test(policy_round_trip),
+	    cmocka_unit_test(policy_carries_the_group_range),
 	    cmocka_unit_test(backoff_is_full_jitter_and_capped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -263,6 +263,41 @@ static void test_uid_stable_across_rename(void **state)
 	sqlite3_close(db);
 }
 
+/* With [accounts] gid_min..gid_max set, new groups get their gids there and users stay in the
+ * uid range; a group allocated in the uid range before the group range was set keeps its gid. */
+static void test_groups_get_their_own_range(void **state)
+{
+	sqlite3 *db = db_new();
+	struct entra_config cfg;
+	char err[256];
+	uint32_t legacy = alloc_one(db, 200000, 2000200000, "g:legacy");
+	assert_true(legacy >= 200000 && legacy <= 2000200000);
+	assert_int_equal(entra_config_parse("t.conf", "[accounts]\ngid_min = 2001000000\ngid_max = 2147000000\n", &cfg,
+	                                    err, sizeof(err)),
+	                 0);
+	struct idalloc a;
+	struct idalloc_request r[3] = {{.key = "g:new"}, {.key = "u:" GUID_A}, {.key = "g:legacy"}};
+	assert_int_equal(idalloc_load_config(db, &cfg, &a), 0);
+	assert_true(idalloc_ranges_are(&a, &cfg));
+	assert_int_equal(idalloc_assign(&a, db, r, 3, NULL), 0);
+	assert_true(r[0].id >= 2001000000 && r[0].id <= 2147000000);
+	assert_int_equal(idalloc_candidate(&a, "g:new", 0), r[0].id);
+	assert_true(r[1].id >= 200000 && r[1].id <= 2000200000);
+	assert_int_equal(r[2].id, legacy);
+	idalloc_free(&a);
+	/* Reloaded: the same answers; and a load for the shared range is not this one. */
+	assert_int_equal(idalloc_load_config(db, &cfg, &a), 0);
+	assert_int_equal(idalloc_find(&a, "g:new"), r[0].id);
+	assert_int_equal(idalloc_find(&a, "g:legacy"), legacy);
+	idalloc_free(&a);
+	assert_int_equal(idalloc_load(db, 200000, 2000200000, &a), 0);
+	assert_false(idalloc_ranges_are(&a, &cfg));
+	assert_int_equal(idalloc_find(&a, "g:new"), 0); /* outside the shared range: a fresh id there */
+	idalloc_free(&a);
+	entra_config_free(&cfg);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_batch_rolls_back),
 	    cmocka_unit_test(test_range_change_keeps_old_ids_reserved),
 	    cmocka_unit_test(test_uid_stable_across_rename),
+	    cmocka_unit_test(test_groups_get_their_own_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
