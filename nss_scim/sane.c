@@ -222,7 +222,8 @@ bool nss_id_ok(const struct nss_view *v, int64_t id)
 
 bool nss_gid_apart(const struct nss_view *v, int64_t gid)
 {
-	return v->gid_min > 0 && gid >= v->gid_min && gid <= v->gid_max;
+	/* The config refuses overlapping ranges; checked again here, where it matters. */
+	return v->gid_min > 0 && gid >= v->gid_min && gid <= v->gid_max && !nss_id_ok(v, gid);
 }
 
 bool nss_gid_ok(const struct nss_view *v, int64_t gid)
