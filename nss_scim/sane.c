@@ -121,37 +121,74 @@ static bool name_ours_ok(const char *name, size_t k)
 	       !entra_name_reserved_len(name, k);
 }
 
-/* strlen(NAME) for a name that ends, with its NUL, before END: 16 bytes at a time, inline (a
- * group's members are short names, where calling strlen costs more than the search). */
-static size_t name_end(const char *name, const char *end)
+/* Bit I set when P[I] is a NUL, for the 64 bytes from P: four 16-byte compares. */
+static uint64_t nul_mask64(const char *p)
 {
-	const char *p = name;
+	typedef char c8x16 __attribute__((vector_size(16)));
+	uint64_t mask = 0;
+	for (int q = 0; q < 4; q++) {
+		c8x16 b;
+		memcpy(&b, p + 16 * q, sizeof(b));
+		c8x16 z = b == 0;
 #ifdef __SSE2__
-	for (; end - p >= 16; p += 16) {
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_setzero_si128()));
-		if (nul)
-			return (size_t)(p - name) + (size_t)__builtin_ctz(nul);
-	}
+		mask |= (uint64_t)(unsigned)_mm_movemask_epi8((__m128i)z) << (16 * q);
 #else
-	(void)end;
+		for (int i = 0; i < 16; i++)
+			mask |= (uint64_t)(z[i] != 0) << (16 * q + i);
 #endif
-	return (size_t)(p - name) + strlen(p);
+	}
+	return mask;
+}
+
+/* The same for the N < 64 bytes from P (the bytes past them count as not NUL). */
+static uint64_t nul_mask_tail(const char *p, size_t n)
+{
+	char chunk[64];
+	memset(chunk, 'x', sizeof(chunk));
+	memcpy(chunk, p, n);
+	return nul_mask64(chunk);
+}
+
+/* The names of a blob whose bytes are all ours (bytes_all_ours): their NULs found 64 bytes at
+ * a time, so a name costs its shape checks and no search (a group's members are short names). */
+static size_t names_filter_clean(char *names, size_t len, char **mem, size_t max, size_t *dropped)
+{
+	char *out = names;
+	size_t n = 0, start = 0;
+	for (size_t base = 0; base < len; base += 64) {
+		uint64_t nul = len - base >= 64 ? nul_mask64(names + base) : nul_mask_tail(names + base, len - base);
+		for (; nul; nul &= nul - 1) {
+			size_t end = base + (size_t)__builtin_ctzll(nul), k = end - start;
+			char *name = names + start;
+			start = end + 1;
+			if (!name_ours_ok(name, k)) {
+				++*dropped;
+				continue;
+			}
+			if (n == max)
+				return SIZE_MAX;
+			if (out != name) /* behind NAME: the bytes still to be read are not touched */
+				memmove(out, name, k + 1);
+			mem[n++] = out;
+			out += k + 1;
+		}
+	}
+	return n;
 }
 
 size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped)
 {
-	char *out = names, *end = names + len;
-	/* The usual case, every byte one of ours, checked at vector speed first: then each name
-	 * only needs its length (strlen) and its shape. */
-	bool clean = bytes_all_ours(names, len);
-	size_t n = 0;
 	*dropped = 0;
+	/* The usual case, every byte one of ours, checked at vector speed first: then each name
+	 * only needs its length and its shape. */
+	if (bytes_all_ours(names, len))
+		return names_filter_clean(names, len, mem, max, dropped);
+	char *out = names, *end = names + len;
+	size_t n = 0;
 	for (char *name = names; name < end;) {
 		unsigned all;
-		size_t k = clean ? name_end(name, end) : name_scan(name, &all);
-		if (clean ? !name_ours_ok(name, k)
-		          : !name_shape_ok(name, k, all, NAME_OURS) || entra_name_reserved_len(name, k)) {
+		size_t k = name_scan(name, &all);
+		if (!name_shape_ok(name, k, all, NAME_OURS) || entra_name_reserved_len(name, k)) {
 			++*dropped;
 		} else {
 			if (n == max)

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nss_scim/nss_scim.h"
@@ -199,6 +201,50 @@ static void packed_names_of_every_length(void **state)
 	}
 }
 
+/* Random packed blobs (names of our bytes, with reserved, all-digit, dotted and too long ones
+ * mixed in, some blobs with a foreign byte): the filter keeps exactly the names nss_name_ok
+ * accepts, in order, whatever the 64-byte chunk boundaries fall on, and moves nothing else. */
+static void packed_names_match_the_one_name_rule(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {"alice", "root",      "12345", "1a1",   "-rf", ".", "..", ".x",
+	                                     "a@b.c", "systemd-x", "sudo",  "bob_2", "Zed", "x", "0"};
+	unsigned seed = 12345;
+	for (int round = 0; round < 3000; round++) {
+		static char blob[60 * (NSS_NAME_MAX + 4)], copy[sizeof(blob)];
+		char *mem[200];
+		const char *want[200];
+		size_t len = 0, nwant = 0, dropped = 0, count = 1 + (size_t)(rand_r(&seed) % 60);
+		for (size_t i = 0; i < count; i++) {
+			char name[NSS_NAME_MAX + 4];
+			size_t k;
+			if (rand_r(&seed) % 3 == 0) {
+				snprintf(name, sizeof(name), "%s",
+				         pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(*pieces))]);
+				k = strlen(name);
+			} else {
+				k = 1 + (size_t)(rand_r(&seed) % (NSS_NAME_MAX + 3));
+				for (size_t j = 0; j < k; j++)
+					name[j] = "abcdefghijklmnopqrstuvwxyz0123456789._-"[rand_r(&seed) % 39];
+				name[k] = '\0';
+			}
+			if (round % 10 == 0 && i == count / 2)
+				name[0] = (char)0xc3; /* a foreign byte: the per-name path */
+			memcpy(blob + len, name, k + 1);
+			len += k + 1;
+		}
+		memcpy(copy, blob, len);
+		for (size_t off = 0; off < len; off += strlen(copy + off) + 1)
+			if (nss_name_ok(copy + off))
+				want[nwant++] = copy + off;
+		size_t n = nss_names_filter(blob, len, mem, 200, &dropped);
+		assert_int_equal(n, nwant);
+		assert_int_equal(dropped, count - nwant);
+		for (size_t i = 0; i < n; i++)
+			assert_string_equal(mem[i], want[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +256,7 @@ int main(void)
 	    cmocka_unit_test(name_bytes_follow_the_rule),
 	    cmocka_unit_test(packed_names_are_filtered_in_place),
 	    cmocka_unit_test(packed_names_of_every_length),
+	    cmocka_unit_test(packed_names_match_the_one_name_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
