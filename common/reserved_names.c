@@ -17,16 +17,10 @@ static const char *const reserved_names[] = {
 
 #define RESERVED_COUNT (sizeof(reserved_names) / sizeof(reserved_names[0]))
 #define SET_SLOTS      256 /* a power of two, over 3x the names: probes stay short */
-#define SIG_LENGTHS    16  /* reserved names are shorter (checked when the set is built) */
+#define SIG_LENGTHS    ENTRA_RESERVED_SIG_LENGTHS
 
-/* The NSS module checks every group member it serves, so most names must be told apart without
- * a string comparison: a signature of (length, first byte, last byte) rules out nearly every
- * name that is not reserved, and the rest costs one hash and usually one comparison. */
-static struct {
-	unsigned char slot[SET_SLOTS];                  /* index + 1 of each name, by FNV-1a hash */
-	uint64_t first[SIG_LENGTHS], last[SIG_LENGTHS]; /* bit (byte & 63) by length */
-	bool unbounded;                                 /* a name of SIG_LENGTHS bytes or more */
-} reserved_set;
+struct entra_reserved_signature entra_reserved_sig;
+static unsigned char reserved_slot[SET_SLOTS]; /* index + 1 of each name, by FNV-1a hash */
 
 static uint32_t name_hash(const char *name)
 {
@@ -36,42 +30,28 @@ static uint32_t name_hash(const char *name)
 	return h;
 }
 
-/* At load, before any thread: look-ups then only read the set. */
+/* At load, before any thread: look-ups then only read the set and the signature. */
 __attribute__((constructor)) static void reserved_set_build(void)
 {
 	for (size_t i = 0; i < RESERVED_COUNT; i++) {
 		const char *name = reserved_names[i];
 		size_t len = strlen(name), slot = name_hash(name) & (SET_SLOTS - 1);
-		while (reserved_set.slot[slot])
+		while (reserved_slot[slot])
 			slot = (slot + 1) & (SET_SLOTS - 1);
-		reserved_set.slot[slot] = (unsigned char)(i + 1);
+		reserved_slot[slot] = (unsigned char)(i + 1);
 		if (len >= SIG_LENGTHS) {
-			reserved_set.unbounded = true;
+			entra_reserved_sig.unbounded = true;
 			continue;
 		}
-		reserved_set.first[len] |= 1ull << ((unsigned char)name[0] & 63);
-		reserved_set.last[len] |= 1ull << ((unsigned char)name[len - 1] & 63);
+		entra_reserved_sig.first[len] |= 1ull << ((unsigned char)name[0] & 63);
+		entra_reserved_sig.last[len] |= 1ull << ((unsigned char)name[len - 1] & 63);
 	}
 }
 
-static bool signature_may_match(const char *name, size_t len)
+bool entra_name_reserved_lookup(const char *name)
 {
-	if (len >= SIG_LENGTHS || len == 0)
-		return reserved_set.unbounded;
-	return (reserved_set.first[len] >> ((unsigned char)name[0] & 63) & 1) &&
-	       (reserved_set.last[len] >> ((unsigned char)name[len - 1] & 63) & 1);
-}
-
-bool entra_name_reserved_len(const char *name, size_t len)
-{
-	/* memcmp of a constant 8 bytes is one compare, no call: this runs for every member served. */
-	if (len >= 8 && !memcmp(name, "systemd-", 8))
-		return true;
-	if (!signature_may_match(name, len))
-		return false;
-	for (size_t slot = name_hash(name) & (SET_SLOTS - 1); reserved_set.slot[slot];
-	     slot = (slot + 1) & (SET_SLOTS - 1))
-		if (!strcmp(reserved_names[reserved_set.slot[slot] - 1], name))
+	for (size_t slot = name_hash(name) & (SET_SLOTS - 1); reserved_slot[slot]; slot = (slot + 1) & (SET_SLOTS - 1))
+		if (!strcmp(reserved_names[reserved_slot[slot] - 1], name))
 			return true;
 	return false;
 }

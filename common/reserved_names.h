@@ -5,10 +5,39 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* True for names a distribution or the base system uses (root, daemon, sudo, systemd-*, ...). */
 bool entra_name_reserved(const char *name);
-/* The same for NAME of LEN bytes (strlen(NAME) == LEN), when the caller knows it. */
-bool entra_name_reserved_len(const char *name, size_t len);
+
+/* The NSS module checks every group member it serves, so most names must be told apart without
+ * a call or a string comparison: a signature of (length, first byte, last byte) of the reserved
+ * names rules out nearly every other name inline. Built once at load, before any thread, and
+ * only read after. */
+#define ENTRA_RESERVED_SIG_LENGTHS 16 /* reserved names are shorter (checked when it is built) */
+struct entra_reserved_signature {
+	uint64_t first[ENTRA_RESERVED_SIG_LENGTHS], last[ENTRA_RESERVED_SIG_LENGTHS]; /* bit (byte & 63) */
+	bool unbounded; /* a name of ENTRA_RESERVED_SIG_LENGTHS bytes or more */
+};
+extern struct entra_reserved_signature entra_reserved_sig;
+/* The exact test for a name the signature did not rule out: a hash, usually one comparison. */
+bool entra_name_reserved_lookup(const char *name);
+
+/* entra_name_reserved for NAME of LEN bytes (strlen(NAME) == LEN), when the caller knows it. */
+static inline bool entra_name_reserved_len(const char *name, size_t len)
+{
+	/* memcmp of a constant 8 bytes is one compare, no call. */
+	if (len >= 8 && !memcmp(name, "systemd-", 8))
+		return true;
+	if (len >= ENTRA_RESERVED_SIG_LENGTHS || len == 0) {
+		if (!entra_reserved_sig.unbounded)
+			return false;
+	} else if (!(entra_reserved_sig.first[len] >> ((unsigned char)name[0] & 63) & 1) ||
+	           !(entra_reserved_sig.last[len] >> ((unsigned char)name[len - 1] & 63) & 1)) {
+		return false;
+	}
+	return entra_name_reserved_lookup(name);
+}
 
 #endif
