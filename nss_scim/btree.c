@@ -67,6 +67,7 @@ void bt_close(struct bt_file *f)
 	for (int i = 0; i < BT_CACHE_PAGES; i++)
 		free(f->slot[i].data);
 	free(f->payload.p);
+	free(f->run.p);
 	for (int i = 0; i < BT_ARENAS; i++)
 		free(f->arena[i].p);
 	if (f->has_fd)
@@ -113,11 +114,13 @@ static unsigned char *buf_reserve(struct bt_file *f, struct bt_buf *b, size_t si
 	return p;
 }
 
-static int page_read(struct bt_file *f, uint32_t pgno, unsigned char *out)
+/* COUNT pages from PGNO into OUT. */
+static int pages_read(struct bt_file *f, uint32_t pgno, uint32_t count, unsigned char *out)
 {
 	off_t at = (off_t)(pgno - 1) * BT_PAGE;
-	for (size_t got = 0; got < BT_PAGE;) {
-		ssize_t n = pread(f->fd, out + got, BT_PAGE - got, at + (off_t)got);
+	size_t size = (size_t)count * BT_PAGE;
+	for (size_t got = 0; got < size;) {
+		ssize_t n = pread(f->fd, out + got, size - got, at + (off_t)got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) /* an error, or a file truncated since it was checked */
@@ -168,7 +171,7 @@ const unsigned char *bt_page(struct bt_file *f, uint32_t pgno)
 		fail(f, BT_ERR_BUDGET);
 		return NULL;
 	}
-	if (page_read(f, pgno, s->data) < 0)
+	if (pages_read(f, pgno, 1, s->data) < 0)
 		return NULL;
 	s->pgno = pgno;
 	return s->data;
@@ -272,9 +275,32 @@ static int cell_parse(struct bt_file *f, const struct node *nd, enum bt_kind kin
 	return 0;
 }
 
+/* Overflow pages read in one pread() at most: a chain a fresh file holds page after page (a
+ * 1,000-member group's names are four pages) costs one system call. */
+#define OVERFLOW_RUN 4
+
+/* The next overflow pages of a chain from PGNO on: as many as the REMAINING payload bytes need,
+ * up to AHEAD and the end of the file, into f->run (not the page cache: a group's names must
+ * not evict the b-tree pages look-ups keep using). Their count, or 0 on error. */
+static uint32_t overflow_run_read(struct bt_file *f, uint32_t pgno, uint64_t remaining, uint32_t ahead)
+{
+	if (pgno < 2 || pgno > f->npages)
+		return fail(f, BT_ERR_CORRUPT), 0;
+	uint64_t need = (remaining + OVERFLOW_DATA - 1) / OVERFLOW_DATA;
+	uint32_t count = need < ahead ? (uint32_t)need : ahead;
+	if (count > f->npages - pgno + 1)
+		count = f->npages - pgno + 1;
+	if ((f->budget -= (long)count * BT_READ_COST) < 0)
+		return fail(f, BT_ERR_BUDGET), 0;
+	if (!buf_reserve(f, &f->run, (size_t)OVERFLOW_RUN * BT_PAGE) || pages_read(f, pgno, count, f->run.p) < 0)
+		return 0;
+	return count;
+}
+
 /* 1.7 the whole payload of C: its local bytes, or the chain put together in f->payload. A
  * chain has exactly the pages its size needs and the last one ends it (next = 0): a cycle,
- * which never ends, is refused by that alone. */
+ * which never ends, is refused by that alone. Pages read ahead of a chain that jumps elsewhere
+ * are only charged to the budget. */
 static const unsigned char *payload_get(struct bt_file *f, const struct cell *c)
 {
 	if (!c->overflow && c->size == c->nlocal)
@@ -288,17 +314,23 @@ static const unsigned char *payload_get(struct bt_file *f, const struct cell *c)
 		return NULL;
 	memcpy(out, c->local, c->nlocal); /* before any page is read: the cell's page may go */
 	size_t at = c->nlocal;
-	uint32_t next = c->overflow;
+	uint32_t next = c->overflow, ahead = OVERFLOW_RUN;
 	while (at < c->size) {
-		const unsigned char *pg = next >= 2 ? bt_page(f, next) : NULL;
-		if (!pg) {
-			fail(f, BT_ERR_CORRUPT);
+		uint32_t first = next, count = overflow_run_read(f, first, c->size - at, ahead);
+		if (!count)
 			return NULL;
+		for (uint32_t i = 0; i < count && at < c->size; i++) {
+			const unsigned char *pg = f->run.p + (size_t)i * BT_PAGE;
+			size_t take = c->size - at < OVERFLOW_DATA ? (size_t)(c->size - at) : OVERFLOW_DATA;
+			memcpy(out + at, pg + 4, take);
+			at += take;
+			next = entra_be32(pg);
+			/* Read ahead only while the chain runs page after page (a file updated in place
+			 * may have it scattered). */
+			ahead = next == first + i + 1 ? OVERFLOW_RUN : 1;
+			if (ahead == 1)
+				break; /* the chain goes on elsewhere (or ends): read from there */
 		}
-		size_t take = c->size - at < OVERFLOW_DATA ? (size_t)(c->size - at) : OVERFLOW_DATA;
-		memcpy(out + at, pg + 4, take);
-		at += take;
-		next = entra_be32(pg);
 	}
 	if (next != 0) {
 		fail(f, BT_ERR_CORRUPT);

@@ -63,6 +63,7 @@ struct bt_file {
 	unsigned last; /* slot of the last page asked for */
 	struct bt_slot slot[BT_CACHE_PAGES];
 	struct bt_buf payload;          /* a payload spilling onto overflow pages, put together */
+	struct bt_buf run;              /* overflow pages as read, a few at a time (payload_get) */
 	struct bt_buf arena[BT_ARENAS]; /* decoded text, NUL-terminated */
 };
 

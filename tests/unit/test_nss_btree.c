@@ -463,6 +463,29 @@ static void incremental_publication_reads_as_sqlite_does(void **state)
 	directory_free(&b);
 }
 
+/* Overflow chains whose pages are scattered over the file (values grown and shrunk in place,
+ * freed pages reused), as the reader's read-ahead of page-after-page chains must also get right. */
+static void scattered_overflow_chains_read_as_sqlite_does(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	sqlite3 *db;
+	directory_make(&d, 7, 2000, 30, 3);
+	assert_int_equal(cache_write(f->path, &d.s, 1), 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "UPDATE groups SET member_names = zeroblob(9000) || member_names WHERE gid % 2 = 0;"
+	                 "UPDATE groups SET member_names = substr(member_names, 1, 100) WHERE gid % 3 = 0;"
+	                 "UPDATE groups SET member_names = member_names || zeroblob(20000) WHERE gid % 5 = 0;"
+	                 "UPDATE groups SET member_names = zeroblob(13000) || member_names WHERE gid % 7 = 1;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	file_check(f->path, d.ids, 2030, 300);
+	directory_free(&d);
+}
+
 static void a_100k_directory_reads_as_sqlite_does(void **state)
 {
 	struct fixture *f = *state;
@@ -506,6 +529,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(schema_table_is_what_sqlite_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_directories_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(incremental_publication_reads_as_sqlite_does, setup, teardown),
+	    cmocka_unit_test_setup_teardown(scattered_overflow_chains_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_100k_directory_reads_as_sqlite_does, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
