@@ -444,6 +444,33 @@ def test_short_buffer_does_not_advance_enumeration(site, host):
     assert rc == 0 and [l.split(":")[0] for l in out] == ["alice", "bob", "carol"], out
 
 
+def test_every_short_buffer_gets_erange_in_enumeration(site, host):
+    """getpwent and getgrent's private groups come from passwd_blocks (schema version 3), the SCIM
+    groups from their rows: every size from 0 up to the one needed gives ERANGE and leaves the
+    cursor, the first that fits gives the entry (long texts, the 256-byte name limit, UTF-8)."""
+    long_name = "l" * 256
+    users = [{"name": "alice", "uid": 200001, "gecos": "Alice Admin"},
+             {"name": "bob", "uid": 200002, "gecos": "Zo\u00eb B\u00f6b", "dir": "/home/" + "d" * 300},
+             {"name": long_name, "uid": 200003, "gecos": ""},
+             {"name": "root", "uid": 200004}, {"name": "dave", "uid": 200005, "shell": "sh"},
+             {"name": "erin", "uid": 200006, "gecos": "g" * 4000}]
+    groups = [{"name": "web-team", "gid": 300001}]
+    harness.write_cache(site.cache_db, users=users, groups=groups, members=[(300001, 200001), (300001, 200002)])
+    served = [u for u in users if u["name"] not in ("root", "dave")]
+    rc, out = direct(host, "pwent-sizes")
+    assert rc == 0, out
+    want = []
+    for u in served:
+        gecos, home = u.get("gecos", u["name"]), u.get("dir", "/home/" + u["name"])
+        size = packed(u["name"], "x", gecos, home, "/bin/bash") + len(gecos.encode()) - len(gecos)
+        want.append("%s:x:%d:%d:%s:%s:/bin/bash size=%d" % (u["name"], u["uid"], u["uid"], gecos, home, size))
+    assert out == want
+    rc, out = direct(host, "grent-sizes")
+    assert rc == 0, out
+    want = ["%s:*:%d: size=%d" % (u["name"], u["uid"], group_size(u["name"], [])) for u in served]
+    assert out == want + ["web-team:*:300001:alice,bob size=%d" % group_size("web-team", ["alice", "bob"])]
+
+
 # --- enumeration across a replaced cache ----------------------------------------------------
 
 def publish_numbered(site, numbers, gen, corrupt=False):
