@@ -428,9 +428,11 @@ def passwd_blocks(rows):
 
 def write_passwd_blocks(con):
     """Fills passwd_blocks from CON's passwd table (as the writer does). A block has no gid (the
-    reader serves gid = uid): a tampered row whose gid is not its uid has no block form."""
+    reader serves gid = uid) and only texts and 32-bit uids: a tampered row whose gid is not its
+    uid, or with values of other types, has no block form."""
     con.execute("DELETE FROM passwd_blocks")
     rows = con.execute("SELECT uid, name, gecos, dir, shell FROM passwd WHERE gid = uid").fetchall()
+    rows = [r for r in rows if isinstance(r[0], int) and 0 <= r[0] < 2 ** 32 and all(isinstance(t, str) for t in r[1:])]
     con.executemany("INSERT INTO passwd_blocks VALUES(?,?)", passwd_blocks(rows))
 
 
