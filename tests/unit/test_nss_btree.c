@@ -482,6 +482,33 @@ static void schema_table_is_what_sqlite_writes(void **state)
 	cf_close(&cf);
 }
 
+/* A version-2 file (the previous release's entra-syncd: no passwd_blocks) is refused by its
+ * schema_version, in words the admin can act on, not as a hostile file. */
+static void a_version_2_file_is_refused_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	directory_make(&d, 3, 5, 1, 0);
+	assert_int_equal(cache_write(f->path, &d.s, 1), 0);
+	directory_free(&d);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = "
+	                              "'schema_version'; VACUUM",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	struct stat st;
+	struct cachefile cf;
+	int err = 0;
+	char why[256] = "";
+	int fd = entra_cache_file_open(f->path, &st, &err, why, sizeof(why));
+	assert_true(fd >= 0);
+	assert_int_equal(cf_open(&cf, fd, &st, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
+}
+
 static void random_directories_read_as_sqlite_does(void **state)
 {
 	struct fixture *f = *state;
@@ -903,6 +930,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(schema_table_is_what_sqlite_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_version_2_file_is_refused_by_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_directories_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(incremental_publication_reads_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_100k_directory_reads_as_sqlite_does, setup, teardown),
