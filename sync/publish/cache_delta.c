@@ -342,6 +342,31 @@ static int renames(const struct cache_snapshot *prev, const struct cache_snapsho
 	return 0;
 }
 
+static int uid_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* The uids of the passwd rows PW deletes or inserts, sorted, each once, into *N. */
+static uint32_t *changed_uids(const struct cache_snapshot *prev, const struct cache_snapshot *next,
+                              const struct ops *pw, size_t *n)
+{
+	uint32_t *u = malloc((pw->n_del + pw->n_add + 1) * sizeof(*u));
+	size_t k = 0;
+	*n = 0;
+	for (size_t i = 0; u && i < pw->n_del; i++)
+		u[k++] = prev->accounts[pw->del[i]].uid;
+	for (size_t i = 0; u && i < pw->n_add; i++)
+		u[k++] = next->accounts[pw->add[i]].uid;
+	if (u)
+		qsort(u, k, sizeof(*u), uid_cmp);
+	for (size_t i = 0; u && i < k; i++)
+		if (*n == 0 || u[*n - 1] != u[i])
+			u[(*n)++] = u[i];
+	return u;
+}
+
 /* NEXT's packed member names, from PREV's: only groups whose members changed are spliced. */
 static int packs_next(struct writer *w, const struct side *sprev, struct side *snext, const struct ops o[N_TABLES],
                       const struct keymap *accounts)
@@ -352,12 +377,15 @@ static int packs_next(struct writer *w, const struct side *sprev, struct side *s
 	                             .touched = &touched,
 	                             .accounts = accounts};
 	struct cache_member_change *changes = member_changes(sprev->s, snext->s, &o[T_MEMBERS]);
+	uint32_t *uids = changed_uids(sprev->s, snext->s, &o[T_PASSWD], &d.n_changed_uids);
 	d.changes = changes;
-	int rc = !changes || renames(sprev->s, snext->s, &o[T_PASSWD], &renamed, &touched) ||
+	d.changed_uids = uids;
+	int rc = !changes || !uids || renames(sprev->s, snext->s, &o[T_PASSWD], &renamed, &touched) ||
 	                 cache_packs_update(sprev->s, &sprev->packs, snext->s, &d, &snext->packs)
 	             ? cache_sql_fail(w, "out of memory packing group members")
 	             : 0;
 	free(changes);
+	free(uids);
 	keymap_free(&renamed);
 	keymap_free(&touched);
 	return rc;

@@ -263,7 +263,8 @@ int cache_packs_update(const struct cache_snapshot *prev, const struct cache_pac
 		update_walk(&u, p, false);
 		if (!pack_place(next, p)) {
 			update_walk(&u, p, true);
-			rc = cache_blocks_build(next, &p->blocks);
+			rc = cache_blocks_update(&prev_packs->blocks, next, d->accounts, d->changed_uids,
+			                         d->n_changed_uids, &p->blocks);
 		}
 	}
 	free(u.from);

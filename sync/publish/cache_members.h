@@ -44,15 +44,16 @@ struct cache_pack_delta {
 	const struct keymap *renamed;  /* uids whose account's name changed */
 	const struct keymap *touched;  /* gids with a renamed member */
 	const struct keymap *accounts; /* the newer snapshot's accounts: uid -> index */
+	const uint32_t *changed_uids;  /* uids whose passwd row differs, sorted, distinct */
+	size_t n_changed_uids;
 };
 
 /* The packs of NEXT from PREV's (PREV_PACKS, built for PREV) and D: a group D leaves alone is
  * copied, one with changed memberships or a renamed member is spliced (PREV's names with those
  * members added, removed or renamed, no sorting, no look-up per kept member), one PREV did not
  * have is packed. So the cost follows the change, not the directory. Gives exactly what
- * cache_packs_build(NEXT) gives (NEXT's passwd blocks are cut afresh: an O(accounts) pass that
- * costs a few ms at 100k; the writer then rewrites only the blocks that differ). 0, or -1 when
- * out of memory. */
+ * cache_packs_build(NEXT) gives (NEXT's passwd blocks too: PREV's copied, cut again only where
+ * D's changed_uids fall, sync/publish/cache_blocks.h). 0, or -1 when out of memory. */
 int cache_packs_update(const struct cache_snapshot *prev, const struct cache_packs *prev_packs,
                        const struct cache_snapshot *next, const struct cache_pack_delta *d, struct cache_packs *p);
 void cache_packs_free(struct cache_packs *p);

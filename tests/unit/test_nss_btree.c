@@ -805,6 +805,95 @@ static void incremental_publication_rewrites_only_changed_blocks(void **state)
 	directory_free(&d);
 }
 
+/* Strings a test made, freed together at its end. */
+struct pool {
+	void **p;
+	size_t n, cap;
+};
+
+static void *pool_add(struct pool *pl, void *x)
+{
+	if (pl->n == pl->cap)
+		pl->p = realloc(pl->p, (pl->cap = pl->cap ? 2 * pl->cap : 64) * sizeof(*pl->p));
+	return pl->p[pl->n++] = x;
+}
+
+static void pool_free(struct pool *pl)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		free(pl->p[i]);
+	free(pl->p);
+}
+
+/* NEXT: PREV's accounts with a few given another gecos (now and then one too long for a block),
+ * a few removed and a few added (uids anywhere: below, among and above the others). */
+static void accounts_churn(const struct cache_snapshot *prev, struct cache_snapshot *next, struct pool *pl,
+                           size_t round)
+{
+	size_t n = prev->n_accounts, k = 1 + rnd(round % 4 == 0 ? 40 : 4);
+	*next = *prev;
+	next->accounts = pool_add(pl, malloc((n + k + 1) * sizeof(*next->accounts)));
+	memcpy(next->accounts, prev->accounts, n * sizeof(*next->accounts));
+	for (size_t c = 0; c < k && n > 0; c++) {
+		struct cache_account *a = &next->accounts[rnd(n)];
+		size_t len = rnd(8) == 0 ? 4000 + rnd(12000) : rnd(30);
+		a->gecos = pool_add(pl, rnd_text(len, name_chars));
+	}
+	for (size_t c = 0; c < k && n > 1; c++) /* removed: the last one takes its place */
+		next->accounts[rnd(n)] = next->accounts[n - 1], n--;
+	for (size_t c = 0; c < k; c++) {
+		struct cache_account *a = &next->accounts[n];
+		uint32_t uid = rnd(3) == 0 ? 200000 + (uint32_t)rnd(400) : 200000 + (uint32_t)rnd(1999800000);
+		bool taken = false;
+		for (size_t i = 0; i < n && !taken; i++)
+			taken = next->accounts[i].uid == uid;
+		if (taken)
+			continue;
+		account_fill(a, 500000 + round * 100 + c, uid);
+		pool_add(pl, (char *)a->name), pool_add(pl, (char *)a->gecos), pool_add(pl, a->dir);
+		pool_add(pl, (char *)a->upn), pool_add(pl, (char *)a->object_id), pool_add(pl, (char *)a->scim_id);
+		n++;
+	}
+	next->n_accounts = n;
+}
+
+/* Round after round of small changes, each published incrementally from the last one's blocks:
+ * the spliced blocks are always the ones a full publish cuts. */
+static void spliced_blocks_equal_cut_blocks_round_after_round(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	struct pool pl = {0};
+	char full[128];
+	snprintf(full, sizeof(full), "%s/full.db", f->dir);
+	directory_make(&d, 61, 2500, 4, 0);
+	struct cache_snapshot prev = d.s, next;
+	struct cache_packs packs, next_packs;
+	assert_int_equal(cache_write_packed(f->path, &prev, 1, &packs), 0);
+	for (size_t round = 0; round < 40; round++) {
+		accounts_churn(&prev, &next, &pl, round);
+		assert_int_equal(cache_write_delta(f->path, &prev, &packs, (long long)round + 1, &next,
+		                                   (long long)round + 2, NULL, &next_packs),
+		                 0);
+		cache_packs_free(&packs);
+		packs = next_packs;
+		assert_int_equal(cache_write(full, &next, 1), 0);
+		sqlite3 *db;
+		char sql[512];
+		assert_int_equal(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "ATTACH '%s' AS a; ATTACH '%s' AS b", f->path, full);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		if (rows_differing(db, "passwd_blocks") != 0)
+			fail_msg("round %zu: the spliced blocks differ from the cut ones", round);
+		sqlite3_close(db);
+		prev = next;
+	}
+	cache_packs_free(&packs);
+	unlink(full);
+	pool_free(&pl);
+	directory_free(&d);
+}
+
 /* --- damaged blocks --- */
 
 /* A block under construction: entries appended as the writer lays them out. */
@@ -936,6 +1025,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_100k_directory_reads_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(block_enumeration_serves_what_the_row_scan_serves, setup, teardown),
 	    cmocka_unit_test_setup_teardown(incremental_publication_rewrites_only_changed_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(spliced_blocks_equal_cut_blocks_round_after_round, setup, teardown),
 	    cmocka_unit_test_setup_teardown(damaged_blocks_are_skipped_or_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
