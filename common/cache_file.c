@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/byte_order.h"
+#include "common/cache_schema.h"
 
 static int fail(int *err, int e, char *why, size_t whylen, const char *text)
 {
@@ -37,8 +38,10 @@ static const char *header_problem(const unsigned char *h, const struct stat *st)
 		return "size does not match its page count (truncated?)";
 	if ((uint64_t)st->st_size % page)
 		return "size is not a whole number of pages (truncated?)";
-	if (h[100] != 0x0D || entra_be16(h + 103) != ENTRA_CACHE_SCHEMA_ROWS)
-		return "a schema other than the one entra-syncd writes (not one page of its 9 objects)";
+	unsigned rows = entra_be16(h + 103);
+	if (h[100] != 0x0D || (rows != ENTRA_CACHE_SCHEMA_ROWS && rows != ENTRA_CACHE_SCHEMA_ROWS_PREV))
+		return "a schema other than the one entra-syncd writes (not one page of its " ENTRA_CACHE_STR(
+		    ENTRA_CACHE_SCHEMA_ROWS) " objects)";
 	return NULL;
 }
 

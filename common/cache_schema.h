@@ -37,14 +37,29 @@
  *                           only lines common/ssh_key.c accepts, in its canonical form
  *                           "TYPE BASE64[ COMMENT]"; n numbers a user's keys from 0 in the
  *                           order Entra sent them. `entra-sync authorized-keys` serves them.
+ *   passwd_blocks(last_uid, entries)
+ *                           every passwd row's getpwent fields again, packed many to a row for
+ *                           enumeration (getpwent, and getgrent's private groups): one b-tree
+ *                           step per block instead of one row decode per entry. ENTRIES is a
+ *                           BLOB of entries in rising uid order, each the uid (4 bytes,
+ *                           big-endian) then name, gecos, dir and shell, each followed by a NUL
+ *                           byte (gid is not stored: it equals uid). The key is the uid of the
+ *                           block's LAST entry, so the block holding the first uid above U is
+ *                           the first block keyed above U (one seek when an enumeration
+ *                           resumes). A block ends at a uid for which entra_cache_block_ends()
+ *                           holds, or where it reaches ENTRA_CACHE_BLOCK_FILL bytes, or at the
+ *                           last account: boundaries follow from the accounts alone, so the
+ *                           full and the incremental publisher write the same blocks and an
+ *                           account change rewrites only its own block (or two).
  *   Private groups are not stored twice: a passwd row is also a group row (name, gid=uid,
  *   no members besides the user, who has it as primary group).
  */
 #ifndef ENTRA_CACHE_SCHEMA_H
 #define ENTRA_CACHE_SCHEMA_H
 
-/* 2: groups.member_uid_min, member_uid_max, member_names; the ssh_keys table. */
-#define ENTRA_CACHE_SCHEMA_VERSION 2
+/* 2: groups.member_uid_min, member_uid_max, member_names; the ssh_keys table.
+ * 3: the passwd_blocks table. */
+#define ENTRA_CACHE_SCHEMA_VERSION 3
 
 /* Each statement alone, as SQLite stores it in sqlite_schema.sql (readers compare it byte for
  * byte: nss_scim/cachefile.c), then the script that creates them all. */
@@ -69,11 +84,29 @@
 #define ENTRA_CACHE_SQL_SSH_KEYS                                                                                       \
 	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(uid, n))"      \
 	" WITHOUT ROWID"
+#define ENTRA_CACHE_SQL_PASSWD_BLOCKS "CREATE TABLE passwd_blocks(last_uid INTEGER PRIMARY KEY, entries BLOB NOT NULL)"
 
 #define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
 	ENTRA_CACHE_SQL_META ";" ENTRA_CACHE_SQL_PASSWD ";" ENTRA_CACHE_SQL_GROUPS ";" ENTRA_CACHE_SQL_MEMBERS         \
 	                     ";" ENTRA_CACHE_SQL_MEMBERS_BY_UID ";" ENTRA_CACHE_SQL_LOCAL_MEMBERS                      \
-	                     ";" ENTRA_CACHE_SQL_SSH_KEYS ";"
+	                     ";" ENTRA_CACHE_SQL_SSH_KEYS ";" ENTRA_CACHE_SQL_PASSWD_BLOCKS ";"
+
+/* passwd_blocks: a block ends after about one uid in ENTRA_CACHE_BLOCK_SPACING (a hash of the
+ * uid decides, so the boundaries do not move when other accounts come and go), or once it
+ * holds ENTRA_CACHE_BLOCK_FILL bytes (a bound whatever the hash does). An entry longer than
+ * ENTRA_CACHE_BLOCK_ENTRY_MAX (a 256-byte name and three 4096-byte texts, what the modules
+ * serve at most) is left out, so no block exceeds ENTRA_CACHE_BLOCK_MAX, and readers refuse
+ * one that does. 32 entries of about 70 bytes fit in one 4 KiB page (tests/bench/RESULTS.md). */
+#define ENTRA_CACHE_BLOCK_SPACING   32
+#define ENTRA_CACHE_BLOCK_FILL      16384
+#define ENTRA_CACHE_BLOCK_ENTRY_MAX (4 + 257 + 3 * 4097)
+#define ENTRA_CACHE_BLOCK_MAX       (ENTRA_CACHE_BLOCK_FILL - 1 + ENTRA_CACHE_BLOCK_ENTRY_MAX)
+static inline int entra_cache_block_ends(unsigned uid)
+{
+	/* A 32-bit mix (murmur3's finaliser): sequential uids end blocks as evenly as random ones. */
+	uid ^= uid >> 16, uid *= 0x85ebca6bu, uid ^= uid >> 13, uid *= 0xc2b2ae35u, uid ^= uid >> 16;
+	return uid % ENTRA_CACHE_BLOCK_SPACING == 0;
+}
 
 /* Page size the writer uses. Readers hold every page they touch in their page cache (inside
  * every process that resolves a name): 4 KiB pages cost a quarter of 16 KiB ones per page

@@ -20,6 +20,7 @@ const struct cf_object cf_objects[CF_TREES] = {
     [CF_MEMBERS_BY_UID] = {"index", "members_by_uid", "members", ENTRA_CACHE_SQL_MEMBERS_BY_UID, BT_INDEX},
     [CF_LOCAL_MEMBERS] = {"table", "local_members", "local_members", ENTRA_CACHE_SQL_LOCAL_MEMBERS, BT_INDEX},
     [CF_SSH_KEYS] = {"table", "ssh_keys", "ssh_keys", ENTRA_CACHE_SQL_SSH_KEYS, BT_INDEX},
+    [CF_PASSWD_BLOCKS] = {"table", "passwd_blocks", "passwd_blocks", ENTRA_CACHE_SQL_PASSWD_BLOCKS, BT_TABLE},
 };
 
 /* 1.3: the header the writer produces (rollback journal off, no auto-vacuum, UTF-8). */
@@ -72,7 +73,8 @@ static const char *schema_read(struct cachefile *cf)
 	int rc = bt_seek_rowid(&cf->bt, &c, 1, INT64_MIN);
 	for (; rc > 0; rc = bt_next(&cf->bt, &c)) {
 		if (c.depth != 1 || ++rows > ENTRA_CACHE_SCHEMA_ROWS)
-			return "a schema other than the one entra-syncd writes (not one page of its 9 objects)";
+			return "a schema other than the one entra-syncd writes (not one page of its " ENTRA_CACHE_STR(
+			    ENTRA_CACHE_SCHEMA_ROWS) " objects)";
 		if (bt_record(&cf->bt, &c, row, 5, 0, BT_ARENA_ROW, NULL) < 0)
 			break;
 		enum cf_tree t = object_of(row);

@@ -6,9 +6,17 @@
 #include <grp.h>
 #include <string.h>
 
-/* Enumeration: the private groups (passwd scan) until that scan is done, then the SCIM groups. */
+#include "nss_scim/blocks.h"
+
+/* Enumeration: the private groups (the accounts of passwd_blocks) until that scan is done, then
+ * the SCIM groups. */
 enum { GR_PRIVATE, GR_SCIM };
-static struct nss_cursor gr_cursors[2] = {NSS_CURSOR_INIT(CF_PASSWD), NSS_CURSOR_INIT(CF_GROUPS)};
+static struct nss_cursor gr_cursors[2] = {NSS_CURSOR_INIT(CF_PASSWD_BLOCKS), NSS_CURSOR_INIT(CF_GROUPS)};
+
+__attribute__((destructor)) static void gr_unload(void)
+{
+	nss_cursor_drop(&gr_cursors[GR_PRIVATE]);
+}
 
 static enum nss_status erange(int *errnop)
 {
@@ -26,6 +34,21 @@ static enum nss_status private_fill(const struct nss_pw_row *r, struct group *gr
 	mem[0] = NULL;
 	gr->gr_mem = mem;
 	gr->gr_gid = (gid_t)r->uid;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* The private group of block entry E (checked): its name, "*", no members. */
+static enum nss_status private_fill_entry(const struct nss_blk_entry *e, struct group *gr, char *buf, size_t len,
+                                          int *errnop)
+{
+	struct nss_pack p = {buf, len};
+	char **mem;
+	if (!(gr->gr_name = nss_pack_text(&p, e->text, e->len[BLK_NAME])) ||
+	    !(gr->gr_passwd = nss_pack_text(&p, "*", 1)) || !(mem = nss_pack_ptrs(&p, 1)))
+		return erange(errnop);
+	mem[0] = NULL;
+	gr->gr_mem = mem;
+	gr->gr_gid = (gid_t)e->uid;
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -229,13 +252,13 @@ enum nss_status _nss_scim_endgrent(void)
 static int next_group(struct nss_view *v, struct nss_cursor *c, struct group *gr, char *buf, size_t len, int *errnop,
                       enum nss_status *st)
 {
-	struct nss_pw_row r;
+	struct nss_blk_entry e;
 	struct nss_gr_row g;
 	int rc;
-	if (c->tree == CF_PASSWD) {
-		if ((rc = nss_pw_scan(v, c, &r, errnop)) > 0 &&
-		    (*st = private_fill(&r, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-			nss_scan_served(c, r.uid);
+	if (c->tree == CF_PASSWD_BLOCKS) {
+		if ((rc = nss_blk_next(v, c, &e, errnop)) > 0 &&
+		    (*st = private_fill_entry(&e, gr, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+			nss_blk_served(c, &e);
 	} else {
 		while ((rc = nss_scan_row(v, c, errnop)) > 0 && (rc = nss_gr_row_at(v, &c->bt, &g, errnop)) == 0)
 			nss_scan_skipped(c);

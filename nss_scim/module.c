@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /* glibc calls NSS from any thread: everything below is touched only with nss_lock held. */
@@ -112,11 +113,25 @@ void nss_end(struct nss_view *v)
 	unlock_restore(v->cancel_state);
 }
 
+static void cursor_reset(struct nss_cursor *c)
+{
+	free(c->blk.buf);
+	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->tree);
+}
+
 void nss_cursor_rewind(struct nss_cursor *c)
 {
 	int cancel_state = lock_uncancellable();
-	*c = (struct nss_cursor)NSS_CURSOR_INIT(c->tree);
+	cursor_reset(c);
 	unlock_restore(cancel_state);
+}
+
+void nss_cursor_drop(struct nss_cursor *c)
+{
+	if (pthread_mutex_trylock(&nss_lock) != 0)
+		return; /* in use (see module_unload) */
+	cursor_reset(c);
+	pthread_mutex_unlock(&nss_lock);
 }
 
 /* Runs at dlclose and at exit (glibc's __libc_freeres unloads NSS modules, e.g. under valgrind),

@@ -95,6 +95,14 @@ int nss_corrupt(struct nss_view *v, int *errnop);
  * returned: when the cache is reopened (replaced file, forked child) the scan restarts after it
  * in the new file, and a row refused for a short buffer stays pending so the retry returns it.
  * Guarded by the module lock. */
+/* The passwd_blocks block a CF_PASSWD_BLOCKS cursor serves from (nss_scim/blocks.h): a copy, so
+ * that look-ups between two get*ent calls can use the page cache. */
+struct nss_block {
+	unsigned char *buf; /* ENTRA_CACHE_BLOCK_MAX + 16 bytes once allocated, freed by the rewind */
+	size_t len, off;    /* the block's bytes; the entry to serve next */
+	int64_t key;        /* the block's key (its last uid); -1 before the first block */
+	int64_t prev;       /* uid of the entry before OFF (keys rise within and across blocks) */
+};
 struct nss_cursor {
 	enum cf_tree tree; /* fixed */
 	struct bt_cursor bt;
@@ -103,6 +111,7 @@ struct nss_cursor {
 	int64_t seen;   /* last key stepped over (served or not): keys must rise */
 	bool pending;   /* the scan's current row was not returned yet */
 	bool done;      /* the scan ended: stay at the end until set*ent */
+	struct nss_block blk;
 };
 #define NSS_CURSOR_INIT(which)                                                                                         \
 	{                                                                                                              \
@@ -125,6 +134,8 @@ void nss_scan_served(struct nss_cursor *c, int64_t key);
 void nss_scan_skipped(struct nss_cursor *c);
 /* Rewinds C (set*ent / end*ent), taking the module lock. */
 void nss_cursor_rewind(struct nss_cursor *c);
+/* At unload: frees C's memory unless another thread holds the lock. */
+void nss_cursor_drop(struct nss_cursor *c);
 
 /* Defence against a tampered cache. A name we serve as ours: only the characters entra-syncd
  * writes ([a-z0-9_.@-], no leading '-', not all digits) and not reserved. */
@@ -140,6 +151,11 @@ size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t 
 bool nss_local_group_name_ok(const char *name);
 bool nss_field_ok(const char *text);
 bool nss_path_ok(const char *path);
+/* The same three checks for a text whose length LEN = strlen(TEXT) the caller knows:
+ * nss_name_ok(NAME) == nss_name_ok_n(NAME, strlen(NAME)), and so on. */
+bool nss_name_ok_n(const char *name, size_t len);
+bool nss_field_ok_n(const char *text, size_t len);
+bool nss_path_ok_n(const char *path, size_t len);
 bool nss_id_ok(const struct nss_view *v, int64_t id);
 /* Whether GID lies in [accounts] gid_min..gid_max, which the config keeps apart from the uid
  * range: no account has it as uid, so it is never a private group. */

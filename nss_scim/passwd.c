@@ -3,8 +3,17 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <string.h>
 
-static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(CF_PASSWD);
+#include "nss_scim/blocks.h"
+
+/* getpwent reads passwd_blocks (nss_scim/blocks.h). */
+static struct nss_cursor pw_cursor = NSS_CURSOR_INIT(CF_PASSWD_BLOCKS);
+
+__attribute__((destructor)) static void pw_unload(void)
+{
+	nss_cursor_drop(&pw_cursor);
+}
 
 static enum nss_status pw_fill(const struct nss_pw_row *r, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
@@ -101,16 +110,37 @@ int nss_pw_scan(struct nss_view *v, struct nss_cursor *c, struct nss_pw_row *r, 
 	return rc;
 }
 
+/* A block entry (checked) into the caller's buffer: its four texts in one copy, then "x". */
+static enum nss_status pw_fill_entry(const struct nss_blk_entry *e, struct passwd *pw, char *buf, size_t len,
+                                     int *errnop)
+{
+	if (e->text_len + 2 > len) {
+		*errnop = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	memcpy(buf, e->text, e->text_len);
+	pw->pw_name = buf;
+	pw->pw_gecos = pw->pw_name + e->len[BLK_NAME] + 1;
+	pw->pw_dir = pw->pw_gecos + e->len[BLK_GECOS] + 1;
+	pw->pw_shell = pw->pw_dir + e->len[BLK_DIR] + 1;
+	pw->pw_passwd = memcpy(buf + e->text_len, "x", 2); /* the password lives in shadow */
+	pw->pw_uid = (uid_t)e->uid;
+	pw->pw_gid = (gid_t)e->uid;
+	return NSS_STATUS_SUCCESS;
+}
+
 enum nss_status _nss_scim_getpwent_r(struct passwd *pw, char *buf, size_t len, int *errnop)
 {
 	struct nss_view v;
-	struct nss_pw_row r;
+	struct nss_blk_entry e;
 	enum nss_status st = nss_begin_scan(&v, &pw_cursor, 1, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
-	if ((st = nss_pw_next(&v, &pw_cursor, &r, errnop)) == NSS_STATUS_SUCCESS &&
-	    (st = pw_fill(&r, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS)
-		nss_scan_served(&pw_cursor, r.uid); /* only on success: an ERANGE retry gets the same entry */
+	int rc = nss_blk_next(&v, &pw_cursor, &e, errnop);
+	if (rc > 0 && (st = pw_fill_entry(&e, pw, buf, len, errnop)) == NSS_STATUS_SUCCESS)
+		nss_blk_served(&pw_cursor, &e); /* only on success: an ERANGE retry gets the same entry */
+	else if (rc <= 0)
+		st = pw_status(rc, errnop);
 	nss_end(&v);
 	return st;
 }

@@ -203,6 +203,11 @@ size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t 
 	return n;
 }
 
+bool nss_name_ok_n(const char *name, size_t len)
+{
+	return bytes_all_ours(name, len) && name_ours_ok(name, len);
+}
+
 bool nss_name_ok(const char *name)
 {
 	return nss_name_len(name) != 0;
@@ -245,6 +250,18 @@ bool nss_field_ok(const char *text)
 	if (!plain_ascii(text, n))
 		return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
 	return n <= NSS_FIELD_MAX;
+}
+
+bool nss_field_ok_n(const char *text, size_t len)
+{
+	if (plain_ascii(text, len)) /* no NUL either: text ends at LEN */
+		return len <= NSS_FIELD_MAX;
+	return text[len] == '\0' && strlen(text) == len && entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
+}
+
+bool nss_path_ok_n(const char *path, size_t len)
+{
+	return len > 0 && path[0] == '/' && nss_field_ok_n(path, len);
 }
 
 bool nss_path_ok(const char *path)

@@ -112,19 +112,22 @@ struct side {
 
 /* --- one table's difference: rows to delete (old indexes) and to insert (new indexes) --- */
 
-enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, T_SSH_KEYS, N_TABLES };
+enum table { T_PASSWD, T_GROUPS, T_MEMBERS, T_LOCAL, T_SSH_KEYS, T_BLOCKS, N_TABLES };
 
-static size_t table_rows(const struct cache_snapshot *s, enum table t)
+static size_t table_rows(const struct side *side, enum table t)
 {
-	return t == T_PASSWD    ? s->n_accounts
-	       : t == T_GROUPS  ? s->n_groups
-	       : t == T_MEMBERS ? s->n_members
-	       : t == T_LOCAL   ? s->n_local_members
-	                        : s->n_ssh_keys;
+	const struct cache_snapshot *s = side->s;
+	return t == T_PASSWD     ? s->n_accounts
+	       : t == T_GROUPS   ? s->n_groups
+	       : t == T_MEMBERS  ? s->n_members
+	       : t == T_LOCAL    ? s->n_local_members
+	       : t == T_SSH_KEYS ? s->n_ssh_keys
+	                         : side->packs.blocks.n;
 }
 
-static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
+static uint64_t row_key(const struct side *side, enum table t, size_t i)
 {
+	const struct cache_snapshot *s = side->s;
 	switch (t) {
 	case T_PASSWD:
 		return s->accounts[i].uid;
@@ -134,9 +137,16 @@ static uint64_t row_key(const struct cache_snapshot *s, enum table t, size_t i)
 		return (uint64_t)s->members[i].gid << 32 | s->members[i].uid;
 	case T_SSH_KEYS:
 		return (uint64_t)s->ssh_keys[i].uid << 32 | s->ssh_keys[i].n;
+	case T_BLOCKS:
+		return side->packs.blocks.blocks[i].last_uid;
 	default:
 		return (uint64_t)s->local_members[i].uid << 32 | s->local_members[i].gid;
 	}
+}
+
+static bool block_same(const struct cache_block *a, const struct cache_block *b)
+{
+	return a->len == b->len && !memcmp(a->bytes, b->bytes, a->len);
 }
 
 static bool row_same(const struct side *sa, size_t i, const struct side *sb, size_t j, enum table t)
@@ -151,6 +161,8 @@ static bool row_same(const struct side *sa, size_t i, const struct side *sb, siz
 		return member_same(&a->members[i], &b->members[j]);
 	case T_SSH_KEYS:
 		return ssh_key_same(&a->ssh_keys[i], &b->ssh_keys[j]);
+	case T_BLOCKS:
+		return block_same(&sa->packs.blocks.blocks[i], &sb->packs.blocks.blocks[j]);
 	default:
 		return local_same(&a->local_members[i], &b->local_members[j]);
 	}
@@ -167,7 +179,7 @@ static void ops_free(struct ops *o)
 	free(o->add);
 }
 
-static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum table t)
+static int keymap_fill(struct keymap *m, const struct side *s, enum table t)
 {
 	size_t n = table_rows(s, t);
 	if (keymap_init(m, n))
@@ -182,13 +194,12 @@ static int keymap_fill(struct keymap *m, const struct cache_snapshot *s, enum ta
 static int table_diff(const struct side *sprev, const struct side *snext, enum table t, struct ops *o,
                       struct keymap *next_keys)
 {
-	const struct cache_snapshot *prev = sprev->s, *next = snext->s;
 	struct keymap old = {0}, cur = {0};
 	int rc = -1;
 	memset(o, 0, sizeof(*o));
-	if (keymap_fill(&old, prev, t) || keymap_fill(&cur, next, t) ||
-	    !(o->del = malloc((table_rows(prev, t) + 1) * sizeof(size_t))) ||
-	    !(o->add = malloc((table_rows(next, t) + 1) * sizeof(size_t))))
+	if (keymap_fill(&old, sprev, t) || keymap_fill(&cur, snext, t) ||
+	    !(o->del = malloc((table_rows(sprev, t) + 1) * sizeof(size_t))) ||
+	    !(o->add = malloc((table_rows(snext, t) + 1) * sizeof(size_t))))
 		goto out;
 	for (size_t k = 0; k <= cur.mask; k++) {
 		if (!cur.state[k])
@@ -223,6 +234,7 @@ static const char *const del_sql[N_TABLES] = {
     "DELETE FROM members WHERE gid = ?1 AND uid = ?2",
     "DELETE FROM local_members WHERE uid = ?1 AND gid = ?2",
     "DELETE FROM ssh_keys WHERE uid = ?1 AND n = ?2",
+    "DELETE FROM passwd_blocks WHERE last_uid = ?1",
 };
 
 static const char *const add_sql[N_TABLES] = {
@@ -231,9 +243,11 @@ static const char *const add_sql[N_TABLES] = {
     "INSERT INTO members(gid, uid) VALUES(?1, ?2)",
     "INSERT INTO local_members(uid, gid, name) VALUES(?1, ?2, ?3)",
     CACHE_INSERT_SSH_KEY_SQL,
+    CACHE_INSERT_BLOCK_SQL,
 };
 
-static const char *const table_name[N_TABLES] = {"passwd", "groups", "members", "local_members", "ssh_keys"};
+static const char *const table_name[N_TABLES] = {"passwd",        "groups",   "members",
+                                                 "local_members", "ssh_keys", "passwd_blocks"};
 
 static void bind_insert(sqlite3_stmt *st, const struct side *side, enum table t, size_t i)
 {
@@ -252,6 +266,9 @@ static void bind_insert(sqlite3_stmt *st, const struct side *side, enum table t,
 	case T_SSH_KEYS:
 		cache_bind_ssh_key(st, &s->ssh_keys[i]);
 		break;
+	case T_BLOCKS:
+		cache_bind_block(st, &side->packs.blocks.blocks[i]);
+		break;
 	default:
 		sqlite3_bind_int64(st, 1, s->local_members[i].uid);
 		sqlite3_bind_int64(st, 2, s->local_members[i].gid);
@@ -259,11 +276,11 @@ static void bind_insert(sqlite3_stmt *st, const struct side *side, enum table t,
 	}
 }
 
-/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid) / (uid, n). */
+/* A delete binds the row's key: (uid) / (gid) / (gid, uid) / (uid, gid) / (uid, n) / (last_uid). */
 static void bind_delete(sqlite3_stmt *st, const struct side *side, enum table t, size_t i)
 {
-	uint64_t key = row_key(side->s, t, i);
-	if (t == T_PASSWD || t == T_GROUPS) {
+	uint64_t key = row_key(side, t, i);
+	if (t == T_PASSWD || t == T_GROUPS || t == T_BLOCKS) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
 		return;
 	}
@@ -325,6 +342,31 @@ static int renames(const struct cache_snapshot *prev, const struct cache_snapsho
 	return 0;
 }
 
+static int uid_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* The uids of the passwd rows PW deletes or inserts, sorted, each once, into *N. */
+static uint32_t *changed_uids(const struct cache_snapshot *prev, const struct cache_snapshot *next,
+                              const struct ops *pw, size_t *n)
+{
+	uint32_t *u = malloc((pw->n_del + pw->n_add + 1) * sizeof(*u));
+	size_t k = 0;
+	*n = 0;
+	for (size_t i = 0; u && i < pw->n_del; i++)
+		u[k++] = prev->accounts[pw->del[i]].uid;
+	for (size_t i = 0; u && i < pw->n_add; i++)
+		u[k++] = next->accounts[pw->add[i]].uid;
+	if (u)
+		qsort(u, k, sizeof(*u), uid_cmp);
+	for (size_t i = 0; u && i < k; i++)
+		if (*n == 0 || u[*n - 1] != u[i])
+			u[(*n)++] = u[i];
+	return u;
+}
+
 /* NEXT's packed member names, from PREV's: only groups whose members changed are spliced. */
 static int packs_next(struct writer *w, const struct side *sprev, struct side *snext, const struct ops o[N_TABLES],
                       const struct keymap *accounts)
@@ -335,22 +377,25 @@ static int packs_next(struct writer *w, const struct side *sprev, struct side *s
 	                             .touched = &touched,
 	                             .accounts = accounts};
 	struct cache_member_change *changes = member_changes(sprev->s, snext->s, &o[T_MEMBERS]);
+	uint32_t *uids = changed_uids(sprev->s, snext->s, &o[T_PASSWD], &d.n_changed_uids);
 	d.changes = changes;
-	int rc = !changes || renames(sprev->s, snext->s, &o[T_PASSWD], &renamed, &touched) ||
+	d.changed_uids = uids;
+	int rc = !changes || !uids || renames(sprev->s, snext->s, &o[T_PASSWD], &renamed, &touched) ||
 	                 cache_packs_update(sprev->s, &sprev->packs, snext->s, &d, &snext->packs)
 	             ? cache_sql_fail(w, "out of memory packing group members")
 	             : 0;
 	free(changes);
+	free(uids);
 	keymap_free(&renamed);
 	keymap_free(&touched);
 	return rc;
 }
 
 /* Every delete before any insert, so a name moving between rows never trips UNIQUE. The groups
- * are compared last, once NEXT's member names are packed. */
+ * and the passwd blocks are compared last, once NEXT's packs are made. */
 static int apply_diff(struct writer *w, const struct side *sprev, struct side *snext, size_t *rows)
 {
-	static const enum table order[N_TABLES] = {T_PASSWD, T_MEMBERS, T_LOCAL, T_SSH_KEYS, T_GROUPS};
+	static const enum table order[N_TABLES] = {T_PASSWD, T_MEMBERS, T_LOCAL, T_SSH_KEYS, T_GROUPS, T_BLOCKS};
 	struct ops o[N_TABLES] = {0};
 	struct keymap accounts = {0}; /* NEXT's, by uid */
 	int rc = 0;

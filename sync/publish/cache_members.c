@@ -119,7 +119,7 @@ int cache_packs_build(const struct cache_snapshot *s, struct cache_packs *p)
 	if (pack_place(s, p))
 		goto out;
 	pack_walk(&in, p->groups, true);
-	rc = 0;
+	rc = cache_blocks_build(s, &p->blocks);
 out:
 	keymap_free(&accounts);
 	input_free(&in);
@@ -263,7 +263,8 @@ int cache_packs_update(const struct cache_snapshot *prev, const struct cache_pac
 		update_walk(&u, p, false);
 		if (!pack_place(next, p)) {
 			update_walk(&u, p, true);
-			rc = 0;
+			rc = cache_blocks_update(&prev_packs->blocks, next, d->accounts, d->changed_uids,
+			                         d->n_changed_uids, &p->blocks);
 		}
 	}
 	free(u.from);
@@ -279,5 +280,6 @@ void cache_packs_free(struct cache_packs *p)
 	free(p->groups);
 	free(p->buf);
 	free(p->uids);
+	cache_blocks_free(&p->blocks);
 	memset(p, 0, sizeof(*p));
 }

@@ -84,6 +84,12 @@ void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a)
 	sqlite3_bind_int64(st, 11, a->expire);
 }
 
+void cache_bind_block(sqlite3_stmt *st, const struct cache_block *b)
+{
+	sqlite3_bind_int64(st, 1, b->last_uid);
+	sqlite3_bind_blob(st, 2, b->bytes, (int)b->len, SQLITE_STATIC);
+}
+
 void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k)
 {
 	sqlite3_bind_int64(st, 1, k->uid);
@@ -152,6 +158,18 @@ static int write_accounts(struct writer *w, const struct cache_snapshot *s)
 out:
 	sqlite3_finalize(st);
 	free(order);
+	return rc;
+}
+
+static int write_blocks(struct writer *w, const struct cache_blocks *b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = cache_prepare(w, CACHE_INSERT_BLOCK_SQL, &st);
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		cache_bind_block(st, &b->blocks[i]);
+		rc = cache_step_reset(w, st, "passwd_blocks");
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -276,8 +294,8 @@ static int write_rows(struct writer *w, const struct cache_snapshot *s, const st
 	size_t n_deferred = 0;
 	int rc = -1;
 	if (create_tables(w, deferred, &n_deferred) == 0 && cache_write_meta(w, s, generation) == 0 &&
-	    write_accounts(w, s) == 0 && write_groups(w, s, packs) == 0 && write_members(w, s) == 0 &&
-	    write_ssh_keys(w, s) == 0 && create_indexes(w, deferred, n_deferred) == 0)
+	    write_accounts(w, s) == 0 && write_blocks(w, &packs->blocks) == 0 && write_groups(w, s, packs) == 0 &&
+	    write_members(w, s) == 0 && write_ssh_keys(w, s) == 0 && create_indexes(w, deferred, n_deferred) == 0)
 		rc = 0;
 	for (size_t i = 0; i < n_deferred; i++)
 		sqlite3_finalize(deferred[i]);

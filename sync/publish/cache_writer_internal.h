@@ -33,6 +33,9 @@ void cache_bind_account(sqlite3_stmt *st, const struct cache_account *a);
 	("INSERT INTO groups(name, gid, object_id, scim_id, member_uid_min, member_uid_max, member_names)"             \
 	 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
 void cache_bind_group(sqlite3_stmt *st, const struct cache_group *g, const struct cache_packed_group *members);
+/* One passwd_blocks row (sync/publish/cache_blocks.h). */
+#define CACHE_INSERT_BLOCK_SQL "INSERT INTO passwd_blocks(last_uid, entries) VALUES(?1, ?2)"
+void cache_bind_block(sqlite3_stmt *st, const struct cache_block *b);
 /* One ssh_keys row: CACHE_INSERT_SSH_KEY_SQL with cache_bind_ssh_key's parameters. */
 #define CACHE_INSERT_SSH_KEY_SQL "INSERT INTO ssh_keys(uid, n, key) VALUES(?1, ?2, ?3)"
 void cache_bind_ssh_key(sqlite3_stmt *st, const struct cache_ssh_key *k);

@@ -8,7 +8,9 @@
  * the unpatched inputs of fuzz_nss_cache. Then every b-tree is scanned (every record decoded,
  * text copied) and sought at keys taken from the input, under a small work budget. The reader
  * must never crash, read out of bounds, or run past its budget; whatever it decodes must lie in
- * the buffers it says. Seeds: corpus/nss_btree (make_seeds.py). */
+ * the buffers it says. Then the module's passwd_blocks enumeration (nss_scim/blocks.c) runs over
+ * the file as getpwent does, repositioning now and then as after a reopen: every entry it serves
+ * must pass the row checks, in rising uid order. Seeds: corpus/nss_btree (make_seeds.py). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cache_file.h"
+#include "nss_scim/blocks.h"
 #include "nss_scim/cachefile.h"
 
 #define MAX_PAGES     64
@@ -139,20 +142,45 @@ static void tree_seeks(struct cachefile *cf, const uint8_t *data, size_t size)
 	}
 }
 
+/* getpwent's walk over passwd_blocks, with the module's checks: what it serves is valid. */
+static void blocks_scan(struct nss_db *db)
+{
+	struct nss_view v = {.db = db, .bt = &db->file.bt, .id_min = 200000, .id_max = 2000200000u};
+	struct nss_cursor c = NSS_CURSOR_INIT(CF_PASSWD_BLOCKS);
+	struct nss_blk_entry e;
+	int err = 0;
+	for (int n = 0; n < SCAN_ENTRIES; n++) {
+		budget_small(&db->file);
+		if (nss_blk_next(&v, &c, &e, &err) <= 0)
+			break;
+		const char *gecos = e.text + e.len[BLK_NAME] + 1, *home = gecos + e.len[BLK_GECOS] + 1,
+		           *shell = home + e.len[BLK_DIR] + 1;
+		if (e.uid <= c.last || !nss_id_ok(&v, e.uid) || !nss_name_ok(e.text) || !nss_field_ok(gecos) ||
+		    !nss_path_ok(home) || !nss_path_ok(shell) || shell + e.len[BLK_SHELL] + 1 != e.text + e.text_len)
+			abort();
+		nss_blk_served(&c, &e);
+		if (n % 7 == 3)
+			db->epoch++; /* a reopen: the scan seeks to the block after the last uid served */
+	}
+	free(c.blk.buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct stat st;
-	struct cachefile cf;
+	struct nss_db db = {.open = true, .epoch = 1, .path = path};
+	struct cachefile *cf = &db.file;
 	int err = 0;
 	char why[256];
 	file_write(file_make(data, size));
 	int fd = entra_cache_file_open(path, &st, &err, why, sizeof(why));
-	if (fd < 0 || cf_open(&cf, fd, &st, why, sizeof(why)) != 0)
+	if (fd < 0 || cf_open(cf, fd, &st, why, sizeof(why)) != 0)
 		return 0;
 	for (int t = 0; t < CF_TREES; t++)
-		tree_scan(&cf, (enum cf_tree)t);
-	tree_seeks(&cf, data, size);
-	bt_trim(&cf.bt);
-	cf_close(&cf);
+		tree_scan(cf, (enum cf_tree)t);
+	tree_seeks(cf, data, size);
+	blocks_scan(&db);
+	bt_trim(&cf->bt);
+	cf_close(cf);
 	return 0;
 }

@@ -12,6 +12,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness  # noqa: E402  (cache_schema.h's numbers and the passwd_blocks layout)
+
 CORPUS = os.path.join(HERE, "corpus")
 SEP = b"\n====\n"
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -203,13 +206,15 @@ SCHEMA_SMALL = (  # the reader's tables without the secondary indexes (and fewer
     "CREATE TABLE local_members(uid INTEGER NOT NULL, gid INTEGER NOT NULL, name TEXT NOT NULL,"
     " PRIMARY KEY(uid, gid)) WITHOUT ROWID;"
     "CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL,"
-    " PRIMARY KEY(uid, n)) WITHOUT ROWID;")
+    " PRIMARY KEY(uid, n)) WITHOUT ROWID;"
+    "CREATE TABLE passwd_blocks(last_uid INTEGER PRIMARY KEY, entries BLOB NOT NULL);")
 
 
-def insert_rows(con, users, groups, members, local, meta):
+def insert_rows(con, users, groups, members, local, meta, blocks=None):
     """The meta, passwd, groups (schema version 2: the members' names packed in the row, in uid
-    order), members and local_members rows of a cache.db."""
-    info = {"schema_version": "2", "generation": "1", "published_at": str(NOW), "host": "web-01",
+    order), members, local_members and passwd_blocks rows (schema version 3: as the writer cuts
+    them, or BLOCKS, (last_uid, entries) pairs) of a cache.db."""
+    info = {"schema_version": harness.cache_schema_version(), "generation": "1", "published_at": str(NOW), "host": "web-01",
             "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", [(k, v) for k, v in info.items() if v is not None])
@@ -222,6 +227,10 @@ def insert_rows(con, users, groups, members, local, meta):
                     tuple(g) + (uids[0] if uids else 0, uids[-1] if uids else 0, packed))
     con.executemany("INSERT INTO members VALUES(?,?)", members)
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", local)
+    if blocks is None:
+        harness.write_passwd_blocks(con)
+    else:
+        con.executemany("INSERT INTO passwd_blocks VALUES(?,?)", blocks)
 
 
 def cache_file(users=(), groups=(), members=(), local=(), meta=None, schema=SCHEMA_SMALL):
@@ -281,7 +290,7 @@ def schema_sql():
     return expand("ENTRA_CACHE_SCHEMA_SQL")
 
 
-def real_cache_file(users=(), groups=(), members=(), local=(), meta=None):
+def real_cache_file(users=(), groups=(), members=(), local=(), meta=None, blocks=None):
     """A cache.db as entra-syncd writes it: the exact schema, 4 KiB pages, indexes after the rows."""
     fd, path = tempfile.mkstemp()
     os.close(fd)
@@ -292,7 +301,7 @@ def real_cache_file(users=(), groups=(), members=(), local=(), meta=None):
     for st in statements:
         if not st.startswith("CREATE INDEX"):
             con.execute(st)
-    insert_rows(con, users, groups, members, local, meta)
+    insert_rows(con, users, groups, members, local, meta, blocks)
     for st in statements:
         if st.startswith("CREATE INDEX"):
             con.execute(st)
@@ -317,7 +326,27 @@ def btree_seeds():
     v1 = real_cache_file([alice], meta={"schema_version": "1"})
     loose = real_cache_file([alice, ("eve", 200004, "200004", b"\0x", "/h", "/s", "u", None, "s", 7, 1, 1.5)],
                             [("g", 300000, None, "s")], [(300000, "abc"), ("x", 200001)], [(200001, "27", b"sudo")])
-    return [small, big, v1, loose]
+    return [small, big, v1, loose] + blocks_seeds(alice, bob)
+
+
+def blocks_seeds(alice, bob):
+    """passwd_blocks as getpwent reads them: many blocks, one on overflow pages, and damaged
+    ones (an entry cut short, a missing NUL, uids out of order or out of range, a key other than
+    the last uid, a block larger than any the writer makes, text instead of a blob)."""
+    many = [pw("u%04d" % i, 200100 + i, gecos="User %d" % i, home="/home/u%04d" % i) for i in range(400)]
+    e = [harness.block_entry(u[1], u[0], u[3], u[4], u[5]) for u in (alice, bob)]
+    bad = [
+        [(200002, e[0] + e[1][:-3])],
+        [(200002, e[0] + e[1][:-1] + b"x")],
+        [(200001, e[1] + e[0])],
+        [(200002, harness.block_entry(100, "low", "g", "/h", "/bin/sh") + e[0] + e[1])],
+        [(200003, e[0] + e[1])],
+        [(200002, (e[0] + e[1]).decode())],
+        [(200002, e[0] + e[1] + b"".join(harness.block_entry(200003 + i, "x%d" % i, "g" * 300, "/h", "/s")
+                                         for i in range(100)))],
+    ]
+    return ([real_cache_file(many), real_cache_file([alice, bob, pw("carol", 200003, gecos="g" * 4000)] + many[:60])]
+            + [real_cache_file([alice, bob], blocks=b) for b in bad])
 
 
 def main():

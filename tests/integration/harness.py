@@ -388,6 +388,56 @@ def cache_page_size():
     return int(cache_schema_number("ENTRA_CACHE_PAGE_SIZE"))
 
 
+def cache_schema_value(name):
+    """The integer #define NAME holds in common/cache_schema.h (a number or a sum of them)."""
+    import re
+    expr = re.search(r"#define %s\s+([0-9 ()+*-]+)\n" % name, cache_schema_text()).group(1)
+    return int(eval(expr, {"__builtins__": {}}))
+
+
+def block_ends(uid):
+    """entra_cache_block_ends() of common/cache_schema.h."""
+    m = 0xffffffff
+    uid &= m
+    uid ^= uid >> 16
+    uid = (uid * 0x85ebca6b) & m
+    uid ^= uid >> 13
+    uid = (uid * 0xc2b2ae35) & m
+    uid ^= uid >> 16
+    return uid % cache_schema_value("ENTRA_CACHE_BLOCK_SPACING") == 0
+
+
+def block_entry(uid, name, gecos, home, shell):
+    """One passwd_blocks entry: the uid (4 bytes, big-endian), then the four texts, NUL after each."""
+    import struct
+    return struct.pack(">I", uid) + b"".join(t.encode() + b"\0" for t in (name, gecos, home, shell))
+
+
+def passwd_blocks(rows):
+    """passwd_blocks rows (last_uid, entries) for passwd ROWS (uid, name, gecos, dir, shell), cut
+    as entra-syncd cuts them (sync/publish/cache_blocks.c)."""
+    fill, entry_max = cache_schema_value("ENTRA_CACHE_BLOCK_FILL"), cache_schema_value("ENTRA_CACHE_BLOCK_ENTRY_MAX")
+    entries = [(r[0], block_entry(*r)) for r in sorted(rows)]
+    entries = [(uid, e) for uid, e in entries if len(e) <= entry_max]
+    blocks, cur = [], b""
+    for i, (uid, e) in enumerate(entries):
+        cur += e
+        if i + 1 == len(entries) or block_ends(uid) or len(cur) >= fill:
+            blocks.append((uid, cur))
+            cur = b""
+    return blocks
+
+
+def write_passwd_blocks(con):
+    """Fills passwd_blocks from CON's passwd table (as the writer does). A block has no gid (the
+    reader serves gid = uid) and only texts and 32-bit uids: a tampered row whose gid is not its
+    uid, or with values of other types, has no block form."""
+    con.execute("DELETE FROM passwd_blocks")
+    rows = con.execute("SELECT uid, name, gecos, dir, shell FROM passwd WHERE gid = uid").fetchall()
+    rows = [r for r in rows if isinstance(r[0], int) and 0 <= r[0] < 2 ** 32 and all(isinstance(t, str) for t in r[1:])]
+    con.executemany("INSERT INTO passwd_blocks VALUES(?,?)", passwd_blocks(rows))
+
+
 def packed_members(users, members):
     """gid -> (member_uid_min, member_uid_max, member_names) as entra-syncd writes them: the
     names of the members that have an account, in uid order, each followed by a NUL byte."""
@@ -434,6 +484,7 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
     con.executemany("INSERT INTO members VALUES(?,?)", list(members))
     con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
     con.executemany("INSERT INTO ssh_keys VALUES(?,?,?)", list(ssh_keys))
+    write_passwd_blocks(con)
     con.commit()
     con.close()
     os.chmod(tmp, mode)

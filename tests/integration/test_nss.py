@@ -146,6 +146,17 @@ def version_1_cache(path):
     os.chmod(path, 0o644)
 
 
+def version_2_cache(path):
+    """A cache.db as the previous release's entra-syncd wrote it (schema version 2: no
+    passwd_blocks), holding alice and web-team."""
+    import sqlite3
+    harness.write_cache(path, users=[{"name": "alice", "uid": 200001}], groups=[{"name": "web-team", "gid": 300001}],
+                        members=[(300001, 200001)])
+    con = sqlite3.connect(path)
+    con.executescript("DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = 'schema_version'; VACUUM;")
+    con.close()
+
+
 def corrupt(site, how):
     standard_cache(site)
     path = site.cache_db
@@ -165,12 +176,14 @@ def corrupt(site, how):
         data = bytearray(open(path, "rb").read())
         data[4096:] = bytes(len(data) - 4096)
         data = bytes(data)
-    if how in ("wrong-schema", "version-1", "no-tables", "directory"):
+    if how in ("wrong-schema", "version-1", "version-2", "no-tables", "directory"):
         os.unlink(path)
         if how == "wrong-schema":
             standard_cache(site, meta={"schema_version": "99"})
         elif how == "version-1":
             version_1_cache(path)
+        elif how == "version-2":
+            version_2_cache(path)
         elif how == "no-tables":
             import sqlite3
             con = sqlite3.connect(path)
@@ -187,7 +200,8 @@ def corrupt(site, how):
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "truncated-page", "header-only", "empty",
-                                 "zeroed-pages", "wrong-schema", "version-1", "no-tables", "directory"])
+                                 "zeroed-pages", "wrong-schema", "version-1", "version-2", "no-tables",
+                                 "directory"])
 def test_corrupt_cache_is_unavailable_never_a_crash(site, host, how):
     corrupt(site, how)
     for db, key in (("passwd", "alice"), ("passwd", "200001"), ("group", "web-team"), ("shadow", "alice")):
@@ -442,6 +456,33 @@ def test_short_buffer_does_not_advance_enumeration(site, host):
                                "empty-group:*:300003:"], out
     rc, out = direct(host, "spent")
     assert rc == 0 and [l.split(":")[0] for l in out] == ["alice", "bob", "carol"], out
+
+
+def test_every_short_buffer_gets_erange_in_enumeration(site, host):
+    """getpwent and getgrent's private groups come from passwd_blocks (schema version 3), the SCIM
+    groups from their rows: every size from 0 up to the one needed gives ERANGE and leaves the
+    cursor, the first that fits gives the entry (long texts, the 256-byte name limit, UTF-8)."""
+    long_name = "l" * 256
+    users = [{"name": "alice", "uid": 200001, "gecos": "Alice Admin"},
+             {"name": "bob", "uid": 200002, "gecos": "Zo\u00eb B\u00f6b", "dir": "/home/" + "d" * 300},
+             {"name": long_name, "uid": 200003, "gecos": ""},
+             {"name": "root", "uid": 200004}, {"name": "dave", "uid": 200005, "shell": "sh"},
+             {"name": "erin", "uid": 200006, "gecos": "g" * 4000}]
+    groups = [{"name": "web-team", "gid": 300001}]
+    harness.write_cache(site.cache_db, users=users, groups=groups, members=[(300001, 200001), (300001, 200002)])
+    served = [u for u in users if u["name"] not in ("root", "dave")]
+    rc, out = direct(host, "pwent-sizes")
+    assert rc == 0, out
+    want = []
+    for u in served:
+        gecos, home = u.get("gecos", u["name"]), u.get("dir", "/home/" + u["name"])
+        size = packed(u["name"], "x", gecos, home, "/bin/bash") + len(gecos.encode()) - len(gecos)
+        want.append("%s:x:%d:%d:%s:%s:/bin/bash size=%d" % (u["name"], u["uid"], u["uid"], gecos, home, size))
+    assert out == want
+    rc, out = direct(host, "grent-sizes")
+    assert rc == 0, out
+    want = ["%s:*:%d: size=%d" % (u["name"], u["uid"], group_size(u["name"], [])) for u in served]
+    assert out == want + ["web-team:*:300001:alice,bob size=%d" % group_size("web-team", ["alice", "bob"])]
 
 
 # --- enumeration across a replaced cache ----------------------------------------------------

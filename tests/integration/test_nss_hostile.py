@@ -487,3 +487,55 @@ def test_a_primary_group_other_than_the_accounts_own_is_refused(site, host):
     assert host.run(["id", "bob"]).returncode != 0
     r = host.getent("passwd", "alice")
     assert r.returncode == 0 and r.stdout.split(":")[3] == "200001", r.stdout
+
+
+# --- passwd_blocks (schema version 3): what getpwent and getgrent's private groups read -------
+
+def entry(uid, name, gecos="G", home=None, shell="/bin/bash"):
+    return harness.block_entry(uid, name, gecos, home or "/home/" + name, shell)
+
+
+A, B, C = entry(200001, "alice"), entry(200002, "bob"), entry(200003, "carol")
+OVERSIZE = b"".join(entry(200004 + i, "u%d" % i, "g" * 200) for i in range(200))
+
+
+@pytest.mark.parametrize("blocks,served", [
+    ([(200003, A + B + C[:-3])], None),                                  # an entry cut short
+    ([(200003, A + B + C[:-1] + b"x")], None),                           # the last text without its NUL
+    ([(200003, A + C + B)], None),                                       # uids out of order in a block
+    ([(200002, A + B), (200003, B + C)], None),                          # ... and across blocks
+    ([(200004, A + B + C)], None),                                       # the key is not the last uid
+    ([(200002, A + B), (200004, C)], None),                              # ... nor here
+    ([(200003, A + B + C), (200004 + 199, OVERSIZE)], None),             # a block larger than any written
+    ([(200003, (A + B + C).decode())], None),                            # text, not a BLOB
+    ([(200003, b"")], None),                                             # empty
+    ([(200003, entry(100, "mallory") + A + B + C)], ["alice", "bob", "carol"]),      # uid below uid_min
+    ([(200003, entry(0, "zero") + A + B + C)], ["alice", "bob", "carol"]),           # uid 0
+    ([(200003, A + entry(200002, "root") + C)], ["alice", "carol"]),                 # a reserved name
+    ([(200003, A + entry(200002, "Bob") + C)], ["alice", "carol"]),                  # a capital
+    ([(200003, A + entry(200002, "bob", "a:b") + C)], ["alice", "carol"]),           # ':' in gecos
+    ([(200003, A + entry(200002, "bob", "R\u202eevil") + C)], ["alice", "carol"]),   # a bidi override
+    ([(200003, A + entry(200002, "bob", home="rel") + C)], ["alice", "carol"]),      # a relative home
+    ([(200003, A + entry(200002, "bob", shell="") + C)], ["alice", "carol"]),        # no shell
+])
+def test_damaged_passwd_blocks_are_refused_or_skipped(site, host, blocks, served):
+    """A block whose framing or order is broken makes the file a damaged one (enumeration ends
+    in UNAVAIL/EIO, at once); an entry the row checks would refuse is skipped, the rest served."""
+    def edit(con):
+        con.execute("DELETE FROM passwd_blocks")
+        con.executemany("INSERT INTO passwd_blocks VALUES(?,?)", blocks)
+    rebuild(site, edit)
+    for what, line in (("pwent", "%s:x:%d:%d:"), ("grent", "%s:*:%d:")):
+        r = host.run([host.tool("nss_buffers"), MODULE, what])
+        out = r.stdout.splitlines()
+        ours = [l.split(":")[0] for l in out if ":2000" in l]
+        if served is None:
+            assert r.returncode == 1 and out[-1] == "FAIL tiny status=%d errno=%d" % (UNAVAIL, EIO), (what, out)
+            assert ours == ["alice", "bob", "carol"][:len(ours)], out
+        else:
+            assert r.returncode == 0 and ours == served, (what, out)
+            assert not [l for l in out if l.startswith(("mallory", "zero", "root", "Bob"))], out
+    r, took = timed(host, ["getent", "passwd"])
+    assert r.returncode == 0 and took < PROMPT_S and r.stdout.startswith("root:x:0:0:"), (r.stdout, took)
+    # look-ups read passwd rows, not blocks: alice still resolves by name
+    assert host.getent("passwd", "alice").returncode == 0

@@ -5,6 +5,9 @@
  *
  *   nss_buffers MODULE passwd NAME | passwd-uid UID | group NAME | group-gid GID | shadow NAME
  *   nss_buffers MODULE pwent | grent | spent      enumerate, each entry first tried with 1 byte
+ *   nss_buffers MODULE pwent-sizes | grent-sizes  enumerate, each entry tried with every size from
+ *                                                 0 up until it fits (each one must give ERANGE and
+ *                                                 leave the cursor), printed with "size=N"
  *   nss_buffers MODULE initgroups USER PRIMARY LIMIT [GID...]   start the list with GIDs
  * Prints the entries as /etc/passwd-style lines ("size=N" gives the smallest size that worked). */
 #include <dlfcn.h>
@@ -184,6 +187,47 @@ static int enumerate(enum kind kind, const char *db)
 	return 0;
 }
 
+/* Enumerates with each entry asked for with buffers of 0, 1, 2, ... bytes (malloc'd at exact
+ * size, so ASan sees any overrun) until it fits: every smaller one must give ERANGE. */
+static int enumerate_sizes(enum kind kind, const char *db)
+{
+	char name[64], line[8192];
+	snprintf(name, sizeof(name), "_nss_scim_set%sent", db);
+	enum nss_status (*set)(int) = (__typeof__(set))sym(name);
+	snprintf(name, sizeof(name), "_nss_scim_get%sent_r", db);
+	enum nss_status (*get)(void *, char *, size_t, int *) = (__typeof__(get))sym(name);
+	snprintf(name, sizeof(name), "_nss_scim_end%sent", db);
+	enum nss_status (*end)(void) = (__typeof__(end))sym(name);
+	union entry e;
+	int err = 0;
+	set(0);
+	for (int count = 0; count < 100000; count++) {
+		size_t len = 0;
+		enum nss_status st;
+		char *buf;
+		for (;; len++) {
+			buf = malloc(len ? len : 1);
+			st = get(&e, buf, len, &err);
+			if (st != NSS_STATUS_TRYAGAIN || err != ERANGE || len == MAX_BUF)
+				break;
+			free(buf);
+		}
+		if (st == NSS_STATUS_NOTFOUND && len == 0) {
+			free(buf);
+			break;
+		}
+		if (st != NSS_STATUS_SUCCESS || entry_format(kind, &e, buf, len, line, sizeof(line))) {
+			printf("FAIL status=%d errno=%d size=%zu\n", st, err, len);
+			free(buf);
+			return 1;
+		}
+		printf("%s size=%zu\n", line, len);
+		free(buf);
+	}
+	end();
+	return 0;
+}
+
 static int do_initgroups(int argc, char **argv)
 {
 	enum nss_status (*f)(const char *, gid_t, long *, long *, gid_t **, long, int *) =
@@ -242,6 +286,10 @@ int main(int argc, char **argv)
 		return enumerate(K_GROUP, "gr");
 	if (!strcmp(what, "spent"))
 		return enumerate(K_SHADOW, "sp");
+	if (!strcmp(what, "pwent-sizes"))
+		return enumerate_sizes(K_PASSWD, "pw");
+	if (!strcmp(what, "grent-sizes"))
+		return enumerate_sizes(K_GROUP, "gr");
 	if (!strcmp(what, "initgroups") && argc >= 6)
 		return do_initgroups(argc - 3, argv + 3);
 	fprintf(stderr, "nss_buffers: unknown query %s\n", what);

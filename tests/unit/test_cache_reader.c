@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cache_file.h"
 #include "common/cache_reader.h"
 #include "common/cache_schema.h"
 
@@ -133,7 +134,9 @@ static void refuses_any_other_schema(void **state)
 	    "ANALYZE",
 	    "ALTER TABLE groups ADD COLUMN x TEXT",
 	    "DROP INDEX members_by_uid",
-	    "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+	    "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+	    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+	    "DROP TABLE passwd_blocks",
 	    "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
 	    "DROP TABLE ssh_keys",
 	    "CREATE INDEX ssh_keys_by_key ON ssh_keys(key)",
@@ -151,7 +154,7 @@ static void refuses_any_other_schema(void **state)
 	}
 }
 
-/* A version-1 file (entra-syncd of the previous release): refused, and the reason says so. */
+/* A version-1 or version-2 file (entra-syncd of an older release): refused, and the reason says so. */
 static void refuses_a_version_1_file_by_name(void **state)
 {
 	struct fixture *f = *state;
@@ -166,7 +169,12 @@ static void refuses_a_version_1_file_by_name(void **state)
 	            1);
 	assert_int_equal(open_cache(f, &c, &err, why), -1);
 	assert_int_equal(err, EIO);
-	assert_non_null(strstr(why, "schema_version is not 2"));
+	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
+	/* A version-2 file: the same tables but passwd_blocks. */
+	write_cache(f, "DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = 'schema_version'", 1);
+	assert_int_equal(open_cache(f, &c, &err, why), -1);
+	assert_int_equal(err, EIO);
+	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
 	/* The same tables with a view beside them: no meta is read, the schema is what is wrong. */
 	write_cache(f,
 	            "DROP TABLE groups; CREATE VIEW groups AS SELECT 1;"
@@ -238,7 +246,7 @@ static void refuses_a_bloated_schema_before_sqlite_reads_it(void **state)
 	write_cache(f, sql, 1);
 	assert_int_equal(open_cache(f, &c, &err, why), -1);
 	assert_int_equal(err, EIO);
-	assert_non_null(strstr(why, "not one page of its 9 objects"));
+	assert_non_null(strstr(why, "not one page of its " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_ROWS) " objects"));
 	assert_null(c.db);
 	assert_int_equal(c.budget, 0); /* no connection was ever made */
 }

@@ -3,7 +3,11 @@
  * and large (100k users: b-trees of three levels and more), with long rows and member lists
  * spilling onto overflow pages. Every entry of every b-tree, and seeks to random keys, must
  * give exactly what SQLite's queries give. The module's schema table (cf_objects) is checked
- * against the rows SQLite writes. */
+ * against the rows SQLite writes. passwd_blocks (schema 3): the blocks hold exactly the passwd
+ * rows, the incremental writer rewrites only the blocks that changed, the module's block
+ * enumeration serves exactly what its row scan serves (resuming after a reopen, repeating an
+ * entry refused for its buffer), and damaged blocks are skipped or refused. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "common/cache_file.h"
+#include "nss_scim/blocks.h"
 #include "nss_scim/cachefile.h"
 #include "sync/publish/cache_writer.h"
 
@@ -157,14 +162,17 @@ static void directory_make(struct directory *d, uint64_t seed, size_t users, siz
 		    (struct cache_local_member){.uid = d->ids[i], .gid = 27 + (uint32_t)i % 3, .name = "sudo"};
 }
 
+static void account_free(struct cache_account *a)
+{
+	free((char *)a->name), free((char *)a->gecos), free(a->dir), free((char *)a->upn);
+	free((char *)a->object_id), free((char *)a->scim_id);
+}
+
 static void directory_free(struct directory *d)
 {
 	struct cache_snapshot *s = &d->s;
-	for (size_t i = 0; i < s->n_accounts; i++) {
-		struct cache_account *a = &s->accounts[i];
-		free((char *)a->name), free((char *)a->gecos), free(a->dir), free((char *)a->upn);
-		free((char *)a->object_id), free((char *)a->scim_id);
-	}
+	for (size_t i = 0; i < s->n_accounts; i++)
+		account_free(&s->accounts[i]);
 	for (size_t g = 0; g < s->n_groups; g++)
 		free((char *)s->groups[g].name), free((char *)s->groups[g].scim_id);
 	free(s->accounts), free(s->groups), free(s->members), free(s->local_members), free(d->ids);
@@ -340,7 +348,50 @@ static const struct {
     {CF_MEMBERS_BY_UID, "SELECT uid, gid FROM members ORDER BY uid, gid"},
     {CF_LOCAL_MEMBERS, "SELECT uid, gid, name FROM local_members ORDER BY uid, gid"},
     {CF_SSH_KEYS, "SELECT uid, n, key FROM ssh_keys ORDER BY uid, n"},
+    {CF_PASSWD_BLOCKS, "SELECT last_uid, NULL, entries FROM passwd_blocks ORDER BY last_uid"},
 };
+
+/* passwd_blocks holds every passwd row short enough (ENTRA_CACHE_BLOCK_ENTRY_MAX), in uid order,
+ * as common/cache_schema.h describes, each block ending where the cutting rule says. */
+static void blocks_check(sqlite3 *db)
+{
+	sqlite3_stmt *rows, *blocks;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT uid, name, gecos, dir, shell FROM passwd WHERE 4 + length(CAST(name "
+	                       "AS BLOB)) + length(CAST(gecos AS BLOB)) + length(CAST(dir AS BLOB)) + "
+	                       "length(CAST(shell AS BLOB)) + 4 <= ?1 ORDER BY uid",
+	                       -1, &rows, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int(rows, 1, ENTRA_CACHE_BLOCK_ENTRY_MAX);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT last_uid, entries FROM passwd_blocks ORDER BY last_uid", -1, &blocks, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(blocks) == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_blob(blocks, 1);
+		size_t n = (size_t)sqlite3_column_bytes(blocks, 1), at = 0;
+		assert_true(n > 0 && n <= ENTRA_CACHE_BLOCK_MAX);
+		uint32_t uid = 0;
+		while (at < n) {
+			assert_int_equal(sqlite3_step(rows), SQLITE_ROW);
+			uid = (uint32_t)p[at] << 24 | (uint32_t)p[at + 1] << 16 | (uint32_t)p[at + 2] << 8 | p[at + 3];
+			assert_true(uid == (uint32_t)sqlite3_column_int64(rows, 0));
+			at += 4;
+			for (int i = 1; i <= 4; i++) {
+				size_t len = (size_t)sqlite3_column_bytes(rows, i);
+				const void *text = sqlite3_column_blob(rows, i); /* NULL when empty */
+				assert_true(at + len < n && (!len || !memcmp(p + at, text, len)) && !p[at + len]);
+				at += len + 1;
+			}
+			/* only the last entry ends a block by the rule (a full block may end anywhere) */
+			assert_true(at == n || (!entra_cache_block_ends(uid) && at < ENTRA_CACHE_BLOCK_FILL));
+		}
+		assert_true(uid == (uint32_t)sqlite3_column_int64(blocks, 0));
+	}
+	assert_int_equal(sqlite3_step(rows), SQLITE_DONE);
+	sqlite3_finalize(rows);
+	sqlite3_finalize(blocks);
+}
 
 /* Everything the module reads from PATH, through both readers. */
 static void file_check(const char *path, const uint32_t *ids, size_t nids, size_t tries)
@@ -351,6 +402,7 @@ static void file_check(const char *path, const uint32_t *ids, size_t nids, size_
 	reader_open(path, &cf);
 	for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++)
 		scan_check(db, &cf, scans[i].tree, scans[i].scan);
+	blocks_check(db);
 	if (nids) {
 		seek_check(db, &cf, CF_PASSWD,
 		           "SELECT uid, name, NULL, gid, gecos, dir, shell, upn, object_id, scim_id, role, login, "
@@ -428,6 +480,33 @@ static void schema_table_is_what_sqlite_writes(void **state)
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	cf_close(&cf);
+}
+
+/* A version-2 file (the previous release's entra-syncd: no passwd_blocks) is refused by its
+ * schema_version, in words the admin can act on, not as a hostile file. */
+static void a_version_2_file_is_refused_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	directory_make(&d, 3, 5, 1, 0);
+	assert_int_equal(cache_write(f->path, &d.s, 1), 0);
+	directory_free(&d);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = "
+	                              "'schema_version'; VACUUM",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	struct stat st;
+	struct cachefile cf;
+	int err = 0;
+	char why[256] = "";
+	int fd = entra_cache_file_open(f->path, &st, &err, why, sizeof(why));
+	assert_true(fd >= 0);
+	assert_int_equal(cf_open(&cf, fd, &st, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
 }
 
 static void random_directories_read_as_sqlite_does(void **state)
@@ -523,14 +602,455 @@ static void a_100k_directory_reads_as_sqlite_does(void **state)
 	directory_free(&d);
 }
 
+/* --- the module's block enumeration (nss_scim/blocks.c) --- */
+
+/* What an entry point sees (nss_view), over the file at PATH, ids in [ID_MIN, ID_MAX]. */
+struct scan_env {
+	struct nss_db db;
+	struct nss_view v;
+};
+
+static void env_open(struct scan_env *e, const char *path, uint32_t id_min, uint32_t id_max)
+{
+	static uint64_t epochs;
+	memset(e, 0, sizeof(*e));
+	reader_open(path, &e->db.file);
+	e->db.open = true;
+	e->db.epoch = ++epochs;
+	e->db.path = (char *)path;
+	e->v = (struct nss_view){.db = &e->db, .bt = &e->db.file.bt, .id_min = id_min, .id_max = id_max};
+}
+
+static void env_close(struct scan_env *e)
+{
+	cf_close(&e->db.file);
+}
+
+/* An entry as served: the uid and the four texts, NUL after each. */
+struct served {
+	int64_t uid;
+	char text[4 * 4200];
+	size_t len;
+};
+
+/* Every entry the row scan (nss_pw_scan over passwd, what getpwent read before schema 3) serves:
+ * *N of them, malloc'd. */
+static struct served *row_scan(struct scan_env *e, size_t *n)
+{
+	struct nss_cursor c = NSS_CURSOR_INIT(CF_PASSWD);
+	struct nss_pw_row r;
+	size_t cap = 64;
+	struct served *out = malloc(cap * sizeof(*out));
+	int err = 0, rc;
+	*n = 0;
+	while (bt_budget_reset(e->v.bt), (rc = nss_pw_scan(&e->v, &c, &r, &err)) > 0) {
+		if (*n == cap)
+			out = realloc(out, (cap *= 2) * sizeof(*out));
+		struct served *s = &out[(*n)++];
+		s->uid = r.uid;
+		s->len = (size_t)snprintf(s->text, sizeof(s->text), "%s%c%s%c%s%c%s%c", r.name, 0, r.gecos, 0, r.dir, 0,
+		                          r.shell, 0);
+		nss_scan_served(&c, r.uid);
+	}
+	assert_int_equal(rc, 0);
+	return out;
+}
+
+/* The block scan serves exactly WANT[0..N): each entry asked for twice before it is taken
+ * (an ERANGE retry), and every REOPEN-th one after a reopen of the file (a new epoch). */
+static void block_scan_check(struct scan_env *e, const struct served *want, size_t n, size_t reopen)
+{
+	struct nss_cursor c = NSS_CURSOR_INIT(CF_PASSWD_BLOCKS);
+	struct nss_blk_entry x, again;
+	int err = 0, rc;
+	size_t i = 0;
+	while (bt_budget_reset(e->v.bt), (rc = nss_blk_next(&e->v, &c, &x, &err)) > 0) {
+		assert_true(i < n);
+		assert_true(x.uid == want[i].uid);
+		assert_int_equal(x.text_len, want[i].len);
+		assert_memory_equal(x.text, want[i].text, x.text_len);
+		if (i % 3 == 0) { /* refused for a short buffer: the same entry again */
+			assert_int_equal(nss_blk_next(&e->v, &c, &again, &err), 1);
+			assert_true(again.uid == x.uid);
+		}
+		nss_blk_served(&c, &x);
+		if (reopen && ++i % reopen == 0)
+			e->db.epoch += 1000;
+		i += !reopen;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(i, n);
+	assert_int_equal(nss_blk_next(&e->v, &c, &x, &err), 0); /* stays at the end */
+	free(c.blk.buf);
+}
+
+/* Accounts the module must not serve, among those of D: a reserved name, a name with a capital,
+ * controls and ':' in gecos, a relative home, an empty shell, a bidi override. */
+static void directory_taint(struct directory *d)
+{
+	static const struct {
+		const char *name, *gecos, *dir, *shell;
+	} bad[] = {
+	    {"root", NULL, NULL, NULL},
+	    {"Alice", NULL, NULL, NULL},
+	    {NULL, "a:b", NULL, NULL},
+	    {NULL, "x\x1b[31m", NULL, NULL},
+	    {NULL, NULL, "home/rel", NULL},
+	    {NULL, NULL, NULL, ""},
+	    {NULL, "evil\xe2\x80\xae", NULL, NULL},
+	    {NULL, "Zo\xc3\xab ok", NULL, NULL},
+	    {"12345", NULL, NULL, NULL},
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]) && k * 7 < d->s.n_accounts; k++) {
+		struct cache_account *a = &d->s.accounts[k * 7];
+		if (bad[k].name)
+			free((char *)a->name), a->name = strdup(bad[k].name);
+		if (bad[k].gecos)
+			free((char *)a->gecos), a->gecos = strdup(bad[k].gecos);
+		if (bad[k].dir)
+			free(a->dir), a->dir = strdup(bad[k].dir);
+		if (bad[k].shell)
+			a->shell = bad[k].shell;
+	}
+}
+
+static void block_enumeration_serves_what_the_row_scan_serves(void **state)
+{
+	struct fixture *f = *state;
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		struct directory d;
+		size_t users = seed == 1 ? 0 : seed == 8 ? 20000 : rnd(seed % 2 ? 300 : 3000);
+		directory_make(&d, seed + 100, users, 3, 0);
+		directory_taint(&d);
+		assert_int_equal(cache_write(f->path, &d.s, 1), 0);
+		/* the whole range, then one that leaves accounts out at both ends */
+		uint32_t lo = UINT32_MAX, hi = 0;
+		for (size_t i = 0; i < users; i++)
+			lo = d.ids[i] < lo ? d.ids[i] : lo, hi = d.ids[i] > hi ? d.ids[i] : hi;
+		size_t all = 0;
+		for (int narrow = 0; narrow < 2; narrow++) {
+			struct scan_env e;
+			size_t n;
+			uint32_t cut = users ? (hi - lo) / 5 : 0;
+			env_open(&e, f->path, narrow ? lo + cut : 200000, narrow ? hi - cut : 2000000000);
+			struct served *want = row_scan(&e, &n);
+			assert_true(narrow ? n < all || users < 20 : (all = n) > users / 2 || users < 100);
+			block_scan_check(&e, want, n, 0);
+			block_scan_check(&e, want, n, seed % 2 ? 1 : 37);
+			free(want);
+			env_close(&e);
+		}
+		directory_free(&d);
+	}
+}
+
+/* The snapshot of D with COUNT accounts (every STEP-th) given another gecos, COUNT removed (into
+ * REMOVED, the caller's to free) and COUNT added. */
+static void directory_churn(struct directory *d, size_t count, size_t step, struct cache_account *removed)
+{
+	struct cache_snapshot *s = &d->s;
+	for (size_t k = 0; k < count; k++) {
+		struct cache_account *a = &s->accounts[k * step];
+		free((char *)a->gecos), a->gecos = strdup("changed");
+		a = &s->accounts[k * step + 1]; /* the last one takes its place */
+		removed[k] = *a;
+		*a = s->accounts[--s->n_accounts];
+	}
+	s->accounts = realloc(s->accounts, (s->n_accounts + 2 * count + 1) * sizeof(*s->accounts));
+	for (size_t k = 0; k < count; k++) /* new accounts, with uids above all others */
+		account_fill(&s->accounts[s->n_accounts++], 900000 + k, 2000100000 - (uint32_t)k * 977);
+}
+
+/* Rows of TABLE in one attached file and not in the other, both ways (what a delta rewrites). */
+static long rows_differing(sqlite3 *db, const char *table)
+{
+	char sql[256];
+	sqlite3_stmt *q;
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM (SELECT * FROM a.%s EXCEPT SELECT * FROM b.%s)) + "
+	         "(SELECT count(*) FROM (SELECT * FROM b.%s EXCEPT SELECT * FROM a.%s))",
+	         table, table, table, table);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	long n = (long)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static void incremental_publication_rewrites_only_changed_blocks(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	char full_a[128], full_b[128];
+	snprintf(full_a, sizeof(full_a), "%s/a.db", f->dir);
+	snprintf(full_b, sizeof(full_b), "%s/b.db", f->dir);
+	directory_make(&d, 77, 20000, 5, 0);
+	struct cache_packs packs;
+	assert_int_equal(cache_write_packed(f->path, &d.s, 1, &packs), 0);
+	assert_int_equal(cache_write(full_a, &d.s, 1), 0);
+	struct cache_snapshot prev = d.s;
+	prev.accounts = malloc((d.s.n_accounts + 1) * sizeof(*prev.accounts));
+	memcpy(prev.accounts, d.s.accounts, d.s.n_accounts * sizeof(*prev.accounts));
+	for (size_t i = 0; i < d.s.n_accounts; i++) /* PREV keeps its own strings */
+		prev.accounts[i].gecos = strdup(d.s.accounts[i].gecos);
+	struct cache_account removed[10];
+	directory_churn(&d, 10, 1500, removed);
+	size_t rows = 0;
+	assert_int_equal(cache_write_delta(f->path, &prev, &packs, 1, &d.s, 2, &rows, NULL), 0);
+	assert_int_equal(cache_write(full_b, &d.s, 2), 0);
+	cache_packs_free(&packs);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	char sql[512];
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS a; ATTACH '%s' AS b", full_a, full_b);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	long blocks = rows_differing(db, "passwd_blocks"), expect = blocks;
+	static const char *const tables[] = {"passwd", "groups", "members", "local_members", "ssh_keys"};
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		expect += rows_differing(db, tables[t]);
+	sqlite3_close(db);
+	/* 30 accounts touched: a handful of blocks each at most, of the 600 or so */
+	assert_true(blocks > 0 && blocks <= 30 * 4);
+	assert_int_equal((long)rows, expect);
+	/* and the delta's file is the full one, block for block */
+	assert_int_equal(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS a; ATTACH '%s' AS b", f->path, full_b);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(rows_differing(db, "passwd_blocks"), 0);
+	assert_int_equal(rows_differing(db, "passwd"), 0);
+	sqlite3_close(db);
+	for (size_t i = 0; i < prev.n_accounts; i++)
+		free((char *)prev.accounts[i].gecos);
+	for (size_t k = 0; k < 10; k++)
+		account_free(&removed[k]);
+	free(prev.accounts);
+	unlink(full_a), unlink(full_b);
+	directory_free(&d);
+}
+
+/* Strings a test made, freed together at its end. */
+struct pool {
+	void **p;
+	size_t n, cap;
+};
+
+static void *pool_add(struct pool *pl, void *x)
+{
+	if (pl->n == pl->cap)
+		pl->p = realloc(pl->p, (pl->cap = pl->cap ? 2 * pl->cap : 64) * sizeof(*pl->p));
+	return pl->p[pl->n++] = x;
+}
+
+static void pool_free(struct pool *pl)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		free(pl->p[i]);
+	free(pl->p);
+}
+
+/* NEXT: PREV's accounts with a few given another gecos (now and then one too long for a block),
+ * a few removed and a few added (uids anywhere: below, among and above the others). */
+static void accounts_churn(const struct cache_snapshot *prev, struct cache_snapshot *next, struct pool *pl,
+                           size_t round)
+{
+	size_t n = prev->n_accounts, k = 1 + rnd(round % 4 == 0 ? 40 : 4);
+	*next = *prev;
+	next->accounts = pool_add(pl, malloc((n + k + 1) * sizeof(*next->accounts)));
+	memcpy(next->accounts, prev->accounts, n * sizeof(*next->accounts));
+	for (size_t c = 0; c < k && n > 0; c++) {
+		struct cache_account *a = &next->accounts[rnd(n)];
+		size_t len = rnd(8) == 0 ? 4000 + rnd(12000) : rnd(30);
+		a->gecos = pool_add(pl, rnd_text(len, name_chars));
+	}
+	for (size_t c = 0; c < k && n > 1; c++) /* removed: the last one takes its place */
+		next->accounts[rnd(n)] = next->accounts[n - 1], n--;
+	for (size_t c = 0; c < k; c++) {
+		struct cache_account *a = &next->accounts[n];
+		uint32_t uid = rnd(3) == 0 ? 200000 + (uint32_t)rnd(400) : 200000 + (uint32_t)rnd(1999800000);
+		bool taken = false;
+		for (size_t i = 0; i < n && !taken; i++)
+			taken = next->accounts[i].uid == uid;
+		if (taken)
+			continue;
+		account_fill(a, 500000 + round * 100 + c, uid);
+		pool_add(pl, (char *)a->name), pool_add(pl, (char *)a->gecos), pool_add(pl, a->dir);
+		pool_add(pl, (char *)a->upn), pool_add(pl, (char *)a->object_id), pool_add(pl, (char *)a->scim_id);
+		n++;
+	}
+	next->n_accounts = n;
+}
+
+/* Round after round of small changes, each published incrementally from the last one's blocks:
+ * the spliced blocks are always the ones a full publish cuts. */
+static void spliced_blocks_equal_cut_blocks_round_after_round(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	struct pool pl = {0};
+	char full[128];
+	snprintf(full, sizeof(full), "%s/full.db", f->dir);
+	directory_make(&d, 61, 2500, 4, 0);
+	struct cache_snapshot prev = d.s, next;
+	struct cache_packs packs, next_packs;
+	assert_int_equal(cache_write_packed(f->path, &prev, 1, &packs), 0);
+	for (size_t round = 0; round < 40; round++) {
+		accounts_churn(&prev, &next, &pl, round);
+		assert_int_equal(cache_write_delta(f->path, &prev, &packs, (long long)round + 1, &next,
+		                                   (long long)round + 2, NULL, &next_packs),
+		                 0);
+		cache_packs_free(&packs);
+		packs = next_packs;
+		assert_int_equal(cache_write(full, &next, 1), 0);
+		sqlite3 *db;
+		char sql[512];
+		assert_int_equal(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "ATTACH '%s' AS a; ATTACH '%s' AS b", f->path, full);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		if (rows_differing(db, "passwd_blocks") != 0)
+			fail_msg("round %zu: the spliced blocks differ from the cut ones", round);
+		sqlite3_close(db);
+		prev = next;
+	}
+	cache_packs_free(&packs);
+	unlink(full);
+	pool_free(&pl);
+	directory_free(&d);
+}
+
+/* --- damaged blocks --- */
+
+/* A block under construction: entries appended as the writer lays them out. */
+struct blk {
+	unsigned char b[ENTRA_CACHE_BLOCK_MAX + 64];
+	size_t n;
+};
+
+static void blk_add(struct blk *k, uint32_t uid, const char *name)
+{
+	unsigned char be[4] = {(unsigned char)(uid >> 24), (unsigned char)(uid >> 16), (unsigned char)(uid >> 8),
+	                       (unsigned char)uid};
+	memcpy(k->b + k->n, be, 4);
+	k->n += 4;
+	const char *texts[] = {name, "Gecos", "/home/x", "/bin/sh"};
+	for (int i = 0; i < 4; i++) {
+		size_t len = strlen(texts[i]) + 1;
+		memcpy(k->b + k->n, texts[i], len);
+		k->n += len;
+	}
+}
+
+/* A cache.db whose passwd_blocks rows are (KEYS[i], BLOCKS[i]) (a blob, or text when AS_TEXT). */
+static void blocks_file(const char *path, const int64_t *keys, struct blk *const *blocks, size_t n, bool as_text)
+{
+	struct directory d;
+	directory_make(&d, 5, 0, 0, 0);
+	assert_int_equal(cache_write(path, &d.s, 1), 0);
+	directory_free(&d);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO passwd_blocks VALUES(?1, ?2)", -1, &q, NULL), SQLITE_OK);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(q, 1, keys[i]);
+		if (as_text)
+			sqlite3_bind_text(q, 2, (const char *)blocks[i]->b, (int)blocks[i]->n, SQLITE_STATIC);
+		else
+			sqlite3_bind_blob(q, 2, blocks[i]->b, (int)blocks[i]->n, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Enumerates PATH's blocks: the uids served in SERVED (*N), and the scan's end: 0, or -1 with
+ * the file marked damaged (EIO). */
+static int blocks_enumerate(const char *path, int64_t *served, size_t *n)
+{
+	struct scan_env e;
+	struct nss_cursor c = NSS_CURSOR_INIT(CF_PASSWD_BLOCKS);
+	struct nss_blk_entry x;
+	int err = 0, rc;
+	env_open(&e, path, 200000, 2000000000);
+	*n = 0;
+	while (bt_budget_reset(e.v.bt), (rc = nss_blk_next(&e.v, &c, &x, &err)) > 0) {
+		served[(*n)++] = x.uid;
+		nss_blk_served(&c, &x);
+	}
+	if (rc < 0) {
+		assert_int_equal(err, EIO);
+		assert_int_equal(e.db.err, EIO);
+		assert_int_equal(e.v.bt->err, BT_ERR_CORRUPT);
+	}
+	free(c.blk.buf);
+	env_close(&e);
+	return rc;
+}
+
+static void damaged_blocks_are_skipped_or_refused(void **state)
+{
+	struct fixture *f = *state;
+	static struct blk a, b;
+	int64_t served[16];
+	size_t n;
+	struct blk *both[] = {&a, &b};
+	enum { WHOLE, TRUNCATED, NO_NUL, ORDER, ORDER_ACROSS, KEY_LOW, KEY_HIGH, OVERSIZE, EMPTY, TEXT, RANGE, NAME };
+	for (int how = WHOLE; how <= NAME; how++) {
+		int64_t keys[2] = {300002, 400002};
+		a.n = b.n = 0;
+		blk_add(&a, how == RANGE ? 100 : 300001, how == NAME ? "root" : "alice");
+		blk_add(&a, how == ORDER ? 200500 : 300002, "bob");
+		blk_add(&b, how == ORDER_ACROSS ? 300002 : 400001, "carol");
+		blk_add(&b, 400002, "dave");
+		if (how == TRUNCATED)
+			a.n -= 3; /* bob's shell cut short, its NUL gone */
+		if (how == NO_NUL)
+			a.b[a.n - 1] = 'x';
+		if (how == ORDER)
+			keys[0] = 200500;
+		if (how == KEY_LOW || how == KEY_HIGH)
+			keys[0] += how == KEY_LOW ? -1 : 1; /* not bob's uid */
+		if (how == OVERSIZE) {
+			memset(a.b + a.n, 'x', sizeof(a.b) - a.n);
+			a.n = ENTRA_CACHE_BLOCK_MAX + 1;
+		}
+		if (how == EMPTY)
+			a.n = 0;
+		blocks_file(f->path, keys, both, 2, how == TEXT);
+		int rc = blocks_enumerate(f->path, served, &n);
+		if (how == WHOLE || how == RANGE || how == NAME) { /* an entry refused alone: the rest served */
+			assert_int_equal(rc, 0);
+			assert_int_equal(n, how == WHOLE ? 4 : 3);
+			assert_true(served[n - 1] == 400002 && served[n - 4 + (how != WHOLE)] != 100);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_true(n <= 3);
+		}
+	}
+	/* a block made to spill onto overflow pages, as large as the writer ever makes one */
+	a.n = b.n = 0;
+	int64_t last = 300000;
+	while (a.n + 64 < ENTRA_CACHE_BLOCK_MAX)
+		blk_add(&a, (uint32_t)++last, "longname");
+	blocks_file(f->path, &last, both, 1, false);
+	static int64_t many[1024];
+	assert_int_equal(blocks_enumerate(f->path, many, &n), 0);
+	assert_true(n == (size_t)(last - 300000) && many[n - 1] == last);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(schema_table_is_what_sqlite_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_version_2_file_is_refused_by_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_directories_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(incremental_publication_reads_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(scattered_overflow_chains_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_100k_directory_reads_as_sqlite_does, setup, teardown),
+	    cmocka_unit_test_setup_teardown(block_enumeration_serves_what_the_row_scan_serves, setup, teardown),
+	    cmocka_unit_test_setup_teardown(incremental_publication_rewrites_only_changed_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(spliced_blocks_equal_cut_blocks_round_after_round, setup, teardown),
+	    cmocka_unit_test_setup_teardown(damaged_blocks_are_skipped_or_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

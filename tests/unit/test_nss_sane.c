@@ -245,6 +245,66 @@ static void packed_names_match_the_one_name_rule(void **state)
 	}
 }
 
+/* The length-aware checks the block enumeration uses (nss_name_ok_n, nss_field_ok_n,
+ * nss_path_ok_n) answer exactly as the row checks do, for every string of up to 3 bytes from a
+ * set of telling bytes, and for random strings of every length up to past the limits, drawn
+ * from alphabets that make each rule matter (names, printable ASCII, UTF-8, controls). */
+static void length_aware_checks_equal_the_row_checks(void **state)
+{
+	static const char telling[] = {'a',        'z',        '0',        '9',        '-',        '.',       '_',
+	                               '@',        '/',        ':',        ' ',        'A',        '\x1b',    '\x7f',
+	                               (char)0xc3, (char)0xab, (char)0xe2, (char)0x80, (char)0xae, (char)0xff};
+	const size_t nt = sizeof(telling);
+	char s[5000];
+	for (size_t len = 0; len <= 3; len++) {
+		size_t combos = 1;
+		for (size_t k = 0; k < len; k++)
+			combos *= nt;
+		for (size_t c = 0; c < combos; c++) {
+			for (size_t k = 0, x = c; k < len; k++, x /= nt)
+				s[k] = telling[x % nt];
+			s[len] = '\0';
+			assert_int_equal(nss_name_ok_n(s, len), nss_name_ok(s));
+			assert_int_equal(nss_field_ok_n(s, len), nss_field_ok(s));
+			assert_int_equal(nss_path_ok_n(s, len), nss_path_ok(s));
+		}
+	}
+	static const char *const alphabets[] = {"abcdefghijklmnopqrstuvwxyz0123456789._-@", "abc/ XYZ:.-019~!",
+	                                        "ab/\xc3\xab\xe2\x80\xae\xe2\x81\xa6 ", "abc\x1b\x7f\xc2\x9b/",
+	                                        "0123456789"};
+	uint64_t r = 88172645463325252ULL;
+	for (int i = 0; i < 200000; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		const char *alpha = alphabets[r % 5];
+		size_t na = strlen(alpha), len = (r >> 8) % (i % 50 ? 40 : 4200);
+		for (size_t k = 0; k < len; k++) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			s[k] = alpha[r % na];
+		}
+		s[len] = '\0';
+		if (i % 7 == 0 && len)
+			s[0] = '/';
+		assert_int_equal(nss_name_ok_n(s, len), nss_name_ok(s));
+		assert_int_equal(nss_field_ok_n(s, len), nss_field_ok(s));
+		assert_int_equal(nss_path_ok_n(s, len), nss_path_ok(s));
+	}
+	static const char *const named[] = {"root", "daemon", "sudo",  "systemd-network", "nobody", "..", "-x",
+	                                    "007",  "alice",  "a.b@c", "www-data",        "Root",   ""};
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		assert_int_equal(nss_name_ok_n(named[i], strlen(named[i])), nss_name_ok(named[i]));
+	/* the limits: a 256-byte name and a 4096-byte text are served, one byte more is not */
+	memset(s, 'a', 4097);
+	s[256] = '\0';
+	assert_true(nss_name_ok_n(s, 256));
+	s[256] = 'a', s[257] = '\0';
+	assert_false(nss_name_ok_n(s, 257));
+	s[257] = 'a', s[0] = '/', s[4096] = '\0';
+	assert_true(nss_path_ok_n(s, 4096));
+	s[4096] = 'a', s[4097] = '\0';
+	assert_false(nss_path_ok_n(s, 4097));
+	assert_false(nss_field_ok_n(s, 4097));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(packed_names_are_filtered_in_place),
 	    cmocka_unit_test(packed_names_of_every_length),
 	    cmocka_unit_test(packed_names_match_the_one_name_rule),
+	    cmocka_unit_test(length_aware_checks_equal_the_row_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -413,6 +413,8 @@ static const char *const dumps[] = {
     "SELECT * FROM members ORDER BY gid, uid",
     "SELECT * FROM local_members ORDER BY uid, gid",
     "SELECT * FROM ssh_keys ORDER BY uid, n",
+    /* every account's getpwent fields, packed (schema version 3): the same blocks, cut alike */
+    "SELECT last_uid, hex(entries) FROM passwd_blocks ORDER BY last_uid",
     "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
 };
 
