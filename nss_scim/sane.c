@@ -96,8 +96,9 @@ static bool bytes_all_ours(const char *bytes, size_t len)
 	for (; i + 16 <= len; i += 16) {
 		u8x16 b;
 		memcpy(&b, bytes + i, sizeof(b));
-		bad |= ~(((b >= 'a') & (b <= 'z')) | ((b >= '0') & (b <= '9')) | (b == '_') | (b == '.') | (b == '-') |
-		         (b == '@') | (b == 0));
+		/* Ranges as one unsigned compare after a shift: 'a'..'z', and '-'..'9' but '/'. */
+		s8x16 letter = (u8x16)(b - 'a') < 26, dash_digit = (u8x16)(b - '-') < 13;
+		bad |= ~(letter | (dash_digit & (b != '/')) | (b == '_') | (b == '@') | (b == 0));
 	}
 	uint64_t lanes[2];
 	memcpy(lanes, &bad, sizeof(lanes));

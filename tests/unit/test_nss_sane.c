@@ -207,6 +207,22 @@ static void packed_names_of_every_length(void **state)
 static void packed_names_match_the_one_name_rule(void **state)
 {
 	(void)state;
+	/* Every byte value at every place of a 48-byte blob (the vector checks and the tail). */
+	for (int c = 1; c < 256; c++) {
+		for (size_t at = 0; at < 47; at++) {
+			char blob[48], *mem[4];
+			size_t dropped = 0;
+			memset(blob, 'q', sizeof(blob));
+			blob[15] = blob[31] = blob[47] = '\0';
+			blob[at] = (char)c;
+			char copy[48];
+			memcpy(copy, blob, sizeof(blob));
+			size_t want = 0;
+			for (size_t off = 0; off < sizeof(copy); off += strlen(copy + off) + 1)
+				want += nss_name_ok(copy + off);
+			assert_int_equal(nss_names_filter(blob, sizeof(blob), mem, 4, &dropped), want);
+		}
+	}
 	static const char *const pieces[] = {"alice", "root",      "12345", "1a1",   "-rf", ".", "..", ".x",
 	                                     "a@b.c", "systemd-x", "sudo",  "bob_2", "Zed", "x", "0"};
 	unsigned seed = 12345;
