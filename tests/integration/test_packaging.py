@@ -41,7 +41,8 @@ def entra_conf():
     values = dict(tenant_id="11111111-2222-3333-4444-555555555555", client_id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
                   authority="https://login.microsoftonline.com", ca_line="", cache_db="/var/lib/entra/cache.db",
                   state_db="/var/lib/entra/state.db", token_file="/etc/entra/scim.tokens", name_format="short",
-                  home="/home/%u", uid_min=200000, uid_max=2000200000, host="web-01", port=9443,
+                  home="/home/%u", uid_min=200000, uid_max=2000200000,
+                  gid_lines="gid_min = 2001000000\ngid_max = 2147000000", host="web-01", port=9443,
                   publish_interval_ms=1000, extra_sync="", policy=harness.DEFAULT_POLICY)
     return harness.CONFIG_TEMPLATE.format(**values)
 
