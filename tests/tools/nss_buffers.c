@@ -152,17 +152,34 @@ static int lookup(const struct query *q)
 	return 0;
 }
 
+/* The module's set/get/end*ent entry points of database DB (pw, gr, sp). */
+struct enumerator {
+	enum nss_status (*set)(int);
+	enum nss_status (*get)(void *, char *, size_t, int *);
+	enum nss_status (*end)(void);
+};
+
+static struct enumerator enumerator_of(const char *db)
+{
+	char name[64];
+	struct enumerator en;
+	snprintf(name, sizeof(name), "_nss_scim_set%sent", db);
+	en.set = (__typeof__(en.set))sym(name);
+	snprintf(name, sizeof(name), "_nss_scim_get%sent_r", db);
+	en.get = (__typeof__(en.get))sym(name);
+	snprintf(name, sizeof(name), "_nss_scim_end%sent", db);
+	en.end = (__typeof__(en.end))sym(name);
+	return en;
+}
+
 /* Enumerates with set/get/end*ent; each entry is first asked for with a 1-byte buffer, which must
  * give ERANGE and leave the cursor where it was. */
 static int enumerate(enum kind kind, const char *db)
 {
-	char name[64], line[8192];
-	snprintf(name, sizeof(name), "_nss_scim_set%sent", db);
-	enum nss_status (*set)(int) = (__typeof__(set))sym(name);
-	snprintf(name, sizeof(name), "_nss_scim_get%sent_r", db);
-	enum nss_status (*get)(void *, char *, size_t, int *) = (__typeof__(get))sym(name);
-	snprintf(name, sizeof(name), "_nss_scim_end%sent", db);
-	enum nss_status (*end)(void) = (__typeof__(end))sym(name);
+	char line[8192];
+	struct enumerator en = enumerator_of(db);
+	enum nss_status (*set)(int) = en.set, (*end)(void) = en.end;
+	enum nss_status (*get)(void *, char *, size_t, int *) = en.get;
 	static char big[MAX_BUF];
 	char tiny[1];
 	union entry e;
@@ -191,13 +208,10 @@ static int enumerate(enum kind kind, const char *db)
  * size, so ASan sees any overrun) until it fits: every smaller one must give ERANGE. */
 static int enumerate_sizes(enum kind kind, const char *db)
 {
-	char name[64], line[8192];
-	snprintf(name, sizeof(name), "_nss_scim_set%sent", db);
-	enum nss_status (*set)(int) = (__typeof__(set))sym(name);
-	snprintf(name, sizeof(name), "_nss_scim_get%sent_r", db);
-	enum nss_status (*get)(void *, char *, size_t, int *) = (__typeof__(get))sym(name);
-	snprintf(name, sizeof(name), "_nss_scim_end%sent", db);
-	enum nss_status (*end)(void) = (__typeof__(end))sym(name);
+	char line[8192];
+	struct enumerator en = enumerator_of(db);
+	enum nss_status (*set)(int) = en.set, (*end)(void) = en.end;
+	enum nss_status (*get)(void *, char *, size_t, int *) = en.get;
 	union entry e;
 	int err = 0;
 	set(0);
