@@ -568,6 +568,9 @@ static int groups_range_check(const struct entra_config *cfg, const char *file, 
 		return snprintf(err, errlen, "%s: [accounts] gid_min and gid_max go together: set both or neither",
 		                file),
 		       -1;
+	if (cfg->gid_min < 1000)
+		return snprintf(err, errlen, "%s: [accounts] gid_min (%u) must be 1000 or more", file, cfg->gid_min),
+		       -1;
 	if (cfg->gid_min >= cfg->gid_max)
 		return snprintf(err, errlen, "%s: [accounts] gid_min (%u) must be below gid_max (%u)", file,
 		                cfg->gid_min, cfg->gid_max),

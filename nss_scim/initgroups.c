@@ -25,6 +25,7 @@ struct gid_list {
 	long *start, *size, limit;
 	long before; /* entries other sources put in the list before this module */
 	gid_t **groups;
+	bool skip_granted; /* SKIP is among the SCIM groups granted (runuser -g GROUP) */
 };
 
 /* Whether GID is among the list's first N entries. */
@@ -168,6 +169,7 @@ static enum nss_status scim_groups_add(struct nss_view *v, int64_t uid, struct g
 			nss_log_skip(v, SKIP_GROUP_ROW, (long long)gid);
 			continue;
 		}
+		l->skip_granted |= (gid_t)gid == l->skip;
 		if ((added = gid_add(l, (gid_t)gid, l->before)) != 0)
 			break;
 	}
@@ -185,6 +187,15 @@ static enum nss_status groups_add(struct nss_view *v, const struct nss_pw_row *r
 	enum nss_status st = scim_groups_add(v, r->uid, l, errnop);
 	if (st != NSS_STATUS_SUCCESS)
 		return st;
+	/* glibc passes the primary gid of the account it resolved USER to. Neither this account's
+	 * own nor one of its groups: USER is another source's account of the same name (a local or
+	 * LDAP user), who must get none of this one's groups, least of all its role's sudo. */
+	if ((gid_t)r->gid != l->skip && !l->skip_granted) {
+		*l->start = l->before;
+		nss_log_skip(v, SKIP_NOT_THIS_ACCOUNT, (long long)r->uid);
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
 	if (local_groups_collect(v, r, cand, &n, errnop))
 		return NSS_STATUS_UNAVAIL;
 	if (n)

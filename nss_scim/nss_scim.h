@@ -169,6 +169,7 @@ enum nss_skip {
 	SKIP_LOCAL_GROUP,
 	SKIP_LOCAL_GROUP_MISMATCH,
 	SKIP_TOO_MANY_LOCAL,
+	SKIP_NOT_THIS_ACCOUNT,
 };
 /* Logs to syslog the first time REASON happens for the open cache, then stays quiet. */
 void nss_log_skip(struct nss_view *v, enum nss_skip reason, long long key);

@@ -296,6 +296,9 @@ static const char *const skip_text[] = {
                          "[role] groups list in entra.conf does not grant",
     [SKIP_LOCAL_GROUP_MISMATCH] = "a local group (local_members) whose name and gid do not match /etc/group",
     [SKIP_TOO_MANY_LOCAL] = "more local groups (local_members) for one user than " NSS_SCIM_STR(NSS_LOCAL_GROUPS),
+    [SKIP_NOT_THIS_ACCOUNT] = "initgroups for a name whose account, as resolved, has another primary group (a "
+                              "local or LDAP account of the same name): none of the Entra account's groups "
+                              "granted",
 };
 
 void nss_log_skip(struct nss_view *v, enum nss_skip reason, long long key)

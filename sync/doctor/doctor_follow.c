@@ -17,8 +17,12 @@ static void group_range_check(struct doctor *d, const json_t *policy, const stru
 	json_int_t hi = json_integer_value(json_object_get(policy, "gid_max"));
 	if (!lo || !hi || (file->gid_min && lo >= file->gid_min && hi <= file->gid_max))
 		return;
-	snprintf(fix, sizeof(fix), "set [accounts] gid_min = %lld and gid_max = %lld in %s", (long long)lo,
-	         (long long)hi, d->config_path);
+	if (!file->gid_min && lo >= file->uid_min && hi <= file->uid_max)
+		return; /* this file's uid range holds the hub's group range: the groups show */
+	bool overlaps = lo <= file->uid_max && hi >= file->uid_min;
+	snprintf(fix, sizeof(fix), "set [accounts] gid_min = %lld and gid_max = %lld in %s%s", (long long)lo,
+	         (long long)hi, d->config_path,
+	         overlaps ? " with uid_min and uid_max set to the hub's (the two ranges may not overlap)" : "");
 	doctor_report(d, "follow", DOCTOR_FAIL, fix,
 	              "the hub allocates group gids in %lld..%lld but nss_scim here shows groups only in %u..%u "
 	              "([accounts] of this host's file): groups outside are invisible",

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import harness
-from nss_util import NssHost, standard_cache, user
+from nss_util import SUDO_GID, NssHost, standard_cache, user
 
 pytestmark = pytest.mark.needs_root
 
@@ -475,6 +475,32 @@ def test_a_group_range_of_its_own_is_trusted_from_the_config_only(site, host):
     assert host.getent("group", "team").returncode == 2
     r = host.run(["id", "-G", "bob"])
     assert r.returncode == 0 and sorted(r.stdout.split()) == ["200002", "300001"], r.stdout
+
+
+def test_a_local_account_of_the_same_name_gets_none_of_the_entra_accounts_groups(site):
+    """glibc resolves mallory to the local account (files first) and calls initgroups with its
+    primary gid: the cache's account of that name, and its role's sudo, are someone else's."""
+    pw, gr = os.path.join(site.dir, "passwd"), os.path.join(site.dir, "group")
+    with open("/etc/passwd") as f:
+        local = f.read() + "mallory:x:1001:1001:local:/home/mallory:/bin/sh\n"
+    with open(pw, "w") as f:
+        f.write(local)
+    with open("/etc/group") as f:
+        groups = [line for line in f if not line.startswith(("sudo:", "mallory:"))]
+    with open(gr, "w") as f:
+        f.write("".join(groups) + "sudo:x:%d:\nmallory:x:1001:\n" % SUDO_GID)
+    host = NssHost(site, extra_binds=[(pw, "/etc/passwd"), (gr, "/etc/group")])
+    team = GROUP_RANGE[0] + 5
+    site.write_config(gid_lines="gid_min = %d\ngid_max = %d" % GROUP_RANGE)
+    harness.write_cache(site.cache_db, users=[account("mallory", 200005, role="admin"), account("alice", 200001,
+                                                                                               role="admin")],
+                        groups=[{"name": "team", "gid": team}], members=[(team, 200005), (team, 200001)],
+                        local_members=[(200005, SUDO_GID, "sudo"), (200001, SUDO_GID, "sudo")])
+    r = host.run(["id", "-G", "mallory"])
+    assert r.returncode == 0 and r.stdout.split() == ["1001"], r.stdout
+    # the Entra account whose name is its own still gets its groups and its role's sudo
+    r = host.run(["id", "-G", "alice"])
+    assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(["200001", str(team), str(SUDO_GID)]), r.stdout
 
 
 def test_a_primary_group_other_than_the_accounts_own_is_refused(site, host):

@@ -279,6 +279,10 @@ static void policy_carries_the_group_range(void **state)
 	assert_int_equal(follower.gid_min, 500000);
 	assert_int_equal(follower.gid_max, 600000);
 	/* A range that overlaps the uids' is refused like any invalid policy. */
+	json_object_set_new(policy, "gid_min", json_integer(27)); /* below 1000: a system group's */
+	entra_config_free(&follower);
+	assert_int_equal(entra_config_parse("f.conf", follow_text, &follower, err, sizeof(err)), 0);
+	assert_int_equal(follow_policy_apply(policy, &follower, err, sizeof(err)), -1);
 	json_object_set_new(policy, "gid_min", json_integer(350000));
 	entra_config_free(&follower);
 	assert_int_equal(entra_config_parse("f.conf", follow_text, &follower, err, sizeof(err)), 0);
