@@ -243,18 +243,13 @@ static bool plain_ascii(const char *text, size_t len)
  * tampered cache cannot put controls, bidi overrides or invalid UTF-8 on a terminal. */
 bool nss_field_ok(const char *text)
 {
-	if (!text)
-		return false;
-	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
-	 * table of hidden code points) only for text that holds anything else. */
-	size_t n = strlen(text);
-	if (!plain_ascii(text, n))
-		return entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
-	return n <= NSS_FIELD_MAX;
+	return text && nss_field_ok_n(text, strlen(text));
 }
 
 bool nss_field_ok_n(const char *text, size_t len)
 {
+	/* Printable ASCII but ':' is safe as it stands: the UTF-8 walk (and its per-character
+	 * table of hidden code points) only for text that holds anything else. */
 	if (plain_ascii(text, len)) /* no NUL either: text ends at LEN */
 		return len <= NSS_FIELD_MAX;
 	return text[len] == '\0' && strlen(text) == len && entra_text_is_safe(text, NSS_FIELD_MAX, ENTRA_TEXT_NO_COLON);
@@ -267,7 +262,7 @@ bool nss_path_ok_n(const char *path, size_t len)
 
 bool nss_path_ok(const char *path)
 {
-	return nss_field_ok(path) && path[0] == '/';
+	return path && nss_path_ok_n(path, strlen(path));
 }
 
 bool nss_id_ok(const struct nss_view *v, int64_t id)
