@@ -24,32 +24,31 @@ static enum nss_status erange(int *errnop)
 	return NSS_STATUS_TRYAGAIN;
 }
 
-static enum nss_status private_fill(const struct nss_pw_row *r, struct group *gr, char *buf, size_t len, int *errnop)
+/* An account's private group: its NAME (LEN bytes), "*", gid UID, no members. */
+static enum nss_status private_pack(const char *name, size_t name_len, int64_t uid, struct group *gr, char *buf,
+                                    size_t len, int *errnop)
 {
 	struct nss_pack p = {buf, len};
 	char **mem;
-	if (!(gr->gr_name = nss_pack_str(&p, r->name)) || !(gr->gr_passwd = nss_pack_str(&p, "*")) ||
+	if (!(gr->gr_name = nss_pack_text(&p, name, name_len)) || !(gr->gr_passwd = nss_pack_text(&p, "*", 1)) ||
 	    !(mem = nss_pack_ptrs(&p, 1)))
 		return erange(errnop);
 	mem[0] = NULL;
 	gr->gr_mem = mem;
-	gr->gr_gid = (gid_t)r->uid;
+	gr->gr_gid = (gid_t)uid;
 	return NSS_STATUS_SUCCESS;
 }
 
-/* The private group of block entry E (checked): its name, "*", no members. */
+static enum nss_status private_fill(const struct nss_pw_row *r, struct group *gr, char *buf, size_t len, int *errnop)
+{
+	return private_pack(r->name, strlen(r->name), r->uid, gr, buf, len, errnop);
+}
+
+/* The private group of block entry E (checked). */
 static enum nss_status private_fill_entry(const struct nss_blk_entry *e, struct group *gr, char *buf, size_t len,
                                           int *errnop)
 {
-	struct nss_pack p = {buf, len};
-	char **mem;
-	if (!(gr->gr_name = nss_pack_text(&p, e->text, e->len[BLK_NAME])) ||
-	    !(gr->gr_passwd = nss_pack_text(&p, "*", 1)) || !(mem = nss_pack_ptrs(&p, 1)))
-		return erange(errnop);
-	mem[0] = NULL;
-	gr->gr_mem = mem;
-	gr->gr_gid = (gid_t)e->uid;
-	return NSS_STATUS_SUCCESS;
+	return private_pack(e->text, e->len[BLK_NAME], e->uid, gr, buf, len, errnop);
 }
 
 /* The pointer array for the N names packed from FIRST on, NULL-terminated, into *MEM_OUT. */
