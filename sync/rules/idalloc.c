@@ -217,18 +217,26 @@ int idalloc_load(sqlite3 *db, uint32_t min, uint32_t max, struct idalloc *out)
 	return load_ranges(db, min, max, min, max, out);
 }
 
-int idalloc_load_config(sqlite3 *db, const struct entra_config *cfg, struct idalloc *out)
+/* Where CFG has new groups' gids come from: gid_min..gid_max when set, else the uid range. */
+static void config_group_range(const struct entra_config *cfg, uint32_t *lo, uint32_t *hi)
 {
 	bool apart = cfg->gid_min && cfg->gid_max;
-	return load_ranges(db, cfg->uid_min, cfg->uid_max, apart ? cfg->gid_min : cfg->uid_min,
-	                   apart ? cfg->gid_max : cfg->uid_max, out);
+	*lo = apart ? cfg->gid_min : cfg->uid_min;
+	*hi = apart ? cfg->gid_max : cfg->uid_max;
+}
+
+int idalloc_load_config(sqlite3 *db, const struct entra_config *cfg, struct idalloc *out)
+{
+	uint32_t lo, hi;
+	config_group_range(cfg, &lo, &hi);
+	return load_ranges(db, cfg->uid_min, cfg->uid_max, lo, hi, out);
 }
 
 bool idalloc_ranges_are(const struct idalloc *a, const struct entra_config *cfg)
 {
-	bool apart = cfg->gid_min && cfg->gid_max;
-	return a->min == cfg->uid_min && a->max == cfg->uid_max && a->gmin == (apart ? cfg->gid_min : cfg->uid_min) &&
-	       a->gmax == (apart ? cfg->gid_max : cfg->uid_max);
+	uint32_t lo, hi;
+	config_group_range(cfg, &lo, &hi);
+	return a->min == cfg->uid_min && a->max == cfg->uid_max && a->gmin == lo && a->gmax == hi;
 }
 
 void idalloc_free(struct idalloc *a)
