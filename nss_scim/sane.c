@@ -85,24 +85,40 @@ size_t nss_name_len(const char *name)
 	return entra_account_name_len(name);
 }
 
+typedef unsigned char u8x16 __attribute__((vector_size(16)));
+typedef signed char s8x16 __attribute__((vector_size(16)));
+
+/* Whether any lane of V is not zero. */
+static inline bool any_lane(s8x16 v)
+{
+	uint64_t lanes[2];
+	memcpy(lanes, &v, sizeof(lanes));
+	return (lanes[0] | lanes[1]) != 0;
+}
+
+/* All ones in the lanes of B that hold a NUL or a byte of our names, with GCC's vector
+ * extensions (plain SSE2 on x86-64). A range is one signed compare: B - LO + 128 lies below
+ * -128 + (HI - LO + 1) exactly when LO <= B <= HI. */
+static inline s8x16 bytes_ours16(u8x16 b)
+{
+	s8x16 letter = (s8x16)(b + (unsigned char)(128 - 'a')) < -128 + 26;
+	s8x16 digit = (s8x16)(b + (unsigned char)(128 - '0')) < -128 + 10;
+	s8x16 dash_dot = (s8x16)(b + (unsigned char)(128 - '-')) < -128 + 2;
+	return letter | digit | dash_dot | (b == '_') | (b == '@') | (b == 0);
+}
+
 /* Whether every byte of BYTES[0..LEN) is a NUL or may stand in one of our names: 16 bytes at a
- * time with GCC's vector extensions (plain SSE2 on x86-64), the tail one by one. */
+ * time, the tail one by one. */
 static bool bytes_all_ours(const char *bytes, size_t len)
 {
-	typedef unsigned char u8x16 __attribute__((vector_size(16)));
-	typedef signed char s8x16 __attribute__((vector_size(16)));
 	s8x16 bad = {0};
 	size_t i = 0;
 	for (; i + 16 <= len; i += 16) {
 		u8x16 b;
 		memcpy(&b, bytes + i, sizeof(b));
-		/* Ranges as one unsigned compare after a shift: 'a'..'z', and '-'..'9' but '/'. */
-		s8x16 letter = (u8x16)(b - 'a') < 26, dash_digit = (u8x16)(b - '-') < 13;
-		bad |= ~(letter | (dash_digit & (b != '/')) | (b == '_') | (b == '@') | (b == 0));
+		bad |= ~bytes_ours16(b);
 	}
-	uint64_t lanes[2];
-	memcpy(lanes, &bad, sizeof(lanes));
-	bool ok = !(lanes[0] | lanes[1]);
+	bool ok = !any_lane(bad);
 	for (; ok && i < len; i++)
 		ok = !bytes[i] || (name_byte[(unsigned char)bytes[i]] & NAME_OURS);
 	return ok;
@@ -122,21 +138,27 @@ static bool name_ours_ok(const char *name, size_t k)
 	       !entra_name_reserved_len(name, k);
 }
 
+/* Bit I set when lane I of V is all ones. */
+static inline uint64_t lane_bits(s8x16 v)
+{
+#ifdef __SSE2__
+	return (unsigned)_mm_movemask_epi8((__m128i)v);
+#else
+	uint64_t bits = 0;
+	for (int i = 0; i < 16; i++)
+		bits |= (uint64_t)(v[i] != 0) << i;
+	return bits;
+#endif
+}
+
 /* Bit I set when P[I] is a NUL, for the 64 bytes from P: four 16-byte compares. */
 static uint64_t nul_mask64(const char *p)
 {
-	typedef char c8x16 __attribute__((vector_size(16)));
 	uint64_t mask = 0;
 	for (int q = 0; q < 4; q++) {
-		c8x16 b;
+		u8x16 b;
 		memcpy(&b, p + 16 * q, sizeof(b));
-		c8x16 z = b == 0;
-#ifdef __SSE2__
-		mask |= (uint64_t)(unsigned)_mm_movemask_epi8((__m128i)z) << (16 * q);
-#else
-		for (int i = 0; i < 16; i++)
-			mask |= (uint64_t)(z[i] != 0) << (16 * q + i);
-#endif
+		mask |= lane_bits((s8x16)(b == 0)) << (16 * q);
 	}
 	return mask;
 }
@@ -177,8 +199,80 @@ static size_t names_filter_clean(char *names, size_t len, char **mem, size_t max
 	return n;
 }
 
+/* What one pass over 64 bytes of a member blob finds: its NULs (bit I for byte I), its bytes
+ * below '@' (a NUL, '-', '.' or a digit: what may not begin a plain name), and whether any byte
+ * is foreign to our names. */
+struct chunk_masks {
+	uint64_t nul, low;
+	bool foreign;
+};
+
+static struct chunk_masks chunk_scan(const char *p)
+{
+	struct chunk_masks m = {0, 0, false};
+	s8x16 bad = {0};
+#pragma GCC unroll 4
+	for (int q = 0; q < 4; q++) {
+		u8x16 b;
+		memcpy(&b, p + 16 * q, sizeof(b));
+		bad |= ~bytes_ours16(b);
+		m.nul |= lane_bits((s8x16)(b == 0)) << (16 * q);
+		m.low |= lane_bits((s8x16)b < '@') << (16 * q);
+	}
+	m.foreign = any_lane(bad);
+	return m;
+}
+
+#define NAMES_NOT_PLAIN (SIZE_MAX - 1)
+
+/* The usual blob, every name plain: its pointers into MEM in one pass and no branch per name
+ * (names of every length and letter come in a row). A name is plain when it begins with a
+ * letter, '_' or '@', is under 128 bytes (a NUL in every 64) and matches no reserved name's
+ * signature nor "systemd-". NAMES_NOT_PLAIN when one is not, or MEM runs short: the caller then
+ * checks name by name. NAMES is not changed. */
+static size_t names_all_plain(const char *names, size_t len, char **mem, size_t max)
+{
+	static const char not_systemd[8];
+	uint64_t systemd, odd = 0, begins = 1; /* byte 0 begins a name */
+	memcpy(&systemd, "systemd-", 8);
+	size_t n = 0, start = 0;
+	if (len == 0 || names[0] == '\0' || entra_reserved_sig.unbounded)
+		return NAMES_NOT_PLAIN;
+	for (size_t base = 0; base < len; base += 64) {
+		char tail[64];
+		const char *p = names + base;
+		if (len - base < 64) { /* the bytes past the blob count as a plain letter */
+			memset(tail, 'x', sizeof(tail));
+			memcpy(tail, p, len - base);
+			p = tail;
+		}
+		struct chunk_masks m = chunk_scan(p);
+		if (m.foreign || !m.nul || (max - n < 64 && (size_t)__builtin_popcountll(m.nul) > max - n))
+			return NAMES_NOT_PLAIN;
+		odd |= ((m.nul << 1) | begins) & m.low; /* a name that begins with a NUL is empty */
+		begins = m.nul >> 63;
+		for (uint64_t nul = m.nul; nul; nul &= nul - 1) {
+			size_t end = base + (size_t)__builtin_ctzll(nul), k = end - start;
+			uint64_t head; /* under 8 bytes its NUL stands in the head: never "systemd-" */
+			memcpy(&head, start + 8 <= len ? names + start : not_systemd, 8);
+			unsigned first = (unsigned char)names[start] & 63, last = (unsigned char)names[end - 1] & 63;
+			size_t row = k < ENTRA_RESERVED_SIG_LENGTHS ? k : 0;
+			odd |= ((entra_reserved_sig.first[row] >> first) & (entra_reserved_sig.last[row] >> last) & 1) |
+			       (head == systemd);
+			mem[n++] = (char *)names + start;
+			start = end + 1;
+		}
+	}
+	return odd ? NAMES_NOT_PLAIN : n;
+}
+
 size_t nss_names_filter(char *names, size_t len, char **mem, size_t max, size_t *dropped)
 {
+	size_t plain = names_all_plain(names, len, mem, max);
+	if (plain != NAMES_NOT_PLAIN) {
+		*dropped = 0;
+		return plain;
+	}
 	*dropped = 0;
 	/* The usual case, every byte one of ours, checked at vector speed first: then each name
 	 * only needs its length and its shape. */
@@ -222,8 +316,6 @@ bool nss_local_group_name_ok(const char *name)
 /* Whether TEXT[0..LEN) is printable ASCII but ':': 16 bytes at a time (as bytes_all_ours). */
 static bool plain_ascii(const char *text, size_t len)
 {
-	typedef unsigned char u8x16 __attribute__((vector_size(16)));
-	typedef signed char s8x16 __attribute__((vector_size(16)));
 	s8x16 bad = {0};
 	size_t i = 0;
 	for (; i + 16 <= len; i += 16) {
@@ -231,9 +323,7 @@ static bool plain_ascii(const char *text, size_t len)
 		memcpy(&b, text + i, sizeof(b));
 		bad |= (b < 0x20) | (b > 0x7e) | (b == ':');
 	}
-	uint64_t lanes[2];
-	memcpy(lanes, &bad, sizeof(lanes));
-	bool ok = !(lanes[0] | lanes[1]);
+	bool ok = !any_lane(bad);
 	for (unsigned char c; ok && i < len; i++)
 		ok = (c = (unsigned char)text[i]) >= 0x20 && c <= 0x7e && c != ':';
 	return ok;

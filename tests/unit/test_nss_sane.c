@@ -261,6 +261,57 @@ static void packed_names_match_the_one_name_rule(void **state)
 	}
 }
 
+/* Blobs of plain names (what a directory holds: a letter first, realistic lengths), each with
+ * at most one name that needs the full check somewhere in it, and pointer room from too little to
+ * plenty: the one-pass path for plain blobs and the name-by-name path it hands over to agree
+ * with nss_name_ok name by name, and a short MEM is ERANGE exactly when the kept names do not
+ * fit. */
+static void plain_blobs_with_one_odd_name_match_the_one_name_rule(void **state)
+{
+	(void)state;
+	static const char *const odd[] = {"root", "sudo",     "daemon",    "12345",    "-rf",     ".",
+	                                  "..",   "",         "systemd-x", "Zed",      "a:b",     "7up",
+	                                  "man",  "www-data", "ntp",       "\xc3\xa9", "systemd", "lp"};
+	unsigned seed = 4242;
+	for (int round = 0; round < 20000; round++) {
+		static char blob[1200 * 24], copy[sizeof(blob)];
+		char *mem[1200];
+		const char *want[1200];
+		size_t len = 0, nwant = 0, dropped = 0, count = 1 + (size_t)(rand_r(&seed) % (round % 50 ? 40 : 1100));
+		size_t odd_at = rand_r(&seed) % 2 ? (size_t)rand_r(&seed) % count : SIZE_MAX;
+		for (size_t i = 0; i < count; i++) {
+			char name[32];
+			size_t k;
+			if (i == odd_at) {
+				snprintf(name, sizeof(name), "%s", odd[rand_r(&seed) % (sizeof(odd) / sizeof(*odd))]);
+				k = strlen(name);
+			} else {
+				k = 1 + (size_t)(rand_r(&seed) % 23);
+				name[0] = "abcdefghijklmnopqrstuvwxyz_@"[rand_r(&seed) % 28];
+				for (size_t j = 1; j < k; j++)
+					name[j] = "abcdefghijklmnopqrstuvwxyz0123456789._-"[rand_r(&seed) % 39];
+				name[k] = '\0';
+			}
+			memcpy(blob + len, name, k + 1);
+			len += k + 1;
+		}
+		memcpy(copy, blob, len);
+		for (size_t off = 0; off < len; off += strlen(copy + off) + 1)
+			if (nss_name_ok(copy + off))
+				want[nwant++] = copy + off;
+		size_t max = round % 3 ? sizeof(mem) / sizeof(*mem) : (size_t)rand_r(&seed) % (nwant + 2);
+		size_t n = nss_names_filter(blob, len, mem, max, &dropped);
+		if (max < nwant) {
+			assert_int_equal(n, SIZE_MAX);
+			continue;
+		}
+		assert_int_equal(n, nwant);
+		assert_int_equal(dropped, count - nwant);
+		for (size_t i = 0; i < n; i++)
+			assert_string_equal(mem[i], want[i]);
+	}
+}
+
 /* The length-aware checks the block enumeration uses (nss_name_ok_n, nss_field_ok_n,
  * nss_path_ok_n) answer exactly as the row checks do, for every string of up to 3 bytes from a
  * set of telling bytes, and for random strings of every length up to past the limits, drawn
@@ -325,6 +376,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names),
+	    cmocka_unit_test(plain_blobs_with_one_odd_name_match_the_one_name_rule),
 	    cmocka_unit_test(fields_and_paths),
 	    cmocka_unit_test(id_range),
 	    cmocka_unit_test(pack_strings),
