@@ -68,6 +68,7 @@ void bt_close(struct bt_file *f)
 		free(f->slot[i].data);
 	free(f->payload.p);
 	free(f->run.p);
+	free(f->window.p);
 	for (int i = 0; i < BT_ARENAS; i++)
 		free(f->arena[i].p);
 	if (f->has_fd)
@@ -97,6 +98,15 @@ void bt_trim(struct bt_file *f)
 	buf_trim(&f->payload);
 	for (int i = 0; i < BT_ARENAS; i++)
 		buf_trim(&f->arena[i]);
+	if (!f->stream) {
+		buf_trim(&f->window);
+		f->window_first = f->window_count = 0;
+	}
+}
+
+void bt_stream(struct bt_file *f, bool on)
+{
+	f->stream = on;
 }
 
 static unsigned char *buf_reserve(struct bt_file *f, struct bt_buf *b, size_t size)
@@ -128,6 +138,29 @@ static int pages_read(struct bt_file *f, uint32_t pgno, uint32_t count, unsigned
 		got += (size_t)n;
 	}
 	return 0;
+}
+
+/* Pages before the one missed that a new window also holds: SQLite puts a leaf after some of
+ * the overflow pages of its rows, and a window starting at the leaf would miss them. */
+#define WINDOW_BEHIND 4
+
+/* Page PGNO (checked by the caller) from the window, which is read first when it does not
+ * hold it: BT_WINDOW_PAGES pages from a few before PGNO. NULL on error. */
+static const unsigned char *window_page(struct bt_file *f, uint32_t pgno)
+{
+	if (pgno - f->window_first >= f->window_count) {
+		uint32_t first = pgno > WINDOW_BEHIND ? pgno - WINDOW_BEHIND : 1;
+		uint32_t count = f->npages - first + 1 < BT_WINDOW_PAGES ? f->npages - first + 1 : BT_WINDOW_PAGES;
+		f->window_count = 0;
+		if ((f->budget -= BT_READ_COST + count) < 0)
+			return fail(f, BT_ERR_BUDGET), NULL;
+		if (!buf_reserve(f, &f->window, (size_t)BT_WINDOW_PAGES * BT_PAGE) ||
+		    pages_read(f, first, count, f->window.p) < 0)
+			return NULL;
+		f->window_first = first;
+		f->window_count = count;
+	}
+	return f->window.p + (size_t)(pgno - f->window_first) * BT_PAGE;
 }
 
 /* The slot holding PGNO, or the least recently used one (emptied). The slot of the last page
@@ -167,12 +200,17 @@ const unsigned char *bt_page(struct bt_file *f, uint32_t pgno)
 		fail(f, BT_ERR_NOMEM);
 		return NULL;
 	}
-	if ((f->budget -= BT_READ_COST - 1) < 0) {
+	if (f->stream) {
+		const unsigned char *pg = window_page(f, pgno);
+		if (!pg)
+			return NULL;
+		memcpy(s->data, pg, BT_PAGE);
+	} else if ((f->budget -= BT_READ_COST - 1) < 0) {
 		fail(f, BT_ERR_BUDGET);
 		return NULL;
-	}
-	if (pages_read(f, pgno, 1, s->data) < 0)
+	} else if (pages_read(f, pgno, 1, s->data) < 0) {
 		return NULL;
+	}
 	s->pgno = pgno;
 	return s->data;
 }
@@ -315,6 +353,15 @@ static const unsigned char *payload_get(struct bt_file *f, const struct cell *c)
 	memcpy(out, c->local, c->nlocal); /* before any page is read: the cell's page may go */
 	size_t at = c->nlocal;
 	uint32_t next = c->overflow, ahead = OVERFLOW_RUN;
+	while (f->stream && at < c->size) { /* an enumeration: the chain is most likely in the window */
+		const unsigned char *pg = next < 2 || next > f->npages ? NULL : window_page(f, next);
+		if (!pg)
+			return fail(f, BT_ERR_CORRUPT), NULL;
+		size_t take = c->size - at < OVERFLOW_DATA ? (size_t)(c->size - at) : OVERFLOW_DATA;
+		memcpy(out + at, pg + 4, take);
+		at += take;
+		next = entra_be32(pg);
+	}
 	while (at < c->size) {
 		uint32_t first = next, count = overflow_run_read(f, first, c->size - at, ahead);
 		if (!count)

@@ -28,6 +28,10 @@
  * worst, a read per visit, is stopped after 128k reads (a fraction of a second). */
 #define BT_BUDGET    (1L << 20)
 #define BT_READ_COST 8
+/* An enumeration reads the file this many pages at a time (bt_stream): a file written in key
+ * order holds a table's leaves and the pages their rows spill onto next to each other, so one
+ * read serves many rows, where reading page by page costs a system call each. */
+#define BT_WINDOW_PAGES 32
 
 enum bt_error { BT_OK, BT_ERR_CORRUPT, BT_ERR_IO, BT_ERR_BUDGET, BT_ERR_NOMEM };
 enum bt_kind { BT_TABLE, BT_INDEX }; /* rowid tables (0x05/0x0D) or indexes and WITHOUT ROWID (0x02/0x0A) */
@@ -65,6 +69,9 @@ struct bt_file {
 	struct bt_buf payload;          /* a payload spilling onto overflow pages, put together */
 	struct bt_buf run;              /* overflow pages as read, a few at a time (payload_get) */
 	struct bt_buf arena[BT_ARENAS]; /* decoded text, NUL-terminated */
+	bool stream;                    /* an enumeration step: pages come through the window */
+	struct bt_buf window;           /* BT_WINDOW_PAGES pages read in one go (bt_stream) */
+	uint32_t window_first, window_count;
 };
 
 struct bt_level {
@@ -84,8 +91,12 @@ struct bt_cursor {
 void bt_open(struct bt_file *f, int fd, uint32_t npages);
 void bt_close(struct bt_file *f);
 void bt_budget_reset(struct bt_file *f);
-/* Frees the buffers a big payload grew (called after each look-up so a process keeps little). */
+/* Frees the buffers a big payload grew (called after each look-up so a process keeps little);
+ * the window only when not streaming. */
 void bt_trim(struct bt_file *f);
+/* ON: the reads until the next bt_stream(f, false) are an enumeration's, served from a window
+ * of BT_WINDOW_PAGES pages (kept between steps, freed by bt_trim once off). */
+void bt_stream(struct bt_file *f, bool on);
 
 /* Page PGNO (1..npages), or NULL with f->err set. */
 const unsigned char *bt_page(struct bt_file *f, uint32_t pgno);

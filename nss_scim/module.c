@@ -98,18 +98,23 @@ enum nss_status nss_begin_scan(struct nss_view *v, const struct nss_cursor *c, s
 	int cancel_state = lock_uncancellable();
 	while (n > 1 && c->done)
 		c++, n--;
+	enum nss_status st = NSS_STATUS_SUCCESS;
 	if (c->epoch && c->epoch == nss_db.epoch && nss_db.pid && !nss_db.err &&
 	    nss_coarse_ns() - nss_db.checked_ns < NSS_SCAN_RECHECK_MS * (int64_t)1000000) {
 		view_fill(v);
 		v->cancel_state = cancel_state;
-		return NSS_STATUS_SUCCESS;
+	} else {
+		st = begin_locked(v, cancel_state, errnop);
 	}
-	return begin_locked(v, cancel_state, errnop);
+	if (st == NSS_STATUS_SUCCESS)
+		bt_stream(v->bt, true);
+	return st;
 }
 
 void nss_end(struct nss_view *v)
 {
-	bt_trim(v->bt);
+	bt_trim(v->bt); /* keeps an enumeration's window between its steps */
+	bt_stream(v->bt, false);
 	unlock_restore(v->cancel_state);
 }
 
@@ -123,6 +128,7 @@ void nss_cursor_rewind(struct nss_cursor *c)
 {
 	int cancel_state = lock_uncancellable();
 	cursor_reset(c);
+	bt_trim(&nss_db.file.bt); /* set/end*ent: the window goes with the enumeration */
 	unlock_restore(cancel_state);
 }
 

@@ -357,6 +357,12 @@ def test_damaged_b_tree_pages_are_refused_at_once(site, host, damage, probe):
     assert r.returncode == 2 and took < PROMPT_S, (probe, r.returncode, took, r.stdout)
     r = host.run([host.tool("nss_buffers"), MODULE] + probe)
     assert re.fullmatch(r"FAIL status=%d errno=%d size=1" % (UNAVAIL, EIO), r.stdout.splitlines()[0]), r.stdout
+    # enumerations read through their window (bt_stream): the damage ends them promptly too,
+    # after the local entries, and the damaged group is never listed
+    for database in ("passwd", "group"):
+        r, took = timed(host, ["getent", database])
+        assert took < PROMPT_S and "root:" in r.stdout, (database, took, r.stdout[-300:])
+        assert probe[0] != "group" or "everyone:" not in r.stdout, r.stdout[-300:]
     # root still resolves from files, promptly
     r, took = timed(host, ["id", "root"])
     assert r.returncode == 0 and took < PROMPT_S, (r.stdout, took)

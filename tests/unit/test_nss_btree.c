@@ -400,8 +400,13 @@ static void file_check(const char *path, const uint32_t *ids, size_t nids, size_
 	struct cachefile cf;
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	reader_open(path, &cf);
-	for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++)
-		scan_check(db, &cf, scans[i].tree, scans[i].scan);
+	/* Page by page as look-ups read, then through an enumeration's window. */
+	for (int stream = 0; stream < 2; stream++) {
+		bt_stream(&cf.bt, stream);
+		for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++)
+			scan_check(db, &cf, scans[i].tree, scans[i].scan);
+		bt_stream(&cf.bt, false);
+	}
 	blocks_check(db);
 	if (nids) {
 		seek_check(db, &cf, CF_PASSWD,
