@@ -453,8 +453,19 @@ def packed_members(users, members):
     return packed
 
 
+def in_key_order(rows, key):
+    """ROWS sorted by KEY, as entra-syncd inserts them (primary key order: appending to a b-tree
+    lays a table's pages out in that order); as given when a tampered value makes the keys
+    incomparable."""
+    try:
+        return sorted(rows, key=key)
+    except TypeError:
+        return list(rows)
+
+
 def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=None, mode=0o644, ssh_keys=()):
-    """Writes a cache.db the way entra-syncd publishes it (temp file + rename).
+    """Writes a cache.db the way entra-syncd publishes it (temp file + rename): tables in the
+    writer's order, rows in primary key order, the secondary index made after the rows.
     users: dicts with name, uid and optional gid, gecos, dir, shell, upn, object_id, scim_id,
     role, login, expire. groups: dicts with name, gid, optional object_id, scim_id.
     members: (gid, uid) pairs. local_members: (uid, gid, name). ssh_keys: (uid, n, key)."""
@@ -464,27 +475,31 @@ def write_cache(path, users=(), groups=(), members=(), local_members=(), meta=No
         os.unlink(tmp)
     con = sqlite3.connect(tmp)
     con.execute("PRAGMA page_size = %d" % cache_page_size())
-    con.executescript(cache_schema_sql())
+    statements = [q for q in cache_schema_sql().split(";") if q.strip()]
+    deferred = [q for q in statements if q.strip().upper().startswith("CREATE INDEX")]
+    con.executescript(";".join(q for q in statements if q not in deferred))
     info = {"schema_version": cache_schema_version(), "generation": "1", "published_at": str(int(time.time())),
             "host": "web-01", "uid_min": "200000", "uid_max": "2000200000"}
     info.update(meta or {})
     con.executemany("INSERT INTO meta VALUES(?,?)", list(info.items()))
-    for u in users:
+    for u in in_key_order(users, lambda u: u["uid"]):
         name = u["name"]
         con.execute("INSERT INTO passwd VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", (
             name, u["uid"], u.get("gid", u["uid"]), u.get("gecos", name), u.get("dir", "/home/" + name),
             u.get("shell", "/bin/bash"), u.get("upn", name + "@contoso.com"), u.get("object_id"),
             u.get("scim_id", "scim-" + name), u.get("role", "user"), u.get("login", 1),
             u.get("expire", -1)))
+    write_passwd_blocks(con)
     packed = packed_members(users, members)
-    for g in groups:
+    for g in in_key_order(groups, lambda g: g["gid"]):
         con.execute("INSERT INTO groups VALUES(?,?,?,?,?,?,?)",
                     (g["name"], g["gid"], g.get("object_id"), g.get("scim_id", "scim-" + g["name"]))
                     + packed.get(g["gid"], (0, 0, b"")))
-    con.executemany("INSERT INTO members VALUES(?,?)", list(members))
-    con.executemany("INSERT INTO local_members VALUES(?,?,?)", list(local_members))
-    con.executemany("INSERT INTO ssh_keys VALUES(?,?,?)", list(ssh_keys))
-    write_passwd_blocks(con)
+    con.executemany("INSERT INTO members VALUES(?,?)", in_key_order(members, lambda m: (m[0], m[1])))
+    con.executemany("INSERT INTO ssh_keys VALUES(?,?,?)", in_key_order(ssh_keys, lambda k: (k[0], k[1])))
+    con.executemany("INSERT INTO local_members VALUES(?,?,?)", in_key_order(local_members, lambda m: (m[0], m[1])))
+    for q in deferred:
+        con.execute(q)
     con.commit()
     con.close()
     os.chmod(tmp, mode)
