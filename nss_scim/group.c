@@ -80,7 +80,8 @@ static int member_at(struct nss_view *v, struct bt_cursor *c, int64_t gid, int64
  * of GID from the members b-tree (keyed (gid, uid): one range read) joined with passwd (one
  * rowid descent per member), then the pointers (the count is only known once the names are
  * packed, so no allocation is needed). */
-static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
+static enum nss_status members_join_rows(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out,
+                                         int *errnop)
 {
 	struct bt_cursor c;
 	struct bt_value key[2] = {{.type = BT_INT, .i = gid}, {.type = BT_INT, .i = v->id_min}};
@@ -152,6 +153,17 @@ static enum nss_status members_copy(struct nss_view *v, const struct nss_gr_row 
 	p->cur = (char *)(mem + n + 1);
 	p->left = 0;
 	return NSS_STATUS_SUCCESS;
+}
+
+/* members_join_rows, whose passwd descents land on pages far apart: read one by one even in an
+ * enumeration, whose window would read 32 pages for each. */
+static enum nss_status members_join(struct nss_view *v, int64_t gid, struct nss_pack *p, char ***mem_out, int *errnop)
+{
+	bool streaming = v->bt->stream;
+	bt_stream(v->bt, false);
+	enum nss_status st = members_join_rows(v, gid, p, mem_out, errnop);
+	bt_stream(v->bt, streaming);
+	return st;
 }
 
 /* Members of group G: packed in the row when they all lie in the configured range. */

@@ -225,11 +225,11 @@ static struct chunk_masks chunk_scan(const char *p)
 
 #define NAMES_NOT_PLAIN (SIZE_MAX - 1)
 
-/* The usual blob, every name plain: its pointers into MEM in one pass and no branch per name
- * (names of every length and letter come in a row). A name is plain when it begins with a
- * letter, '_' or '@', is under 128 bytes (a NUL in every 64) and matches no reserved name's
- * signature nor "systemd-". NAMES_NOT_PLAIN when one is not, or MEM runs short: the caller then
- * checks name by name. NAMES is not changed. */
+/* The usual blob, every name plain: its pointers into MEM in one pass, with no branch per name
+ * but for the rare name that has a reserved name's signature (names of every length and letter
+ * come in a row). A name is plain when it begins with a letter, '_' or '@', is under 128 bytes
+ * (a NUL in every 64), is not "systemd-..." and is no reserved name. NAMES_NOT_PLAIN when one is
+ * not, or MEM runs short: the caller then checks name by name. NAMES is not changed. */
 static size_t names_all_plain(const char *names, size_t len, char **mem, size_t max)
 {
 	static const char not_systemd[8];
@@ -257,8 +257,11 @@ static size_t names_all_plain(const char *names, size_t len, char **mem, size_t 
 			memcpy(&head, start + 8 <= len ? names + start : not_systemd, 8);
 			unsigned first = (unsigned char)names[start] & 63, last = (unsigned char)names[end - 1] & 63;
 			size_t row = k < ENTRA_RESERVED_SIG_LENGTHS ? k : 0;
-			odd |= ((entra_reserved_sig.first[row] >> first) & (entra_reserved_sig.last[row] >> last) & 1) |
-			       (head == systemd);
+			bool maybe =
+			    (entra_reserved_sig.first[row] >> first) & (entra_reserved_sig.last[row] >> last) & 1;
+			if (__builtin_expect(maybe, 0)) /* "mark.jones" has the signature of "messagebus" */
+				odd |= entra_name_reserved_lookup(names + start);
+			odd |= head == systemd;
 			mem[n++] = (char *)names + start;
 			start = end + 1;
 		}
