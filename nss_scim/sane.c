@@ -32,8 +32,9 @@ void nss_syslog(int priority, const char *fmt, ...)
  * letters, digits, '_', '.', '-' and, with name_format = upn, '@'), so no control, no byte of a
  * multi-byte character and no capital ("Root") reaches ls, ps or who. NAME_LOCAL: a local group
  * a role grants, as /etc/group has it: any printable ASCII but the separators. NAME_DIGIT marks
- * digits. A table, because this runs for every byte of every group member served
- * (tests/unit/test_nss_sane.c checks it against the rule in words). */
+ * digits. A table: one look-up and no branch per byte of a name checked on its own (member
+ * blobs take the vector form, bytes_ours16; tests/unit/test_nss_sane.c checks both against the
+ * rule in words). */
 enum { NAME_OURS = 1, NAME_LOCAL = 2, NAME_DIGIT = 4 };
 /* Bytes 0x80-0xff are 0: never in a name. */
 static const unsigned char name_byte[256] = {
@@ -107,21 +108,54 @@ static inline s8x16 bytes_ours16(u8x16 b)
 	return letter | digit | dash_dot | (b == '_') | (b == '@') | (b == 0);
 }
 
-/* Whether every byte of BYTES[0..LEN) is a NUL or may stand in one of our names: 16 bytes at a
- * time, the tail one by one. */
+/* The 16 bytes at P. */
+static inline u8x16 load16(const char *p)
+{
+	u8x16 v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A vector whose lanes are all bytes of P[0..LEN), 1 <= LEN <= 16, some of them twice: a short
+ * string checked as a whole, from overlapping loads that stay inside it (a gecos, a shell, a
+ * name are mostly under 16 bytes, and a byte-by-byte tail cost more than the vector part). */
+static u8x16 cover16(const char *p, size_t len)
+{
+	uint64_t w[2];
+	if (len >= 8) {
+		memcpy(&w[0], p, 8);
+		memcpy(&w[1], p + len - 8, 8);
+	} else if (len >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + len - 4, 4);
+		w[0] = w[1] = a | (uint64_t)b << 32;
+	} else {
+		uint64_t a = (unsigned char)p[0], b = (unsigned char)p[len / 2], c = (unsigned char)p[len - 1];
+		w[0] = w[1] = a | b << 8 | c << 16 | a * 0x0101010101000000ull;
+	}
+	u8x16 v;
+	memcpy(&v, w, sizeof(v));
+	return v;
+}
+
+/* The bytes a 16-byte loop over P[0..LEN) (LEN > 0) leaves, as one vector: the last 16 (some
+ * checked twice), or all of them when there are fewer. */
+static inline u8x16 tail16(const char *p, size_t len)
+{
+	return len >= 16 ? load16(p + len - 16) : cover16(p, len);
+}
+
+/* Whether every byte of BYTES[0..LEN) is a NUL or may stand in one of our names, 16 at a time. */
 static bool bytes_all_ours(const char *bytes, size_t len)
 {
 	s8x16 bad = {0};
 	size_t i = 0;
-	for (; i + 16 <= len; i += 16) {
-		u8x16 b;
-		memcpy(&b, bytes + i, sizeof(b));
-		bad |= ~bytes_ours16(b);
-	}
-	bool ok = !any_lane(bad);
-	for (; ok && i < len; i++)
-		ok = !bytes[i] || (name_byte[(unsigned char)bytes[i]] & NAME_OURS);
-	return ok;
+	for (; i + 16 <= len; i += 16)
+		bad |= ~bytes_ours16(load16(bytes + i));
+	if (i < len)
+		bad |= ~bytes_ours16(tail16(bytes, len));
+	return !any_lane(bad);
 }
 
 static bool is_digit(char c)
@@ -322,14 +356,14 @@ static bool plain_ascii(const char *text, size_t len)
 	s8x16 bad = {0};
 	size_t i = 0;
 	for (; i + 16 <= len; i += 16) {
-		u8x16 b;
-		memcpy(&b, text + i, sizeof(b));
+		u8x16 b = load16(text + i);
 		bad |= (b < 0x20) | (b > 0x7e) | (b == ':');
 	}
-	bool ok = !any_lane(bad);
-	for (unsigned char c; ok && i < len; i++)
-		ok = (c = (unsigned char)text[i]) >= 0x20 && c <= 0x7e && c != ':';
-	return ok;
+	if (i < len) {
+		u8x16 b = tail16(text, len);
+		bad |= (b < 0x20) | (b > 0x7e) | (b == ':');
+	}
+	return !any_lane(bad);
 }
 
 /* gecos, home and shell: what entra-syncd publishes (common/text_safe) and nothing else, so a

@@ -125,7 +125,8 @@ static void pack_pointer_arrays(void **state)
 	assert_null(nss_pack_ptrs(&huge, SIZE_MAX / 4)); /* no overflow in the size check */
 }
 
-/* The byte table behind the name checks agrees with the rule in words, for every byte. */
+/* The byte table and the vector form (nss_name_ok_n) behind the name checks agree with the rule
+ * in words, for every byte. */
 static void name_bytes_follow_the_rule(void **state)
 {
 	for (int c = 1; c < 256; c++) {
@@ -134,6 +135,7 @@ static void name_bytes_follow_the_rule(void **state)
 		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
 		bool local = c > 0x20 && c < 0x7f && c != ':' && c != ',';
 		assert_int_equal(nss_name_ok(name), ours);
+		assert_int_equal(nss_name_ok_n(name, 2), ours);
 		assert_int_equal(nss_local_group_name_ok(name), local);
 	}
 }
