@@ -126,13 +126,32 @@ class NssBench:
         expected = self.publish(d, n)
         keys = os.path.join(self.work, "keys-%s-%d.txt" % (kind, n))
         d.write_keys(keys)
-        out = {}
         for mode in self.modes:
             self.verify(mode, d)
-            out[mode] = self.measure(mode, keys, expected[mode])
+        # The modes take turns, ROUNDS times, and each op keeps its best round: the VM's speed
+        # shifts by up to 2x for seconds at a time (a getpwent pass: 160 or 290 us, in one
+        # process), which would otherwise land on whichever mode ran then.
+        rounds = {mode: [] for mode in self.modes}
+        for _ in range(1 if self.smoke else ROUNDS):
+            for mode in self.modes:
+                rounds[mode].append(self.measure(mode, keys, expected[mode]))
+        out = {mode: best_round(rounds[mode]) for mode in self.modes}
+        for mode in self.modes:
             log("nss: %s %d users via %s: getpwnam median %.2f us, getgrnam %.2f us" % (
                 kind, n, mode, out[mode]["ops"]["getpwnam"]["median_us"], out[mode]["ops"]["getgrnam"]["median_us"]))
         return out
+
+
+ROUNDS = 2
+
+
+def best_round(results):
+    """One nss_bench result from several runs of the same mode: each op's figures from the run
+    where its median was lowest; the memory figures from the first run."""
+    best = json.loads(json.dumps(results[0]))
+    for op in best["ops"]:
+        best["ops"][op] = min((r["ops"][op] for r in results), key=lambda o: o["median_us"])
+    return best
 
 
 def median(results, size, mode, op, stat="median_us"):
