@@ -129,6 +129,7 @@ static int pages_read(struct bt_file *f, uint32_t pgno, uint32_t count, unsigned
 {
 	off_t at = (off_t)(pgno - 1) * BT_PAGE;
 	size_t size = (size_t)count * BT_PAGE;
+	f->reads++;
 	for (size_t got = 0; got < size;) {
 		ssize_t n = pread(f->fd, out + got, size - got, at + (off_t)got);
 		if (n < 0 && errno == EINTR)
@@ -163,8 +164,16 @@ static const unsigned char *window_page(struct bt_file *f, uint32_t pgno)
 	return f->window.p + (size_t)(pgno - f->window_first) * BT_PAGE;
 }
 
-/* The slot holding PGNO, or the least recently used one (emptied). The slot of the last page
- * asked for is tried first: a cursor asks for the same leaf several times per entry. */
+/* Which slot goes first: the least recently used leaf (or empty slot), then interior pages. A
+ * look-up in a big file reads two leaves no cache of this size holds (the name index's, the
+ * table's), and interior pages evicted by them would cost a third and fourth read. */
+static uint64_t slot_keep(const struct bt_slot *s)
+{
+	return (uint64_t)s->inner << 32 | s->used;
+}
+
+/* The slot holding PGNO, or the one to reuse (emptied). The slot of the last page asked for is
+ * tried first: a cursor asks for the same leaf several times per entry. */
 static struct bt_slot *slot_for(struct bt_file *f, uint32_t pgno)
 {
 	if (f->slot[f->last].pgno == pgno)
@@ -173,10 +182,11 @@ static struct bt_slot *slot_for(struct bt_file *f, uint32_t pgno)
 	for (unsigned i = 0; i < BT_CACHE_PAGES; i++) {
 		if (f->slot[i].pgno == pgno)
 			return &f->slot[f->last = i];
-		if (f->slot[i].used < f->slot[victim].used)
+		if (slot_keep(&f->slot[i]) < slot_keep(&f->slot[victim]))
 			victim = i;
 	}
 	f->slot[victim].pgno = 0;
+	f->slot[victim].inner = false;
 	return &f->slot[f->last = victim];
 }
 
@@ -211,6 +221,8 @@ const unsigned char *bt_page(struct bt_file *f, uint32_t pgno)
 	} else if (pages_read(f, pgno, 1, s->data) < 0) {
 		return NULL;
 	}
+	unsigned char type = s->data[pgno == 1 ? 100 : 0];
+	s->inner = type == PAGE_INTERIOR_TABLE || type == PAGE_INTERIOR_INDEX;
 	s->pgno = pgno;
 	return s->data;
 }

@@ -49,6 +49,7 @@ struct bt_value {
 struct bt_slot {
 	uint32_t pgno; /* 0: empty */
 	uint32_t used; /* clock value of the last use, for LRU */
+	bool inner;    /* an interior b-tree page: kept while a leaf can go instead */
 	unsigned char *data;
 };
 
@@ -64,7 +65,8 @@ struct bt_file {
 	long budget;       /* pages left for this look-up (bt_budget_reset) */
 	enum bt_error err; /* the first error since bt_budget_reset */
 	uint32_t clock;
-	unsigned last; /* slot of the last page asked for */
+	uint64_t reads; /* page reads from the file since bt_open (each one pread or a few) */
+	unsigned last;  /* slot of the last page asked for */
 	struct bt_slot slot[BT_CACHE_PAGES];
 	struct bt_buf payload;          /* a payload spilling onto overflow pages, put together */
 	struct bt_buf run;              /* overflow pages as read, a few at a time (payload_get) */
