@@ -203,6 +203,33 @@ static void packed_names_of_every_length(void **state)
 	}
 }
 
+/* nss_names_filter on BLOB (LEN bytes, COUNT names) keeps exactly the names nss_name_ok
+ * accepts, in order, and counts the others dropped. With TIGHT, it gets a random number of
+ * pointer slots from none to one more than it needs, and must answer SIZE_MAX (ERANGE) exactly
+ * when the kept names do not fit. */
+static void filter_check(char *blob, size_t len, size_t count, unsigned *tight)
+{
+	static char copy[32768];
+	static char *mem[1200];
+	static const char *want[1200];
+	size_t nwant = 0, dropped = 0;
+	assert_true(len <= sizeof(copy) && count <= 1200);
+	memcpy(copy, blob, len);
+	for (size_t off = 0; off < len; off += strlen(copy + off) + 1)
+		if (nss_name_ok(copy + off))
+			want[nwant++] = copy + off;
+	size_t max = tight ? (size_t)rand_r(tight) % (nwant + 2) : 1200;
+	size_t n = nss_names_filter(blob, len, mem, max, &dropped);
+	if (max < nwant) {
+		assert_int_equal(n, SIZE_MAX);
+		return;
+	}
+	assert_int_equal(n, nwant);
+	assert_int_equal(dropped, count - nwant);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(mem[i], want[i]);
+}
+
 /* Random packed blobs (names of our bytes, with reserved, all-digit, dotted and too long ones
  * mixed in, some blobs with a foreign byte): the filter keeps exactly the names nss_name_ok
  * accepts, in order, whatever the 64-byte chunk boundaries fall on, and moves nothing else. */
@@ -229,10 +256,8 @@ static void packed_names_match_the_one_name_rule(void **state)
 	                                     "a@b.c", "systemd-x", "sudo",  "bob_2", "Zed", "x", "0"};
 	unsigned seed = 12345;
 	for (int round = 0; round < 3000; round++) {
-		static char blob[60 * (NSS_NAME_MAX + 4)], copy[sizeof(blob)];
-		char *mem[200];
-		const char *want[200];
-		size_t len = 0, nwant = 0, dropped = 0, count = 1 + (size_t)(rand_r(&seed) % 60);
+		static char blob[60 * (NSS_NAME_MAX + 4)];
+		size_t len = 0, count = 1 + (size_t)(rand_r(&seed) % 60);
 		for (size_t i = 0; i < count; i++) {
 			char name[NSS_NAME_MAX + 4];
 			size_t k;
@@ -251,15 +276,7 @@ static void packed_names_match_the_one_name_rule(void **state)
 			memcpy(blob + len, name, k + 1);
 			len += k + 1;
 		}
-		memcpy(copy, blob, len);
-		for (size_t off = 0; off < len; off += strlen(copy + off) + 1)
-			if (nss_name_ok(copy + off))
-				want[nwant++] = copy + off;
-		size_t n = nss_names_filter(blob, len, mem, 200, &dropped);
-		assert_int_equal(n, nwant);
-		assert_int_equal(dropped, count - nwant);
-		for (size_t i = 0; i < n; i++)
-			assert_string_equal(mem[i], want[i]);
+		filter_check(blob, len, count, NULL);
 	}
 }
 
@@ -276,10 +293,8 @@ static void plain_blobs_with_one_odd_name_match_the_one_name_rule(void **state)
 	                                  "man",  "www-data", "ntp",       "\xc3\xa9", "systemd", "lp"};
 	unsigned seed = 4242;
 	for (int round = 0; round < 20000; round++) {
-		static char blob[1200 * 24], copy[sizeof(blob)];
-		char *mem[1200];
-		const char *want[1200];
-		size_t len = 0, nwant = 0, dropped = 0, count = 1 + (size_t)(rand_r(&seed) % (round % 50 ? 40 : 1100));
+		static char blob[1200 * 24];
+		size_t len = 0, count = 1 + (size_t)(rand_r(&seed) % (round % 50 ? 40 : 1100));
 		size_t odd_at = rand_r(&seed) % 2 ? (size_t)rand_r(&seed) % count : SIZE_MAX;
 		for (size_t i = 0; i < count; i++) {
 			char name[32];
@@ -297,20 +312,7 @@ static void plain_blobs_with_one_odd_name_match_the_one_name_rule(void **state)
 			memcpy(blob + len, name, k + 1);
 			len += k + 1;
 		}
-		memcpy(copy, blob, len);
-		for (size_t off = 0; off < len; off += strlen(copy + off) + 1)
-			if (nss_name_ok(copy + off))
-				want[nwant++] = copy + off;
-		size_t max = round % 3 ? sizeof(mem) / sizeof(*mem) : (size_t)rand_r(&seed) % (nwant + 2);
-		size_t n = nss_names_filter(blob, len, mem, max, &dropped);
-		if (max < nwant) {
-			assert_int_equal(n, SIZE_MAX);
-			continue;
-		}
-		assert_int_equal(n, nwant);
-		assert_int_equal(dropped, count - nwant);
-		for (size_t i = 0; i < n; i++)
-			assert_string_equal(mem[i], want[i]);
+		filter_check(blob, len, count, round % 3 ? NULL : &seed);
 	}
 }
 
