@@ -179,15 +179,16 @@ def loopback_socket(source, port, timeout=5.0):
     return s
 
 
-def start_syncd(site, procs, build):
+def start_syncd(site, procs, build, env=None):
     """entra-syncd from BUILD (e.g. harness.PLAIN_BUILD for memory figures without ASan's
-    quarantine) with a fresh token; returns (proc, client, log_path)."""
+    quarantine) with a fresh token, in ENV (default: the test's); returns (proc, client,
+    log_path)."""
     import subprocess
     token = harness.cli(site, "token", "new").stdout.strip().splitlines()[-1].strip()
     log_path = os.path.join(site.dir, "syncd-%s.log" % os.path.basename(build))
     log = open(log_path, "ab")
     proc = procs.start([os.path.join(build, "entra-syncd"), "-c", site.config], stdout=log,
-                       stderr=subprocess.STDOUT)
+                       stderr=subprocess.STDOUT, env=env)
     log.close()
     harness.wait_for_port(site.port, proc)
     return proc, harness.ScimClient("http://127.0.0.1:%d/scim/v2" % site.port, token), log_path

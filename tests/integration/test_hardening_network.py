@@ -240,12 +240,17 @@ def test_memory_stays_bounded_under_hostile_input(site, procs):
     document per round would add far more). RssAnon, not VmRSS: state.db's pages read through
     mmap are file pages that come and go with the kernel's page cache, not the daemon's memory."""
     site.write_config(extra_sync="max_connections = 64")
-    proc, client, _ = hu.start_syncd(site, procs, harness.PLAIN_BUILD)
+    # Two malloc arenas, not one per server thread: with 8 threads, RssAnon rose in steps of
+    # ~8 MiB whenever another thread's arena first held a 10k-member document, which could
+    # come after 40 rounds (61 -> 75 MiB, then flat) and failed the test without any leak.
+    # A leak grows with any number of arenas.
+    env = dict(os.environ, MALLOC_ARENA_MAX="2")
+    proc, client, _ = hu.start_syncd(site, procs, harness.PLAIN_BUILD, env=env)
     members = hu.create_users(client, "rss", 50)
     group_id = hu.create_group(client)
     token = client.token
-    # 8 server threads (per-thread malloc arenas) and 8 read connections (page caches) warm up
-    # over ~30 rounds, then RssAnon stays flat (measured: same KiB from round 30 to 180).
+    # The arenas and 8 read connections (page caches) warm up over ~30 rounds, then RssAnon
+    # stays flat.
     for _ in range(40):
         hostile_round(client, site.port, token, group_id, members)
     settled = hu.status_kib(proc.pid, "RssAnon")
