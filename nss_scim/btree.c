@@ -153,7 +153,7 @@ static const unsigned char *window_page(struct bt_file *f, uint32_t pgno)
 		uint32_t first = pgno > WINDOW_BEHIND ? pgno - WINDOW_BEHIND : 1;
 		uint32_t count = f->npages - first + 1 < BT_WINDOW_PAGES ? f->npages - first + 1 : BT_WINDOW_PAGES;
 		f->window_count = 0;
-		if ((f->budget -= BT_READ_COST + count) < 0)
+		if ((f->budget -= (long)count * BT_READ_COST) < 0) /* as many pages read one by one */
 			return fail(f, BT_ERR_BUDGET), NULL;
 		if (!buf_reserve(f, &f->window, (size_t)BT_WINDOW_PAGES * BT_PAGE) ||
 		    pages_read(f, first, count, f->window.p) < 0)
@@ -366,6 +366,9 @@ static const unsigned char *payload_get(struct bt_file *f, const struct cell *c)
 	size_t at = c->nlocal;
 	uint32_t next = c->overflow, ahead = OVERFLOW_RUN;
 	while (f->stream && at < c->size) { /* an enumeration: the chain is most likely in the window */
+		/* A visit, as bt_page counts one: rows sharing a chain pay for it each time. */
+		if (--f->budget < 0)
+			return fail(f, BT_ERR_BUDGET), NULL;
 		const unsigned char *pg = next < 2 || next > f->npages ? NULL : window_page(f, next);
 		if (!pg)
 			return fail(f, BT_ERR_CORRUPT), NULL;

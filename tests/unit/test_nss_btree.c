@@ -623,6 +623,36 @@ static void a_100k_directory_reads_as_sqlite_does(void **state)
 	directory_free(&d);
 }
 
+/* In an enumeration, an overflow page served from the window still costs a visit: rows that
+ * share one chain (a hostile file can point many at one) are not decoded for free until the
+ * call ends. The same big row decoded again and again spends the budget on its pages. */
+static void window_pages_are_charged_to_the_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct directory d;
+	directory_make(&d, 5, 3000, 10, 2);
+	assert_int_equal(cache_write(f->path, &d.s, 1), 0);
+	struct cachefile cf;
+	reader_open(f->path, &cf);
+	bt_stream(&cf.bt, true);
+	bt_budget_reset(&cf.bt);
+	struct bt_cursor c;
+	struct bt_value v[7];
+	int rc = bt_seek_rowid(&cf.bt, &c, cf.root[CF_GROUPS], INT64_MIN);
+	while (rc > 0 && bt_record(&cf.bt, &c, v, 7, 0, BT_ARENA_ROW, NULL) == 0 && v[6].n < 4 * BT_PAGE)
+		rc = bt_next(&cf.bt, &c);
+	assert_int_equal(rc, 1); /* a group whose names fill four pages or more */
+	cf.bt.budget = 3000;
+	int decodes = 0;
+	while (decodes < 100000 && bt_record(&cf.bt, &c, v, 7, 0, BT_ARENA_ROW, NULL) == 0)
+		decodes++;
+	assert_int_equal(cf.bt.err, BT_ERR_BUDGET);
+	assert_in_range(decodes, 1, 3000 / 5); /* 1 for the leaf, 4 or more for the chain */
+	bt_stream(&cf.bt, false);
+	cf_close(&cf);
+	directory_free(&d);
+}
+
 /* --- the module's block enumeration (nss_scim/blocks.c) --- */
 
 /* What an entry point sees (nss_view), over the file at PATH, ids in [ID_MIN, ID_MAX]. */
@@ -1068,6 +1098,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(incremental_publication_reads_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(scattered_overflow_chains_read_as_sqlite_does, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_100k_directory_reads_as_sqlite_does, setup, teardown),
+	    cmocka_unit_test_setup_teardown(window_pages_are_charged_to_the_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(block_enumeration_serves_what_the_row_scan_serves, setup, teardown),
 	    cmocka_unit_test_setup_teardown(incremental_publication_rewrites_only_changed_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(spliced_blocks_equal_cut_blocks_round_after_round, setup, teardown),
