@@ -197,13 +197,15 @@ static uint64_t nul_mask64(const char *p)
 	return mask;
 }
 
-/* The same for the N < 64 bytes from P (the bytes past them count as not NUL). */
-static uint64_t nul_mask_tail(const char *p, size_t n)
+/* The 64 bytes of NAMES[0..LEN) from BASE: in place, or the last few copied into PAD with 'x'
+ * after them (a plain letter: neither a NUL nor a byte foreign to names). */
+static const char *chunk_at(const char *names, size_t len, size_t base, char pad[64])
 {
-	char chunk[64];
-	memset(chunk, 'x', sizeof(chunk));
-	memcpy(chunk, p, n);
-	return nul_mask64(chunk);
+	if (len - base >= 64)
+		return names + base;
+	memset(pad, 'x', 64);
+	memcpy(pad, names + base, len - base);
+	return pad;
 }
 
 /* The names of a blob whose bytes are all ours (bytes_all_ours): their NULs found 64 bytes at
@@ -213,7 +215,8 @@ static size_t names_filter_clean(char *names, size_t len, char **mem, size_t max
 	char *out = names;
 	size_t n = 0, start = 0;
 	for (size_t base = 0; base < len; base += 64) {
-		uint64_t nul = len - base >= 64 ? nul_mask64(names + base) : nul_mask_tail(names + base, len - base);
+		char pad[64];
+		uint64_t nul = nul_mask64(chunk_at(names, len, base, pad));
 		for (; nul; nul &= nul - 1) {
 			size_t end = base + (size_t)__builtin_ctzll(nul), k = end - start;
 			char *name = names + start;
@@ -273,14 +276,8 @@ static size_t names_all_plain(const char *names, size_t len, char **mem, size_t 
 	if (len == 0 || names[0] == '\0' || entra_reserved_sig.unbounded)
 		return NAMES_NOT_PLAIN;
 	for (size_t base = 0; base < len; base += 64) {
-		char tail[64];
-		const char *p = names + base;
-		if (len - base < 64) { /* the bytes past the blob count as a plain letter */
-			memset(tail, 'x', sizeof(tail));
-			memcpy(tail, p, len - base);
-			p = tail;
-		}
-		struct chunk_masks m = chunk_scan(p);
+		char pad[64];
+		struct chunk_masks m = chunk_scan(chunk_at(names, len, base, pad));
 		if (m.foreign || !m.nul || (max - n < 64 && (size_t)__builtin_popcountll(m.nul) > max - n))
 			return NAMES_NOT_PLAIN;
 		odd |= ((m.nul << 1) | begins) & m.low; /* a name that begins with a NUL is empty */
