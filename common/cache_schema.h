@@ -51,6 +51,11 @@
  *                           last account: boundaries follow from the accounts alone, so the
  *                           full and the incremental publisher write the same blocks and an
  *                           account change rewrites only its own block (or two).
+ *   passwd_by_name          an index of passwd by name that holds every column a look-up by name
+ *                           serves (name, gid, gecos, dir, shell, role, expire, then the uid as
+ *                           its rowid): getpwnam, a private group's getgrnam, getspnam and
+ *                           initgroups read one b-tree, where the name's UNIQUE index alone
+ *                           sent each to a second leaf page in passwd.
  *   Private groups are not stored twice: a passwd row is also a group row (name, gid=uid,
  *   no members besides the user, who has it as primary group).
  */
@@ -58,8 +63,9 @@
 #define ENTRA_CACHE_SCHEMA_H
 
 /* 2: groups.member_uid_min, member_uid_max, member_names; the ssh_keys table.
- * 3: the passwd_blocks table. */
-#define ENTRA_CACHE_SCHEMA_VERSION 3
+ * 3: the passwd_blocks table.
+ * 4: the passwd_by_name index. */
+#define ENTRA_CACHE_SCHEMA_VERSION 4
 
 /* Each statement alone, as SQLite stores it in sqlite_schema.sql (readers compare it byte for
  * byte: nss_scim/cachefile.c), then the script that creates them all. */
@@ -85,11 +91,14 @@
 	"CREATE TABLE ssh_keys(uid INTEGER NOT NULL, n INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(uid, n))"      \
 	" WITHOUT ROWID"
 #define ENTRA_CACHE_SQL_PASSWD_BLOCKS "CREATE TABLE passwd_blocks(last_uid INTEGER PRIMARY KEY, entries BLOB NOT NULL)"
+#define ENTRA_CACHE_SQL_PASSWD_BY_NAME                                                                                 \
+	"CREATE INDEX passwd_by_name ON passwd(name, gid, gecos, dir, shell, role, expire)"
 
 #define ENTRA_CACHE_SCHEMA_SQL                                                                                         \
 	ENTRA_CACHE_SQL_META ";" ENTRA_CACHE_SQL_PASSWD ";" ENTRA_CACHE_SQL_GROUPS ";" ENTRA_CACHE_SQL_MEMBERS         \
 	                     ";" ENTRA_CACHE_SQL_MEMBERS_BY_UID ";" ENTRA_CACHE_SQL_LOCAL_MEMBERS                      \
-	                     ";" ENTRA_CACHE_SQL_SSH_KEYS ";" ENTRA_CACHE_SQL_PASSWD_BLOCKS ";"
+	                     ";" ENTRA_CACHE_SQL_SSH_KEYS ";" ENTRA_CACHE_SQL_PASSWD_BLOCKS                            \
+	                     ";" ENTRA_CACHE_SQL_PASSWD_BY_NAME ";"
 
 /* passwd_blocks: a block ends after about one uid in ENTRA_CACHE_BLOCK_SPACING (a hash of the
  * uid decides, so the boundaries do not move when other accounts come and go), or once it

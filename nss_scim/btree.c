@@ -164,12 +164,25 @@ static const unsigned char *window_page(struct bt_file *f, uint32_t pgno)
 	return f->window.p + (size_t)(pgno - f->window_first) * BT_PAGE;
 }
 
-/* Which slot goes first: the least recently used leaf (or empty slot), then interior pages. A
- * look-up in a big file reads two leaves no cache of this size holds (the name index's, the
- * table's), and interior pages evicted by them would cost a third and fourth read. */
-static uint64_t slot_keep(const struct bt_slot *s)
+/* The slot to reuse: an empty one, else the least recently used leaf, else (interior pages
+ * holding all but BT_LEAF_SLOTS slots) the least recently used interior page. Interior pages go
+ * last: a look-up in a big file reads a leaf no cache of this size holds, and the interior
+ * pages it would evict cost a second and third read. Leaves keep a few slots whatever earlier
+ * look-ups left behind: initgroups walks a members_by_uid leaf while it descends passwd once
+ * per group, and two leaves taking turns in one slot cost two reads per group. */
+static unsigned slot_victim(const struct bt_file *f)
 {
-	return (uint64_t)s->inner << 32 | s->used;
+	unsigned leaf = BT_CACHE_PAGES, inner = BT_CACHE_PAGES, inner_count = 0;
+	for (unsigned i = 0; i < BT_CACHE_PAGES; i++) {
+		const struct bt_slot *s = &f->slot[i];
+		if (s->pgno == 0)
+			return i;
+		unsigned *lru = s->inner ? &inner : &leaf;
+		if (*lru == BT_CACHE_PAGES || s->used < f->slot[*lru].used)
+			*lru = i;
+		inner_count += s->inner;
+	}
+	return leaf < BT_CACHE_PAGES && inner_count < BT_CACHE_PAGES - BT_LEAF_SLOTS ? leaf : inner;
 }
 
 /* The slot holding PGNO, or the one to reuse (emptied). The slot of the last page asked for is
@@ -178,13 +191,10 @@ static struct bt_slot *slot_for(struct bt_file *f, uint32_t pgno)
 {
 	if (f->slot[f->last].pgno == pgno)
 		return &f->slot[f->last];
-	unsigned victim = 0;
-	for (unsigned i = 0; i < BT_CACHE_PAGES; i++) {
+	for (unsigned i = 0; i < BT_CACHE_PAGES; i++)
 		if (f->slot[i].pgno == pgno)
 			return &f->slot[f->last = i];
-		if (slot_keep(&f->slot[i]) < slot_keep(&f->slot[victim]))
-			victim = i;
-	}
+	unsigned victim = slot_victim(f);
 	f->slot[victim].pgno = 0;
 	f->slot[victim].inner = false;
 	return &f->slot[f->last = victim];
@@ -525,13 +535,35 @@ int bt_value_cmp(const struct bt_value *a, const struct bt_value *b)
 	return c ? c : (a->n > b->n) - (a->n < b->n);
 }
 
+/* Whether the record header of C and its first N columns lie in the cell's local bytes: a
+ * search comparing those columns then reads no overflow page (an entry of passwd_by_name spills
+ * its last columns, as a long gecos would make it, while its name stays on the page). */
+static bool prefix_is_local(const struct cell *c, size_t n)
+{
+	const unsigned char *p = c->local, *hend;
+	uint64_t hsize, t, body;
+	unsigned len = varint(p, p + c->nlocal, &hsize);
+	if (!len || hsize < len || hsize > c->nlocal)
+		return false;
+	hend = p + hsize;
+	body = hsize;
+	for (const unsigned char *h = p + len; n > 0 && h < hend; n--, h += len) {
+		int64_t vsize = (len = varint(h, hend, &t)) ? serial_size(t) : -1;
+		if (vsize < 0)
+			return false;
+		body += (uint64_t)vsize;
+	}
+	return body <= c->nlocal;
+}
+
 /* Index cell C's record against the N values of KEY, as a prefix. *OUT: <0, 0, >0. */
 #define KEY_MAX 4
 static int key_cmp(struct bt_file *f, const struct cell *c, const struct bt_value *key, size_t n, int *out)
 {
 	struct bt_value rec[KEY_MAX];
-	const unsigned char *p = payload_get(f, c);
-	if (n > KEY_MAX || !p || record_decode(f, p, c->size, rec, n, 0, 0) < 0)
+	bool local = prefix_is_local(c, n);
+	const unsigned char *p = local ? c->local : payload_get(f, c);
+	if (n > KEY_MAX || !p || record_decode(f, p, local ? c->nlocal : c->size, rec, n, 0, 0) < 0)
 		return fail(f, BT_ERR_CORRUPT);
 	*out = 0;
 	for (size_t i = 0; i < n && !*out; i++)

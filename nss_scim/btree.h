@@ -19,7 +19,8 @@
 
 #define BT_PAGE        ENTRA_CACHE_PAGE_SIZE
 #define BT_DEPTH_MAX   20 /* SQLite's own cap (BTCURSOR_MAX_DEPTH) */
-#define BT_CACHE_PAGES 32 /* 128 KiB: the interior pages of a 100k-user cache and some leaves */
+#define BT_CACHE_PAGES 64 /* 256 KiB: the interior pages of a 100k-user cache and some leaves */
+#define BT_LEAF_SLOTS  8  /* of which leaves always keep this many (nss_scim/btree.c: slot_victim) */
 /* A group's packed member names: 16 MiB is some 500k members of 30-byte names. */
 #define BT_PAYLOAD_MAX (1u << 24)
 /* Work per look-up, in pages visited: 1 for a page in the cache, BT_READ_COST for one read from

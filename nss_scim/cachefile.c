@@ -13,7 +13,8 @@
 const struct cf_object cf_objects[CF_TREES] = {
     [CF_META] = {"table", "meta", "meta", ENTRA_CACHE_SQL_META, BT_INDEX},
     [CF_PASSWD] = {"table", "passwd", "passwd", ENTRA_CACHE_SQL_PASSWD, BT_TABLE},
-    [CF_PASSWD_BY_NAME] = {"index", "sqlite_autoindex_passwd_1", "passwd", NULL, BT_INDEX},
+    [CF_PASSWD_NAME_UNIQUE] = {"index", "sqlite_autoindex_passwd_1", "passwd", NULL, BT_INDEX},
+    [CF_PASSWD_BY_NAME] = {"index", "passwd_by_name", "passwd", ENTRA_CACHE_SQL_PASSWD_BY_NAME, BT_INDEX},
     [CF_GROUPS] = {"table", "groups", "groups", ENTRA_CACHE_SQL_GROUPS, BT_TABLE},
     [CF_GROUPS_BY_NAME] = {"index", "sqlite_autoindex_groups_1", "groups", NULL, BT_INDEX},
     [CF_MEMBERS] = {"table", "members", "members", ENTRA_CACHE_SQL_MEMBERS, BT_INDEX},

@@ -14,6 +14,7 @@
 enum cf_tree {
 	CF_META,
 	CF_PASSWD,
+	CF_PASSWD_NAME_UNIQUE, /* the UNIQUE constraint's index: checked, never read (passwd_by_name serves) */
 	CF_PASSWD_BY_NAME,
 	CF_GROUPS,
 	CF_GROUPS_BY_NAME,

@@ -10,7 +10,8 @@
  * must never crash, read out of bounds, or run past its budget; whatever it decodes must lie in
  * the buffers it says. Then the module's passwd_blocks enumeration (nss_scim/blocks.c) runs over
  * the file as getpwent does, repositioning now and then as after a reopen: every entry it serves
- * must pass the row checks, in rising uid order. Seeds: corpus/nss_btree (make_seeds.py). */
+ * must pass the row checks, in rising uid order; and each name passwd_by_name holds is looked
+ * up as getpwnam does. Seeds: corpus/nss_btree (make_seeds.py). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -133,7 +134,7 @@ static void tree_seeks(struct cachefile *cf, const uint8_t *data, size_t size)
 		int rc;
 		if (cf_objects[t].kind == BT_TABLE)
 			rc = bt_seek_rowid(&cf->bt, &c, cf->root[t], id);
-		else if (t == CF_PASSWD_BY_NAME || t == CF_GROUPS_BY_NAME || t == CF_META)
+		else if (t == CF_PASSWD_BY_NAME || t == CF_PASSWD_NAME_UNIQUE || t == CF_GROUPS_BY_NAME || t == CF_META)
 			rc = bt_seek_key(&cf->bt, &c, cf->root[t], &name, 1);
 		else
 			rc = bt_seek_key(&cf->bt, &c, cf->root[t], key, 1 + (data[at] & 1));
@@ -165,6 +166,31 @@ static void blocks_scan(struct nss_db *db)
 	free(c.blk.buf);
 }
 
+/* getpwnam's look-up (passwd_by_name alone) of each name the index holds, as the module makes
+ * it: what it serves passes the row checks and is the account asked for. */
+static void name_lookups(struct nss_db *db)
+{
+	struct nss_view v = {.db = db, .bt = &db->file.bt, .id_min = 200000, .id_max = 2000200000u};
+	struct bt_cursor c;
+	struct bt_value key;
+	char name[NSS_NAME_MAX + 1];
+	budget_small(&db->file);
+	int rc = bt_seek_key(&db->file.bt, &c, db->file.root[CF_PASSWD_BY_NAME], NULL, 0);
+	for (int n = 0; rc > 0 && n < SEEKS_PER_RUN; n++) {
+		if (bt_record(&db->file.bt, &c, &key, 1, 1, BT_ARENA_AUX, NULL) < 0 || key.type != BT_TEXT)
+			break;
+		snprintf(name, sizeof(name), "%s", key.p);
+		struct nss_pw_row r;
+		int err = 0;
+		if (nss_name_ok(name) && nss_pw_find_name(&v, name, &r, &err) > 0 &&
+		    (strcmp(r.name, name) != 0 || !nss_id_ok(&v, r.uid) || r.gid != r.uid || !nss_field_ok(r.gecos) ||
+		     !nss_path_ok(r.dir) || !nss_path_ok(r.shell) || !r.role))
+			abort();
+		budget_small(&db->file);
+		rc = bt_next(&db->file.bt, &c);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct stat st;
@@ -185,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bt_stream(&cf->bt, false);
 	}
 	tree_seeks(cf, data, size);
+	name_lookups(&db);
 	bt_trim(&cf->bt);
 	cf_close(cf);
 	return 0;

@@ -146,14 +146,19 @@ def version_1_cache(path):
     os.chmod(path, 0o644)
 
 
-def version_2_cache(path):
-    """A cache.db as the previous release's entra-syncd wrote it (schema version 2: no
-    passwd_blocks), holding alice and web-team."""
+# What each later schema version added, dropped to make an older release's file.
+ADDED_AFTER = {2: "DROP INDEX passwd_by_name; DROP TABLE passwd_blocks;", 3: "DROP INDEX passwd_by_name;"}
+
+
+def older_cache(path, version):
+    """A cache.db as an earlier release's entra-syncd wrote it (schema version 2: no passwd_blocks
+    nor passwd_by_name; version 3: no passwd_by_name), holding alice and web-team."""
     import sqlite3
     harness.write_cache(path, users=[{"name": "alice", "uid": 200001}], groups=[{"name": "web-team", "gid": 300001}],
                         members=[(300001, 200001)])
     con = sqlite3.connect(path)
-    con.executescript("DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = 'schema_version'; VACUUM;")
+    con.executescript("%s UPDATE meta SET value = '%d' WHERE key = 'schema_version'; VACUUM;"
+                      % (ADDED_AFTER[version], version))
     con.close()
 
 
@@ -176,14 +181,14 @@ def corrupt(site, how):
         data = bytearray(open(path, "rb").read())
         data[4096:] = bytes(len(data) - 4096)
         data = bytes(data)
-    if how in ("wrong-schema", "version-1", "version-2", "no-tables", "directory"):
+    if how in ("wrong-schema", "version-1", "version-2", "version-3", "no-tables", "directory"):
         os.unlink(path)
         if how == "wrong-schema":
             standard_cache(site, meta={"schema_version": "99"})
         elif how == "version-1":
             version_1_cache(path)
-        elif how == "version-2":
-            version_2_cache(path)
+        elif how in ("version-2", "version-3"):
+            older_cache(path, int(how[-1]))
         elif how == "no-tables":
             import sqlite3
             con = sqlite3.connect(path)
@@ -200,8 +205,8 @@ def corrupt(site, how):
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "truncated-page", "header-only", "empty",
-                                 "zeroed-pages", "wrong-schema", "version-1", "version-2", "no-tables",
-                                 "directory"])
+                                 "zeroed-pages", "wrong-schema", "version-1", "version-2", "version-3",
+                                 "no-tables", "directory"])
 def test_corrupt_cache_is_unavailable_never_a_crash(site, host, how):
     corrupt(site, how)
     for db, key in (("passwd", "alice"), ("passwd", "200001"), ("group", "web-team"), ("shadow", "alice")):

@@ -303,10 +303,10 @@ def payload_beyond_file(b, path):
     b[cell:cell + 3] = b"\xff\xff\x7f"
 
 
-def child_to_ancestor(b, path):
-    root = root_page(path, "passwd")
+def child_to_ancestor(b, path, tree="passwd"):
+    root = root_page(path, tree)
     _, hdr = page_at(root)
-    assert b[hdr] == 0x05  # interior
+    assert b[hdr] in (0x05, 0x02)  # interior (a table's, an index's)
     b[hdr + 8:hdr + 12] = struct.pack(">I", root)  # its right-most child is itself
     count = struct.unpack(">H", b[hdr + 3:hdr + 5])[0]
     for i in range(count):  # and every other child too, whichever the search takes
@@ -314,12 +314,20 @@ def child_to_ancestor(b, path):
         b[cell:cell + 4] = struct.pack(">I", root)
 
 
-def cell_pointers_past_page(b, path):
-    root = root_page(path, "passwd")
+def cell_pointers_past_page(b, path, tree="passwd"):
+    root = root_page(path, tree)
     _, hdr = page_at(root)
     count = struct.unpack(">H", b[hdr + 3:hdr + 5])[0]
     for i in range(count):
         b[hdr + 12 + 2 * i:hdr + 14 + 2 * i] = b"\xff\xf0"
+
+
+def in_name_index(damage):
+    """DAMAGE done to passwd_by_name, which look-ups by name read, instead of passwd."""
+    def damaged(b, path):
+        damage(b, path, "passwd_by_name")
+    damaged.__name__ = damage.__name__ + "_by_name"
+    return damaged
 
 
 def truncated(b, path):
@@ -337,8 +345,10 @@ def page_count_lie(b, path):
 @pytest.mark.parametrize("damage,probe", [
     (overflow_cycle, ["group", "everyone"]),
     (payload_beyond_file, ["group", "everyone"]),
-    (child_to_ancestor, ["passwd", "user1500"]),
-    (cell_pointers_past_page, ["passwd", "user1500"]),
+    (child_to_ancestor, ["passwd", str(user(1500)["uid"])]),
+    (cell_pointers_past_page, ["passwd", str(user(1500)["uid"])]),
+    (in_name_index(child_to_ancestor), ["passwd", "user1500"]),
+    (in_name_index(cell_pointers_past_page), ["passwd", "user1500"]),
     (truncated, ["passwd", "user1"]),
     (truncated_mid_page, ["passwd", "user1"]),
     (page_count_lie, ["passwd", "user1"]),
@@ -355,7 +365,9 @@ def test_damaged_b_tree_pages_are_refused_at_once(site, host, damage, probe):
     os.rename(tmp, site.cache_db)
     r, took = timed(host, ["getent"] + probe)
     assert r.returncode == 2 and took < PROMPT_S, (probe, r.returncode, took, r.stdout)
-    r = host.run([host.tool("nss_buffers"), MODULE] + probe)
+    by_id = {"passwd": "passwd-uid", "group": "group-gid"}
+    database = by_id[probe[0]] if probe[1].isdigit() else probe[0]
+    r = host.run([host.tool("nss_buffers"), MODULE, database, probe[1]])
     assert re.fullmatch(r"FAIL status=%d errno=%d size=1" % (UNAVAIL, EIO), r.stdout.splitlines()[0]), r.stdout
     # enumerations read through their window (bt_stream): the damage ends them promptly too,
     # after the local entries, and the damaged group is never listed

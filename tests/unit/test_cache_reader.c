@@ -134,7 +134,10 @@ static void refuses_any_other_schema(void **state)
 	    "ANALYZE",
 	    "ALTER TABLE groups ADD COLUMN x TEXT",
 	    "DROP INDEX members_by_uid",
-	    "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+	    "UPDATE meta SET value = '5' WHERE key = 'schema_version'",
+	    "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+	    "DROP INDEX passwd_by_name",
+	    "CREATE INDEX passwd_by_name2 ON passwd(name, gid, gecos, dir, shell, role, expire)",
 	    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
 	    "DROP TABLE passwd_blocks",
 	    "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
@@ -154,7 +157,7 @@ static void refuses_any_other_schema(void **state)
 	}
 }
 
-/* A version-1 or version-2 file (entra-syncd of an older release): refused, and the reason says so. */
+/* A version-1 or version-3 file (entra-syncd of an older release): refused, and the reason says so. */
 static void refuses_a_version_1_file_by_name(void **state)
 {
 	struct fixture *f = *state;
@@ -170,8 +173,8 @@ static void refuses_a_version_1_file_by_name(void **state)
 	assert_int_equal(open_cache(f, &c, &err, why), -1);
 	assert_int_equal(err, EIO);
 	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
-	/* A version-2 file: the same tables but passwd_blocks. */
-	write_cache(f, "DROP TABLE passwd_blocks; UPDATE meta SET value = '2' WHERE key = 'schema_version'", 1);
+	/* A version-3 file: the same objects but passwd_by_name. */
+	write_cache(f, "DROP INDEX passwd_by_name; UPDATE meta SET value = '3' WHERE key = 'schema_version'", 1);
 	assert_int_equal(open_cache(f, &c, &err, why), -1);
 	assert_int_equal(err, EIO);
 	assert_non_null(strstr(why, "schema_version is not " ENTRA_CACHE_STR(ENTRA_CACHE_SCHEMA_VERSION)));
