@@ -20,9 +20,9 @@
 #define MAX_LOCAL_TABLE (USABLE - 35)
 #define MAX_LOCAL_INDEX ((USABLE - 12) * 64 / 255 - 23)
 #define OVERFLOW_DATA   (USABLE - 4)
-/* An index key of the project's schema is a name and a number or two, under 300 bytes. The cap
- * keeps a key's overflow chain far shorter than the page cache, so comparing it never evicts
- * the page being searched. */
+/* An index entry of the project's schema is under 2 KiB (the longest, passwd_by_name's: a name,
+ * a gecos of at most 256 bytes, home, shell and role). The cap bounds the overflow chain one
+ * entry costs (its pages are read outside the page cache, so the page searched stays). */
 #define INDEX_PAYLOAD_MAX (4 * BT_PAGE)
 
 /* A b-tree page's header (1.6). */

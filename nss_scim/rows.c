@@ -117,7 +117,11 @@ int nss_pw_find_uid(struct nss_view *v, int64_t uid, struct nss_pw_row *r, int *
 }
 
 /* One b-tree for the whole account: passwd_by_name's first entry at NAME holds the row's
- * served columns and its uid (at 100k accounts, one leaf page read instead of two). */
+ * served columns and its uid (at 100k accounts, one leaf page read instead of two). The entry
+ * is not checked against passwd: SQLite keeps the two alike, and a file written to make them
+ * differ (a name on another row's uid) gains nothing its writer cannot have by writing passwd
+ * so (any uid of the range under any name); what the module guards, a uid and a name of its
+ * range and form, a primary group that is the account's own, is checked here as for a row. */
 int nss_pw_find_name(struct nss_view *v, const char *name, struct nss_pw_row *r, int *errnop)
 {
 	struct bt_value col[PN_COLUMNS];
