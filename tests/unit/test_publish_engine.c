@@ -415,6 +415,10 @@ static const char *const dumps[] = {
     "SELECT * FROM ssh_keys ORDER BY uid, n",
     /* every account's getpwent fields, packed (schema version 3): the same blocks, cut alike */
     "SELECT last_uid, hex(entries) FROM passwd_blocks ORDER BY last_uid",
+    /* what getpwnam serves, read from passwd_by_name alone (schema version 4), and every index
+     * entry matching its row in both files */
+    "SELECT name, gid, gecos, dir, shell, role, expire, uid FROM passwd INDEXED BY passwd_by_name ORDER BY name",
+    "PRAGMA integrity_check",
     "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
 };
 
