@@ -143,6 +143,13 @@ static void tree_seeks(struct cachefile *cf, const uint8_t *data, size_t size)
 	}
 }
 
+/* Whether an account the module served passes the checks every passwd entry must. */
+static bool account_ok(const struct nss_view *v, int64_t uid, const char *name, const char *gecos, const char *home,
+                       const char *shell)
+{
+	return nss_id_ok(v, uid) && nss_name_ok(name) && nss_field_ok(gecos) && nss_path_ok(home) && nss_path_ok(shell);
+}
+
 /* getpwent's walk over passwd_blocks, with the module's checks: what it serves is valid. */
 static void blocks_scan(struct nss_db *db)
 {
@@ -156,8 +163,8 @@ static void blocks_scan(struct nss_db *db)
 			break;
 		const char *gecos = e.text + e.len[BLK_NAME] + 1, *home = gecos + e.len[BLK_GECOS] + 1,
 		           *shell = home + e.len[BLK_DIR] + 1;
-		if (e.uid <= c.last || !nss_id_ok(&v, e.uid) || !nss_name_ok(e.text) || !nss_field_ok(gecos) ||
-		    !nss_path_ok(home) || !nss_path_ok(shell) || shell + e.len[BLK_SHELL] + 1 != e.text + e.text_len)
+		if (e.uid <= c.last || !account_ok(&v, e.uid, e.text, gecos, home, shell) ||
+		    shell + e.len[BLK_SHELL] + 1 != e.text + e.text_len)
 			abort();
 		nss_blk_served(&c, &e);
 		if (n % 7 == 3)
@@ -183,8 +190,8 @@ static void name_lookups(struct nss_db *db)
 		struct nss_pw_row r;
 		int err = 0;
 		if (nss_name_ok(name) && nss_pw_find_name(&v, name, &r, &err) > 0 &&
-		    (strcmp(r.name, name) != 0 || !nss_id_ok(&v, r.uid) || r.gid != r.uid || !nss_field_ok(r.gecos) ||
-		     !nss_path_ok(r.dir) || !nss_path_ok(r.shell) || !r.role))
+		    (strcmp(r.name, name) != 0 || !account_ok(&v, r.uid, r.name, r.gecos, r.dir, r.shell) ||
+		     r.gid != r.uid || !r.role))
 			abort();
 		budget_small(&db->file);
 		rc = bt_next(&db->file.bt, &c);
