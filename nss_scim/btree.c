@@ -561,7 +561,8 @@ static bool prefix_is_local(const struct cell *c, size_t n)
 static int key_cmp(struct bt_file *f, const struct cell *c, const struct bt_value *key, size_t n, int *out)
 {
 	struct bt_value rec[KEY_MAX];
-	bool local = prefix_is_local(c, n);
+	/* only a cell that spills is worth the look: payload_get gives any other its local bytes */
+	bool local = c->nlocal < c->size && prefix_is_local(c, n);
 	const unsigned char *p = local ? c->local : payload_get(f, c);
 	if (n > KEY_MAX || !p || record_decode(f, p, local ? c->nlocal : c->size, rec, n, 0, 0) < 0)
 		return fail(f, BT_ERR_CORRUPT);
